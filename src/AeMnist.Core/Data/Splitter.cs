@@ -1,0 +1,132 @@
+// Chooses which pooled MNIST images are normal/anomalous training and test data. The split is a pure
+// function of its options (protocol, normal digit, counts, validation fraction, seed): the same
+// options give the same indices on any machine, because the only randomness is our own Rng.
+namespace AeMnist.Data;
+
+public enum SplitProtocol
+{
+    /// <summary>The tutorial's experiment: sample from all 70,000 digits, 9% anomalies in training.</summary>
+    Seed,
+
+    /// <summary>The one-class literature's: train on every training-file image of the normal digit, test on the test file.</summary>
+    OneClass,
+}
+
+/// <summary>Everything that defines a split. Defaults are the tutorial's (normal digit 5, 5,000 + 500 train, 1,000 + 1,000 test).</summary>
+public sealed record SplitOptions(
+    SplitProtocol Protocol = SplitProtocol.Seed,
+    int Normal = 5,
+    int TrainNormal = 5000,
+    int TrainAnomalies = 500,
+    int TestNormal = 1000,
+    int TestAnomalies = 1000,
+    double Validation = 0.0,
+    ulong Seed = 42)
+{
+    public static string ProtocolName(SplitProtocol protocol) => protocol == SplitProtocol.Seed ? "seed" : "one-class";
+
+    public static bool TryParseProtocol(string text, out SplitProtocol protocol)
+    {
+        switch (text)
+        {
+            case "seed": protocol = SplitProtocol.Seed; return true;
+            case "one-class": protocol = SplitProtocol.OneClass; return true;
+            default: protocol = default; return false;
+        }
+    }
+}
+
+/// <summary>Indices into the pooled <see cref="MnistDataset"/> (training file first, then test file).</summary>
+public sealed record DataSplit(SplitOptions Options, int[] Train, int[] Validation, int[] Test)
+{
+    /// <summary>True when early stopping and threshold choice must watch the test split (no validation split).</summary>
+    public bool MonitorsTest => Validation.Length == 0;
+
+    /// <summary>The split early stopping watches: validation if there is one, else test (as the tutorial does).</summary>
+    public int[] Monitor => MonitorsTest ? Test : Validation;
+}
+
+public static class Splitter
+{
+    public static DataSplit Split(byte[] labels, int trainFileCount, SplitOptions options)
+    {
+        Validate(options);
+        var rng = new Rng(options.Seed);
+        int[] train, test;
+        if (options.Protocol == SplitProtocol.Seed)
+        {
+            int[] normals = Where(labels, 0, labels.Length, l => l == options.Normal);
+            int[] others = Where(labels, 0, labels.Length, l => l != options.Normal);
+            int normalNeeded = options.TrainNormal + options.TestNormal;
+            int anomalyNeeded = options.TrainAnomalies + options.TestAnomalies;
+            if (normalNeeded > normals.Length)
+                throw new ArgumentException(
+                    $"--train-normal + --test-normal = {normalNeeded}, but only {normals.Length} images of digit {options.Normal} exist; lower the counts");
+            if (anomalyNeeded > others.Length)
+                throw new ArgumentException(
+                    $"--train-anomalies + --test-anomalies = {anomalyNeeded}, but only {others.Length} other digits exist; lower the counts");
+            int[] normalSample = Sample(normals, normalNeeded, rng);
+            int[] anomalySample = Sample(others, anomalyNeeded, rng);
+            train = [.. normalSample.AsSpan(0, options.TrainNormal), .. anomalySample.AsSpan(0, options.TrainAnomalies)];
+            test = [.. normalSample.AsSpan(options.TrainNormal), .. anomalySample.AsSpan(options.TrainAnomalies)];
+        }
+        else
+        {
+            train = Where(labels, 0, trainFileCount, l => l == options.Normal);
+            test = Enumerable.Range(trainFileCount, labels.Length - trainFileCount).ToArray();
+            if (train.Length == 0)
+                throw new ArgumentException($"the training file has no images of digit {options.Normal}");
+        }
+
+        int[] validation = [];
+        if (options.Validation > 0)
+        {
+            int validationCount = (int)Math.Round(train.Length * options.Validation);
+            if (validationCount == 0 || validationCount == train.Length)
+                throw new ArgumentException(
+                    $"--validation {options.Validation} leaves {train.Length - validationCount} training and {validationCount} validation images; choose a fraction that leaves both non-empty");
+            int[] shuffled = (int[])train.Clone();
+            rng.Shuffle(shuffled.AsSpan());
+            validation = shuffled[..validationCount];
+            Array.Sort(validation);
+            var validationSet = new HashSet<int>(validation);
+            train = train.Where(i => !validationSet.Contains(i)).ToArray();
+        }
+        return new DataSplit(options, train, validation, test);
+    }
+
+    public static void Validate(SplitOptions options)
+    {
+        if (options.Normal is < 0 or > 9)
+            throw new ArgumentException($"--normal {options.Normal} is not a digit; use 0-9");
+        if (options.Protocol == SplitProtocol.Seed)
+        {
+            if (options.TrainNormal <= 0) throw new ArgumentException($"--train-normal must be positive, got {options.TrainNormal}");
+            if (options.TrainAnomalies < 0) throw new ArgumentException($"--train-anomalies must be 0 or more, got {options.TrainAnomalies}");
+            if (options.TestNormal <= 0) throw new ArgumentException($"--test-normal must be positive, got {options.TestNormal}");
+            if (options.TestAnomalies <= 0) throw new ArgumentException($"--test-anomalies must be positive, got {options.TestAnomalies}");
+        }
+        if (!(options.Validation >= 0 && options.Validation < 1))
+            throw new ArgumentException($"--validation {options.Validation} must be a fraction in [0, 1)");
+    }
+
+    private static int[] Where(byte[] labels, int start, int end, Func<byte, bool> predicate)
+    {
+        var result = new List<int>();
+        for (int i = start; i < end; i++)
+            if (predicate(labels[i])) result.Add(i);
+        return result.ToArray();
+    }
+
+    /// <summary>k distinct items in random order: a partial Fisher-Yates shuffle, as random.sample draws.</summary>
+    private static int[] Sample(int[] population, int k, Rng rng)
+    {
+        int[] pool = (int[])population.Clone();
+        for (int i = 0; i < k; i++)
+        {
+            int j = i + rng.NextInt(pool.Length - i);
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+        return pool[..k];
+    }
+}

@@ -1,0 +1,90 @@
+using AeMnist.Data;
+
+namespace AeMnist.Core.Tests.Data;
+
+public class SplitterTests
+{
+    private static readonly Lazy<MnistDataset> Mnist = new(() => MnistDataset.Load(RepoPaths.MnistDirectory));
+
+    private static DataSplit Split(SplitOptions options) => Splitter.Split(Mnist.Value.Labels, Mnist.Value.TrainCount, options);
+
+    [Fact]
+    public void Seed_protocol_has_the_tutorials_sizes_and_labels()
+    {
+        var split = Split(new SplitOptions());
+        byte[] labels = Mnist.Value.Labels;
+        Assert.Equal(5500, split.Train.Length);
+        Assert.Equal(2000, split.Test.Length);
+        Assert.Empty(split.Validation);
+        Assert.True(split.MonitorsTest);
+        Assert.Equal(5000, split.Train.Count(i => labels[i] == 5));
+        Assert.Equal(500, split.Train.Count(i => labels[i] != 5));
+        Assert.Equal(1000, split.Test.Count(i => labels[i] == 5));
+        Assert.Equal(1000, split.Test.Count(i => labels[i] != 5));
+        // The first 5,000 train images are the normals, as the tutorial's list concatenation leaves them.
+        Assert.All(split.Train[..5000], i => Assert.Equal(5, labels[i]));
+        Assert.Empty(split.Train.Intersect(split.Test));
+        Assert.Equal(split.Train.Length, split.Train.Distinct().Count());
+        Assert.Equal(split.Test.Length, split.Test.Distinct().Count());
+        // Samples come from both MNIST files, as the tutorial pools them.
+        Assert.Contains(split.Train, i => i >= 60_000);
+    }
+
+    [Fact]
+    public void Same_options_give_the_same_indices_and_another_seed_does_not()
+    {
+        var a = Split(new SplitOptions(Seed: 7, Validation: 0.1));
+        var b = Split(new SplitOptions(Seed: 7, Validation: 0.1));
+        var c = Split(new SplitOptions(Seed: 8, Validation: 0.1));
+        Assert.Equal(a.Train, b.Train);
+        Assert.Equal(a.Validation, b.Validation);
+        Assert.Equal(a.Test, b.Test);
+        Assert.NotEqual(a.Train, c.Train);
+    }
+
+    [Fact]
+    public void Pinned_indices_guard_the_split_against_silent_change()
+    {
+        // The split is part of the experiment's definition: if this fails, results are no longer comparable.
+        var split = Split(new SplitOptions(Seed: 42));
+        int[] expected = PinnedFirstTrainIndices;
+        Assert.Equal(expected, split.Train[..5]);
+    }
+
+    // Recorded from the implementation when the protocol was defined (Rng xoshiro256**, seed 42).
+    private static readonly int[] PinnedFirstTrainIndices = [6188, 26621, 47741, 64420, 69391];
+
+    [Fact]
+    public void Validation_is_carved_from_train()
+    {
+        var full = Split(new SplitOptions(Seed: 3));
+        var split = Split(new SplitOptions(Seed: 3, Validation: 0.2));
+        Assert.Equal(1100, split.Validation.Length);
+        Assert.Equal(4400, split.Train.Length);
+        Assert.Equal(full.Train.Order(), split.Train.Concat(split.Validation).Order());
+        Assert.Equal(full.Test, split.Test);
+        Assert.False(split.MonitorsTest);
+        Assert.Same(split.Validation, split.Monitor);
+    }
+
+    [Fact]
+    public void One_class_protocol_trains_on_every_training_file_image_of_the_digit()
+    {
+        var split = Split(new SplitOptions(Protocol: SplitProtocol.OneClass, Normal: 1));
+        byte[] labels = Mnist.Value.Labels;
+        Assert.Equal(6742, split.Train.Length); // digit 1 in MNIST's training file
+        Assert.All(split.Train, i => { Assert.Equal(1, labels[i]); Assert.True(i < 60_000); });
+        Assert.Equal(Enumerable.Range(60_000, 10_000), split.Test);
+    }
+
+    [Theory]
+    [InlineData(10, 5000, 0.0, "--normal 10 is not a digit; use 0-9")]
+    [InlineData(5, 6000, 0.0, "--train-normal + --test-normal = 7000, but only 6313 images of digit 5 exist; lower the counts")]
+    [InlineData(5, 5000, 1.0, "--validation 1 must be a fraction in [0, 1)")]
+    [InlineData(5, 0, 0.0, "--train-normal must be positive, got 0")]
+    public void Impossible_options_are_rejected_with_the_option_named(int normal, int trainNormal, double validation, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Split(new SplitOptions(Normal: normal, TrainNormal: trainNormal, Validation: validation)));
+        Assert.Equal(message, e.Message);
+    }
+}
