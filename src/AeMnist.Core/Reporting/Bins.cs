@@ -73,13 +73,13 @@ public sealed record Bins(IReadOnlyList<double> Edges, bool Log)
     }
 
     /// <summary>
-    /// Whether values are better shown on a log axis: all positive and the middle 98% spans more than a factor of 20.
+    /// Whether values are better shown on a log axis: all positive and the middle 98% spans more than a factor of 10.
     /// </summary>
     public static bool PrefersLog(IEnumerable<double> values)
     {
         var sorted = values.Where(double.IsFinite).Order().ToArray();
         if (sorted.Length < 2 || sorted[0] <= 0) return false;
         double lo = sorted[(int)(0.01 * (sorted.Length - 1))], hi = sorted[(int)Math.Ceiling(0.99 * (sorted.Length - 1))];
-        return hi / lo > 20;
+        return hi / lo > 10;
     }
 }

@@ -252,6 +252,8 @@ public static class HtmlReport
         th { font-weight: normal; color: #444444; }
         thead th { font-weight: bold; color: #1a1a1a; }
         td.num { text-align: right; font-variant-numeric: tabular-nums; }
+        table.comparison thead th { text-align: right; }
+        td.differs { font-weight: bold; }
         .grid { position: relative; max-width: 100%; }
         .grid img { display: block; width: 100%; height: auto; image-rendering: pixelated; }
         .grid .cap { position: absolute; text-align: center; font-size: 11px; line-height: 1.3; color: #333333; white-space: nowrap; overflow: hidden; }
@@ -341,8 +343,10 @@ public static class HtmlReport
             foreach (string key in keys)
             {
                 t.Append($"<tr><th scope=\"row\">{E(key)}</th>");
-                foreach (var (_, input) in runs)
-                    t.Append($"<td>{E(input.Settings.Where(s => s.Key == key).Select(s => s.Value).FirstOrDefault() ?? "")}</td>");
+                // Values that differ between runs are bold: usually what the comparison is about.
+                var values = runs.Select(r => r.Input.Settings.Where(s => s.Key == key).Select(s => s.Value).FirstOrDefault() ?? "").ToList();
+                string cls = values.Distinct().Count() > 1 ? " class=\"differs\"" : "";
+                foreach (string value in values) t.Append($"<td{cls}>{E(value)}</td>");
                 t.Append("</tr>\n");
             }
             t.Append("</tbody>\n</table>\n");

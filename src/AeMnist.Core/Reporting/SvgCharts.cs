@@ -127,19 +127,24 @@ public static class SvgCharts
         bool right = x + 6 + width <= frame.Right;
         double textX = right ? x + 6 : x - 6;
         double boxX = right ? textX - 3 : textX - width + 3;
-        svg.Element("rect", ("x", SvgBuilder.Num(boxX)), ("y", SvgBuilder.Num(frame.Top + 4)), ("width", SvgBuilder.Num(width)), ("height", "17"),
+        // The label goes at the top, unless the marked point is up there (a peak of F1): then at the bottom.
+        bool high = marker.Y is double my && double.IsFinite(my) && frame.Y(my) < frame.Top + 0.3 * frame.PlotHeight;
+        double boxY = high ? frame.Bottom - 21 : frame.Top + 4;
+        svg.Element("rect", ("x", SvgBuilder.Num(boxX)), ("y", SvgBuilder.Num(boxY)), ("width", SvgBuilder.Num(width)), ("height", "17"),
             ("fill", "#ffffff"), ("fill-opacity", "0.85"));
-        svg.Text(textX, frame.Top + 17, marker.Label, 12, right ? "start" : "end", "marker-label", weight: "bold");
+        svg.Text(textX, boxY + 13, marker.Label, 12, right ? "start" : "end", "marker-label", weight: "bold");
         svg.End("g");
     }
+
+    private static string F3OrNa(double v) => double.IsFinite(v) ? v.ToString("F3", Inv) : "n/a";
 
     /// <summary>ROC curves (false positive rate against true positive rate) with the chance diagonal; areas in the legend.</summary>
     public static string Roc(IReadOnlyList<AreaCurve> curves, string title = "ROC curve")
     {
-        if (curves.Count == 1) title += $" (AUROC {curves[0].Area.ToString("F3", Inv)})";
-        List<Series> series = [.. curves.Select(c => new Series($"{c.Name} (AUROC {c.Area.ToString("F3", Inv)})", c.X, c.Y))];
+        if (curves.Count == 1) title += $" (AUROC {F3OrNa(curves[0].Area)})";
+        List<Series> series = [.. curves.Select(c => new Series($"{c.Name} (AUROC {F3OrNa(c.Area)})", c.X, c.Y))];
         series.Add(new Series("chance", [0.0, 1.0], [0.0, 1.0]) { Reference = true });
-        return Line(new LineChartOptions(title, "False positive rate", "True positive rate")
+        return Line(new LineChartOptions(title, "false positive rate", "true positive rate")
         {
             XRange = (0, 1), YRange = (0, 1), Width = 500, Height = 460,
         }, series);
@@ -148,11 +153,11 @@ public static class SvgCharts
     /// <summary>Precision against recall, with the chance level (the share of positives) when <paramref name="prevalence"/> is given.</summary>
     public static string PrecisionRecall(IReadOnlyList<AreaCurve> curves, double? prevalence = null, string title = "Precision-recall curve")
     {
-        if (curves.Count == 1) title += $" (AP {curves[0].Area.ToString("F3", Inv)})";
-        List<Series> series = [.. curves.Select(c => new Series($"{c.Name} (AP {c.Area.ToString("F3", Inv)})", c.X, c.Y))];
+        if (curves.Count == 1) title += $" (AP {F3OrNa(curves[0].Area)})";
+        List<Series> series = [.. curves.Select(c => new Series($"{c.Name} (AP {F3OrNa(c.Area)})", c.X, c.Y))];
         if (prevalence is double p)
             series.Add(new Series($"chance ({p.ToString("0.###", Inv)})", [0.0, 1.0], [p, p]) { Reference = true });
-        return Line(new LineChartOptions(title, "Recall", "Precision")
+        return Line(new LineChartOptions(title, "recall", "precision")
         {
             XRange = (0, 1), YRange = (0, 1), Width = 500, Height = 460,
         }, series);
@@ -163,8 +168,8 @@ public static class SvgCharts
         string title = "F1 score against threshold")
     {
         var series = new Series("F1 (anomaly positive)", thresholds, f1);
-        string label = $"chosen {chosen.ToString("G3", Inv)}, F1 {chosenF1.ToString("F3", Inv)}";
-        return Line(new LineChartOptions(title, "Threshold on reconstruction error", "F1")
+        string label = $"chosen {chosen.ToString("G3", Inv)}, F1 {F3OrNa(chosenF1)}";
+        return Line(new LineChartOptions(title, logX ? "threshold on reconstruction error (log scale)" : "threshold on reconstruction error", "F1")
         {
             LogX = logX, YRange = (0, 1), Marker = new ChartMarker(chosen, label) { Y = chosenF1 },
         }, [series]);

@@ -133,6 +133,29 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void Report_DegenerateInputsStillRender()
+    {
+        var nanMetrics = Run.Metrics with
+        {
+            Precision = double.NaN, F1 = double.NaN, Auroc = double.NaN, AveragePrecision = double.NaN,
+            RocFpr = [], RocTpr = [], PrRecall = [], PrPrecision = [],
+            DigitFlagRates = [.. Enumerable.Repeat(double.NaN, 10)],
+        };
+        // No anomalies at all, every error equal.
+        var flat = Run with
+        {
+            TestErrors = [.. Enumerable.Repeat(0.01f, 50)], TestLabels = new byte[50], TestIsAnomaly = new bool[50], Metrics = nanMetrics,
+        };
+        var doc = Parse(HtmlReport.Render(flat));
+        Assert.Contains("n/a", doc.Descendants("table").First().Value);
+        Assert.Contains(doc.Descendants("svg"), svg => svg.Element("title")!.Value == "ROC curve (AUROC n/a)");
+        // An empty test set.
+        var empty = Run with { TestErrors = [], TestLabels = [], TestIsAnomaly = [], Metrics = nanMetrics, Samples = null };
+        AssertSelfContained(HtmlReport.Render(empty));
+        Assert.Equal("(no errors to show)\n", TextHistogram.Render([], [], 0.01));
+    }
+
+    [Fact]
     public void Report_RejectsMismatchedArrays()
     {
         var e = Assert.Throws<ArgumentException>(() => HtmlReport.Render(Run with { TestLabels = new byte[3] }));
