@@ -66,6 +66,7 @@ public static class Elementwise
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination)
     {
         CheckSameLength(x, destination, nameof(destination));
+        if (x.IsEmpty) return;  // TensorPrimitives.Sigmoid rejects empty spans
         TensorPrimitives.Sigmoid(x, destination);
     }
 
