@@ -1,0 +1,64 @@
+// A fully connected layer, y = x·Wᵀ + b, as nn.Linear. Input must be (N, in) i.e. (N, in, 1, 1); use Flatten first.
+using AeMnist.Tensors;
+
+namespace AeMnist.Layers;
+
+// input (N, In), weight (Out, In), bias (Out) -> output (N, Out)
+public sealed class Linear : Module
+{
+    private float[] _input = [];   // Forward's input, kept for dWeight
+    private float[] _output = [];
+    private float[] _dInput = [];
+    private TensorShape? _inputShape;
+
+    public Linear(int inFeatures, int outFeatures)
+    {
+        if (inFeatures < 1 || outFeatures < 1)
+            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear({inFeatures}, {outFeatures}) needs positive sizes.");
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = new Parameter("weight", outFeatures, inFeatures);
+        Bias = new Parameter("bias", outFeatures);
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+
+    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
+
+    public override TensorShape OutputShape(TensorShape input)
+    {
+        if (input.C != InFeatures || input.H != 1 || input.W != 1)
+            throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) needs input (N, {InFeatures}), got {input}; flatten it first.");
+        return TensorShape.Dense(input.N, OutFeatures);
+    }
+
+    public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        CheckInput(input, shape);
+        TensorShape outShape = OutputShape(shape);
+        int n = shape.N;
+        input.CopyTo(Rent(ref _input, input.Length));
+        Span<float> output = Rent(ref _output, outShape.Length);
+        Gemm.MatMulTransposeB(input, Weight.Data, output, n, InFeatures, OutFeatures);
+        Elementwise.AddRowBias(Bias.Data, output, n);
+        _inputShape = shape;
+        return output;
+    }
+
+    public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
+    {
+        int n = CheckBackward(dOutput, _inputShape).N;
+        ReadOnlySpan<float> input = _input.AsSpan(0, n * InFeatures);
+        Gemm.MatMulTransposeA(dOutput, input, Weight.Grad, OutFeatures, n, InFeatures, accumulate: true);
+        Reductions.SumRows(dOutput, Bias.Grad, n);
+        if (!computeInputGradient) return [];
+        Span<float> dInput = Rent(ref _dInput, n * InFeatures);
+        Gemm.MatMul(dOutput, Weight.Data, dInput, n, OutFeatures, InFeatures);
+        return dInput;
+    }
+
+    public override void ResetParameters(Rng rng) => Init.WeightAndBias(Weight, Bias, InFeatures, rng);
+}

@@ -1,0 +1,58 @@
+// The base of every layer: explicit Forward and Backward over flat NCHW spans, llm.c style.
+// A module owns its output and input-gradient buffers; they grow to the largest batch seen and are then reused,
+// so training allocates nothing per batch. A returned span stays valid until the module's next call.
+using AeMnist.Tensors;
+
+namespace AeMnist.Layers;
+
+public abstract class Module
+{
+    /// <summary>Parameters owned by this module itself, in PyTorch registration order (weight, then bias).</summary>
+    public virtual IReadOnlyList<Parameter> LocalParameters => [];
+
+    /// <summary>Child modules with their state-dict names, in PyTorch order.</summary>
+    public virtual IReadOnlyList<(string Name, Module Module)> Children => [];
+
+    /// <summary>The output shape for an input of shape <paramref name="input"/>; throws if the input does not fit.</summary>
+    public abstract TensorShape OutputShape(TensorShape input);
+
+    /// <summary>Computes the output for <paramref name="input"/> of shape <paramref name="shape"/>, caching what Backward needs.</summary>
+    public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape);
+
+    /// <summary>
+    /// Given dLoss/dOutput for the last Forward, adds dLoss/dParameters into the parameter gradients (+=) and returns
+    /// dLoss/dInput, or an empty span when <paramref name="computeInputGradient"/> is false (the first layer).
+    /// </summary>
+    public abstract ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient);
+
+    /// <summary><see cref="Backward(ReadOnlySpan{float}, bool)"/> that also returns dLoss/dInput.</summary>
+    public ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput) => Backward(dOutput, computeInputGradient: true);
+
+    /// <summary>Re-initialises parameters as PyTorch's reset_parameters() does, children in order.</summary>
+    public virtual void ResetParameters(Rng rng)
+    {
+        foreach ((_, Module child) in Children) child.ResetParameters(rng);
+    }
+
+    /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/>, growing it only when too small.</summary>
+    protected static Span<float> Rent(ref float[] buffer, int length) => Buffers.Rent(ref buffer, length);
+
+    /// <summary>Checks a Forward input against its shape.</summary>
+    protected static void CheckInput(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        if (shape.N < 0 || shape.C < 1 || shape.H < 1 || shape.W < 1)
+            throw new ArgumentException($"Invalid input shape {shape}.", nameof(shape));
+        if (input.Length != shape.Length)
+            throw new ArgumentException($"input has {input.Length} elements, but shape {shape} needs {shape.Length}.", nameof(input));
+    }
+
+    /// <summary>Checks a Backward dOutput against the output shape of the last Forward.</summary>
+    protected TensorShape CheckBackward(ReadOnlySpan<float> dOutput, TensorShape? lastInput)
+    {
+        TensorShape input = lastInput ?? throw new InvalidOperationException($"{GetType().Name}.Backward called before Forward.");
+        TensorShape output = OutputShape(input);
+        if (dOutput.Length != output.Length)
+            throw new ArgumentException($"dOutput has {dOutput.Length} elements, but the last output {output} has {output.Length}.", nameof(dOutput));
+        return input;
+    }
+}

@@ -1,0 +1,156 @@
+// Element-wise kernels for activations and biases, each with a naive twin.
+// Fast versions lean on TensorPrimitives; the ReLU mask is hand-vectorised because TensorPrimitives has no select.
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace AeMnist.Tensors;
+
+public static class Elementwise
+{
+    // x (L) -> destination (L)
+    /// <summary>Effectively computes destination[i] = max(x[i], 0).</summary>
+    public static void Relu(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        CheckSameLength(x, destination, nameof(destination));
+        TensorPrimitives.Max(x, 0f, destination);
+    }
+
+    /// <summary>Naive twin of <see cref="Relu"/>.</summary>
+    public static void ReluNaive(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        CheckSameLength(x, destination, nameof(destination));
+        for (int i = 0; i < x.Length; i++) destination[i] = MathF.Max(x[i], 0f);
+    }
+
+    // output (L), dOutput (L) -> dInput (L)
+    /// <summary>Effectively computes dInput[i] = output[i] &gt; 0 ? dOutput[i] : 0 (PyTorch's threshold_backward).</summary>
+    public static void ReluBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        CheckSameLength(output, dOutput, nameof(dOutput));
+        CheckSameLength(output, dInput, nameof(dInput));
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + Vector512<float>.Count <= output.Length; i += Vector512<float>.Count)
+            {
+                Vector512<float> y = Vector512.Create(output.Slice(i, Vector512<float>.Count));
+                Vector512<float> dy = Vector512.Create(dOutput.Slice(i, Vector512<float>.Count));
+                Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dy, Vector512<float>.Zero)
+                    .CopyTo(dInput.Slice(i, Vector512<float>.Count));
+            }
+        }
+        else if (Vector.IsHardwareAccelerated)
+        {
+            for (; i + Vector<float>.Count <= output.Length; i += Vector<float>.Count)
+            {
+                var y = new Vector<float>(output.Slice(i, Vector<float>.Count));
+                var dy = new Vector<float>(dOutput.Slice(i, Vector<float>.Count));
+                Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<float>.Zero), dy, Vector<float>.Zero)
+                    .CopyTo(dInput.Slice(i, Vector<float>.Count));
+            }
+        }
+        for (; i < output.Length; i++) dInput[i] = output[i] > 0f ? dOutput[i] : 0f;
+    }
+
+    /// <summary>Naive twin of <see cref="ReluBackward"/>.</summary>
+    public static void ReluBackwardNaive(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        CheckSameLength(output, dOutput, nameof(dOutput));
+        CheckSameLength(output, dInput, nameof(dInput));
+        for (int i = 0; i < output.Length; i++) dInput[i] = output[i] > 0f ? dOutput[i] : 0f;
+    }
+
+    // x (L) -> destination (L)
+    /// <summary>Effectively computes destination[i] = 1 / (1 + exp(-x[i])).</summary>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        CheckSameLength(x, destination, nameof(destination));
+        if (x.IsEmpty) return;  // TensorPrimitives.Sigmoid rejects empty spans
+        TensorPrimitives.Sigmoid(x, destination);
+    }
+
+    /// <summary>Naive twin of <see cref="Sigmoid"/> (agrees to a few ulps, not bit for bit: exp differs).</summary>
+    public static void SigmoidNaive(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        CheckSameLength(x, destination, nameof(destination));
+        for (int i = 0; i < x.Length; i++) destination[i] = 1f / (1f + MathF.Exp(-x[i]));
+    }
+
+    // output (L), dOutput (L) -> dInput (L)
+    /// <summary>Effectively computes dInput[i] = dOutput[i] * (1 - output[i]) * output[i], in PyTorch's order.</summary>
+    public static void SigmoidBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        CheckSameLength(output, dOutput, nameof(dOutput));
+        CheckSameLength(output, dInput, nameof(dInput));
+        if (dInput.Overlaps(output) || dInput.Overlaps(dOutput))
+            throw new ArgumentException("dInput must not overlap output or dOutput.", nameof(dInput));
+        TensorPrimitives.Subtract(1f, output, dInput);
+        TensorPrimitives.Multiply(dOutput, dInput, dInput);
+        TensorPrimitives.Multiply(dInput, output, dInput);
+    }
+
+    /// <summary>Naive twin of <see cref="SigmoidBackward"/>.</summary>
+    public static void SigmoidBackwardNaive(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        CheckSameLength(output, dOutput, nameof(dOutput));
+        CheckSameLength(output, dInput, nameof(dInput));
+        for (int i = 0; i < output.Length; i++) dInput[i] = dOutput[i] * (1f - output[i]) * output[i];
+    }
+
+    // bias (cols) -> destination (rows, cols)
+    /// <summary>Effectively computes destination[i, j] += bias[j] (a Linear layer's bias).</summary>
+    public static void AddRowBias(ReadOnlySpan<float> bias, Span<float> destination, int rows)
+    {
+        CheckBlocks(destination, rows, bias.Length);
+        for (int i = 0; i < rows; i++)
+        {
+            Span<float> row = destination.Slice(i * bias.Length, bias.Length);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    /// <summary>Naive twin of <see cref="AddRowBias"/>.</summary>
+    public static void AddRowBiasNaive(ReadOnlySpan<float> bias, Span<float> destination, int rows)
+    {
+        CheckBlocks(destination, rows, bias.Length);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < bias.Length; j++) destination[i * bias.Length + j] += bias[j];
+    }
+
+    // bias (C) -> destination (N, C, S)
+    /// <summary>Effectively computes destination[n, c, s] += bias[c] (a convolution's bias over S = H*W positions).</summary>
+    public static void AddChannelBias(ReadOnlySpan<float> bias, Span<float> destination, int n, int spatial)
+    {
+        CheckBlocks(destination, n * bias.Length, spatial);
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < bias.Length; c++)
+            {
+                Span<float> plane = destination.Slice((b * bias.Length + c) * spatial, spatial);
+                TensorPrimitives.Add(plane, bias[c], plane);
+            }
+    }
+
+    /// <summary>Naive twin of <see cref="AddChannelBias"/>.</summary>
+    public static void AddChannelBiasNaive(ReadOnlySpan<float> bias, Span<float> destination, int n, int spatial)
+    {
+        CheckBlocks(destination, n * bias.Length, spatial);
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < bias.Length; c++)
+                for (int s = 0; s < spatial; s++) destination[(b * bias.Length + c) * spatial + s] += bias[c];
+    }
+
+    internal static void CheckSameLength(ReadOnlySpan<float> x, ReadOnlySpan<float> other, string otherName)
+    {
+        if (other.Length != x.Length)
+            throw new ArgumentException($"{otherName} has {other.Length} elements, expected {x.Length}.", otherName);
+    }
+
+    internal static void CheckBlocks(ReadOnlySpan<float> x, int blocks, int blockLength, string name = "destination")
+    {
+        if (blocks < 0 || blockLength < 0)
+            throw new ArgumentException($"Sizes must not be negative ({blocks} x {blockLength}).", name);
+        if (x.Length != blocks * blockLength)
+            throw new ArgumentException($"{name} has {x.Length} elements, expected {blocks}*{blockLength} = {blocks * blockLength}.", name);
+    }
+}

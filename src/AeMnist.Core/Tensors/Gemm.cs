@@ -1,0 +1,255 @@
+// Matrix products for every layer: C = A·B, C = Aᵀ·B and C = A·Bᵀ on row-major float32, each with a naive twin.
+// Every element of C is one fused multiply-add chain over k in increasing order, starting from zero, then
+// added to C when accumulating. All code paths (Vector512, Vector<T>, scalar) keep that order, so a fast
+// kernel equals its naive twin bit for bit, and a row's result never depends on which rows share the call
+// (a batch of one image and a batch of 512 give that image the same output).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace AeMnist.Tensors;
+
+public static unsafe class Gemm
+{
+    // Register block: 4 rows of C by 4 vectors of columns (16 accumulators), then 4x1, 1x4, 1x1 edges.
+    private const int BlockRows = 4;
+    private const int BlockVectors = 4;
+
+    [ThreadStatic] private static float[]? t_packedB;
+
+    // a (m, k), b (k, n) -> destination (m, n)
+    /// <summary>Effectively computes destination = a·b (or destination += a·b when <paramref name="accumulate"/>).</summary>
+    public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        fixed (float* pa = a, pb = b, pc = destination)
+            Run(pa, k, 1, pb, pc, m, k, n, accumulate);
+    }
+
+    // a (k, m), b (k, n) -> destination (m, n)
+    /// <summary>Effectively computes destination = aᵀ·b (or +=), where <paramref name="a"/> is stored (k, m).</summary>
+    public static void MatMulTransposeA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        fixed (float* pa = a, pb = b, pc = destination)
+            Run(pa, 1, m, pb, pc, m, k, n, accumulate);
+    }
+
+    // a (m, k), b (n, k) -> destination (m, n)
+    /// <summary>Effectively computes destination = a·bᵀ (or +=), where <paramref name="b"/> is stored (n, k).</summary>
+    /// <remarks>b is first transposed into a per-thread scratch buffer that grows once and is then reused.</remarks>
+    public static void MatMulTransposeB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        int length = k * n;
+        float[] packed = t_packedB is { } existing && existing.Length >= length ? existing : (t_packedB = new float[length]);
+        Transpose(b, packed, n, k);
+        fixed (float* pa = a, pb = packed, pc = destination)
+            Run(pa, k, 1, pb, pc, m, k, n, accumulate);
+    }
+
+    // a (m, k), b (k, n) -> destination (m, n)
+    /// <summary>Naive twin of <see cref="MatMul"/>.</summary>
+    public static void MatMulNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[p * n + j], sum);
+                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
+            }
+    }
+
+    // a (k, m), b (k, n) -> destination (m, n)
+    /// <summary>Naive twin of <see cref="MatMulTransposeA"/>.</summary>
+    public static void MatMulTransposeANaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[p * m + i], b[p * n + j], sum);
+                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
+            }
+    }
+
+    // a (m, k), b (n, k) -> destination (m, n)
+    /// <summary>Naive twin of <see cref="MatMulTransposeB"/>.</summary>
+    public static void MatMulTransposeBNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[j * k + p], sum);
+                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
+            }
+    }
+
+    // source (rows, cols) -> destination (cols, rows)
+    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = source.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++) destination[c * rows + r] = row[c];
+        }
+    }
+
+    private static void CheckSizes(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> destination, int m, int k, int n)
+    {
+        if (m < 0 || k < 0 || n < 0)
+            throw new ArgumentException($"Matrix sizes must not be negative (m={m}, k={k}, n={n}).");
+        if (a.Length != m * k)
+            throw new ArgumentException($"a has {a.Length} elements, expected m*k = {m}*{k} = {m * k}.", nameof(a));
+        if (b.Length != k * n)
+            throw new ArgumentException($"b has {b.Length} elements, expected k*n = {k}*{n} = {k * n}.", nameof(b));
+        if (destination.Length != m * n)
+            throw new ArgumentException($"destination has {destination.Length} elements, expected m*n = {m}*{n} = {m * n}.", nameof(destination));
+    }
+
+    // A element (i, p) is at a[i*rowStride + p*colStride]; b is (k, n) row-major; c is (m, n) row-major.
+    private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
+    {
+        int i = 0;
+        for (; i + BlockRows <= m; i += BlockRows)
+            RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
+        for (; i < m; i++)
+            RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
+    }
+
+    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+        where TRows : struct, IRowCount
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+        else if (System.Numerics.Vector.IsHardwareAccelerated)
+            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+    }
+
+    // Covers columns from j onwards in blocks of BlockVectors vectors, then single vectors; advances j.
+    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate, ref int j)
+        where TRows : struct, IRowCount
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int w = TOps.Count;
+        for (; j + BlockVectors * w <= n; j += BlockVectors * w)
+        {
+            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
+            else Block1x4<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+        }
+        for (; j + w <= n; j += w)
+        {
+            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
+            else Block1x1<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+        }
+    }
+
+    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int w = TOps.Count;
+        TVector c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
+        TVector c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+        TVector c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
+        TVector c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        for (int p = 0; p < k; p++)
+        {
+            TVector b0 = TOps.Load(b), b1 = TOps.Load(b + w), b2 = TOps.Load(b + 2 * w), b3 = TOps.Load(b + 3 * w);
+            TVector x = TOps.Broadcast(*a0);
+            c00 = TOps.MultiplyAdd(x, b0, c00); c01 = TOps.MultiplyAdd(x, b1, c01); c02 = TOps.MultiplyAdd(x, b2, c02); c03 = TOps.MultiplyAdd(x, b3, c03);
+            x = TOps.Broadcast(*a1);
+            c10 = TOps.MultiplyAdd(x, b0, c10); c11 = TOps.MultiplyAdd(x, b1, c11); c12 = TOps.MultiplyAdd(x, b2, c12); c13 = TOps.MultiplyAdd(x, b3, c13);
+            x = TOps.Broadcast(*a2);
+            c20 = TOps.MultiplyAdd(x, b0, c20); c21 = TOps.MultiplyAdd(x, b1, c21); c22 = TOps.MultiplyAdd(x, b2, c22); c23 = TOps.MultiplyAdd(x, b3, c23);
+            x = TOps.Broadcast(*a3);
+            c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31); c32 = TOps.MultiplyAdd(x, b2, c32); c33 = TOps.MultiplyAdd(x, b3, c33);
+            a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
+            b += n;
+        }
+        float* r0 = c, r1 = c + n, r2 = c + 2 * (nint)n, r3 = c + 3 * (nint)n;
+        Put<TOps, TVector>(c00, r0, accumulate); Put<TOps, TVector>(c01, r0 + w, accumulate); Put<TOps, TVector>(c02, r0 + 2 * w, accumulate); Put<TOps, TVector>(c03, r0 + 3 * w, accumulate);
+        Put<TOps, TVector>(c10, r1, accumulate); Put<TOps, TVector>(c11, r1 + w, accumulate); Put<TOps, TVector>(c12, r1 + 2 * w, accumulate); Put<TOps, TVector>(c13, r1 + 3 * w, accumulate);
+        Put<TOps, TVector>(c20, r2, accumulate); Put<TOps, TVector>(c21, r2 + w, accumulate); Put<TOps, TVector>(c22, r2 + 2 * w, accumulate); Put<TOps, TVector>(c23, r2 + 3 * w, accumulate);
+        Put<TOps, TVector>(c30, r3, accumulate); Put<TOps, TVector>(c31, r3 + w, accumulate); Put<TOps, TVector>(c32, r3 + 2 * w, accumulate); Put<TOps, TVector>(c33, r3 + 3 * w, accumulate);
+    }
+
+    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero;
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        for (int p = 0; p < k; p++)
+        {
+            TVector b0 = TOps.Load(b);
+            c0 = TOps.MultiplyAdd(TOps.Broadcast(*a0), b0, c0);
+            c1 = TOps.MultiplyAdd(TOps.Broadcast(*a1), b0, c1);
+            c2 = TOps.MultiplyAdd(TOps.Broadcast(*a2), b0, c2);
+            c3 = TOps.MultiplyAdd(TOps.Broadcast(*a3), b0, c3);
+            a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
+            b += n;
+        }
+        Put<TOps, TVector>(c0, c, accumulate);
+        Put<TOps, TVector>(c1, c + n, accumulate);
+        Put<TOps, TVector>(c2, c + 2 * (nint)n, accumulate);
+        Put<TOps, TVector>(c3, c + 3 * (nint)n, accumulate);
+    }
+
+    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int w = TOps.Count;
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero;
+        for (int p = 0; p < k; p++)
+        {
+            TVector x = TOps.Broadcast(*a);
+            c0 = TOps.MultiplyAdd(x, TOps.Load(b), c0);
+            c1 = TOps.MultiplyAdd(x, TOps.Load(b + w), c1);
+            c2 = TOps.MultiplyAdd(x, TOps.Load(b + 2 * w), c2);
+            c3 = TOps.MultiplyAdd(x, TOps.Load(b + 3 * w), c3);
+            a += colStride;
+            b += n;
+        }
+        Put<TOps, TVector>(c0, c, accumulate);
+        Put<TOps, TVector>(c1, c + w, accumulate);
+        Put<TOps, TVector>(c2, c + 2 * w, accumulate);
+        Put<TOps, TVector>(c3, c + 3 * w, accumulate);
+    }
+
+    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        TVector c0 = TOps.Zero;
+        for (int p = 0; p < k; p++)
+        {
+            c0 = TOps.MultiplyAdd(TOps.Broadcast(*a), TOps.Load(b), c0);
+            a += colStride;
+            b += n;
+        }
+        Put<TOps, TVector>(c0, c, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TOps, TVector>(TVector value, float* destination, bool accumulate)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        if (accumulate) value = TOps.Add(TOps.Load(destination), value);
+        TOps.Store(value, destination);
+    }
+
+    private interface IRowCount { static abstract int Count { get; } }
+    private readonly struct Rows4 : IRowCount { public static int Count => 4; }
+    private readonly struct Rows1 : IRowCount { public static int Count => 1; }
+}

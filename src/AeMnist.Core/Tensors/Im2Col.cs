@@ -1,0 +1,160 @@
+// im2col and col2im: the unfolding that turns Conv2d and ConvTranspose2d into GEMMs, each with a naive twin.
+// Square kernels, one stride and one padding for both axes, one image at a time (the layers loop over the batch).
+namespace AeMnist.Tensors;
+
+/// <summary>
+/// Where a K x K window with the given stride and padding visits an image (C, H, W), producing OutHeight x OutWidth
+/// positions. For a convolution Out = (H + 2*Padding - K) / Stride + 1; a transposed convolution reuses the
+/// geometry of its output image with its input size as Out.
+/// </summary>
+public readonly record struct ConvGeometry(int Channels, int Height, int Width, int KernelSize, int Stride, int Padding, int OutHeight, int OutWidth)
+{
+    /// <summary>The geometry of Conv2d over a (C, H, W) image.</summary>
+    public static ConvGeometry ForConv(int channels, int height, int width, int kernelSize, int stride, int padding)
+    {
+        int outHeight = (height + 2 * padding - kernelSize) / stride + 1;
+        int outWidth = (width + 2 * padding - kernelSize) / stride + 1;
+        var geometry = new ConvGeometry(channels, height, width, kernelSize, stride, padding, outHeight, outWidth);
+        geometry.Validate();
+        return geometry;
+    }
+
+    /// <summary>Rows of the column matrix: C*K*K.</summary>
+    public int ColumnRows => Channels * KernelSize * KernelSize;
+
+    /// <summary>Columns of the column matrix: OutHeight*OutWidth.</summary>
+    public int ColumnCols => OutHeight * OutWidth;
+
+    /// <summary>Floats in one image: C*H*W.</summary>
+    public int ImageLength => Channels * Height * Width;
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless all sizes are usable.</summary>
+    public void Validate()
+    {
+        if (Channels < 1 || Height < 1 || Width < 1 || KernelSize < 1 || Stride < 1 || Padding < 0 || OutHeight < 1 || OutWidth < 1)
+            throw new ArgumentException($"Invalid convolution geometry {this}: the kernel does not fit the padded image or a size is out of range.");
+    }
+}
+
+public static class Im2Col
+{
+    // image (C, H, W) -> columns (C*K*K, Ho*Wo)
+    /// <summary>Effectively computes columns[(c*K + ki)*K + kj, oy*Wo + ox] = image[c, oy*S - P + ki, ox*S - P + kj], or 0 outside the image.</summary>
+    public static void Unfold(ReadOnlySpan<float> image, Span<float> columns, in ConvGeometry g)
+    {
+        Check(image, columns, g);
+        int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                {
+                    Span<float> row = columns.Slice(((c * k + ki) * k + kj) * g.ColumnCols, g.ColumnCols);
+                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                    {
+                        Span<float> segment = row.Slice(oy * ow, ow);
+                        int iy = oy * s - p + ki;
+                        if (iy < 0 || iy >= g.Height || lo >= hi)
+                        {
+                            segment.Clear();
+                            continue;
+                        }
+                        segment[..lo].Clear();
+                        segment[hi..].Clear();
+                        ReadOnlySpan<float> source = image.Slice((c * g.Height + iy) * g.Width, g.Width);
+                        int ix = lo * s - p + kj;
+                        if (s == 1) source.Slice(ix, hi - lo).CopyTo(segment[lo..hi]);
+                        else for (int ox = lo; ox < hi; ox++, ix += s) segment[ox] = source[ix];
+                    }
+                }
+    }
+
+    /// <summary>Naive twin of <see cref="Unfold"/>.</summary>
+    public static void UnfoldNaive(ReadOnlySpan<float> image, Span<float> columns, in ConvGeometry g)
+    {
+        Check(image, columns, g);
+        int k = g.KernelSize;
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                        for (int ox = 0; ox < g.OutWidth; ox++)
+                        {
+                            int iy = oy * g.Stride - g.Padding + ki, ix = ox * g.Stride - g.Padding + kj;
+                            bool inside = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width;
+                            columns[((c * k + ki) * k + kj) * g.ColumnCols + oy * g.OutWidth + ox] =
+                                inside ? image[(c * g.Height + iy) * g.Width + ix] : 0f;
+                        }
+    }
+
+    // columns (C*K*K, Ho*Wo) -> image (C, H, W)
+    /// <summary>
+    /// Effectively computes image = 0, then image[c, oy*S - P + ki, ox*S - P + kj] += columns[(c*K + ki)*K + kj, oy*Wo + ox]
+    /// for every in-image position, in row-major order of columns (the adjoint of <see cref="Unfold"/>).
+    /// </summary>
+    public static void Fold(ReadOnlySpan<float> columns, Span<float> image, in ConvGeometry g)
+    {
+        Check(image, columns, g);
+        image.Clear();
+        int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                {
+                    ReadOnlySpan<float> row = columns.Slice(((c * k + ki) * k + kj) * g.ColumnCols, g.ColumnCols);
+                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                    if (lo >= hi) continue;
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                    {
+                        int iy = oy * s - p + ki;
+                        if (iy < 0 || iy >= g.Height) continue;
+                        ReadOnlySpan<float> segment = row.Slice(oy * ow, ow);
+                        Span<float> target = image.Slice((c * g.Height + iy) * g.Width, g.Width);
+                        int ix = lo * s - p + kj;
+                        if (s == 1)
+                        {
+                            Span<float> span = target.Slice(ix, hi - lo);
+                            System.Numerics.Tensors.TensorPrimitives.Add(span, segment[lo..hi], span);
+                        }
+                        else for (int ox = lo; ox < hi; ox++, ix += s) target[ix] += segment[ox];
+                    }
+                }
+    }
+
+    /// <summary>Naive twin of <see cref="Fold"/> (same order of additions, so equal bit for bit).</summary>
+    public static void FoldNaive(ReadOnlySpan<float> columns, Span<float> image, in ConvGeometry g)
+    {
+        Check(image, columns, g);
+        image.Clear();
+        int k = g.KernelSize;
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                        for (int ox = 0; ox < g.OutWidth; ox++)
+                        {
+                            int iy = oy * g.Stride - g.Padding + ki, ix = ox * g.Stride - g.Padding + kj;
+                            if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+                                image[(c * g.Height + iy) * g.Width + ix] += columns[((c * k + ki) * k + kj) * g.ColumnCols + oy * g.OutWidth + ox];
+                        }
+    }
+
+    // The output columns [lo, hi) whose input column ox*S - P + kj falls inside [0, width).
+    private static void ValidRange(int width, int kj, int stride, int padding, int outWidth, out int lo, out int hi)
+    {
+        int first = padding - kj;              // smallest ox*S allowed
+        int last = width - 1 + padding - kj;   // largest ox*S allowed
+        lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+        hi = last < 0 ? 0 : Math.Min(outWidth, last / stride + 1);
+        if (hi < lo) hi = lo;
+    }
+
+    private static void Check(ReadOnlySpan<float> image, ReadOnlySpan<float> columns, in ConvGeometry g)
+    {
+        g.Validate();
+        if (image.Length != g.ImageLength)
+            throw new ArgumentException($"image has {image.Length} elements, expected C*H*W = {g.ImageLength}.", nameof(image));
+        if (columns.Length != g.ColumnRows * g.ColumnCols)
+            throw new ArgumentException($"columns has {columns.Length} elements, expected (C*K*K)*(Ho*Wo) = {g.ColumnRows * g.ColumnCols}.", nameof(columns));
+    }
+}

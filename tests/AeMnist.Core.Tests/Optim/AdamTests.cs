@@ -1,0 +1,87 @@
+// Adam against torch.optim.Adam: three steps from given parameters and gradients, with and without weight decay.
+using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Layers;
+using AeMnist.Optim;
+using AeMnist.Tensors;
+
+namespace AeMnist.Core.Tests.Optim;
+
+public class AdamTests
+{
+    public static TheoryData<string> AdamCases => Fixtures.Names("adam");
+
+    private sealed class Holder(int length) : Module
+    {
+        public Parameter P { get; } = new("p", length);
+        public override IReadOnlyList<Parameter> LocalParameters => [P];
+        public override TensorShape OutputShape(TensorShape input) => input;
+        public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape) => input;
+        public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient) => dOutput;
+    }
+
+    [Theory]
+    [MemberData(nameof(AdamCases))]
+    public void ThreeStepsMatchPyTorch(string name)
+    {
+        FixtureCase c = Fixtures.Get(name);
+        var set = ParameterSet.Create(new Holder(c["param0"].Length));
+        c["param0"].CopyTo(set.Data, 0);
+        var options = new AdamOptions(c.Double("lr"), c.Double("beta1"), c.Double("beta2"), c.Double("eps"), c.Double("weight_decay"));
+        var adam = new Adam(set, options);
+        for (int step = 1; step <= 3; step++)
+        {
+            c[$"grad{step}"].CopyTo(set.Grad, 0);
+            adam.Step();
+            Approx.Equal(c[$"param{step}"], set.Data, $"{c} param after step {step}");
+        }
+        Assert.Equal(3, adam.StepCount);
+        Approx.Equal(c["exp_avg"], adam.M, $"{c} exp_avg");
+        Approx.Equal(c["exp_avg_sq"], adam.V, $"{c} exp_avg_sq", absolute: 1e-12);
+    }
+
+    [Fact]
+    public void DefaultsArePyTorchs()
+    {
+        var o = new AdamOptions();
+        Assert.Equal((1e-3, 0.9, 0.999, 1e-8, 0.0), (o.LearningRate, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
+    }
+
+    [Fact]
+    public void RestoredStateContinuesExactly()
+    {
+        // A checkpoint saves Data, M, V and StepCount; restoring them must continue the run bit for bit.
+        var rng = new Rng(5);
+        var set = ParameterSet.Create(new Holder(50));
+        Approx.Random(rng, 50).CopyTo(set.Data, 0);
+        var adam = new Adam(set, new AdamOptions(LearningRate: 0.01, WeightDecay: 0.1));
+        float[][] grads = [.. Enumerable.Range(0, 4).Select(_ => Approx.Random(rng, 50))];
+        grads[0].CopyTo(set.Grad, 0);
+        adam.Step();
+        grads[1].CopyTo(set.Grad, 0);
+        adam.Step();
+
+        var copy = ParameterSet.Create(new Holder(50));
+        set.Data.CopyTo(copy.Data, 0);
+        var resumed = new Adam(copy, adam.Options);
+        resumed.LoadState(adam.M, adam.V, adam.StepCount);
+        foreach (float[] g in grads[2..])
+        {
+            g.CopyTo(set.Grad, 0);
+            adam.Step();
+            g.CopyTo(copy.Grad, 0);
+            resumed.Step();
+        }
+        Approx.Identical(set.Data, copy.Data, "resumed parameters");
+        Approx.Identical(adam.V, resumed.V, "resumed V");
+    }
+
+    [Fact]
+    public void InvalidOptionsAreRejected()
+    {
+        var set = ParameterSet.Create(new Holder(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(set, new AdamOptions(LearningRate: -1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(set, new AdamOptions(Beta2: 1.0)));
+        var adam = new Adam(set, new AdamOptions());
+        Assert.Throws<ArgumentException>(() => adam.LoadState(new float[2], new float[1], 0));
+    }
+}

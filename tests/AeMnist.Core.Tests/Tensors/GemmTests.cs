@@ -1,0 +1,94 @@
+using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Tensors;
+
+namespace AeMnist.Core.Tests.Tensors;
+
+public class GemmTests
+{
+    // 0, 1, odd, SIMD widths ± 1 (16 floats in Vector512, 8 in Vector256) and the 4-row / 4-vector block edges.
+    private static readonly int[] Sizes = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65];
+    private static readonly int[] Depths = [0, 1, 7, 16, 17];
+
+    private delegate void Kernel(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate);
+
+    public static TheoryData<string> Variants => new() { "MatMul", "MatMulTransposeA", "MatMulTransposeB" };
+
+    private static (Kernel Fast, Kernel Naive) Pick(string variant) => variant switch
+    {
+        "MatMul" => (Gemm.MatMul, Gemm.MatMulNaive),
+        "MatMulTransposeA" => (Gemm.MatMulTransposeA, Gemm.MatMulTransposeANaive),
+        _ => (Gemm.MatMulTransposeB, Gemm.MatMulTransposeBNaive),
+    };
+
+    private static void Compare(string variant, int m, int k, int n, bool accumulate, Rng rng)
+    {
+        (Kernel fast, Kernel naive) = Pick(variant);
+        float[] a = Approx.Random(rng, m * k), b = Approx.Random(rng, k * n), start = Approx.Random(rng, m * n);
+        float[] expected = (float[])start.Clone(), actual = (float[])start.Clone();
+        naive(a, b, expected, m, k, n, accumulate);
+        fast(a, b, actual, m, k, n, accumulate);
+        Approx.Identical(expected, actual, $"{variant} m={m} k={k} n={n} accumulate={accumulate}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void FastEqualsNaiveBitForBitOnAwkwardSizes(string variant)
+    {
+        var rng = new Rng(1);
+        foreach (int m in Sizes)
+            foreach (int n in Sizes)
+                foreach (int k in Depths)
+                    Compare(variant, m, k, n, accumulate: (m + n + k) % 2 == 0, rng);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void FastEqualsNaiveBitForBitOnModelSizes(string variant)
+    {
+        var rng = new Rng(2);
+        // The dense autoencoder's products at batch 37, and the conv model's per-image products.
+        Compare(variant, 37, 784, 64, false, rng);
+        Compare(variant, 37, 64, 784, true, rng);
+        Compare(variant, 784, 37, 64, true, rng);
+        Compare(variant, 5, 75, 400, false, rng);
+        Compare(variant, 75, 5, 400, false, rng);
+        Compare(variant, 3, 576, 25, true, rng);
+    }
+
+    [Fact]
+    public void MatMulComputesTheProduct()
+    {
+        // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
+        float[] c = new float[4];
+        Gemm.MatMul([1, 2, 3, 4], [5, 6, 7, 8], c, 2, 2, 2);
+        Assert.Equal([19f, 22f, 43f, 50f], c);
+        Gemm.MatMulTransposeA([1, 3, 2, 4], [5, 6, 7, 8], c, 2, 2, 2);
+        Assert.Equal([19f, 22f, 43f, 50f], c);
+        Gemm.MatMulTransposeB([1, 2, 3, 4], [5, 7, 6, 8], c, 2, 2, 2, accumulate: true);
+        Assert.Equal([38f, 44f, 86f, 100f], c);
+    }
+
+    [Fact]
+    public void RowsDoNotDependOnTheirNeighbours()
+    {
+        var rng = new Rng(3);
+        float[] a = Approx.Random(rng, 9 * 40), b = Approx.Random(rng, 50 * 40);
+        float[] all = new float[9 * 50], one = new float[50];
+        Gemm.MatMulTransposeB(a, b, all, 9, 40, 50);
+        for (int i = 0; i < 9; i++)
+        {
+            Gemm.MatMulTransposeB(a.AsSpan(i * 40, 40), b, one, 1, 40, 50);
+            Approx.Identical(all.AsSpan(i * 50, 50), one, $"row {i}");
+        }
+    }
+
+    [Fact]
+    public void WrongLengthsThrowWithNamesAndSizes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MatMul(new float[5], new float[6], new float[4], 2, 3, 2));
+        Assert.Contains("a has 5 elements, expected m*k = 2*3 = 6", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposeB(new float[6], new float[6], new float[5], 2, 3, 2));
+        Assert.Equal("destination", e.ParamName);
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposeA(new float[6], new float[7], new float[4], 2, 3, 2));
+    }
+}
