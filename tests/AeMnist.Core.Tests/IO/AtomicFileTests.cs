@@ -1,0 +1,110 @@
+using System.Text;
+using AeMnist.IO;
+
+namespace AeMnist.Core.Tests.IO;
+
+public sealed class AtomicFileTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void WriteAllBytes_CreatesFileWithExactContent()
+    {
+        string path = _dir.File("a.bin");
+        AtomicFile.WriteAllBytes(path, new byte[] { 1, 2, 3, 255 });
+        Assert.Equal(new byte[] { 1, 2, 3, 255 }, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir.Path));
+    }
+
+    [Fact]
+    public void WriteAllBytes_ReplacesExistingFile()
+    {
+        string path = _dir.File("a.bin");
+        File.WriteAllBytes(path, new byte[1000]);
+        AtomicFile.WriteAllBytes(path, new byte[] { 7 });
+        Assert.Equal(new byte[] { 7 }, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void WriteAllBytes_EmptySpan_WritesEmptyFile()
+    {
+        string path = _dir.File("empty.bin");
+        AtomicFile.WriteAllBytes(path, ReadOnlySpan<byte>.Empty);
+        Assert.Empty(File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void WriteAllText_WritesUtf8WithoutBom()
+    {
+        string path = _dir.File("t.txt");
+        AtomicFile.WriteAllText(path, "é,1\n");
+        Assert.Equal(Encoding.UTF8.GetBytes("é,1\n"), File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Write_StreamCallback_WritesContent()
+    {
+        string path = _dir.File("s.bin");
+        AtomicFile.Write(path, s => { s.WriteByte(9); s.Write(new byte[] { 8, 7 }); });
+        Assert.Equal(new byte[] { 9, 8, 7 }, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Write_CallbackThrows_LeavesDestinationUntouchedAndNoTempFile()
+    {
+        string path = _dir.File("keep.txt");
+        File.WriteAllText(path, "old");
+        var ex = Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[100]);
+            throw new InvalidOperationException("boom");
+        }));
+        Assert.Equal("boom", ex.Message);
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(new[] { path }, Directory.GetFiles(_dir.Path));
+    }
+
+    [Fact]
+    public void Write_CallbackThrows_NoDestinationCreated()
+    {
+        string path = _dir.File("new.txt");
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, _ => throw new IOException("disk full")));
+        Assert.Empty(Directory.GetFiles(_dir.Path));
+    }
+
+    [Fact]
+    public void Write_DestinationDirectoryMissing_ThrowsAndCreatesNothing()
+    {
+        string path = Path.Combine(_dir.Path, "missing", "x.bin");
+        Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.WriteAllBytes(path, new byte[] { 1 }));
+        Assert.Empty(Directory.GetFileSystemEntries(_dir.Path));
+    }
+
+    [Fact]
+    public void Write_DestinationIsDirectory_ThrowsAndCleansTemp()
+    {
+        string path = _dir.File("adir");
+        Directory.CreateDirectory(path);
+        Assert.ThrowsAny<IOException>(() => AtomicFile.WriteAllBytes(path, new byte[] { 1 }));
+        Assert.True(Directory.Exists(path));
+        Assert.Empty(Directory.GetFiles(_dir.Path));
+    }
+
+    [Fact]
+    public void Write_RelativePath_WritesIntoCurrentDirectoryResolution()
+    {
+        string path = Path.GetRelativePath(Environment.CurrentDirectory, _dir.File("rel.txt"));
+        AtomicFile.WriteAllText(path, "x");
+        Assert.Equal("x", File.ReadAllText(_dir.File("rel.txt")));
+    }
+
+    [Fact]
+    public void Write_NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => AtomicFile.Write(_dir.File("n"), null!));
+        Assert.Throws<ArgumentNullException>(() => AtomicFile.WriteAllText(_dir.File("n"), null!));
+        Assert.ThrowsAny<ArgumentException>(() => AtomicFile.WriteAllBytes("", new byte[1]));
+    }
+}

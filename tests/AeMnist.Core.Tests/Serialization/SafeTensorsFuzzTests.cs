@@ -1,0 +1,103 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using AeMnist.Serialization;
+using Xunit.Abstractions;
+
+namespace AeMnist.Core.Tests.Serialization;
+
+/// <summary>
+/// Seeded mutation fuzzing of the reader: thousands of damaged versions of a valid file, and the only thing
+/// allowed to escape is a one-line <see cref="DataFormatException"/> naming the file.
+/// </summary>
+public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
+{
+    private const string Name = "fuzz.safetensors";
+
+    // Bytes that turn JSON into other valid or nearly valid JSON.
+    private static readonly byte[] JsonBytes = "{}[]:,\"0123456789-.eE \\u_FBI"u8.ToArray();
+
+    private static byte[] Seed()
+    {
+        var stream = new MemoryStream();
+        SafeTensors.Write(stream,
+            [
+                ("encoder.0.weight", [3, 2], new float[] { 1, 2, 3, 4, 5, 6 }),
+                ("encoder.0.bias", [3], new float[] { -1, 0, 1 }),
+                ("s", [], new float[] { 9 }),
+                ("e", [0], Array.Empty<float>()),
+            ],
+            new Dictionary<string, string> { ["model"] = "dense", ["hidden"] = "3" });
+        return stream.ToArray();
+    }
+
+    private static byte[] Mutate(byte[] original, Rng rng)
+    {
+        var bytes = new List<byte>(original);
+        int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(original);
+        int edits = 1 + rng.NextInt(3);
+        for (int e = 0; e < edits && bytes.Count > 0; e++)
+        {
+            int at = rng.NextInt(bytes.Count);
+            int inHeader = 8 + rng.NextInt(Math.Max(1, Math.Min(headerEnd, bytes.Count) - 8));
+            switch (rng.NextInt(8))
+            {
+                case 0: bytes[at] ^= (byte)(1 << rng.NextInt(8)); break;
+                case 1: if (inHeader < bytes.Count) bytes[inHeader] = JsonBytes[rng.NextInt(JsonBytes.Length)]; break;
+                case 2: bytes.RemoveRange(at, 1 + rng.NextInt(Math.Min(16, bytes.Count - at))); break;
+                case 3: bytes.RemoveRange(at, bytes.Count - at); break;
+                case 4: bytes.InsertRange(Math.Min(inHeader, bytes.Count), Enumerable.Range(0, 1 + rng.NextInt(8)).Select(_ => JsonBytes[rng.NextInt(JsonBytes.Length)])); break;
+                case 5:
+                    // A small change or a wild value in the header length.
+                    if (bytes.Count >= 8)
+                    {
+                        ulong length = rng.NextInt(2) == 0 ? (ulong)(headerEnd - 8 + rng.NextInt(33) - 16) : rng.NextUInt64() >> rng.NextInt(64);
+                        byte[] le = new byte[8];
+                        BinaryPrimitives.WriteUInt64LittleEndian(le, length);
+                        for (int i = 0; i < 8; i++) bytes[i] = le[i];
+                    }
+                    break;
+                case 6: if (inHeader < bytes.Count && char.IsAsciiDigit((char)bytes[inHeader])) bytes[inHeader] = (byte)('0' + rng.NextInt(10)); break;
+                default: if (inHeader < bytes.Count) bytes[inHeader] = (byte)rng.NextInt(256); break;
+            }
+        }
+        return bytes.ToArray();
+    }
+
+    [Fact]
+    public void MutatedFiles_OnlyThrowOneLineDataFormatException()
+    {
+        byte[] seed = Seed();
+        Assert.Equal(4, SafeTensors.Read(seed, Name).Names.Count);
+        var rng = new Rng(20240607);
+        var clock = Stopwatch.StartNew();
+        int runs = 0, accepted = 0;
+        var distinctMessages = new HashSet<string>();
+        for (; runs < 5000 && clock.Elapsed < TimeSpan.FromSeconds(2); runs++)
+        {
+            byte[] bytes = Mutate(seed, rng);
+            try
+            {
+                SafeTensorsFile f = SafeTensors.Read(bytes, Name);
+                accepted++;
+                foreach (string name in f.Names)
+                {
+                    TensorData t = f.Tensors[name];
+                    Assert.Equal(t.Shape.Aggregate(1L, (p, d) => p * d), t.Data.LongLength);
+                }
+                Assert.True(f.Tensors.Values.Sum(t => (long)t.Data.Length) <= bytes.Length);
+            }
+            catch (DataFormatException e)
+            {
+                Assert.StartsWith(Name + ": ", e.Message);
+                Assert.DoesNotContain('\n', e.Message);
+                Assert.DoesNotContain('\r', e.Message);
+                distinctMessages.Add(Regex.Replace(e.Message, @"\(.*\)|'.*'|\d+", "#"));
+            }
+        }
+        output.WriteLine($"{runs} files in {clock.ElapsedMilliseconds} ms, {accepted} accepted; errors: {string.Join(Environment.NewLine, distinctMessages.Order())}");
+        Assert.True(runs >= 500, $"only {runs} mutated files in the time allowed");
+        Assert.True(accepted > 0 && accepted < runs, $"{accepted} of {runs} mutated files were accepted");
+        Assert.True(distinctMessages.Count >= 10, $"the mutations reached only {distinctMessages.Count} kinds of error");
+    }
+}
