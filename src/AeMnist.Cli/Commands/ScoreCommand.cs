@@ -1,0 +1,52 @@
+// `aemnist score`: reconstruction error and anomaly flag of each input image, as CSV.
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using AeMnist.Data;
+using AeMnist.IO;
+
+namespace AeMnist.Cli.Commands;
+
+internal static class ScoreCommand
+{
+    public static Command Build()
+    {
+        var model = new ModelOptions();
+        var input = new Option<string[]>("--input", "-i")
+        {
+            Description = "Images to score: IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row, 28x28 PNG files, or directories of PNGs",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "PATH",
+        };
+        var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
+        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold]", HelpName = "X" };
+        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold };
+        foreach (Option o in model.All) command.Add(o);
+
+        command.SetAction(parse =>
+        {
+            double? given = parse.GetValue(threshold);
+            if (given is { } t && !(double.IsFinite(t) && t >= 0))
+                throw new UsageException($"--threshold must be a number 0 or more, got {t}");
+            var (autoEncoder, metadata, _, modelPath) = model.Load(parse);
+            double limit = given ?? metadata.Threshold
+                ?? throw new UsageException($"{Path.GetFileName(modelPath)} stores no threshold; pass --threshold X");
+            ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
+            var errors = new float[batch.Count];
+            autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
+
+            var csv = new StringBuilder("index,source,error,anomaly\n");
+            for (int i = 0; i < batch.Count; i++)
+                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{errors[i]:R},{(errors[i] >= limit ? 1 : 0)}\n");
+            string? path = parse.GetValue(outputPath);
+            if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
+            else AtomicFile.WriteAllText(path, csv.ToString());
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+}

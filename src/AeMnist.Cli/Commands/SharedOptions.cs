@@ -1,0 +1,95 @@
+// Options that several commands share (data location, split definition, output mode), declared once so
+// their names, defaults and descriptions cannot drift apart between commands.
+using System.CommandLine;
+using System.Globalization;
+using AeMnist.Data;
+
+namespace AeMnist.Cli.Commands;
+
+internal static class SharedOptions
+{
+    public static Option<string?> Data() => new("--data")
+    {
+        Description = "Directory with the four MNIST IDX files, raw or .gz [default: the shipped data/mnist]",
+        HelpName = "DIR",
+    };
+
+    public static Option<string> RunsDir() => new("--runs-dir")
+    {
+        Description = "Directory that holds run directories",
+        DefaultValueFactory = _ => "runs",
+        HelpName = "DIR",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout instead of tables" };
+
+    public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Print nothing but errors (and --json output)" };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "CPU threads for the engine",
+        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 2),
+        HelpName = "N",
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "Compute device: cpu (cuda is not available in this build)",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    /// <summary>The options that define a split; used by train, and by evaluate without --run.</summary>
+    internal sealed class SplitSet
+    {
+        public readonly Option<int> Normal = new("--normal") { Description = "The normal digit, 0-9", DefaultValueFactory = _ => 5, HelpName = "DIGIT" };
+        public readonly Option<string> Protocol = new("--protocol")
+        {
+            Description = "seed: the tutorial's split of all 70,000 digits; one-class: all training images of the digit, the full test set",
+            DefaultValueFactory = _ => "seed",
+        };
+        public readonly Option<int> TrainNormal = new("--train-normal") { Description = "seed protocol: normal images in the train split", DefaultValueFactory = _ => 5000, HelpName = "N" };
+        public readonly Option<int> TrainAnomalies = new("--train-anomalies") { Description = "seed protocol: anomalies mixed into the train split", DefaultValueFactory = _ => 500, HelpName = "N" };
+        public readonly Option<int> TestNormal = new("--test-normal") { Description = "seed protocol: normal images in the test split", DefaultValueFactory = _ => 1000, HelpName = "N" };
+        public readonly Option<int> TestAnomalies = new("--test-anomalies") { Description = "seed protocol: anomalies in the test split", DefaultValueFactory = _ => 1000, HelpName = "N" };
+        public readonly Option<double> Validation = new("--validation")
+        {
+            Description = "Fraction of the train split held out for early stopping and threshold choice (0: watch the test split, as the tutorial does)",
+            DefaultValueFactory = _ => 0.0,
+            HelpName = "F",
+        };
+        public readonly Option<ulong> Seed = new("--seed") { Description = "Seed for the split, initialisation and shuffling", DefaultValueFactory = _ => 42UL, HelpName = "N" };
+
+        public Option[] All => [Normal, Protocol, TrainNormal, TrainAnomalies, TestNormal, TestAnomalies, Validation, Seed];
+
+        public SplitOptions Read(ParseResult parse)
+        {
+            string protocolText = parse.GetValue(Protocol)!;
+            if (!SplitOptions.TryParseProtocol(protocolText, out SplitProtocol protocol))
+                throw new UsageException($"--protocol '{protocolText}' is not a protocol; use seed or one-class");
+            var options = new SplitOptions(protocol, parse.GetValue(Normal), parse.GetValue(TrainNormal), parse.GetValue(TrainAnomalies),
+                parse.GetValue(TestNormal), parse.GetValue(TestAnomalies), parse.GetValue(Validation), parse.GetValue(Seed));
+            Splitter.Validate(options);
+            return options;
+        }
+    }
+
+    /// <summary>Loads MNIST from --data or the default location, with a clear error when neither exists.</summary>
+    public static MnistDataset LoadData(string? dataDirectory)
+    {
+        string directory = dataDirectory ?? MnistDataset.FindDefaultDirectory(Environment.CurrentDirectory)
+            ?? throw new DataFormatException("MNIST data not found beside the program or under ./data/mnist; pass --data DIR");
+        return MnistDataset.Load(directory);
+    }
+
+    public static void CheckDevice(string device)
+    {
+        switch (device)
+        {
+            case "cpu": return;
+            case "cuda": throw new UsageException("--device cuda is not available in this build (CPU only); use --device cpu");
+            default: throw new UsageException($"--device '{device}' is not a device; use cpu");
+        }
+    }
+
+    public static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,107 @@
+// `aemnist train`: trains an autoencoder on the normal digit and writes a run directory.
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using AeMnist.Data;
+using AeMnist.Training;
+
+namespace AeMnist.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Build()
+    {
+        var split = new SharedOptions.SplitSet();
+        var model = new Option<string>("--model") { Description = "dense: AutoEncoder(784, 64, 32); conv: the tutorial's ConvAutoEncoder", DefaultValueFactory = _ => "dense" };
+        var hidden = new Option<string?>("--hidden") { Description = "Dense hidden layer sizes, comma-separated [default: 64,32]", HelpName = "SIZES" };
+        var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs", DefaultValueFactory = _ => 100, HelpName = "N" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per mini-batch", DefaultValueFactory = _ => 512, HelpName = "N" };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.01f, HelpName = "RATE" };
+        var weightDecay = new Option<float>("--weight-decay") { Description = "Adam weight decay (L2, as torch.optim.Adam)", DefaultValueFactory = _ => 0f, HelpName = "W" };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", DefaultValueFactory = _ => 10, HelpName = "N" };
+        var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement", DefaultValueFactory = _ => 3, HelpName = "N" };
+        var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best" };
+        var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", DefaultValueFactory = _ => 0.1, HelpName = "F" };
+        var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
+        var data = SharedOptions.Data();
+        var runsDir = SharedOptions.RunsDir();
+        var threads = SharedOptions.Threads();
+        var device = SharedOptions.Device();
+        var json = SharedOptions.Json();
+        var quiet = SharedOptions.Quiet();
+
+        var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
+        foreach (Option o in split.All) command.Add(o);
+        foreach (Option o in new Option[] { model, hidden, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, data, runsDir, threads, device, json, quiet })
+            command.Add(o);
+
+        command.SetAction(parse =>
+        {
+            SharedOptions.CheckDevice(parse.GetValue(device)!);
+            SplitOptions splitOptions = split.Read(parse);
+            var options = new TrainOptions(
+                Model: parse.GetValue(model)!,
+                Hidden: ParseHidden(parse.GetValue(hidden)),
+                Epochs: parse.GetValue(epochs),
+                BatchSize: parse.GetValue(batchSize),
+                LearningRate: parse.GetValue(lr),
+                WeightDecay: parse.GetValue(weightDecay),
+                EvalEvery: parse.GetValue(evalEvery),
+                Patience: parse.GetValue(patience),
+                Keep: parse.GetValue(keep) switch
+                {
+                    "best" => KeepCheckpoint.Best,
+                    "last" => KeepCheckpoint.Last,
+                    var other => throw new UsageException($"--keep '{other}' is not a choice; use best or last"),
+                },
+                Contamination: parse.GetValue(contamination),
+                Seed: splitOptions.Seed,
+                Threads: parse.GetValue(threads));
+            options.Validate();
+            if (options.Model == "conv" && options.Hidden is not null)
+                throw new UsageException("--hidden applies to the dense model only");
+
+            bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
+            var output = parse.InvocationConfiguration.Output;
+            var progress = new TrainProgress(output, isQuiet, options.Epochs);
+            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
+            var request = new TrainRequest(splitOptions, options, parse.GetValue(runsDir)!, parse.GetValue(runName));
+            TrainOutcome outcome = TrainJob.Execute(request, mnist, progress.OnEpoch, run => progress.Start(run, options, splitOptions, mnist));
+            progress.Finish(outcome);
+            if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
+            return outcome.Result.Reason == StopReason.Diverged ? ExitCodes.DataError : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    internal static int[]? ParseHidden(string? text)
+    {
+        if (text is null) return null;
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] <= 0)
+                throw new UsageException($"--hidden '{text}' must be positive integers separated by commas, e.g. 64,32");
+        return sizes;
+    }
+
+    private static JsonObject Summary(TrainOutcome outcome)
+    {
+        TrainState state = outcome.Result.State;
+        return new JsonObject
+        {
+            ["run"] = outcome.Run.Path,
+            ["model"] = outcome.Run.ModelPath,
+            ["status"] = outcome.Result.Reason.ToString().ToLowerInvariant(),
+            ["epochs_run"] = state.EpochsDone,
+            ["best_epoch"] = state.BestEpoch,
+            ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
+            ["monitor"] = outcome.Split.MonitorsTest ? "test" : "validation",
+            ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
+            ["threshold"] = outcome.Threshold,
+            ["train_seconds"] = outcome.Result.Seconds,
+            ["seconds_per_epoch"] = state.History.Count > 0 ? state.History.Average(h => h.Seconds) : null,
+            ["message"] = outcome.Result.Message,
+        };
+    }
+}

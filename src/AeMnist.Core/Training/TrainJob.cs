@@ -1,0 +1,187 @@
+// `aemnist train` as a library call: split the data, build and train the model, choose the default
+// threshold, and write the run directory (model.safetensors, run.json, history.csv).
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AeMnist.Data;
+using AeMnist.Evaluation;
+using AeMnist.IO;
+using AeMnist.Models;
+using AeMnist.Optim;
+
+namespace AeMnist.Training;
+
+public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, string RunsDirectory, string? RunName = null);
+
+public sealed record TrainOutcome(
+    RunDirectory Run,
+    TrainResult Result,
+    DataSplit Split,
+    AutoEncoder Model,
+    double Threshold,
+    double DataSeconds,
+    double ThresholdSeconds);
+
+public static class TrainJob
+{
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    /// <summary>Builds the model that a seed gives: PyTorch's default initialisation from our Rng.</summary>
+    public static AutoEncoder CreateModel(TrainOptions options) => options.Model == "conv"
+        ? AutoEncoder.CreateConv(new Rng(SeedStreams.Initialisation(options.Seed)))
+        : AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, options.HiddenOrDefault, new Rng(SeedStreams.Initialisation(options.Seed)));
+
+    public static TrainOutcome Execute(TrainRequest request, MnistDataset data, Action<EpochRecord>? onEpoch = null,
+        Action<RunDirectory>? onStart = null, CancellationToken cancel = default)
+    {
+        TrainOptions options = request.Train;
+        options.Validate();
+        if (options.Seed != request.Split.Seed)
+            throw new ArgumentException("the split seed and the training seed must be the same --seed");
+        var clock = Stopwatch.StartNew();
+        DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
+        float[] train = data.Gather(split.Train);
+        float[] monitor = data.Gather(split.Monitor);
+        double dataSeconds = clock.Elapsed.TotalSeconds;
+
+        AutoEncoder model = CreateModel(options);
+        var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: options.LearningRate, WeightDecay: options.WeightDecay));
+        var run = RunDirectory.Create(request.RunsDirectory, request.RunName,
+            RunDirectory.DefaultName(options.Model, request.Split.Normal, options.Seed, DateTime.UtcNow));
+        onStart?.Invoke(run);
+
+        var trainer = new Trainer(model, adam, options, train, monitor);
+        TrainResult result = trainer.Run(Trainer.NewState(options.Seed), record =>
+        {
+            onEpoch?.Invoke(record);
+        }, cancel);
+
+        if (options.Keep == KeepCheckpoint.Best && result.State.BestParameters is { } best)
+            best.CopyTo(model.Parameters.Data, 0);
+
+        clock.Restart();
+        float[] trainErrors = new float[split.Train.Length];
+        model.ReconstructionErrors(train, split.Train.Length, trainErrors);
+        double threshold = Thresholds.FromContamination(trainErrors, options.Contamination);
+        double thresholdSeconds = clock.Elapsed.TotalSeconds;
+
+        var outcome = new TrainOutcome(run, result, split, model, threshold, dataSeconds, thresholdSeconds);
+        var metadata = new ModelMetadata(options.Model, options.Model == "dense" ? options.HiddenOrDefault : [],
+            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), options.Seed, threshold, request.Split);
+        ModelFile.Save(run.ModelPath, model, metadata);
+        run.WriteHistory(result.State.History);
+        AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
+        return outcome;
+    }
+
+    /// <summary>run.json: every option, the split's definition, versions, timings and the machine.</summary>
+    public static JsonObject RunJson(TrainRequest request, TrainOutcome outcome, MnistDataset data)
+    {
+        TrainOptions o = request.Train;
+        SplitOptions s = request.Split;
+        TrainState state = outcome.Result.State;
+        return new JsonObject
+        {
+            ["aemnist_version"] = ModelMetadata.ToolVersion,
+            ["created_utc"] = DateTime.UtcNow.ToString("O"),
+            ["status"] = outcome.Result.Reason switch
+            {
+                StopReason.Completed => "completed",
+                StopReason.EarlyStopped => "early-stopped",
+                StopReason.Interrupted => "interrupted",
+                _ => "diverged",
+            },
+            ["options"] = new JsonObject
+            {
+                ["model"] = o.Model,
+                ["hidden"] = o.Model == "dense" ? new JsonArray(o.HiddenOrDefault.Select(h => (JsonNode)h).ToArray()) : null,
+                ["epochs"] = o.Epochs,
+                ["batch_size"] = o.BatchSize,
+                ["lr"] = o.LearningRate,
+                ["weight_decay"] = o.WeightDecay,
+                ["eval_every"] = o.EvalEvery,
+                ["patience"] = o.Patience,
+                ["keep"] = o.Keep == KeepCheckpoint.Best ? "best" : "last",
+                ["contamination"] = o.Contamination,
+                ["seed"] = o.Seed,
+                ["threads"] = o.Threads,
+                ["device"] = "cpu",
+            },
+            ["split"] = new JsonObject
+            {
+                ["protocol"] = SplitOptions.ProtocolName(s.Protocol),
+                ["normal"] = s.Normal,
+                ["train_normal"] = s.TrainNormal,
+                ["train_anomalies"] = s.TrainAnomalies,
+                ["test_normal"] = s.TestNormal,
+                ["test_anomalies"] = s.TestAnomalies,
+                ["validation"] = s.Validation,
+                ["seed"] = s.Seed,
+                ["train_count"] = outcome.Split.Train.Length,
+                ["validation_count"] = outcome.Split.Validation.Length,
+                ["test_count"] = outcome.Split.Test.Length,
+                ["monitor"] = outcome.Split.MonitorsTest ? "test" : "validation",
+                ["indices_sha256"] = IndicesHash(outcome.Split),
+                // Indices into the pooled 70,000 images (training file 0-59,999, test file 60,000-69,999).
+                ["indices"] = new JsonObject
+                {
+                    ["train"] = IndexArray(outcome.Split.Train),
+                    ["validation"] = IndexArray(outcome.Split.Validation),
+                    ["test"] = IndexArray(outcome.Split.Test),
+                },
+                ["data_directory"] = Path.GetFullPath(data.Directory),
+            },
+            ["result"] = new JsonObject
+            {
+                ["epochs_run"] = state.EpochsDone,
+                ["best_epoch"] = state.BestEpoch,
+                ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
+                ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
+                ["threshold"] = outcome.Threshold,
+                ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's errors (contamination {o.Contamination:R})",
+                ["message"] = outcome.Result.Message,
+            },
+            ["timings"] = new JsonObject
+            {
+                ["split_seconds"] = outcome.DataSeconds,
+                ["train_seconds"] = outcome.Result.Seconds,
+                ["seconds_per_epoch"] = state.History.Count > 0 ? state.History.Average(h => h.Seconds) : null,
+                ["threshold_seconds"] = outcome.ThresholdSeconds,
+            },
+            ["machine"] = MachineJson(),
+        };
+    }
+
+    private static JsonArray IndexArray(int[] indices) => new(indices.Select(i => (JsonNode)i).ToArray());
+
+    /// <summary>SHA-256 over the train, validation and test indices: two runs with equal hashes used the same images.</summary>
+    public static string IndicesHash(DataSplit split)
+    {
+        int[] all = [.. split.Train, -1, .. split.Validation, -1, .. split.Test];
+        return Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(all.AsSpan())));
+    }
+
+    public static JsonObject MachineJson() => new()
+    {
+        ["os"] = RuntimeInformation.OSDescription,
+        ["architecture"] = RuntimeInformation.ProcessArchitecture.ToString(),
+        ["processor_count"] = Environment.ProcessorCount,
+        ["cpu"] = CpuName(),
+        ["vector512"] = Vector512.IsHardwareAccelerated,
+        ["dotnet"] = RuntimeInformation.FrameworkDescription,
+    };
+
+    private static string? CpuName()
+    {
+        try
+        {
+            return File.Exists("/proc/cpuinfo")
+                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+                : null;
+        }
+        catch (IOException) { return null; }
+    }
+}

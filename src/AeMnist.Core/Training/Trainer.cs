@@ -1,0 +1,180 @@
+// The tutorial's training loop, made explicit: shuffle, mini-batch Adam on MSE, evaluate the monitored
+// split every few epochs, stop after `patience` evaluations without improvement, keep the best weights.
+// All state that a resume needs lives in TrainState, so an interrupted run continues bit-identically.
+using System.Diagnostics;
+using AeMnist.Models;
+using AeMnist.Optim;
+
+namespace AeMnist.Training;
+
+/// <summary>One row of history.csv. MonitorLoss is null for epochs without an evaluation.</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double? MonitorLoss, double Seconds, bool Improved);
+
+/// <summary>How a training run ended.</summary>
+public enum StopReason
+{
+    Completed,
+    EarlyStopped,
+    Interrupted,
+    Diverged,
+}
+
+/// <summary>Everything about a run in progress: enough to resume it exactly.</summary>
+public sealed class TrainState
+{
+    /// <summary>Epochs fully completed so far (1-based numbering in history).</summary>
+    public int EpochsDone { get; set; }
+
+    /// <summary>Batches of the current, unfinished epoch already trained (0 at an epoch boundary).</summary>
+    public int BatchesDone { get; set; }
+
+    /// <summary>Sum over the current epoch's finished batches of (batch mean loss x batch size).</summary>
+    public double EpochLossSum { get; set; }
+
+    /// <summary>Seconds already spent on the current epoch before an interruption.</summary>
+    public double EpochSeconds { get; set; }
+
+    /// <summary>The shuffle generator's state at the start of the current epoch.</summary>
+    public ulong[] ShuffleState { get; set; } = [];
+
+    public double BestMonitorLoss { get; set; } = double.PositiveInfinity;
+
+    public int BestEpoch { get; set; }
+
+    /// <summary>Evaluations in a row without improvement (the tutorial's early_stop counter).</summary>
+    public int BadEvaluations { get; set; }
+
+    /// <summary>Parameters at the best evaluation (null until the first one).</summary>
+    public float[]? BestParameters { get; set; }
+
+    public List<EpochRecord> History { get; } = [];
+}
+
+public sealed record TrainResult(StopReason Reason, TrainState State, double Seconds, string? Message);
+
+public sealed class Trainer
+{
+    private readonly AutoEncoder _model;
+    private readonly Adam _adam;
+    private readonly TrainOptions _options;
+    private readonly float[] _train;
+    private readonly int _trainCount;
+    private readonly float[] _monitor;
+    private readonly int _monitorCount;
+    private readonly float[] _batch;
+    private readonly int[] _order;
+
+    public Trainer(AutoEncoder model, Adam adam, TrainOptions options, float[] trainImages, float[] monitorImages)
+    {
+        _model = model;
+        _adam = adam;
+        _options = options;
+        _train = trainImages;
+        _trainCount = trainImages.Length / Data.MnistDataset.PixelsPerImage;
+        _monitor = monitorImages;
+        _monitorCount = monitorImages.Length / Data.MnistDataset.PixelsPerImage;
+        _batch = new float[Math.Min(options.BatchSize, Math.Max(_trainCount, 1)) * Data.MnistDataset.PixelsPerImage];
+        _order = new int[_trainCount];
+    }
+
+    /// <summary>A fresh state whose shuffle stream is derived from the seed.</summary>
+    public static TrainState NewState(ulong seed) => new() { ShuffleState = new Rng(SeedStreams.Shuffle(seed)).GetState() };
+
+    /// <summary>
+    /// Trains from <paramref name="state"/> until the epochs run out, early stopping triggers, the loss
+    /// diverges, or <paramref name="cancel"/> fires (then the current batch finishes first).
+    /// </summary>
+    public TrainResult Run(TrainState state, Action<EpochRecord>? onEpoch = null, CancellationToken cancel = default)
+    {
+        var total = Stopwatch.StartNew();
+        const int pixels = Data.MnistDataset.PixelsPerImage;
+        int batchSize = _options.BatchSize;
+        int batches = (_trainCount + batchSize - 1) / batchSize;
+        while (state.EpochsDone < _options.Epochs)
+        {
+            var epochClock = Stopwatch.StartNew();
+            // The permutation of an epoch is a function of the shuffle state at its start, so a resumed
+            // epoch sees the same batches.
+            var shuffle = Rng.FromState(state.ShuffleState);
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
+            shuffle.Shuffle(_order.AsSpan());
+
+            for (int b = state.BatchesDone; b < batches; b++)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    state.EpochSeconds += epochClock.Elapsed.TotalSeconds;
+                    return new TrainResult(StopReason.Interrupted, state, total.Elapsed.TotalSeconds, null);
+                }
+                int start = b * batchSize, n = Math.Min(batchSize, _trainCount - start);
+                for (int i = 0; i < n; i++)
+                    _train.AsSpan(_order[start + i] * pixels, pixels).CopyTo(_batch.AsSpan(i * pixels, pixels));
+                float loss = _model.TrainStep(_batch.AsSpan(0, n * pixels), n, _adam);
+                if (!float.IsFinite(loss))
+                    return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
+                        $"training loss became {loss} in epoch {state.EpochsDone + 1}, batch {b + 1}; try a lower --lr");
+                state.EpochLossSum += (double)loss * n;
+                state.BatchesDone = b + 1;
+            }
+
+            int epoch = state.EpochsDone + 1;
+            double trainLoss = state.EpochLossSum / _trainCount;
+            double? monitorLoss = null;
+            bool improved = false;
+            // The tutorial evaluates after epochs 1, 11, 21, ... (its `epoch % 10 == 0`, 0-based). We also
+            // evaluate after the last epoch, so its weights can compete for the best checkpoint.
+            if ((epoch - 1) % _options.EvalEvery == 0 || epoch == _options.Epochs)
+            {
+                monitorLoss = MeanLoss(_monitor, _monitorCount);
+                if (!double.IsFinite(monitorLoss.Value))
+                    return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
+                        $"monitored loss became {monitorLoss} after epoch {epoch}; try a lower --lr");
+                if (monitorLoss.Value < state.BestMonitorLoss)
+                {
+                    improved = true;
+                    state.BestMonitorLoss = monitorLoss.Value;
+                    state.BestEpoch = epoch;
+                    state.BadEvaluations = 0;
+                    state.BestParameters ??= new float[_model.Parameters.Data.Length];
+                    _model.Parameters.Data.CopyTo(state.BestParameters, 0);
+                }
+                else
+                {
+                    state.BadEvaluations++;
+                }
+            }
+
+            var record = new EpochRecord(epoch, trainLoss, monitorLoss, state.EpochSeconds + epochClock.Elapsed.TotalSeconds, improved);
+            state.History.Add(record);
+            state.EpochsDone = epoch;
+            state.BatchesDone = 0;
+            state.EpochLossSum = 0;
+            state.EpochSeconds = 0;
+            state.ShuffleState = shuffle.GetState();
+            onEpoch?.Invoke(record);
+
+            if (state.BadEvaluations >= _options.Patience)
+                return new TrainResult(StopReason.EarlyStopped, state, total.Elapsed.TotalSeconds, null);
+        }
+        return new TrainResult(StopReason.Completed, state, total.Elapsed.TotalSeconds, null);
+    }
+
+    /// <summary>Mean squared error over all pixels of all images (nn.MSELoss over the whole split).</summary>
+    private double MeanLoss(float[] images, int count)
+    {
+        if (count == 0) return double.NaN;
+        var errors = new float[count];
+        _model.ReconstructionErrors(images, count, errors);
+        double sum = 0;
+        foreach (float e in errors) sum += e;
+        return sum / count;
+    }
+}
+
+/// <summary>Independent random streams derived from one user seed, one per purpose.</summary>
+public static class SeedStreams
+{
+    public static ulong Initialisation(ulong seed) => seed ^ 0x1111_1111_1111_1111UL;
+
+    public static ulong Shuffle(ulong seed) => seed ^ 0x2222_2222_2222_2222UL;
+}
