@@ -1,6 +1,7 @@
 // `aemnist train`: trains an autoencoder on the normal digit and writes a run directory.
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
 using AeMnist.Training;
@@ -16,12 +17,13 @@ internal static class TrainCommand
         var hidden = new Option<string?>("--hidden") { Description = "Dense hidden layer sizes, comma-separated [default: 64,32]", HelpName = "SIZES" };
         var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs", DefaultValueFactory = _ => 100, HelpName = "N" };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per mini-batch", DefaultValueFactory = _ => 512, HelpName = "N" };
-        var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.01f, HelpName = "RATE" };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "Adam weight decay (L2, as torch.optim.Adam)", DefaultValueFactory = _ => 0f, HelpName = "W" };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.01, HelpName = "RATE" };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Adam weight decay (L2, as torch.optim.Adam)", DefaultValueFactory = _ => 0.0, HelpName = "W" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement", DefaultValueFactory = _ => 3, HelpName = "N" };
         var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best" };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", DefaultValueFactory = _ => 0.1, HelpName = "F" };
+        var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option) to exactly the result of an uninterrupted one", HelpName = "DIR" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
         var data = SharedOptions.Data();
         var runsDir = SharedOptions.RunsDir();
@@ -32,7 +34,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in new Option[] { model, hidden, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, data, runsDir, threads, device, json, quiet })
+        foreach (Option o in new Option[] { model, hidden, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, resume, data, runsDir, threads, device, json, quiet })
             command.Add(o);
 
         command.SetAction(parse =>
@@ -63,13 +65,51 @@ internal static class TrainCommand
 
             bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
             var output = parse.InvocationConfiguration.Output;
-            var progress = new TrainProgress(output, isQuiet, options.Epochs);
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-            var request = new TrainRequest(splitOptions, options, parse.GetValue(runsDir)!, parse.GetValue(runName));
-            TrainOutcome outcome = TrainJob.Execute(request, mnist, progress.OnEpoch, run => progress.Start(run, options, splitOptions, mnist));
-            progress.Finish(outcome);
+
+            // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
+            using var stop = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            TrainOutcome outcome;
+            try
+            {
+                string? resumePath = parse.GetValue(resume);
+                TrainProgress? progress = null;
+                void Start(RunDirectory run, TrainRequest request)
+                {
+                    progress = new TrainProgress(output, isQuiet, request.Train.Epochs);
+                    progress.Start(run, request.Train, request.Split, mnist, resumed: resumePath is not null);
+                }
+                outcome = resumePath is not null
+                    ? TrainJob.Resume(resumePath, mnist, r => progress?.OnEpoch(r), Start, stop.Token)
+                    : TrainJob.Execute(new TrainRequest(splitOptions, options, parse.GetValue(runsDir)!, parse.GetValue(runName)),
+                        mnist, r => progress?.OnEpoch(r), Start, stop.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+
+            TrainState state = outcome.Result.State;
+            if (outcome.Result.Reason == StopReason.Interrupted)
+            {
+                if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
+                throw new CliExitException(ExitCodes.Interrupted,
+                    $"interrupted after {state.EpochsDone} epochs and {state.BatchesDone} batches; checkpoint saved in {outcome.Run.Path}. Resume with: aemnist train --resume {outcome.Run.Path}");
+            }
+            if (outcome.Result.Reason == StopReason.Diverged)
+            {
+                if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
+                string kept = state.BestParameters is null
+                    ? "no weights were saved"
+                    : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
+                throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
+            }
+            new TrainProgress(output, isQuiet, outcome.Request.Train.Epochs).Finish(outcome);
             if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
-            return outcome.Result.Reason == StopReason.Diverged ? ExitCodes.DataError : ExitCodes.Success;
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -98,7 +138,7 @@ internal static class TrainCommand
             ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
             ["monitor"] = outcome.Split.MonitorsTest ? "test" : "validation",
             ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
-            ["threshold"] = outcome.Threshold,
+            ["threshold"] = double.IsFinite(outcome.Threshold) ? outcome.Threshold : null,
             ["train_seconds"] = outcome.Result.Seconds,
             ["seconds_per_epoch"] = state.History.Count > 0 ? state.History.Average(h => h.Seconds) : null,
             ["message"] = outcome.Result.Message,

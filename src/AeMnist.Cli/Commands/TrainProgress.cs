@@ -9,9 +9,10 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
 {
     private double _seconds;
 
-    public void Start(RunDirectory run, TrainOptions options, SplitOptions split, MnistDataset data)
+    public void Start(RunDirectory run, TrainOptions options, SplitOptions split, MnistDataset data, bool resumed)
     {
         if (quiet) return;
+        if (resumed) output.WriteLine($"Resuming {run.Path}");
         string hidden = options.Model == "dense" ? $" ({string.Join(",", options.HiddenOrDefault)})" : "";
         output.WriteLine($"Training {options.Model}{hidden} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {options.Seed}, " +
                          $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}");

@@ -17,6 +17,7 @@ namespace AeMnist.Training;
 public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, string RunsDirectory, string? RunName = null);
 
 public sealed record TrainOutcome(
+    TrainRequest Request,
     RunDirectory Run,
     TrainResult Result,
     DataSplit Split,
@@ -35,32 +36,66 @@ public static class TrainJob
         : AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, options.HiddenOrDefault, new Rng(SeedStreams.Initialisation(options.Seed)));
 
     public static TrainOutcome Execute(TrainRequest request, MnistDataset data, Action<EpochRecord>? onEpoch = null,
-        Action<RunDirectory>? onStart = null, CancellationToken cancel = default)
+        Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
+    {
+        request.Train.Validate();
+        Splitter.Validate(request.Split);
+        if (request.Train.Seed != request.Split.Seed)
+            throw new ArgumentException("the split seed and the training seed must be the same --seed");
+        AutoEncoder model = CreateModel(request.Train);
+        var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: request.Train.LearningRate, WeightDecay: request.Train.WeightDecay));
+        DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
+        var run = RunDirectory.Create(request.RunsDirectory, request.RunName,
+            RunDirectory.DefaultName(request.Train.Model, request.Split.Normal, request.Train.Seed, DateTime.UtcNow));
+        return Continue(request, data, split, run, model, adam, Trainer.NewState(request.Train.Seed), onEpoch, onStart, cancel);
+    }
+
+    /// <summary>Continues an interrupted run from its checkpoint, to the same result as an uninterrupted run.</summary>
+    public static TrainOutcome Resume(string runPath, MnistDataset data, Action<EpochRecord>? onEpoch = null,
+        Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
+    {
+        if (!Directory.Exists(runPath))
+            throw new DataFormatException($"{runPath}: run directory not found");
+        var run = new RunDirectory(runPath);
+        if (File.Exists(run.ModelPath) && !File.Exists(run.CheckpointPath))
+            throw new DataFormatException($"{runPath}: this run already finished; nothing to resume");
+        var (request, model, adam, state) = Checkpoint.Load(run.CheckpointPath, RunDirectory.ReadHistory(run.HistoryPath));
+        DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
+        return Continue(request, data, split, run, model, adam, state, onEpoch, onStart, cancel);
+    }
+
+    private static TrainOutcome Continue(TrainRequest request, MnistDataset data, DataSplit split, RunDirectory run,
+        AutoEncoder model, Adam adam, TrainState state, Action<EpochRecord>? onEpoch, Action<RunDirectory, TrainRequest>? onStart, CancellationToken cancel)
     {
         TrainOptions options = request.Train;
-        options.Validate();
-        if (options.Seed != request.Split.Seed)
-            throw new ArgumentException("the split seed and the training seed must be the same --seed");
         var clock = Stopwatch.StartNew();
-        DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
         float[] train = data.Gather(split.Train);
         float[] monitor = data.Gather(split.Monitor);
         double dataSeconds = clock.Elapsed.TotalSeconds;
-
-        AutoEncoder model = CreateModel(options);
-        var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: options.LearningRate, WeightDecay: options.WeightDecay));
-        var run = RunDirectory.Create(request.RunsDirectory, request.RunName,
-            RunDirectory.DefaultName(options.Model, request.Split.Normal, options.Seed, DateTime.UtcNow));
-        onStart?.Invoke(run);
+        onStart?.Invoke(run, request);
 
         var trainer = new Trainer(model, adam, options, train, monitor);
-        TrainResult result = trainer.Run(Trainer.NewState(options.Seed), record =>
-        {
-            onEpoch?.Invoke(record);
-        }, cancel);
+        TrainResult result = trainer.Run(state, onEpoch, cancel);
+        run.WriteHistory(state.History);
 
-        if (options.Keep == KeepCheckpoint.Best && result.State.BestParameters is { } best)
+        if (result.Reason == StopReason.Interrupted)
+        {
+            Checkpoint.Save(run.CheckpointPath, request, model, adam, state);
+            var interrupted = new TrainOutcome(request, run, result, split, model, double.NaN, dataSeconds, 0);
+            AtomicFile.WriteAllText(run.RunPath, RunJson(request, interrupted, data).ToJsonString(JsonOptions));
+            return interrupted;
+        }
+
+        // Diverged weights are never saved: fall back to the best evaluated weights, if there are any.
+        bool useBest = options.Keep == KeepCheckpoint.Best || result.Reason == StopReason.Diverged;
+        if (useBest && state.BestParameters is { } best)
             best.CopyTo(model.Parameters.Data, 0);
+        if (result.Reason == StopReason.Diverged && state.BestParameters is null)
+        {
+            var lost = new TrainOutcome(request, run, result, split, model, double.NaN, dataSeconds, 0);
+            AtomicFile.WriteAllText(run.RunPath, RunJson(request, lost, data).ToJsonString(JsonOptions));
+            return lost;
+        }
 
         clock.Restart();
         float[] trainErrors = new float[split.Train.Length];
@@ -68,12 +103,12 @@ public static class TrainJob
         double threshold = Thresholds.FromContamination(trainErrors, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;
 
-        var outcome = new TrainOutcome(run, result, split, model, threshold, dataSeconds, thresholdSeconds);
+        var outcome = new TrainOutcome(request, run, result, split, model, threshold, dataSeconds, thresholdSeconds);
         var metadata = new ModelMetadata(options.Model, options.Model == "dense" ? options.HiddenOrDefault : [],
             request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), options.Seed, threshold, request.Split);
         ModelFile.Save(run.ModelPath, model, metadata);
-        run.WriteHistory(result.State.History);
         AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
+        if (File.Exists(run.CheckpointPath)) File.Delete(run.CheckpointPath);
         return outcome;
     }
 
@@ -140,7 +175,7 @@ public static class TrainJob
                 ["best_epoch"] = state.BestEpoch,
                 ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
                 ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
-                ["threshold"] = outcome.Threshold,
+                ["threshold"] = double.IsFinite(outcome.Threshold) ? outcome.Threshold : null,
                 ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's errors (contamination {o.Contamination:R})",
                 ["message"] = outcome.Result.Message,
             },

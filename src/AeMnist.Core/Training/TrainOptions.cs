@@ -16,8 +16,8 @@ public sealed record TrainOptions(
     int[]? Hidden = null,
     int Epochs = 100,
     int BatchSize = 512,
-    float LearningRate = 0.01f,
-    float WeightDecay = 0f,
+    double LearningRate = 0.01,
+    double WeightDecay = 0.0,
     int EvalEvery = 10,
     int Patience = 3,
     KeepCheckpoint Keep = KeepCheckpoint.Best,
@@ -38,9 +38,9 @@ public sealed record TrainOptions(
             throw new ArgumentException("--hidden needs one or more positive layer sizes, e.g. 64,32");
         if (Epochs <= 0) throw new ArgumentException($"--epochs must be positive, got {Epochs}");
         if (BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, got {BatchSize}");
-        if (!(LearningRate > 0) || float.IsInfinity(LearningRate))
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
             throw new ArgumentException($"--lr must be a positive number, got {LearningRate}");
-        if (!(WeightDecay >= 0) || float.IsInfinity(WeightDecay))
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
             throw new ArgumentException($"--weight-decay must be 0 or a positive number, got {WeightDecay}");
         if (EvalEvery <= 0) throw new ArgumentException($"--eval-every must be positive, got {EvalEvery}");
         if (Patience <= 0) throw new ArgumentException($"--patience must be positive, got {Patience}");
