@@ -2,7 +2,7 @@
 namespace AeMnist.Evaluation;
 
 /// <summary>
-/// ROC curve as scikit-learn's <c>roc_curve</c> returns it: thresholds descend from +∞ (nothing flagged, the
+/// ROC curve as scikit-learn's <c>roc_curve</c> (1.3 and later) returns it: thresholds descend from +∞ (nothing flagged, the
 /// point (0, 0)) through each distinct error down to the smallest (everything flagged, (1, 1)); point k is
 /// the (FPR, TPR) of flagging errors &gt;= <c>Thresholds[k]</c>. FPR is NaN throughout when there are no
 /// normal images, TPR when there are no anomalies.
