@@ -37,6 +37,9 @@ public static class App
         var root = new RootCommand("aemnist: anomaly detection on MNIST with autoencoders (train, evaluate, score, report)")
         {
             TrainCommand.Build(),
+            EvaluateCommand.Build(),
+            ScoreCommand.Build(),
+            ReportCommand.Build(),
             DataCommand.Build(),
         };
         root.Add(Verbose);

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
@@ -28,7 +29,8 @@ public sealed record TrainOutcome(
 
 public static class TrainJob
 {
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    /// <summary>Indented, and without escaping '>' or non-ASCII text: the JSON is read by people and scripts, not embedded in HTML.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Builds the model that a seed gives: PyTorch's default initialisation from our Rng.</summary>
     public static AutoEncoder CreateModel(TrainOptions options) => options.Model == "conv"

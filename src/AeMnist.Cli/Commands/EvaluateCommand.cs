@@ -1,0 +1,83 @@
+// `aemnist evaluate`: metrics of a model on its test split, as tables or JSON, metrics.json in the run
+// directory, optional quality gates (--min-f1, --min-auroc: exit 3) and the HTML report (--report).
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using AeMnist.Data;
+using AeMnist.Evaluation;
+using AeMnist.IO;
+using AeMnist.Models;
+using AeMnist.Reporting;
+using AeMnist.Training;
+
+namespace AeMnist.Cli.Commands;
+
+internal static class EvaluateCommand
+{
+    public static Command Build()
+    {
+        var model = new ModelOptions();
+        var split = new SharedOptions.SplitSet();
+        var threshold = new Option<double?>("--threshold") { Description = "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", HelpName = "X" };
+        var contamination = new Option<double?>("--contamination") { Description = "Threshold at the (1 - F) quantile of the train split's errors", HelpName = "F" };
+        var percentile = new Option<double?>("--percentile") { Description = "Threshold at the P-th percentile of the train split's normal-digit errors", HelpName = "P" };
+        var minF1 = new Option<double?>("--min-f1") { Description = "Exit with code 3 if F1 (anomaly positive) is below X", HelpName = "X" };
+        var minAuroc = new Option<double?>("--min-auroc") { Description = "Exit with code 3 if AUROC is below X", HelpName = "X" };
+        var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
+        var data = SharedOptions.Data();
+        var json = SharedOptions.Json();
+        var quiet = SharedOptions.Quiet();
+        var command = new Command("evaluate", "Evaluate a model on its test split: confusion matrix, F1, AUROC, AP, per-digit flag rates");
+        foreach (Option o in model.All) command.Add(o);
+        foreach (Option o in split.All) command.Add(o);
+        foreach (Option o in new Option[] { threshold, contamination, percentile, minF1, minAuroc, report, data, json, quiet }) command.Add(o);
+
+        command.SetAction(parse =>
+        {
+            ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile));
+            double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
+            SplitOptions fromOptions = split.Read(parse);
+            var (autoEncoder, metadata, run, modelPath) = model.Load(parse);
+            SplitOptions splitOptions = metadata.Split ?? fromOptions;
+            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
+            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule);
+            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+
+            string outputDirectory = run?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+            AtomicFile.WriteAllText(Path.Combine(outputDirectory, RunDirectory.MetricsFileName), metrics.ToJsonString(TrainJob.JsonOptions));
+            string? reportPath = null;
+            if (parse.GetValue(report))
+            {
+                HtmlReport.Write(outputDirectory, EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, modelPath));
+                reportPath = Path.Combine(outputDirectory, "report.html");
+            }
+
+            var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
+            else if (!parse.GetValue(quiet)) EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
+
+            var failures = new List<string>();
+            EvaluationResult r = outcome.Result;
+            if (f1Gate is { } f && !(r.Metrics.F1 >= f)) failures.Add($"F1 {r.Metrics.F1:F4} is below --min-f1 {f}");
+            if (aurocGate is { } a && !(r.Auroc >= a)) failures.Add($"AUROC {r.Auroc:F4} is below --min-auroc {a}");
+            if (failures.Count > 0) throw new CliExitException(ExitCodes.QualityGate, "quality gate not met: " + string.Join("; ", failures));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    internal static ThresholdRule ReadRule(double? threshold, double? contamination, double? percentile)
+    {
+        int given = (threshold is null ? 0 : 1) + (contamination is null ? 0 : 1) + (percentile is null ? 0 : 1);
+        if (given > 1) throw new UsageException("give at most one of --threshold, --contamination and --percentile");
+        if (threshold is { } t)
+            return double.IsFinite(t) && t >= 0 ? new ThresholdRule.Fixed(t) : throw new UsageException($"--threshold must be a number 0 or more, got {t}");
+        if (contamination is { } c)
+            return c > 0 && c <= 0.5 ? new ThresholdRule.Contamination(c) : throw new UsageException($"--contamination {c} must be in (0, 0.5]");
+        if (percentile is { } p)
+            return p >= 0 && p <= 100 ? new ThresholdRule.Percentile(p) : throw new UsageException($"--percentile {p} must be in [0, 100]");
+        return new ThresholdRule.Stored();
+    }
+
+    private static double? Gate(double? value, string name) =>
+        value is { } v && !(v >= 0 && v <= 1) ? throw new UsageException($"{name} {v} must be in [0, 1]") : value;
+}
