@@ -25,61 +25,75 @@ public static class IdxReader
     /// <summary>Reads an IDX3 image file: pixel bytes become pixel / 255, as torchvision's ToTensor does.</summary>
     public static ImageSet ReadImages(string path)
     {
-        byte[] bytes = ReadFileBytes(path);
-        string name = Path.GetFileName(path);
-        return ParseImages(bytes, name);
+        var (bytes, length) = ReadFileBytes(path);
+        return ParseImages(bytes, length, Path.GetFileName(path));
     }
 
     /// <summary>Reads an IDX1 label file; every label must be a digit 0-9.</summary>
     public static byte[] ReadLabels(string path)
     {
-        byte[] bytes = ReadFileBytes(path);
-        return ParseLabels(bytes, Path.GetFileName(path));
+        var (bytes, length) = ReadFileBytes(path);
+        return ParseLabels(bytes, length, Path.GetFileName(path));
     }
 
-    internal static ImageSet ParseImages(byte[] bytes, string name)
+    internal static ImageSet ParseImages(byte[] bytes, string name) => ParseImages(bytes, bytes.Length, name);
+
+    internal static ImageSet ParseImages(byte[] bytes, int length, string name)
     {
-        CheckMagic(bytes, name, ImagesMagic, 3, "image");
-        if (bytes.Length < 16)
-            throw new DataFormatException($"{name}: truncated header ({bytes.Length} bytes, an IDX image header needs 16)");
+        IdxImageHeader header = ParseImageHeader(bytes, length, name);
+        var pixels = new float[(long)header.Count * header.Rows * header.Cols];
+        ToFloats(bytes.AsSpan(16, pixels.Length), pixels);
+        return new ImageSet(pixels, header.Count, header.Rows, header.Cols);
+    }
+
+    /// <summary>Validates an image file's header against its length; pixels start at byte 16.</summary>
+    internal static IdxImageHeader ParseImageHeader(byte[] bytes, int length, string name)
+    {
+        CheckMagic(bytes, length, name, ImagesMagic, 3, "image");
+        if (length < 16)
+            throw new DataFormatException($"{name}: truncated header ({length} bytes, an IDX image header needs 16)");
         long count = ReadDim(bytes, 4, name, "image count");
         long rows = ReadDim(bytes, 8, name, "row count");
         long cols = ReadDim(bytes, 12, name, "column count");
         if (rows == 0 || cols == 0)
             throw new DataFormatException($"{name}: images of {rows}x{cols} pixels have no pixels");
         long expected = 16 + count * rows * cols;
-        if (expected != bytes.Length)
+        if (expected != length)
             throw new DataFormatException(
-                $"{name}: header says {count} images of {rows}x{cols} ({expected} bytes), but the file has {bytes.Length} bytes; the file is truncated or corrupt");
-        int n = (int)count, pixelsPerImage = (int)(rows * cols);
-        var pixels = new float[(long)n * pixelsPerImage];
-        ReadOnlySpan<byte> source = bytes.AsSpan(16);
-        // A true division, not a multiply by 1/255: the float results equal torch's img.float().div(255).
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = source[i] / 255f;
-        return new ImageSet(pixels, n, (int)rows, (int)cols);
+                $"{name}: header says {count} images of {rows}x{cols} ({expected} bytes), but the file has {length} bytes; the file is truncated or corrupt");
+        return new IdxImageHeader((int)count, (int)rows, (int)cols);
     }
 
-    internal static byte[] ParseLabels(byte[] bytes, string name)
+    /// <summary>pixel / 255 for each byte: a true division, so the floats equal torch's img.float().div(255).</summary>
+    internal static void ToFloats(ReadOnlySpan<byte> source, Span<float> destination)
     {
-        CheckMagic(bytes, name, LabelsMagic, 1, "label");
-        if (bytes.Length < 8)
-            throw new DataFormatException($"{name}: truncated header ({bytes.Length} bytes, an IDX label header needs 8)");
+        for (int i = 0; i < source.Length; i++) destination[i] = source[i];
+        System.Numerics.Tensors.TensorPrimitives.Divide(destination[..source.Length], 255f, destination);
+    }
+
+    internal static byte[] ParseLabels(byte[] bytes, string name) => ParseLabels(bytes, bytes.Length, name);
+
+    internal static byte[] ParseLabels(byte[] bytes, int length, string name)
+    {
+        CheckMagic(bytes, length, name, LabelsMagic, 1, "label");
+        if (length < 8)
+            throw new DataFormatException($"{name}: truncated header ({length} bytes, an IDX label header needs 8)");
         long count = ReadDim(bytes, 4, name, "label count");
-        if (8 + count != bytes.Length)
+        if (8 + count != length)
             throw new DataFormatException(
-                $"{name}: header says {count} labels ({8 + count} bytes), but the file has {bytes.Length} bytes; the file is truncated or corrupt");
-        byte[] labels = bytes.AsSpan(8).ToArray();
+                $"{name}: header says {count} labels ({8 + count} bytes), but the file has {length} bytes; the file is truncated or corrupt");
+        byte[] labels = bytes.AsSpan(8, (int)count).ToArray();
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] > 9)
                 throw new DataFormatException($"{name}: label {i} is {labels[i]}, expected a digit 0-9");
         return labels;
     }
 
-    private static void CheckMagic(byte[] bytes, string name, int magic, int dims, string kind)
+    private static void CheckMagic(byte[] bytes, int length, string name, int magic, int dims, string kind)
     {
-        if (bytes.Length == 0) throw new DataFormatException($"{name}: file is empty");
-        if (bytes.Length < 4)
-            throw new DataFormatException($"{name}: truncated header ({bytes.Length} bytes)");
+        if (length == 0) throw new DataFormatException($"{name}: file is empty");
+        if (length < 4)
+            throw new DataFormatException($"{name}: truncated header ({length} bytes)");
         int found = BinaryPrimitives.ReadInt32BigEndian(bytes);
         if (found == magic) return;
         if ((found & ~0xFF) == (magic & ~0xFF) && (found & 0xFF) != dims)
@@ -97,8 +111,11 @@ public static class IdxReader
         return value;
     }
 
-    /// <summary>Reads a file whole, inflating it if it starts with the gzip magic (1F 8B).</summary>
-    internal static byte[] ReadFileBytes(string path)
+    /// <summary>
+    /// Reads a file whole, inflating it if it starts with the gzip magic (1F 8B). Returns a buffer and the
+    /// number of valid bytes in it (the buffer may be longer, to avoid a copy).
+    /// </summary>
+    internal static (byte[] Bytes, int Length) ReadFileBytes(string path)
     {
         string name = Path.GetFileName(path);
         if (!File.Exists(path))
@@ -109,20 +126,28 @@ public static class IdxReader
         {
             throw new DataFormatException($"{path}: cannot read file ({e.Message})", e);
         }
-        if (raw.Length < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return raw;
+        if (raw.Length < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return (raw, raw.Length);
         try
         {
+            // gzip's trailer holds the inflated size mod 2^32: a capacity hint only, never trusted beyond the cap.
+            long hint = raw.Length >= 18 ? BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) : 0;
+            int capacity = (int)Math.Clamp(hint + 1, 1, Math.Min(MaxDecompressedBytes, (long)raw.Length * 1100));
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var output = new MemoryStream(raw.Length * 5);
-            var buffer = new byte[81920];
-            int read;
-            while ((read = gzip.Read(buffer)) > 0)
+            var buffer = new byte[capacity];
+            int length = 0;
+            while (true)
             {
-                if (output.Length + read > MaxDecompressedBytes)
-                    throw new DataFormatException($"{name}: decompresses to more than {MaxDecompressedBytes >> 20} MiB; not an MNIST file");
-                output.Write(buffer, 0, read);
+                if (length == buffer.Length)
+                {
+                    if (buffer.Length >= MaxDecompressedBytes)
+                        throw new DataFormatException($"{name}: decompresses to more than {MaxDecompressedBytes >> 20} MiB; not an MNIST file");
+                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, MaxDecompressedBytes));
+                }
+                int read = gzip.Read(buffer, length, buffer.Length - length);
+                if (read == 0) break;
+                length += read;
             }
-            return output.ToArray();
+            return (buffer, length);
         }
         catch (InvalidDataException e)
         {
@@ -134,3 +159,6 @@ public static class IdxReader
         }
     }
 }
+
+/// <summary>An IDX image file's validated header.</summary>
+internal readonly record struct IdxImageHeader(int Count, int Rows, int Cols);

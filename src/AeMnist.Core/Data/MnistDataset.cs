@@ -61,29 +61,40 @@ public sealed class MnistDataset
         if (!System.IO.Directory.Exists(directory))
             throw new DataFormatException($"{directory}: data directory not found; pass --data DIR with the four MNIST IDX files");
         string[] paths = FileNames.Select(f => FindFile(directory, f)).ToArray();
-        ImageSet trainImages = null!, testImages = null!;
-        byte[] trainLabels = null!, testLabels = null!;
-        // The two big files inflate in parallel: loading is dominated by gzip.
-        Parallel.Invoke(
-            () => trainImages = IdxReader.ReadImages(paths[0]),
-            () => testImages = IdxReader.ReadImages(paths[2]),
-            () => trainLabels = IdxReader.ReadLabels(paths[1]),
-            () => testLabels = IdxReader.ReadLabels(paths[3]));
-        CheckPair(trainImages, trainLabels, paths[0], paths[1]);
-        CheckPair(testImages, testLabels, paths[2], paths[3]);
-        var pixels = new float[trainImages.Pixels.Length + testImages.Pixels.Length];
-        trainImages.Pixels.CopyTo(pixels, 0);
-        testImages.Pixels.CopyTo(pixels, trainImages.Pixels.Length);
-        return new MnistDataset(pixels, [.. trainLabels, .. testLabels], trainImages.Count, directory);
+        string[] names = paths.Select(Path.GetFileName).ToArray()!;
+        // Inflate the four files in parallel (loading is dominated by gzip), then convert the pixels of
+        // both image files straight into the pooled buffer: no intermediate float copies.
+        var raw = new (byte[] Bytes, int Length)[4];
+        Parallel.For(0, 4, i => raw[i] = IdxReader.ReadFileBytes(paths[i]));
+        IdxImageHeader train = IdxReader.ParseImageHeader(raw[0].Bytes, raw[0].Length, names[0]);
+        IdxImageHeader test = IdxReader.ParseImageHeader(raw[2].Bytes, raw[2].Length, names[2]);
+        byte[] trainLabels = IdxReader.ParseLabels(raw[1].Bytes, raw[1].Length, names[1]);
+        byte[] testLabels = IdxReader.ParseLabels(raw[3].Bytes, raw[3].Length, names[3]);
+        CheckPair(train, trainLabels, names[0], names[1]);
+        CheckPair(test, testLabels, names[2], names[3]);
+
+        int trainPixels = train.Count * PixelsPerImage, testPixels = test.Count * PixelsPerImage;
+        var pixels = new float[(long)trainPixels + testPixels];
+        const int chunk = 1 << 20;
+        int trainChunks = (trainPixels + chunk - 1) / chunk, testChunks = (testPixels + chunk - 1) / chunk;
+        Parallel.For(0, trainChunks + testChunks, c =>
+        {
+            bool isTrain = c < trainChunks;
+            int start = (isTrain ? c : c - trainChunks) * chunk, total = isTrain ? trainPixels : testPixels;
+            int n = Math.Min(chunk, total - start);
+            byte[] source = raw[isTrain ? 0 : 2].Bytes;
+            IdxReader.ToFloats(source.AsSpan(16 + start, n), pixels.AsSpan((isTrain ? 0 : trainPixels) + start, n));
+        });
+        return new MnistDataset(pixels, [.. trainLabels, .. testLabels], train.Count, directory);
     }
 
-    private static void CheckPair(ImageSet images, byte[] labels, string imagePath, string labelPath)
+    private static void CheckPair(IdxImageHeader images, byte[] labels, string imageName, string labelName)
     {
         if (images.Rows != ImageSize || images.Cols != ImageSize)
-            throw new DataFormatException($"{Path.GetFileName(imagePath)}: images are {images.Rows}x{images.Cols}, expected {ImageSize}x{ImageSize}");
+            throw new DataFormatException($"{imageName}: images are {images.Rows}x{images.Cols}, expected {ImageSize}x{ImageSize}");
         if (images.Count != labels.Length)
             throw new DataFormatException(
-                $"{Path.GetFileName(labelPath)}: {labels.Length} labels for {images.Count} images in {Path.GetFileName(imagePath)}; the files do not belong together");
+                $"{labelName}: {labels.Length} labels for {images.Count} images in {imageName}; the files do not belong together");
     }
 
     /// <summary>Finds <c>name</c> or <c>name.gz</c> in a directory.</summary>
