@@ -59,17 +59,12 @@ public static class CsvImages
         var images = new List<float[]>();
         var sources = new List<string>();
         var lines = new LineReader(reader, MaxLineChars);
-        bool sawContent = false, sawHeader = false;
+        bool sawLine = false, sawHeader = false;
         int lineNumber = 0;
-        while (true)
+        while (lines.ReadLine() is { } text)
         {
-            string? text = lines.ReadLine()
-                ?? (lines.Overlong
-                    ? throw new DataFormatException($"{displayName} line {lineNumber + 1}: longer than {MaxLineChars} characters; {Expected}")
-                    : null);
-            if (text is null) break;
             lineNumber++;
-            if (text.Length > 0) sawContent = true;
+            sawLine = true;
             if (string.IsNullOrWhiteSpace(text)) continue;
             var cells = Cells(text);
             if (images.Count == 0 && !sawHeader && IsHeader(text, cells))
@@ -80,9 +75,11 @@ public static class CsvImages
             images.Add(ParseRow(text, cells, $"{displayName} line {lineNumber}"));
             sources.Add($"{displayName}:{lineNumber}");
         }
+        if (lines.Overlong)
+            throw new DataFormatException($"{displayName} line {lineNumber + 1}: longer than {MaxLineChars} characters; {Expected}");
         if (images.Count == 0)
         {
-            string what = !sawContent ? "file is empty" : sawHeader ? "has a header but no images" : "has only blank lines";
+            string what = !sawLine ? "file is empty" : sawHeader ? "has a header but no images" : "has only blank lines";
             throw new DataFormatException($"{displayName}: {what}; {Expected}");
         }
         var pixels = new float[(long)images.Count * PixelsPerImage];

@@ -134,6 +134,7 @@ public sealed class CsvImagesTests : IDisposable
     {
         Assert.Equal("digits.csv: file is empty; expected rows of 784 comma-separated pixel values 0-255", Error(""));
         Assert.Equal("digits.csv: has only blank lines; expected rows of 784 comma-separated pixel values 0-255", Error("\n \r\n\n"));
+        Assert.Equal("digits.csv: has only blank lines; expected rows of 784 comma-separated pixel values 0-255", Error("\n"));
         Assert.Equal("digits.csv: has a header but no images; expected rows of 784 comma-separated pixel values 0-255", Error("label," + string.Join(",", Enumerable.Range(0, 784).Select(i => $"pixel{i}")) + "\n\n"));
         Assert.Equal("digits.csv line 1: 2 values, expected 784 pixels (or 785 with a leading label)", Error("label,pixel0\n"));
     }
