@@ -1,9 +1,9 @@
 // Parses and checks the JSON header of a safetensors file. It reads tokens one by one (Utf8JsonReader)
 // so that duplicate names, unknown fields and wrong kinds are caught, and so that nothing it allocates
 // is larger than the header bytes themselves.
-using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using AeMnist.IO;
 
 namespace AeMnist.Serialization;
 
@@ -166,22 +166,8 @@ internal static class SafeTensorsHeader
     internal static DataFormatException Bad(string file, string problem, Exception? inner = null) =>
         inner is null ? new DataFormatException($"{file}: {problem}") : new DataFormatException($"{file}: {problem}", inner);
 
-    /// <summary>
-    /// A name from the file, quoted for a one-line message: control characters escaped, long names cut,
-    /// so that no header can break the message onto several lines or flood the terminal.
-    /// </summary>
-    internal static string Quote(string text)
-    {
-        const int MaxShown = 80;
-        var sb = new StringBuilder("'");
-        foreach (char c in text.Length > MaxShown ? text[..MaxShown] : text)
-        {
-            if (char.IsControl(c) || c is '\u2028' or '\u2029') sb.Append($"\\u{(int)c:x4}");
-            else sb.Append(c);
-        }
-        if (text.Length > MaxShown) sb.Append("...");
-        return sb.Append('\'').ToString();
-    }
+    /// <summary>A name from the file, quoted for a one-line message (see <see cref="MessageText.Quote"/>).</summary>
+    internal static string Quote(string text) => MessageText.Quote(text);
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").TrimEnd('.', ' ');
 }
