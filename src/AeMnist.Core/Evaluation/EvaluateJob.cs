@@ -32,7 +32,8 @@ public sealed record EvaluationOutcome(
     ScoredImages Test,
     double Threshold,
     string ThresholdRuleText,
-    EvaluationResult Result);
+    EvaluationResult Result,
+    bool ConstantOutput);
 
 public static class EvaluateJob
 {
@@ -60,7 +61,25 @@ public static class EvaluateJob
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result);
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test));
+    }
+
+    /// <summary>
+    /// True when the model reconstructs every one of (up to) 256 test images as the same image: the
+    /// collapse of a dead final ReLU, which the tutorial's conv model suffers for some seeds.
+    /// </summary>
+    public static bool HasConstantOutput(AutoEncoder model, MnistDataset data, int[] indices)
+    {
+        int n = Math.Min(indices.Length, 256);
+        if (n < 2) return false;
+        float[] images = data.Gather(indices.AsSpan(0, n));
+        var output = new float[images.Length];
+        model.Reconstruct(images, n, output);
+        const int p = MnistDataset.PixelsPerImage;
+        ReadOnlySpan<float> first = output.AsSpan(0, p);
+        for (int i = 1; i < n; i++)
+            if (!output.AsSpan(i * p, p).SequenceEqual(first)) return false;
+        return true;
     }
 
     private static float[] NormalTrainErrors(AutoEncoder model, MnistDataset data, DataSplit split, int normal)
@@ -105,6 +124,7 @@ public static class EvaluateJob
             ["test_normal"] = m.Normals,
             ["test_anomalies"] = m.Anomalies,
             ["test_used_for_early_stopping"] = outcome.Split.MonitorsTest,
+            ["constant_output"] = outcome.ConstantOutput,
             ["model"] = metadata.Model,
             ["model_file"] = Path.GetFullPath(modelPath),
             ["normal"] = s.Normal,
