@@ -21,7 +21,8 @@ internal static class ScoreCommand
         };
         var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
         var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold]", HelpName = "X" };
-        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold };
+        var quiet = SharedOptions.Quiet();
+        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold, quiet };
         foreach (Option o in model.All) command.Add(o);
 
         command.SetAction(parse =>
@@ -34,7 +35,9 @@ internal static class ScoreCommand
                 ?? throw new UsageException($"{Path.GetFileName(modelPath)} stores no threshold; pass --threshold X");
             ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
             var errors = new float[batch.Count];
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
+            double seconds = clock.Elapsed.TotalSeconds;
 
             var csv = new StringBuilder("index,source,error,anomaly\n");
             for (int i = 0; i < batch.Count; i++)
@@ -42,6 +45,13 @@ internal static class ScoreCommand
             string? path = parse.GetValue(outputPath);
             if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
             else AtomicFile.WriteAllText(path, csv.ToString());
+            if (!parse.GetValue(quiet))
+            {
+                int flagged = errors.Count(e => e >= limit);
+                // On stderr, so that stdout stays pure CSV when no --output is given.
+                parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6}{(path is null ? "" : "; wrote " + path)}"));
+            }
             return ExitCodes.Success;
         });
         return command;

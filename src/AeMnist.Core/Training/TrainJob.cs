@@ -77,7 +77,22 @@ public static class TrainJob
         onStart?.Invoke(run, request);
 
         var trainer = new Trainer(model, adam, options, train, monitor);
-        TrainResult result = trainer.Run(state, onEpoch, cancel);
+        // Allocation is measured from the end of the first epoch (when every buffer exists) to the end.
+        int collectionsBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
+        long allocatedAfterFirst = -1;
+        int epochsAtFirst = 0;
+        TrainResult result = trainer.Run(state, record =>
+        {
+            if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = record.Epoch; }
+            onEpoch?.Invoke(record);
+        }, cancel);
+        int laterEpochs = state.EpochsDone - epochsAtFirst;
+        result = result with
+        {
+            AllocatedBytesPerEpoch = allocatedAfterFirst >= 0 && laterEpochs > 0
+                ? (GC.GetTotalAllocatedBytes(precise: true) - allocatedAfterFirst) / (double)laterEpochs : double.NaN,
+            GcCollections = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - collectionsBefore,
+        };
         run.WriteHistory(state.History);
 
         if (result.Reason == StopReason.Interrupted)
@@ -187,6 +202,8 @@ public static class TrainJob
                 ["train_seconds"] = outcome.Result.Seconds,
                 ["seconds_per_epoch"] = state.History.Count > 0 ? state.History.Average(h => h.Seconds) : null,
                 ["threshold_seconds"] = outcome.ThresholdSeconds,
+                ["allocated_bytes_per_epoch"] = double.IsFinite(outcome.Result.AllocatedBytesPerEpoch) ? outcome.Result.AllocatedBytesPerEpoch : null,
+                ["gc_collections"] = outcome.Result.GcCollections,
             },
             ["machine"] = MachineJson(),
         };

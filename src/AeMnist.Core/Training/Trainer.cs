@@ -50,7 +50,14 @@ public sealed class TrainState
     public List<EpochRecord> History { get; } = [];
 }
 
-public sealed record TrainResult(StopReason Reason, TrainState State, double Seconds, string? Message);
+public sealed record TrainResult(StopReason Reason, TrainState State, double Seconds, string? Message)
+{
+    /// <summary>Managed bytes allocated while training (after the first epoch's warm-up), per epoch.</summary>
+    public double AllocatedBytesPerEpoch { get; init; }
+
+    /// <summary>Garbage collections (all generations) during training.</summary>
+    public int GcCollections { get; init; }
+}
 
 public sealed class Trainer
 {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark on the same data: `aemnist train` for N epochs and the tutorial's code in PyTorch
+# (pytorch_reference.py) on exactly the same training images, both on the same number of threads.
+# Prints seconds per epoch (median of epochs 2..N), the ratio, scoring throughput over the 10,000-image
+# test file, peak memory, and allocation per epoch.
+#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS]     (defaults: 10 epochs, 2 threads)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+epochs=${1:-10}
+threads=${2:-2}
+dotnet build src/AeMnist.Cli -c Release -v q --nologo >/dev/null
+aemnist="dotnet src/AeMnist.Cli/bin/Release/net10.0/aemnist.dll"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+have_torch=yes
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    have_torch=no
+    echo "PyTorch is not installed, so only aemnist is measured. For the comparison install Debian's PyTorch with OpenBLAS:"
+    echo "    apt-get update && apt-get install -y python3-torch libopenblas0-pthread"
+fi
+
+printf "%-6s %-10s %12s %12s %8s %14s %14s %12s %12s %14s\n" model engine "s/epoch" "torch s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch"
+for model in dense conv; do
+    name=bench-$model
+    # --patience high and --eval-every past the end: every epoch trains, only the last one evaluates.
+    /usr/bin/time -f "%M" -o "$work/$model.rss" $aemnist train --model $model --epochs "$epochs" --threads "$threads" \
+        --eval-every 1000 --patience 1000 --runs-dir "$work" --run-name $name --quiet
+    ours=$(python3 - "$work/$name/run.json" "$work/$name/history.csv" <<'PY'
+import csv, json, statistics, sys
+run = json.load(open(sys.argv[1]))
+seconds = [float(r["seconds"]) for r in csv.DictReader(open(sys.argv[2]))]
+steady = seconds[1:] or seconds
+print(statistics.median(steady), run["timings"]["allocated_bytes_per_epoch"])
+PY
+)
+    read -r ours_epoch ours_alloc <<<"$ours"
+    # Scoring throughput: the best of three, measured inside the process (excludes start-up and file reading).
+    best=0
+    for _ in 1 2 3; do
+        line=$($aemnist score --run "$work/$name" -i data/mnist/t10k-images-idx3-ubyte.gz -o "$work/scores.csv" 2>&1 >/dev/null)
+        rate=$(sed -E 's/.*\(([0-9]+) images\/s\).*/\1/' <<<"$line")
+        (( rate > best )) && best=$rate
+    done
+    torch_epoch="-"; torch_rate="-"; torch_mb="-"; speedup="-"
+    if [[ $have_torch == yes ]]; then
+        torch=$(/usr/bin/python3 tests/AeMnist.Benchmarks/pytorch_reference.py --run-json "$work/$name/run.json" \
+            --model $model --epochs "$epochs" --threads "$threads")
+        read -r torch_epoch torch_rate torch_mb <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds_per_epoch'], round(d['score_images_per_second']), round(d['peak_rss_mb']))" "$torch")"
+        speedup=$(python3 -c "print(f'{$torch_epoch / $ours_epoch:.1f}x')")
+    fi
+    printf "%-6s %-10s %12.4f %12s %8s %14s %14s %12d %12s %14.0f\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best" "$torch_rate" \
+        $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc"
+done
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"
