@@ -73,10 +73,10 @@ internal static class TrainCommand
             Console.CancelKeyPress += onCancel;
             using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             TrainOutcome outcome;
+            TrainProgress? progress = null;
             try
             {
                 string? resumePath = parse.GetValue(resume);
-                TrainProgress? progress = null;
                 void Start(RunDirectory run, TrainRequest request)
                 {
                     progress = new TrainProgress(output, isQuiet, request.Train.Epochs);
@@ -107,7 +107,7 @@ internal static class TrainCommand
                     : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
                 throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
             }
-            new TrainProgress(output, isQuiet, outcome.Request.Train.Epochs).Finish(outcome);
+            progress!.Finish(outcome);
             if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
             return ExitCodes.Success;
         });

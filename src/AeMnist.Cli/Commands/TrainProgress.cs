@@ -1,5 +1,6 @@
-// What `train` prints while it works: one line per epoch, with the ETA; a tty gets the same lines
-// (they double as a log), and --quiet/--json print nothing here.
+// What `train` prints while it works. On a terminal: a live bar (epoch, losses, ETA) redrawn in place,
+// with a permanent line at each evaluation. Redirected: one plain line per epoch, a log for CI.
+// --quiet and --json print nothing here.
 using AeMnist.Data;
 using AeMnist.Training;
 
@@ -7,7 +8,10 @@ namespace AeMnist.Cli.Commands;
 
 internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs)
 {
+    private readonly bool _live = output == Console.Out && !Console.IsOutputRedirected;
     private double _seconds;
+    private int _epochs;
+    private bool _barShown;
 
     public void Start(RunDirectory run, TrainOptions options, SplitOptions split, MnistDataset data, bool resumed)
     {
@@ -24,25 +28,36 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
     public void OnEpoch(EpochRecord r)
     {
         _seconds += r.Seconds;
+        _epochs++;
         if (quiet) return;
-        double eta = _seconds / r.Epoch * (maxEpochs - r.Epoch);
-        string monitor = r.MonitorLoss is { } m ? $"  monitor {m:F6}{(r.Improved ? " *" : "")}" : "";
-        output.WriteLine($"epoch {r.Epoch,4}/{maxEpochs}  train {r.TrainLoss:F6}{monitor}  {r.Seconds:F2}s  eta {eta:F0}s");
+        double eta = _seconds / _epochs * (maxEpochs - r.Epoch);
+        string monitor = r.MonitorLoss is { } m ? $"  monitor {m:F6}{(r.Improved ? " *" : "  ")}" : "";
+        string line = $"epoch {r.Epoch,4}/{maxEpochs}  train {r.TrainLoss:F6}{monitor}  {r.Seconds:F2}s  eta {eta:F0}s";
+        if (!_live)
+        {
+            output.WriteLine(line);
+            return;
+        }
+        // Evaluations stay on screen; other epochs only redraw the bar.
+        if (r.MonitorLoss is not null) output.Write($"\r{line}{new string(' ', 20)}\n");
+        int width = 30, done = (int)Math.Round(width * (double)r.Epoch / maxEpochs);
+        output.Write($"\r[{new string('#', done)}{new string('-', width - done)}] epoch {r.Epoch}/{maxEpochs}  train {r.TrainLoss:F6}  eta {eta:F0}s   ");
+        _barShown = true;
     }
 
     public void Finish(TrainOutcome outcome)
     {
         if (quiet) return;
+        if (_barShown) output.Write("\r" + new string(' ', 79) + "\r");
         TrainState s = outcome.Result.State;
         string why = outcome.Result.Reason switch
         {
             StopReason.EarlyStopped => $"stopped early after epoch {s.EpochsDone} ({s.BadEvaluations} evaluations without improvement)",
-            StopReason.Diverged => "stopped: " + outcome.Result.Message,
-            StopReason.Interrupted => "interrupted",
             _ => $"finished {s.EpochsDone} epochs",
         };
-        output.WriteLine($"Training {why} in {outcome.Result.Seconds:F1}s; best monitored loss {s.BestMonitorLoss:F6} at epoch {s.BestEpoch}.");
-        output.WriteLine($"Default threshold {outcome.Threshold:G6} (the train split's errors at percentile 90 unless --contamination says otherwise).");
+        string kept = outcome.Request.Train.Keep == KeepCheckpoint.Best ? $"kept the weights of epoch {s.BestEpoch} (best monitored loss {s.BestMonitorLoss:F6})" : "kept the last epoch's weights";
+        output.WriteLine($"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
+        output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's errors at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
         output.WriteLine($"Saved {outcome.Run.ModelPath}");
         output.WriteLine($"Next: aemnist evaluate --run {outcome.Run.Path}");
     }
