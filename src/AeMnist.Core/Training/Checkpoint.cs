@@ -90,32 +90,38 @@ public static class Checkpoint
     {
         ["runs_directory"] = r.RunsDirectory,
         ["run_name"] = r.RunName,
-        ["split"] = new JsonObject
-        {
-            ["protocol"] = SplitOptions.ProtocolName(r.Split.Protocol),
-            ["normal"] = r.Split.Normal,
-            ["train_normal"] = r.Split.TrainNormal,
-            ["train_anomalies"] = r.Split.TrainAnomalies,
-            ["test_normal"] = r.Split.TestNormal,
-            ["test_anomalies"] = r.Split.TestAnomalies,
-            ["validation"] = r.Split.Validation,
-            ["seed"] = r.Split.Seed,
-        },
-        ["train"] = new JsonObject
-        {
-            ["model"] = r.Train.Model,
-            ["hidden"] = r.Train.Hidden is { } h ? new JsonArray(h.Select(x => (JsonNode)x).ToArray()) : null,
-            ["epochs"] = r.Train.Epochs,
-            ["batch_size"] = r.Train.BatchSize,
-            ["lr"] = r.Train.LearningRate,
-            ["weight_decay"] = r.Train.WeightDecay,
-            ["eval_every"] = r.Train.EvalEvery,
-            ["patience"] = r.Train.Patience,
-            ["keep"] = r.Train.Keep == KeepCheckpoint.Best ? "best" : "last",
-            ["contamination"] = r.Train.Contamination,
-            ["seed"] = r.Train.Seed,
-            ["threads"] = r.Train.Threads,
-        },
+        ["split"] = SplitJson(r.Split),
+        ["train"] = TrainJson(r.Train),
+    };
+
+    /// <summary>The split options as JSON (checkpoint metadata and run.json's "split").</summary>
+    public static JsonObject SplitJson(SplitOptions s) => new()
+    {
+        ["protocol"] = SplitOptions.ProtocolName(s.Protocol),
+        ["normal"] = s.Normal,
+        ["train_normal"] = s.TrainNormal,
+        ["train_anomalies"] = s.TrainAnomalies,
+        ["test_normal"] = s.TestNormal,
+        ["test_anomalies"] = s.TestAnomalies,
+        ["validation"] = s.Validation,
+        ["seed"] = s.Seed,
+    };
+
+    /// <summary>The training options as JSON (checkpoint metadata and run.json's "options").</summary>
+    public static JsonObject TrainJson(TrainOptions t) => new()
+    {
+        ["model"] = t.Model,
+        ["hidden"] = t.Model == "dense" ? new JsonArray(t.HiddenOrDefault.Select(x => (JsonNode)x).ToArray()) : null,
+        ["epochs"] = t.Epochs,
+        ["batch_size"] = t.BatchSize,
+        ["lr"] = t.LearningRate,
+        ["weight_decay"] = t.WeightDecay,
+        ["eval_every"] = t.EvalEvery,
+        ["patience"] = t.Patience,
+        ["keep"] = t.Keep == KeepCheckpoint.Best ? "best" : "last",
+        ["contamination"] = t.Contamination,
+        ["seed"] = t.Seed,
+        ["threads"] = t.Threads,
     };
 
     private static TrainRequest ParseRequest(JsonObject o)
