@@ -3,12 +3,13 @@
 // added to C when accumulating. All code paths (Vector512, Vector<T>, scalar) keep that order, so a fast
 // kernel equals its naive twin bit for bit, and a row's result never depends on which rows share the call
 // (a batch of one image and a batch of 512 give that image the same output).
+// Hot methods are marked AggressiveOptimization so short runs and tests do not spend their time in tier-0 code.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace AeMnist.Tensors;
 
-public static unsafe class Gemm
+public static unsafe partial class Gemm
 {
     // Register block: 4 rows of C by 4 vectors of columns (16 accumulators), then 4x1, 1x4, 1x1 edges.
     private const int BlockRows = 4;
@@ -90,6 +91,7 @@ public static unsafe class Gemm
     }
 
     // source (rows, cols) -> destination (cols, rows)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
@@ -112,6 +114,7 @@ public static unsafe class Gemm
     }
 
     // A element (i, p) is at a[i*rowStride + p*colStride]; b is (k, n) row-major; c is (m, n) row-major.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
     {
         int i = 0;
@@ -121,6 +124,7 @@ public static unsafe class Gemm
             RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TRows : struct, IRowCount
     {
@@ -133,6 +137,7 @@ public static unsafe class Gemm
     }
 
     // Covers columns from j onwards in blocks of BlockVectors vectors, then single vectors; advances j.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate, ref int j)
         where TRows : struct, IRowCount
         where TOps : struct, ISimd<TVector>
@@ -151,6 +156,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -182,6 +188,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c30, r3, accumulate); Put<TOps, TVector>(c31, r3 + w, accumulate); Put<TOps, TVector>(c32, r3 + 2 * w, accumulate); Put<TOps, TVector>(c33, r3 + 3 * w, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -204,6 +211,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c3, c + 3 * (nint)n, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -226,6 +234,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c3, c + 3 * w, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
