@@ -99,6 +99,7 @@ public static unsafe partial class Gemm
     }
 
     // The lane part of one dot product, reduced.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot<TLanes, TAcc>(float* a, float* b, int k)
         where TLanes : struct, ILanes<TAcc>
         where TAcc : unmanaged
