@@ -50,42 +50,29 @@ public static unsafe partial class Gemm
 
     // a (m, k), b (k, n) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMul"/>.</summary>
-    public static void MatMulNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
-    {
-        CheckSizes(a, b, destination, m, k, n);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[p * n + j], sum);
-                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
-            }
-    }
+    public static void MatMulNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, k, 1, b, n, 1, destination, m, k, n, accumulate);
 
     // a (k, m), b (k, n) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMulTransposeA"/>.</summary>
-    public static void MatMulTransposeANaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
-    {
-        CheckSizes(a, b, destination, m, k, n);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[p * m + i], b[p * n + j], sum);
-                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
-            }
-    }
+    public static void MatMulTransposeANaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, 1, m, b, n, 1, destination, m, k, n, accumulate);
 
     // a (m, k), b (n, k) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMulTransposeB"/>.</summary>
-    public static void MatMulTransposeBNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    public static void MatMulTransposeBNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, k, 1, b, 1, k, destination, m, k, n, accumulate);
+
+    // A element (i, p) at a[i*aRow + p*aCol], B element (p, j) at b[p*bRow + j*bCol]; destination (m, n) row-major.
+    private static void Naive(ReadOnlySpan<float> a, int aRow, int aCol, ReadOnlySpan<float> b, int bRow, int bCol,
+        Span<float> destination, int m, int k, int n, bool accumulate)
     {
         CheckSizes(a, b, destination, m, k, n);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
                 float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[j * k + p], sum);
+                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * aRow + p * aCol], b[p * bRow + j * bCol], sum);
                 destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
             }
     }
