@@ -73,7 +73,7 @@ public sealed class Conv2d : Module
         ConvGeometry g = Geometry(shape);
         int n = shape.N, columnLength = g.ColumnRows * g.ColumnCols, outLength = OutChannels * g.ColumnCols;
         for (int b = 0; b < n; b++)
-            Gemm.MatMulTransposeB(dOutput.Slice(b * outLength, outLength), _columns.AsSpan(b * columnLength, columnLength),
+            Gemm.RowDots(dOutput.Slice(b * outLength, outLength), _columns.AsSpan(b * columnLength, columnLength),
                 Weight.Grad, OutChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.ColumnCols);
         if (!computeInputGradient) return [];

@@ -88,7 +88,7 @@ public sealed class ConvTranspose2d : Module
         for (int b = 0; b < n; b++)
         {
             Im2Col.Unfold(dOutput.Slice(b * g.ImageLength, g.ImageLength), dColumns, g);
-            Gemm.MatMulTransposeB(_input.AsSpan(b * inLength, inLength), dColumns, Weight.Grad, InChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
+            Gemm.RowDots(_input.AsSpan(b * inLength, inLength), dColumns, Weight.Grad, InChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
             if (computeInputGradient)
                 Gemm.MatMul(Weight.Data, dColumns, dInput.Slice(b * inLength, inLength), InChannels, g.ColumnRows, g.ColumnCols);
         }

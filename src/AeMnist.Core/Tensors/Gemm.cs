@@ -3,12 +3,13 @@
 // added to C when accumulating. All code paths (Vector512, Vector<T>, scalar) keep that order, so a fast
 // kernel equals its naive twin bit for bit, and a row's result never depends on which rows share the call
 // (a batch of one image and a batch of 512 give that image the same output).
+// Hot methods are marked AggressiveOptimization so short runs and tests do not spend their time in tier-0 code.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace AeMnist.Tensors;
 
-public static unsafe class Gemm
+public static unsafe partial class Gemm
 {
     // Register block: 4 rows of C by 4 vectors of columns (16 accumulators), then 4x1, 1x4, 1x1 edges.
     private const int BlockRows = 4;
@@ -49,47 +50,35 @@ public static unsafe class Gemm
 
     // a (m, k), b (k, n) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMul"/>.</summary>
-    public static void MatMulNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
-    {
-        CheckSizes(a, b, destination, m, k, n);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[p * n + j], sum);
-                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
-            }
-    }
+    public static void MatMulNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, k, 1, b, n, 1, destination, m, k, n, accumulate);
 
     // a (k, m), b (k, n) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMulTransposeA"/>.</summary>
-    public static void MatMulTransposeANaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
-    {
-        CheckSizes(a, b, destination, m, k, n);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[p * m + i], b[p * n + j], sum);
-                destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
-            }
-    }
+    public static void MatMulTransposeANaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, 1, m, b, n, 1, destination, m, k, n, accumulate);
 
     // a (m, k), b (n, k) -> destination (m, n)
     /// <summary>Naive twin of <see cref="MatMulTransposeB"/>.</summary>
-    public static void MatMulTransposeBNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
+    public static void MatMulTransposeBNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false) =>
+        Naive(a, k, 1, b, 1, k, destination, m, k, n, accumulate);
+
+    // A element (i, p) at a[i*aRow + p*aCol], B element (p, j) at b[p*bRow + j*bCol]; destination (m, n) row-major.
+    private static void Naive(ReadOnlySpan<float> a, int aRow, int aCol, ReadOnlySpan<float> b, int bRow, int bCol,
+        Span<float> destination, int m, int k, int n, bool accumulate)
     {
         CheckSizes(a, b, destination, m, k, n);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
                 float sum = 0f;
-                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * k + p], b[j * k + p], sum);
+                for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * aRow + p * aCol], b[p * bRow + j * bCol], sum);
                 destination[i * n + j] = accumulate ? destination[i * n + j] + sum : sum;
             }
     }
 
     // source (rows, cols) -> destination (cols, rows)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
@@ -112,6 +101,7 @@ public static unsafe class Gemm
     }
 
     // A element (i, p) is at a[i*rowStride + p*colStride]; b is (k, n) row-major; c is (m, n) row-major.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
     {
         int i = 0;
@@ -121,6 +111,7 @@ public static unsafe class Gemm
             RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TRows : struct, IRowCount
     {
@@ -133,6 +124,7 @@ public static unsafe class Gemm
     }
 
     // Covers columns from j onwards in blocks of BlockVectors vectors, then single vectors; advances j.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate, ref int j)
         where TRows : struct, IRowCount
         where TOps : struct, ISimd<TVector>
@@ -151,6 +143,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -182,6 +175,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c30, r3, accumulate); Put<TOps, TVector>(c31, r3 + w, accumulate); Put<TOps, TVector>(c32, r3 + 2 * w, accumulate); Put<TOps, TVector>(c33, r3 + 3 * w, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -204,6 +198,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c3, c + 3 * (nint)n, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -226,6 +221,7 @@ public static unsafe class Gemm
         Put<TOps, TVector>(c3, c + 3 * w, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged

@@ -1,5 +1,8 @@
 // im2col and col2im: the unfolding that turns Conv2d and ConvTranspose2d into GEMMs, each with a naive twin.
 // Square kernels, one stride and one padding for both axes, one image at a time (the layers loop over the batch).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace AeMnist.Tensors;
 
 /// <summary>
@@ -36,37 +39,38 @@ public readonly record struct ConvGeometry(int Channels, int Height, int Width, 
     }
 }
 
-public static class Im2Col
+public static unsafe class Im2Col
 {
     // image (C, H, W) -> columns (C*K*K, Ho*Wo)
     /// <summary>Effectively computes columns[(c*K + ki)*K + kj, oy*Wo + ox] = image[c, oy*S - P + ki, ox*S - P + kj], or 0 outside the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold(ReadOnlySpan<float> image, Span<float> columns, in ConvGeometry g)
     {
         Check(image, columns, g);
         int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
-        for (int c = 0; c < g.Channels; c++)
-            for (int ki = 0; ki < k; ki++)
-                for (int kj = 0; kj < k; kj++)
-                {
-                    Span<float> row = columns.Slice(((c * k + ki) * k + kj) * g.ColumnCols, g.ColumnCols);
-                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
-                    for (int oy = 0; oy < g.OutHeight; oy++)
+        fixed (float* x = image, col = columns)
+            for (int c = 0; c < g.Channels; c++)
+                for (int ki = 0; ki < k; ki++)
+                    for (int kj = 0; kj < k; kj++)
                     {
-                        Span<float> segment = row.Slice(oy * ow, ow);
-                        int iy = oy * s - p + ki;
-                        if (iy < 0 || iy >= g.Height || lo >= hi)
+                        float* row = col + (nint)((c * k + ki) * k + kj) * g.ColumnCols;
+                        ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                        for (int oy = 0; oy < g.OutHeight; oy++)
                         {
-                            segment.Clear();
-                            continue;
+                            float* segment = row + oy * ow;
+                            int iy = oy * s - p + ki;
+                            if (iy < 0 || iy >= g.Height || lo >= hi)
+                            {
+                                new Span<float>(segment, ow).Clear();
+                                continue;
+                            }
+                            if (lo > 0) new Span<float>(segment, lo).Clear();
+                            if (hi < ow) new Span<float>(segment + hi, ow - hi).Clear();
+                            float* source = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
+                            if (s == 1) Copy(source, segment + lo, hi - lo);
+                            else for (int ox = lo; ox < hi; ox++, source += s) segment[ox] = *source;
                         }
-                        segment[..lo].Clear();
-                        segment[hi..].Clear();
-                        ReadOnlySpan<float> source = image.Slice((c * g.Height + iy) * g.Width, g.Width);
-                        int ix = lo * s - p + kj;
-                        if (s == 1) source.Slice(ix, hi - lo).CopyTo(segment[lo..hi]);
-                        else for (int ox = lo; ox < hi; ox++, ix += s) segment[ox] = source[ix];
                     }
-                }
     }
 
     /// <summary>Naive twin of <see cref="Unfold"/>.</summary>
@@ -92,33 +96,63 @@ public static class Im2Col
     /// Effectively computes image = 0, then image[c, oy*S - P + ki, ox*S - P + kj] += columns[(c*K + ki)*K + kj, oy*Wo + ox]
     /// for every in-image position, in row-major order of columns (the adjoint of <see cref="Unfold"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold(ReadOnlySpan<float> columns, Span<float> image, in ConvGeometry g)
     {
         Check(image, columns, g);
         image.Clear();
         int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
-        for (int c = 0; c < g.Channels; c++)
-            for (int ki = 0; ki < k; ki++)
-                for (int kj = 0; kj < k; kj++)
-                {
-                    ReadOnlySpan<float> row = columns.Slice(((c * k + ki) * k + kj) * g.ColumnCols, g.ColumnCols);
-                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
-                    if (lo >= hi) continue;
-                    for (int oy = 0; oy < g.OutHeight; oy++)
+        fixed (float* x = image, col = columns)
+            for (int c = 0; c < g.Channels; c++)
+                for (int ki = 0; ki < k; ki++)
+                    for (int kj = 0; kj < k; kj++)
                     {
-                        int iy = oy * s - p + ki;
-                        if (iy < 0 || iy >= g.Height) continue;
-                        ReadOnlySpan<float> segment = row.Slice(oy * ow, ow);
-                        Span<float> target = image.Slice((c * g.Height + iy) * g.Width, g.Width);
-                        int ix = lo * s - p + kj;
-                        if (s == 1)
+                        float* row = col + (nint)((c * k + ki) * k + kj) * g.ColumnCols;
+                        ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                        if (lo >= hi) continue;
+                        for (int oy = 0; oy < g.OutHeight; oy++)
                         {
-                            Span<float> span = target.Slice(ix, hi - lo);
-                            System.Numerics.Tensors.TensorPrimitives.Add(span, segment[lo..hi], span);
+                            int iy = oy * s - p + ki;
+                            if (iy < 0 || iy >= g.Height) continue;
+                            float* segment = row + oy * ow;
+                            float* target = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
+                            if (s == 1) AddTo(segment + lo, target, hi - lo);
+                            else for (int ox = lo; ox < hi; ox++, target += s) *target += segment[ox];
                         }
-                        else for (int ox = lo; ox < hi; ox++, ix += s) target[ix] += segment[ox];
                     }
-                }
+    }
+
+    // destination[0..length) = source[0..length); the arrays do not overlap.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* source, float* destination, int length)
+    {
+        if (Vector512.IsHardwareAccelerated && length >= Vector512<float>.Count)
+        {
+            int i = 0;
+            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+                Vector512.Load(source + i).Store(destination + i);
+            if (i < length)  // one overlapping vector for the tail; copying twice is harmless
+                Vector512.Load(source + length - Vector512<float>.Count).Store(destination + length - Vector512<float>.Count);
+            return;
+        }
+        new ReadOnlySpan<float>(source, length).CopyTo(new Span<float>(destination, length));
+    }
+
+    // destination[i] += source[i], each element once, in any order (each element sees one addition).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(float* source, float* destination, int length)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+                (Vector512.Load(destination + i) + Vector512.Load(source + i)).Store(destination + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+                (Vector256.Load(destination + i) + Vector256.Load(source + i)).Store(destination + i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + Vector128<float>.Count <= length; i += Vector128<float>.Count)
+                (Vector128.Load(destination + i) + Vector128.Load(source + i)).Store(destination + i);
+        for (; i < length; i++) destination[i] += source[i];
     }
 
     /// <summary>Naive twin of <see cref="Fold"/> (same order of additions, so equal bit for bit).</summary>

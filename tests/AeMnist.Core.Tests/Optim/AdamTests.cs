@@ -39,6 +39,38 @@ public class AdamTests
         Approx.Equal(c["exp_avg_sq"], adam.V, $"{c} exp_avg_sq", absolute: 1e-12);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.1)]
+    public void VectorisedStepEqualsTheScalarFormulaBitForBit(double weightDecay)
+    {
+        const int length = 101;  // six 16-float vectors and a scalar tail of five
+        var rng = new Rng(6);
+        var set = ParameterSet.Create(new Holder(length));
+        Approx.Random(rng, length).CopyTo(set.Data, 0);
+        float[] p = (float[])set.Data.Clone(), m = new float[length], v = new float[length];
+        var options = new AdamOptions(LearningRate: 0.01, WeightDecay: weightDecay);
+        var adam = new Adam(set, options);
+        for (int step = 1; step <= 3; step++)
+        {
+            float[] g = Approx.Random(rng, length);
+            g.CopyTo(set.Grad, 0);
+            adam.Step();
+            float negativeStepSize = (float)-(options.LearningRate / (1 - Math.Pow(options.Beta1, step)));
+            float bc2Sqrt = (float)Math.Sqrt(1 - Math.Pow(options.Beta2, step));
+            for (int i = 0; i < length; i++)
+            {
+                float grad = weightDecay != 0 ? g[i] + (float)weightDecay * p[i] : g[i];
+                m[i] = m[i] * 0.9f + 0.1f * grad;
+                v[i] = v[i] * 0.999f + (float)(1 - 0.999) * grad * grad;
+                p[i] += negativeStepSize * m[i] / (MathF.Sqrt(v[i]) / bc2Sqrt + 1e-8f);
+            }
+        }
+        Approx.Identical(p, set.Data, "parameters");
+        Approx.Identical(m, adam.M, "M");
+        Approx.Identical(v, adam.V, "V");
+    }
+
     [Fact]
     public void DefaultsArePyTorchs()
     {

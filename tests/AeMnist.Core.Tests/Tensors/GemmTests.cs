@@ -7,17 +7,18 @@ public class GemmTests
 {
     // 0, 1, odd, SIMD widths ± 1 (16 floats in Vector512, 8 in Vector256) and the 4-row / 4-vector block edges.
     private static readonly int[] Sizes = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65];
-    private static readonly int[] Depths = [0, 1, 7, 16, 17];
+    private static readonly int[] Depths = [0, 1, 7, 16, 17, 47, 48, 49];
 
     private delegate void Kernel(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate);
 
-    public static TheoryData<string> Variants => new() { "MatMul", "MatMulTransposeA", "MatMulTransposeB" };
+    public static TheoryData<string> Variants => new() { "MatMul", "MatMulTransposeA", "MatMulTransposeB", "RowDots" };
 
     private static (Kernel Fast, Kernel Naive) Pick(string variant) => variant switch
     {
         "MatMul" => (Gemm.MatMul, Gemm.MatMulNaive),
         "MatMulTransposeA" => (Gemm.MatMulTransposeA, Gemm.MatMulTransposeANaive),
-        _ => (Gemm.MatMulTransposeB, Gemm.MatMulTransposeBNaive),
+        "MatMulTransposeB" => (Gemm.MatMulTransposeB, Gemm.MatMulTransposeBNaive),
+        _ => (Gemm.RowDots, Gemm.RowDotsNaive),
     };
 
     private static void Compare(string variant, int m, int k, int n, bool accumulate, Rng rng)
@@ -66,6 +67,18 @@ public class GemmTests
         Assert.Equal([19f, 22f, 43f, 50f], c);
         Gemm.MatMulTransposeB([1, 2, 3, 4], [5, 7, 6, 8], c, 2, 2, 2, accumulate: true);
         Assert.Equal([38f, 44f, 86f, 100f], c);
+    }
+
+    [Fact]
+    public void RowDotsAgreesWithMatMulTransposeBUpToRounding()
+    {
+        // Same product, different summation order: equal within float rounding of k terms.
+        var rng = new Rng(4);
+        float[] a = Approx.Random(rng, 5 * 400), b = Approx.Random(rng, 75 * 400);
+        float[] dots = new float[5 * 75], chain = new float[5 * 75];
+        Gemm.RowDots(a, b, dots, 5, 400, 75);
+        Gemm.MatMulTransposeB(a, b, chain, 5, 400, 75);
+        Approx.Equal(chain, dots, "RowDots vs MatMulTransposeB", relative: 1e-5, absolute: 1e-4);
     }
 
     [Fact]

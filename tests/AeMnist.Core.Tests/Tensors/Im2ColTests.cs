@@ -17,6 +17,11 @@ public class Im2ColTests
                                 if (h + 2 * p < k || w + 2 * p < k) continue;
                                 yield return ConvGeometry.ForConv(c, h, w, k, s, p);
                             }
+        // The tutorial model's convolutions, and its transposed ones seen from their outputs.
+        yield return ConvGeometry.ForConv(1, 28, 28, 5, 1, 0);
+        yield return ConvGeometry.ForConv(3, 24, 24, 5, 1, 0);
+        yield return new ConvGeometry(3, 24, 24, 5, 1, 0, 20, 20);
+        yield return new ConvGeometry(1, 28, 28, 5, 1, 0, 24, 24);
     }
 
     [Fact]
