@@ -151,7 +151,7 @@ public static class HtmlReport
         Head(h, input.Title);
         h.Append($"<header>\n<h1>{E(input.Title)}</h1>\n");
         h.Append($"<p class=\"lede\">Autoencoder anomaly detection on MNIST: {Count(total)} test digits ({Count(total - anomalies)} normal, {Count(anomalies)} anomalous); ")
-         .Append($"a digit is flagged as anomalous when its reconstruction error is above the threshold {E(input.Threshold.ToString("G4", Inv))}.</p>\n");
+         .Append($"a digit is flagged as anomalous when its reconstruction error is at or above the threshold {E(input.Threshold.ToString("G4", Inv))}.</p>\n");
         h.Append("<div class=\"tiles\">\n");
         foreach (var (key, value) in new[]
                  {

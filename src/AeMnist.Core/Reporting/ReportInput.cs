@@ -49,7 +49,7 @@ public sealed record ReportSamples(
 /// <summary>
 /// Everything <see cref="HtmlReport"/> shows. <see cref="TestErrors"/>, <see cref="TestLabels"/> and
 /// <see cref="TestIsAnomaly"/> are parallel, one entry per test image; an image is flagged when its error
-/// is above <see cref="Threshold"/>.
+/// is at or above <see cref="Threshold"/>.
 /// </summary>
 public sealed record ReportInput
 {

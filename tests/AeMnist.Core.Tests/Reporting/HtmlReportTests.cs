@@ -216,12 +216,13 @@ public class HtmlReportTests
         bool[] anomaly = [true, false, false, true, true, false, true];
         var (thresholds, f1) = F1Curve.Compute(errors, anomaly);
         Assert.Equal([0.1, 0.2, 0.3, 0.5, 0.7, 0.9], thresholds.Select(t => Math.Round(t, 6)));
+        Assert.Equal(1.0 * 8 / 11, f1[0], 12); // everything flagged: TP 4, FP 3
         for (int j = 0; j < thresholds.Length; j++)
         {
             int tp = 0, fp = 0, fn = 0;
             for (int i = 0; i < errors.Length; i++)
             {
-                bool flagged = errors[i] > thresholds[j];
+                bool flagged = errors[i] >= thresholds[j];
                 if (flagged && anomaly[i]) tp++;
                 else if (flagged) fp++;
                 else if (anomaly[i]) fn++;
