@@ -1,6 +1,8 @@
 // The human-readable evaluation: aligned tables of the confusion matrix, the metrics and the per-digit
-// flag rates, and a text histogram of the two error distributions.
+// flag rates, and a text histogram of the two error distributions. On a terminal the tables are
+// Spectre.Console tables; redirected output gets the same content as plain aligned text.
 using AeMnist.Evaluation;
+using Spectre.Console;
 using AeMnist.Models;
 using AeMnist.Reporting;
 
@@ -20,18 +22,61 @@ internal static class EvaluationText
         if (outcome.ConstantOutput)
             output.WriteLine("Warning: the model reconstructs every image as the same image (a dead final ReLU); its errors only measure ink. Retrain with another --seed.");
         output.WriteLine();
+        if (output == Console.Out && !Console.IsOutputRedirected)
+            WriteTables(outcome);
+        else
+            WritePlainTables(output, outcome);
+        output.WriteLine();
+        output.WriteLine("Reconstruction error, normal vs anomalous test digits");
+        var normal = outcome.Test.Errors.Where((_, i) => !outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
+        var anomalous = outcome.Test.Errors.Where((_, i) => outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
+        output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out }));
+        if (reportPath is not null) output.WriteLine($"Report: {reportPath}");
+    }
+
+    private static void WriteTables(EvaluationOutcome outcome)
+    {
+        EvaluationResult r = outcome.Result;
+        BinaryMetrics m = r.Metrics;
+        var confusion = new Table().Title("Confusion matrix").AddColumn("").AddColumn("predicted normal", c => c.RightAligned()).AddColumn("predicted anomaly", c => c.RightAligned());
+        confusion.AddRow("actual normal", $"[green]{m.TrueNegatives}[/]", $"[red]{m.FalsePositives}[/]");
+        confusion.AddRow("actual anomaly", $"[red]{m.FalseNegatives}[/]", $"[green]{m.TruePositives}[/]");
+        var metrics = new Table().Title("Metrics").AddColumn("metric").AddColumn("value", c => c.RightAligned());
+        foreach (var (name, value) in MetricRows(outcome))
+            metrics.AddRow(name, double.IsNaN(value) ? "n/a" : value.ToString("F4"));
+        AnsiConsole.Write(new Columns(confusion, metrics));
+        if (r.DigitFlagRates is { } rates)
+        {
+            var digits = new Table().Title("Flagged as anomalous, by digit").AddColumn("digit");
+            for (int d = 0; d < rates.Count; d++) digits.AddColumn(d == outcome.Split.Options.Normal ? $"[bold]{d} (normal)[/]" : d.ToString(), c => c.RightAligned());
+            digits.AddRow(["share", .. rates.Select(x => double.IsNaN(x) ? "-" : $"{x * 100:F0}%")]);
+            AnsiConsole.Write(digits);
+        }
+    }
+
+    private static IEnumerable<(string Name, double Value)> MetricRows(EvaluationOutcome outcome)
+    {
+        BinaryMetrics m = outcome.Result.Metrics;
+        yield return ("F1 (anomaly positive)", m.F1);
+        yield return ("F1 (normal positive, tutorial's)", m.F1Normal);
+        yield return ("precision (anomaly)", m.Precision);
+        yield return ("recall (anomaly)", m.Recall);
+        yield return ("accuracy", m.Accuracy);
+        yield return ("AUROC", outcome.Result.Auroc);
+        yield return ("average precision", outcome.Result.AveragePrecision);
+    }
+
+    private static void WritePlainTables(TextWriter output, EvaluationOutcome outcome)
+    {
+        EvaluationResult r = outcome.Result;
+        BinaryMetrics m = r.Metrics;
+        var s = outcome.Split.Options;
         output.WriteLine("Confusion matrix      predicted normal  predicted anomaly");
         output.WriteLine($"  actual normal       {m.TrueNegatives,16}  {m.FalsePositives,17}");
         output.WriteLine($"  actual anomaly      {m.FalseNegatives,16}  {m.TruePositives,17}");
         output.WriteLine();
         output.WriteLine("Metric                              Value");
-        Row(output, "F1 (anomaly positive)", m.F1);
-        Row(output, "F1 (normal positive, tutorial's)", m.F1Normal);
-        Row(output, "precision (anomaly)", m.Precision);
-        Row(output, "recall (anomaly)", m.Recall);
-        Row(output, "accuracy", m.Accuracy);
-        Row(output, "AUROC", r.Auroc);
-        Row(output, "average precision", r.AveragePrecision);
+        foreach (var (name, value) in MetricRows(outcome)) Row(output, name, value);
         if (r.DigitFlagRates is { } rates)
         {
             output.WriteLine();
@@ -39,12 +84,6 @@ internal static class EvaluationText
             output.WriteLine("  digit  " + string.Join("", Enumerable.Range(0, 10).Select(d => $"{(d == s.Normal ? $"[{d}]" : d.ToString()),7}")));
             output.WriteLine("  share  " + string.Join("", rates.Select(x => double.IsNaN(x) ? "      -" : $"{x * 100,6:F0}%")));
         }
-        output.WriteLine();
-        output.WriteLine("Reconstruction error, normal vs anomalous test digits");
-        var normal = outcome.Test.Errors.Where((_, i) => !outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
-        var anomalous = outcome.Test.Errors.Where((_, i) => outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
-        output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out }));
-        if (reportPath is not null) output.WriteLine($"Report: {reportPath}");
     }
 
     private static void Row(TextWriter output, string name, double value) =>
