@@ -81,14 +81,11 @@ internal static class SharedOptions
         return MnistDataset.Load(directory);
     }
 
+    /// <summary>The engine's device seam decides; an unavailable device is a usage error naming the option.</summary>
     public static void CheckDevice(string device)
     {
-        switch (device)
-        {
-            case "cpu": return;
-            case "cuda": throw new UsageException("--device cuda is not available in this build (CPU only); use --device cpu");
-            default: throw new UsageException($"--device '{device}' is not a device; use cpu");
-        }
+        try { Tensors.Devices.Validate(device); }
+        catch (Tensors.DeviceNotAvailableException e) { throw new UsageException($"--device: {e.Message}"); }
     }
 
     public static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
