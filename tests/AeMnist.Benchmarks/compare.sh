@@ -47,7 +47,7 @@ PY
         torch=$(/usr/bin/python3 tests/AeMnist.Benchmarks/pytorch_reference.py --run-json "$work/$name/run.json" \
             --model $model --epochs "$epochs" --threads "$threads")
         read -r torch_epoch torch_rate torch_mb <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds_per_epoch'], round(d['score_images_per_second']), round(d['peak_rss_mb']))" "$torch")"
-        speedup=$(python3 -c "print(f'{$torch_epoch / $ours_epoch:.1f}x')")
+        speedup=$(python3 -c "print(f'{$torch_epoch / $ours_epoch:.1f}x')"); torch_epoch=$(printf "%.4f" "$torch_epoch")
     fi
     printf "%-6s %-10s %12.4f %12s %8s %14s %14s %12d %12s %14.0f\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best" "$torch_rate" \
         $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc"

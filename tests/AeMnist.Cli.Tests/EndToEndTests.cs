@@ -138,8 +138,7 @@ public sealed class EndToEndTests : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), 28);
         for (int i = 0; i < indices.Length; i++)
         {
-            ReadOnlySpan<float> image = data.Image(indices[i]);
-            for (int p = 0; p < 784; p++) bytes[16 + i * 784 + p] = (byte)Math.Round(image[p] * 255);
+            data.Bytes.AsSpan(indices[i] * 784, 784).CopyTo(bytes.AsSpan(16 + i * 784));
         }
         if (!gzip) { File.WriteAllBytes(path, bytes); return; }
         using var file = File.Create(path);

@@ -50,7 +50,9 @@ public class ShippedDataTests
         // Published MNIST class totals over training + test.
         Assert.Equal(new[] { 6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958 }, counts);
         Assert.Equal(5, data.Labels[0]); // the first training digit is a 5
-        Assert.InRange(data.Pixels.Max(), 0.99f, 1f);
-        Assert.Equal(0f, data.Pixels.Min());
+        Assert.Equal(255, data.Bytes.Max());
+        Assert.Equal(0, data.Bytes.Min());
+        float[] first = data.Image(0);
+        Assert.Equal(data.Bytes[200] / 255f, first[200]);
     }
 }
