@@ -11,8 +11,9 @@ internal sealed class ModelOptions
     public readonly Option<string?> ModelFile = new("--model-file") { Description = "A model.safetensors file (e.g. trained in PyTorch) instead of a run", HelpName = "FILE" };
     public readonly Option<string?> Model = new("--model") { Description = "Architecture of a --model-file without metadata: dense or conv", HelpName = "dense|conv" };
     public readonly Option<string> RunsDir = SharedOptions.RunsDir();
+    public readonly Option<int> Threads = SharedOptions.Threads();
 
-    public Option[] All => [Run, ModelFile, Model, RunsDir];
+    public Option[] All => [Run, ModelFile, Model, RunsDir, Threads];
 
     /// <summary>The model and, when it came from a run, that run's directory.</summary>
     public (AutoEncoder Model, ModelMetadata Metadata, RunDirectory? Run, string ModelPath) Load(ParseResult parse)
@@ -28,7 +29,10 @@ internal sealed class ModelOptions
             run = runPath is not null ? RunDirectory.Open(runPath) : RunDirectory.Newest(parse.GetValue(RunsDir)!);
             modelPath = run.ModelPath;
         }
+        int threads = parse.GetValue(Threads);
+        if (threads < 1) throw new UsageException($"--threads must be positive, got {threads}");
         var (model, metadata) = AeMnist.Models.ModelFile.Load(modelPath, kind);
+        model.Threads = threads;
         return (model, metadata, run, modelPath);
     }
 }

@@ -27,8 +27,8 @@ internal static class SharedOptions
 
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "CPU threads for the engine",
-        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 2),
+        Description = "CPU threads for the engine (results do not depend on it)",
+        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 8),
         HelpName = "N",
     };
 

@@ -10,6 +10,7 @@ public sealed class Linear : Module
     private float[] _output = [];
     private float[] _dInput = [];
     private TensorShape? _inputShape;
+    private float[]? _weightT;    // (In, Out), kept current by the model that owns this layer; null: transpose per call
 
     public Linear(int inFeatures, int outFeatures)
     {
@@ -42,7 +43,10 @@ public sealed class Linear : Module
         int n = shape.N;
         input.CopyTo(Rent(ref _input, input.Length));
         Span<float> output = Rent(ref _output, outShape.Length);
-        Gemm.MatMulTransposeB(input, Weight.Data, output, n, InFeatures, OutFeatures);
+        if (_weightT is { } weightT)
+            Gemm.MatMul(input, weightT.AsSpan(0, InFeatures * OutFeatures), output, n, InFeatures, OutFeatures);  // the same sums as below
+        else
+            Gemm.MatMulTransposeB(input, Weight.Data, output, n, InFeatures, OutFeatures);
         Elementwise.AddRowBias(Bias.Data, output, n);
         _inputShape = shape;
         return output;
@@ -59,6 +63,20 @@ public sealed class Linear : Module
         Gemm.MatMul(dOutput, Weight.Data, dInput, n, OutFeatures, InFeatures);
         return dInput;
     }
+
+    /// <summary>
+    /// Makes Forward read the weight from <paramref name="weightT"/>, its transpose (In, Out), which the caller keeps
+    /// current with <see cref="TransposeWeight"/> whenever the weight changes; null goes back to transposing per call.
+    /// </summary>
+    internal void UseTransposedWeight(float[]? weightT)
+    {
+        if (weightT is not null && weightT.Length != InFeatures * OutFeatures)
+            throw new ArgumentException($"A transposed weight of Linear({InFeatures}, {OutFeatures}) has {InFeatures * OutFeatures} floats, got {weightT.Length}.");
+        _weightT = weightT;
+    }
+
+    /// <summary>Writes Weight (Out, In) transposed, (In, Out), into <paramref name="destination"/>.</summary>
+    internal void TransposeWeight(float[] destination) => Gemm.Transpose(Weight.Data, destination, OutFeatures, InFeatures);
 
     public override void ResetParameters(Rng rng) => Init.WeightAndBias(Weight, Bias, InFeatures, rng);
 }

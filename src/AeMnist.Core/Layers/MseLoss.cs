@@ -32,11 +32,18 @@ public sealed class MseLoss
     public ReadOnlySpan<float> RowSums => _length >= 0 ? _rowSums.AsSpan(0, _rows) : throw NotRun();
 
     /// <summary>dLoss/dPrediction = (prediction - target) * (2 / numel), as PyTorch's mse_loss_backward.</summary>
-    public ReadOnlySpan<float> Backward()
+    public ReadOnlySpan<float> Backward() => Backward(_length);
+
+    /// <summary>
+    /// dLoss/dPrediction when the last Forward saw one part of a batch of <paramref name="batchLength"/> elements in all:
+    /// (prediction - target) * (2 / batchLength), so the parts' gradients add up to the whole batch's.
+    /// </summary>
+    public ReadOnlySpan<float> Backward(long batchLength)
     {
         if (_length < 0) throw NotRun();
+        if (batchLength < _length) throw new ArgumentOutOfRangeException(nameof(batchLength), batchLength, $"The batch cannot be smaller than the last Forward's {_length} elements.");
         Span<float> dPrediction = Buffers.Rent(ref _dPrediction, _length);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(_difference.AsSpan(0, _length), (float)(2.0 / _length), dPrediction);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(_difference.AsSpan(0, _length), (float)(2.0 / batchLength), dPrediction);
         return dPrediction;
     }
 

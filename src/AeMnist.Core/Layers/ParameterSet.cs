@@ -56,10 +56,10 @@ public sealed class ParameterSet
     }
 
     /// <summary>Every parameter value, in <see cref="Entries"/> order.</summary>
-    public float[] Data { get; }
+    public float[] Data { get; private set; }
 
     /// <summary>Every gradient, laid out like <see cref="Data"/>.</summary>
-    public float[] Grad { get; }
+    public float[] Grad { get; private set; }
 
     /// <summary>The named slices in PyTorch's named_parameters() order.</summary>
     public IReadOnlyList<ParameterInfo> Entries => _entries;
@@ -91,6 +91,21 @@ public sealed class ParameterSet
     {
         foreach (Parameter parameter in module.LocalParameters) found.Add((prefix + parameter.Name, parameter));
         foreach ((string name, Module child) in module.Children) Collect(child, prefix + name + ".", found);
+    }
+
+    /// <summary>Makes this set read its values from <paramref name="master"/>'s array (a replica shares its master's weights).</summary>
+    internal void ShareValuesWith(ParameterSet master)
+    {
+        if (master.Length != Length || master._entries.Length != _entries.Length)
+            throw new ArgumentException($"A set of {master.Length} values cannot back one of {Length}.", nameof(master));
+        Data = master.Data;
+    }
+
+    /// <summary>Points the gradients at <paramref name="grad"/> (a replica writes each shard's gradient into its own array).</summary>
+    internal void UseGradients(float[] grad)
+    {
+        if (grad.Length != Length) throw new ArgumentException($"Gradient array has {grad.Length} floats, expected {Length}.", nameof(grad));
+        Grad = grad;
     }
 
     public Span<float> Values(ParameterInfo entry) => Data.AsSpan(entry.Offset, entry.Length);

@@ -13,8 +13,27 @@ public abstract class AutoEncoder : Module
     /// <summary>Pixels per MNIST image (28 x 28).</summary>
     public const int ImagePixels = 28 * 28;
 
+    /// <summary>Images per shard of a training batch. Fixed, so results never depend on the thread count.</summary>
+    public const int ShardSize = 64;
+
+    private const int ReduceChunkLength = 16 * 1024;
+
     private readonly MseLoss _loss = new();
-    private int _inferenceBatchSize = 256;
+    private readonly Action<int, int> _trainShard, _reduceChunk, _inferChunk, _transposeWeight;
+    private readonly List<float[]> _shardGrads = [];
+    private int _inferenceBatchSize = ShardSize;
+    private int _threads = 1;
+    private AutoEncoder[] _replicas = [];
+    private bool _linearsFound;
+    private Linear[] _linears = [];      // this model's Linear layers, in order
+    private float[][] _weightsT = [];    // their weights transposed, shared by the replicas' Linear layers
+    private float[] _rowSums = [];
+    // The call in progress (TrainStep or inference), read by the worker threads.
+    private unsafe float* _images;
+    private unsafe float* _inferenceDestination;
+    private int _imageCount;
+    private int _shardCount;
+    private InferenceOutput _inferenceKind;
 
     protected AutoEncoder(Sequential encoder, Sequential decoder, int inputSize)
     {
@@ -22,6 +41,17 @@ public abstract class AutoEncoder : Module
         Decoder = decoder;
         InputSize = inputSize;
         Parameters = ParameterSet.Create(this);
+        _trainShard = TrainShard;
+        _reduceChunk = ReduceShards;
+        _inferChunk = InferChunk;
+        _transposeWeight = TransposeWeight;
+    }
+
+    /// <summary>Threads that train and score (the caller and Threads - 1 engine workers); results do not depend on it.</summary>
+    public int Threads
+    {
+        get => _threads;
+        set => _threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Thread count must be positive.");
     }
 
     /// <summary>"dense" or "conv".</summary>
@@ -76,37 +106,50 @@ public abstract class AutoEncoder : Module
         Encoder.Backward(Decoder.Backward(dOutput, computeInputGradient: true), computeInputGradient);
 
     /// <summary>
-    /// One optimisation step on <paramref name="n"/> images: zero the gradients, forward, MSE (mean over all elements)
-    /// against the input itself, backward, Adam step. Returns the loss before the step.
+    /// One optimisation step on <paramref name="n"/> images: forward, MSE (mean over all elements) against the input
+    /// itself, backward, Adam step. Returns the loss before the step. The batch is cut into shards of
+    /// <see cref="ShardSize"/> images; each shard's gradient is computed on its own and the shards' gradients are
+    /// added in shard order, so the result is the same for any <see cref="Threads"/>.
     /// </summary>
-    public float TrainStep(ReadOnlySpan<float> batch, int n, Adam adam)
+    public unsafe float TrainStep(ReadOnlySpan<float> batch, int n, Adam adam)
     {
         ArgumentNullException.ThrowIfNull(adam);
         if (!ReferenceEquals(adam.Parameters, Parameters))
             throw new ArgumentException("This Adam optimiser was created for another model's parameters.", nameof(adam));
         CheckImages(batch, n, nameof(batch), allowEmpty: false);
-        TensorShape shape = InputShape(n);
-        Parameters.ZeroGrad();
-        ReadOnlySpan<float> output = Forward(batch, shape);
-        float loss = _loss.Forward(output, batch, shape);
-        Backward(_loss.Backward(), computeInputGradient: false);
+        int shards = (n + ShardSize - 1) / ShardSize;
+        PrepareReplicas();
+        while (_shardGrads.Count < shards - 1) _shardGrads.Add(new float[Parameters.Length]);
+        Span<float> rowSums = Buffers.Rent(ref _rowSums, n);
+        WorkerPool pool = WorkerPool.For(_threads);
+        fixed (float* images = batch)
+        {
+            _images = images;
+            _imageCount = n;
+            _shardCount = shards;
+            try
+            {
+                pool.Run(shards, _trainShard);
+                if (shards > 1) pool.Run((Parameters.Length + ReduceChunkLength - 1) / ReduceChunkLength, _reduceChunk);
+            }
+            finally
+            {
+                _images = null;
+            }
+        }
+        double total = 0;
+        foreach (float sum in rowSums) total += sum;
         adam.Step();
-        return loss;
+        return (float)(total / ((double)n * InputSize));
     }
 
     /// <summary>Mean squared error over all pixels of all images, as nn.MSELoss(); no gradients.</summary>
     public float Loss(ReadOnlySpan<float> batch, int n)
     {
         CheckImages(batch, n, nameof(batch), allowEmpty: false);
+        Infer(batch, n, InferenceOutput.RowSums, Buffers.Rent(ref _rowSums, n));
         double total = 0;
-        for (int start = 0; start < n; start += InferenceBatchSize)
-        {
-            int count = Math.Min(InferenceBatchSize, n - start);
-            ReadOnlySpan<float> images = batch.Slice(start * InputSize, count * InputSize);
-            TensorShape shape = InputShape(count);
-            _loss.Forward(Forward(images, shape), images, shape);
-            foreach (float sum in _loss.RowSums) total += sum;
-        }
+        foreach (float sum in _rowSums.AsSpan(0, n)) total += sum;
         return (float)(total / ((double)n * InputSize));
     }
 
@@ -115,15 +158,7 @@ public abstract class AutoEncoder : Module
     {
         CheckImages(images, n, nameof(images), allowEmpty: true);
         if (errors.Length != n) throw new ArgumentException($"errors has {errors.Length} elements, expected {n}.", nameof(errors));
-        for (int start = 0; start < n; start += InferenceBatchSize)
-        {
-            int count = Math.Min(InferenceBatchSize, n - start);
-            ReadOnlySpan<float> chunk = images.Slice(start * InputSize, count * InputSize);
-            TensorShape shape = InputShape(count);
-            _loss.Forward(Forward(chunk, shape), chunk, shape);
-            ReadOnlySpan<float> sums = _loss.RowSums;
-            for (int i = 0; i < count; i++) errors[start + i] = sums[i] / InputSize;
-        }
+        Infer(images, n, InferenceOutput.Errors, errors);
     }
 
     /// <summary>Writes the model's reconstruction of each image to <paramref name="output"/> (N x InputSize).</summary>
@@ -132,12 +167,109 @@ public abstract class AutoEncoder : Module
         CheckImages(images, n, nameof(images), allowEmpty: true);
         if (output.Length != n * InputSize)
             throw new ArgumentException($"output has {output.Length} elements, expected {n}*{InputSize}.", nameof(output));
-        for (int start = 0; start < n; start += InferenceBatchSize)
+        Infer(images, n, InferenceOutput.Reconstructions, output);
+    }
+
+    /// <summary>The same architecture with its own layers and buffers, not yet sharing this model's weights.</summary>
+    protected abstract AutoEncoder CreateReplica();
+
+    // One replica per thread, each reading this model's weights; a replica's gradients point at its current shard's array.
+    // Also refreshes the transposed Linear weights, since the weights may have changed since the last call.
+    private void PrepareReplicas()
+    {
+        if (!_linearsFound)
         {
-            int count = Math.Min(InferenceBatchSize, n - start);
-            Forward(images.Slice(start * InputSize, count * InputSize), InputShape(count))
-                .CopyTo(output.Slice(start * InputSize, count * InputSize));
+            _linearsFound = true;
+            _linears = [.. Linears(this)];
+            _weightsT = [.. _linears.Select(l => new float[l.InFeatures * l.OutFeatures])];
         }
+        if (_linears.Length > 0) WorkerPool.For(_threads).Run(_linears.Length, _transposeWeight);
+        if (_replicas.Length >= _threads) return;
+        var replicas = new AutoEncoder[_threads];
+        _replicas.CopyTo(replicas, 0);
+        for (int i = _replicas.Length; i < _threads; i++)
+        {
+            replicas[i] = CreateReplica();
+            replicas[i].Parameters.ShareValuesWith(Parameters);
+            Linear[] linears = [.. Linears(replicas[i])];
+            for (int j = 0; j < linears.Length; j++) linears[j].UseTransposedWeight(_weightsT[j]);
+        }
+        _replicas = replicas;
+    }
+
+    private static IEnumerable<Linear> Linears(Module module) =>
+        module is Linear linear ? [linear] : module.Children.SelectMany(child => Linears(child.Module));
+
+    private void TransposeWeight(int index, int worker) => _linears[index].TransposeWeight(_weightsT[index]);
+
+    // Shard 0 writes its gradient straight into Parameters.Grad; shard s > 0 into _shardGrads[s - 1].
+    private unsafe void TrainShard(int shard, int worker)
+    {
+        int start = shard * ShardSize, count = Math.Min(ShardSize, _imageCount - start);
+        AutoEncoder replica = _replicas[worker];
+        float[] grad = shard == 0 ? Parameters.Grad : _shardGrads[shard - 1];
+        Array.Clear(grad);
+        replica.Parameters.UseGradients(grad);
+        var images = new ReadOnlySpan<float>(_images + (nint)start * InputSize, count * InputSize);
+        TensorShape shape = InputShape(count);
+        ReadOnlySpan<float> output = replica.Forward(images, shape);
+        replica._loss.Forward(output, images, shape);
+        replica._loss.RowSums.CopyTo(_rowSums.AsSpan(start, count));
+        replica.Backward(replica._loss.Backward((long)_imageCount * InputSize), computeInputGradient: false);
+    }
+
+    // Parameters.Grad[j] += _shardGrads[0][j] + ... in shard order, for one chunk of j.
+    private void ReduceShards(int chunk, int worker)
+    {
+        int start = chunk * ReduceChunkLength, length = Math.Min(ReduceChunkLength, Parameters.Length - start);
+        Span<float> total = Parameters.Grad.AsSpan(start, length);
+        for (int s = 0; s < _shardCount - 1; s++)
+            System.Numerics.Tensors.TensorPrimitives.Add(total, _shardGrads[s].AsSpan(start, length), total);
+    }
+
+    private enum InferenceOutput { Errors, RowSums, Reconstructions }
+
+    // Runs the forward pass over chunks of InferenceBatchSize images on the worker threads; per-image results do not
+    // depend on the chunking or the thread that ran them.
+    private unsafe void Infer(ReadOnlySpan<float> images, int n, InferenceOutput kind, Span<float> destination)
+    {
+        if (n == 0) return;
+        PrepareReplicas();
+        fixed (float* x = images, y = destination)
+        {
+            _images = x;
+            _imageCount = n;
+            _inferenceDestination = y;
+            _inferenceKind = kind;
+            try
+            {
+                WorkerPool.For(_threads).Run((n + _inferenceBatchSize - 1) / _inferenceBatchSize, _inferChunk);
+            }
+            finally
+            {
+                _images = null;
+                _inferenceDestination = null;
+            }
+        }
+    }
+
+    private unsafe void InferChunk(int chunk, int worker)
+    {
+        int start = chunk * _inferenceBatchSize, count = Math.Min(_inferenceBatchSize, _imageCount - start);
+        AutoEncoder replica = _replicas[worker];
+        var images = new ReadOnlySpan<float>(_images + (nint)start * InputSize, count * InputSize);
+        TensorShape shape = InputShape(count);
+        ReadOnlySpan<float> output = replica.Forward(images, shape);
+        if (_inferenceKind == InferenceOutput.Reconstructions)
+        {
+            output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * InputSize, count * InputSize));
+            return;
+        }
+        replica._loss.Forward(output, images, shape);
+        ReadOnlySpan<float> sums = replica._loss.RowSums;
+        float* destination = _inferenceDestination + start;
+        for (int i = 0; i < count; i++)
+            destination[i] = _inferenceKind == InferenceOutput.Errors ? sums[i] / InputSize : sums[i];
     }
 
     private void CheckImages(ReadOnlySpan<float> images, int n, string name, bool allowEmpty)

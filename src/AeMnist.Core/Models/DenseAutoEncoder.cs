@@ -22,6 +22,8 @@ public sealed class DenseAutoEncoder : AutoEncoder
 
     public override TensorShape InputShape(int n) => TensorShape.Dense(n, InputSize);
 
+    protected override AutoEncoder CreateReplica() => new DenseAutoEncoder(InputSize, _hidden);
+
     private static Sequential BuildEncoder(int inputSize, int[] hidden)
     {
         Check(inputSize, hidden);

@@ -2,6 +2,7 @@
 // Fast versions lean on TensorPrimitives; the ReLU mask is hand-vectorised because TensorPrimitives has no select.
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace AeMnist.Tensors;
@@ -9,11 +10,28 @@ namespace AeMnist.Tensors;
 public static class Elementwise
 {
     // x (L) -> destination (L)
-    /// <summary>Effectively computes destination[i] = max(x[i], 0).</summary>
-    public static void Relu(ReadOnlySpan<float> x, Span<float> destination)
+    /// <summary>Effectively computes destination[i] = max(x[i], 0); NaN stays NaN, -0 becomes +0 (as MathF.Max).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Relu(ReadOnlySpan<float> x, Span<float> destination)
     {
         CheckSameLength(x, destination, nameof(destination));
-        TensorPrimitives.Max(x, 0f, destination);
+        int i = 0, length = x.Length;
+        fixed (float* px = x, py = destination)
+        {
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+                {
+                    Vector512<float> v = Vector512.Load(px + i);
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(v, Vector512<float>.Zero), Vector512<float>.Zero, v).Store(py + i);
+                }
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+                {
+                    Vector256<float> v = Vector256.Load(px + i);
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(v, Vector256<float>.Zero), Vector256<float>.Zero, v).Store(py + i);
+                }
+            for (; i < length; i++) py[i] = px[i] <= 0f ? 0f : px[i];
+        }
     }
 
     /// <summary>Naive twin of <see cref="Relu"/>.</summary>
@@ -25,32 +43,24 @@ public static class Elementwise
 
     // output (L), dOutput (L) -> dInput (L)
     /// <summary>Effectively computes dInput[i] = output[i] &gt; 0 ? dOutput[i] : 0 (PyTorch's threshold_backward).</summary>
-    public static void ReluBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void ReluBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
     {
         CheckSameLength(output, dOutput, nameof(dOutput));
         CheckSameLength(output, dInput, nameof(dInput));
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int i = 0, length = output.Length;
+        fixed (float* y = output, dy = dOutput, dx = dInput)
         {
-            for (; i + Vector512<float>.Count <= output.Length; i += Vector512<float>.Count)
-            {
-                Vector512<float> y = Vector512.Create(output.Slice(i, Vector512<float>.Count));
-                Vector512<float> dy = Vector512.Create(dOutput.Slice(i, Vector512<float>.Count));
-                Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dy, Vector512<float>.Zero)
-                    .CopyTo(dInput.Slice(i, Vector512<float>.Count));
-            }
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+                    Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(y + i), Vector512<float>.Zero), Vector512.Load(dy + i), Vector512<float>.Zero)
+                        .Store(dx + i);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+                    Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(y + i), Vector256<float>.Zero), Vector256.Load(dy + i), Vector256<float>.Zero)
+                        .Store(dx + i);
+            for (; i < length; i++) dx[i] = y[i] > 0f ? dy[i] : 0f;
         }
-        else if (Vector.IsHardwareAccelerated)
-        {
-            for (; i + Vector<float>.Count <= output.Length; i += Vector<float>.Count)
-            {
-                var y = new Vector<float>(output.Slice(i, Vector<float>.Count));
-                var dy = new Vector<float>(dOutput.Slice(i, Vector<float>.Count));
-                Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<float>.Zero), dy, Vector<float>.Zero)
-                    .CopyTo(dInput.Slice(i, Vector<float>.Count));
-            }
-        }
-        for (; i < output.Length; i++) dInput[i] = output[i] > 0f ? dOutput[i] : 0f;
     }
 
     /// <summary>Naive twin of <see cref="ReluBackward"/>.</summary>

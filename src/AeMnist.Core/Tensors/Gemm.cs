@@ -78,14 +78,24 @@ public static unsafe partial class Gemm
     }
 
     // source (rows, cols) -> destination (cols, rows)
+    /// <summary>destination[c, r] = source[r, c], in 16 x 16 tiles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
+    public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
     {
-        for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<float> row = source.Slice(r * cols, cols);
-            for (int c = 0; c < cols; c++) destination[c * rows + r] = row[c];
-        }
+        if (rows < 0 || cols < 0 || source.Length < rows * cols || destination.Length < rows * cols)
+            throw new ArgumentException($"Transpose of ({rows}, {cols}) needs {rows * cols} elements on each side.");
+        const int Tile = 16;
+        fixed (float* s = source, d = destination)
+            for (int r0 = 0; r0 < rows; r0 += Tile)
+                for (int c0 = 0; c0 < cols; c0 += Tile)
+                {
+                    int r1 = Math.Min(r0 + Tile, rows), c1 = Math.Min(c0 + Tile, cols);
+                    for (int r = r0; r < r1; r++)
+                    {
+                        float* row = s + (nint)r * cols;
+                        for (int c = c0; c < c1; c++) d[(nint)c * rows + r] = row[c];
+                    }
+                }
     }
 
     private static void CheckSizes(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> destination, int m, int k, int n)

@@ -33,9 +33,14 @@ public static class TrainJob
     public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Builds the model that a seed gives: PyTorch's default initialisation from our Rng.</summary>
-    public static AutoEncoder CreateModel(TrainOptions options) => options.Model == "conv"
-        ? AutoEncoder.CreateConv(new Rng(SeedStreams.Initialisation(options.Seed)))
-        : AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, options.HiddenOrDefault, new Rng(SeedStreams.Initialisation(options.Seed)));
+    public static AutoEncoder CreateModel(TrainOptions options)
+    {
+        AutoEncoder model = options.Model == "conv"
+            ? AutoEncoder.CreateConv(new Rng(SeedStreams.Initialisation(options.Seed)))
+            : AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, options.HiddenOrDefault, new Rng(SeedStreams.Initialisation(options.Seed)));
+        model.Threads = options.Threads;
+        return model;
+    }
 
     public static TrainOutcome Execute(TrainRequest request, MnistDataset data, Action<EpochRecord>? onEpoch = null,
         Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)

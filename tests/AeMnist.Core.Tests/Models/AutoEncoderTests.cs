@@ -113,6 +113,7 @@ public class AutoEncoderTests
         model.TrainStep(images, 64, adam);           // sizes the buffers for 64
         model.TrainStep(images.AsSpan(0, 10 * 784), 10, adam);
         model.ReconstructionErrors(images, 64, errors);
+        model.Loss(images, 64);
         long before = GC.GetAllocatedBytesForCurrentThread();
         model.TrainStep(images, 64, adam);
         model.TrainStep(images.AsSpan(0, 10 * 784), 10, adam);  // a smaller last batch reuses the same buffers

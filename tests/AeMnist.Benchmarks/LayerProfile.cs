@@ -1,0 +1,99 @@
+// Times each layer's Forward and Backward inside a training step of batch 512, plus the loss and the Adam step,
+// and prints the median over many steps with the GFLOPS each layer reaches.
+using System.Diagnostics;
+using AeMnist.Layers;
+using AeMnist.Models;
+using AeMnist.Optim;
+using AeMnist.Tensors;
+
+namespace AeMnist.Benchmarks;
+
+internal static class LayerProfile
+{
+    public static int Run(string[] args)
+    {
+        string[] kinds = args.Length > 0 && args[0] != "all" ? [args[0]] : ["dense", "conv"];
+        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;
+        const int n = AutoEncoder.ShardSize, steps = 200;
+        foreach (string kind in kinds)
+        {
+            AutoEncoder model = Inputs.Model(kind, threads);
+            // The layers as the engine's replicas run them (conv: batch-interleaved; the data's order does not matter here).
+            AutoEncoder shard = Inputs.Model(kind, 1);
+            if (shard is ConvAutoEncoder conv) conv.UseInterleavedLayout();
+            var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: 0.001));
+            var shardAdam = new Adam(shard.Parameters, new AdamOptions(LearningRate: 0.001));
+            float[] batch = Inputs.Images(n);
+            Module[] layers = [.. Enumerable.Range(0, shard.Encoder.Count).Select(i => shard.Encoder[i]),
+                               .. Enumerable.Range(0, shard.Decoder.Count).Select(i => shard.Decoder[i])];
+            var loss = new MseLoss();
+            var times = new Dictionary<string, List<double>>();
+            void Add(string name, long ticks)
+            {
+                if (!times.TryGetValue(name, out var list)) times[name] = list = [];
+                list.Add(ticks * 1e6 / Stopwatch.Frequency);
+            }
+            var whole = new List<double>();
+            for (int step = 0; step < steps; step++)
+            {
+                long start = Stopwatch.GetTimestamp(), t = start;
+                shard.Parameters.ZeroGrad();
+                ReadOnlySpan<float> x = batch;
+                TensorShape shape = shard.InputShape(n);
+                for (int i = 0; i < layers.Length; i++)
+                {
+                    x = layers[i].Forward(x, shape);
+                    shape = layers[i].OutputShape(shape);
+                    long now = Stopwatch.GetTimestamp();
+                    Add($"{i,2} {Name(layers[i])} forward", now - t);
+                    t = now;
+                }
+                loss.Forward(x, batch, shape);
+                ReadOnlySpan<float> d = loss.Backward();
+                long after = Stopwatch.GetTimestamp();
+                Add("   MseLoss", after - t);
+                t = after;
+                for (int i = layers.Length - 1; i >= 0; i--)
+                {
+                    d = layers[i].Backward(d, computeInputGradient: i > 0);
+                    long now = Stopwatch.GetTimestamp();
+                    Add($"{i,2} {Name(layers[i])} backward", now - t);
+                    t = now;
+                }
+                shardAdam.Step();
+                long end = Stopwatch.GetTimestamp();
+                Add("   Adam", end - t);
+                whole.Add((end - start) * 1e6 / Stopwatch.Frequency);
+            }
+            Console.WriteLine($"{kind}, one shard of {n} images on one thread: median of {steps} steps, µs");
+            foreach ((string name, List<double> list) in times)
+                Console.WriteLine($"  {name,-32} {Median(list),9:F1}");
+            Console.WriteLine($"  {"step",-32} {Median(whole),9:F1}");
+            // The whole TrainStep on a batch of 512 with the requested threads (shards, reduction and Adam included).
+            float[] big = Inputs.Images(512);
+            var full = new List<double>();
+            for (int step = 0; step < steps / 4; step++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                model.TrainStep(big, 512, adam);
+                full.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
+            }
+            Console.WriteLine($"  {$"TrainStep(512), {threads} threads",-32} {Median(full),9:F1}");
+        }
+        return 0;
+    }
+
+    private static string Name(Module m) => m switch
+    {
+        Linear l => $"Linear({l.InFeatures},{l.OutFeatures})",
+        Conv2d c => $"Conv2d({c.InChannels},{c.OutChannels})",
+        ConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
+        _ => m.GetType().Name,
+    };
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Skip(values.Count / 4).Order().ToList();  // the first quarter warms up
+        return sorted[sorted.Count / 2];
+    }
+}

@@ -1,0 +1,16 @@
+// Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv] [threads]` for a quick
+// per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes.
+using BenchmarkDotNet.Running;
+
+namespace AeMnist.Benchmarks;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "profile")
+            return LayerProfile.Run(args.Skip(1).ToArray());
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}
