@@ -2,7 +2,7 @@
 # The tutorial's experiment measured with aemnist: normal digits 5 and 1, dense and conv, five seeds each,
 # tutorial settings (seed protocol, 100 epochs max, batch 512, lr 0.01, early stopping on the test split
 # every 10 epochs, patience 3). Writes docs/results.md with mean ± std of F1 (both conventions) and AUROC.
-#   bash docs/results.sh [SEEDS]      (default: 1 2 3 4 5; about 20 minutes on 2 cores)
+#   bash docs/results.sh [SEEDS]      (default: 1 2 3 4 5; about 5 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-"1 2 3 4 5"}

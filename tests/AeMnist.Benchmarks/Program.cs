@@ -1,5 +1,6 @@
 // Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv] [threads]` for a quick
-// per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes.
+// per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes, or
+// `-- peak` for the machine's measured FMA peak per core.
 using BenchmarkDotNet.Running;
 
 namespace AeMnist.Benchmarks;
@@ -10,6 +11,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "profile")
             return LayerProfile.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "peak")
+            return Peak.Run();
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
