@@ -2,13 +2,16 @@
 # Side-by-side benchmark on the same data: `aemnist train` for N epochs and the tutorial's code in PyTorch
 # (pytorch_reference.py) on exactly the same training images, both on the same number of threads.
 # Prints seconds per epoch (median of epochs 2..N), the ratio, scoring throughput over the 10,000-image
-# test file, peak memory, and allocation per epoch.
-#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS]     (defaults: 10 epochs, 2 threads)
+# test file, peak memory, allocation per epoch, and the GFLOPS reached as a share of the machine's measured
+# FMA peak (tests/AeMnist.Benchmarks `peak`, times the thread count).
+#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS]     (defaults: 20 epochs, 2 threads)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-epochs=${1:-10}
+epochs=${1:-20}
 threads=${2:-2}
 dotnet build src/AeMnist.Cli -c Release -v q --nologo >/dev/null
+dotnet build tests/AeMnist.Benchmarks -c Release -v q --nologo >/dev/null
+peak=$(dotnet tests/AeMnist.Benchmarks/bin/Release/net10.0/AeMnist.Benchmarks.dll peak | sed -E 's/.*: ([0-9.]+) GFLOPS/\1/')
 aemnist="dotnet src/AeMnist.Cli/bin/Release/net10.0/aemnist.dll"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,21 +23,24 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     echo "    apt-get update && apt-get install -y python3-torch libopenblas0-pthread"
 fi
 
-printf "%-6s %-10s %12s %12s %8s %14s %14s %12s %12s %14s\n" model engine "s/epoch" "torch s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch"
+printf "%-6s %-10s %12s %12s %8s %14s %14s %12s %12s %14s %14s\n" model engine "s/epoch" "torch s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch" "train GFLOPS"
 for model in dense conv; do
     name=bench-$model
     # --patience high and --eval-every past the end: every epoch trains, only the last one evaluates.
     /usr/bin/time -f "%M" -o "$work/$model.rss" $aemnist train --model $model --epochs "$epochs" --threads "$threads" \
         --eval-every 1000 --patience 1000 --runs-dir "$work" --run-name $name --quiet
-    ours=$(python3 - "$work/$name/run.json" "$work/$name/history.csv" <<'PY'
+    ours=$(python3 - "$work/$name/run.json" "$work/$name/history.csv" "$model" <<'PY'
 import csv, json, statistics, sys
 run = json.load(open(sys.argv[1]))
 seconds = [float(r["seconds"]) for r in csv.DictReader(open(sys.argv[2]))]
 steady = seconds[1:] or seconds
-print(statistics.median(steady), run["timings"]["allocated_bytes_per_epoch"])
+# Forward FLOPs per image (2 per multiply-add): dense 784-64-32-64-784; conv 1-3-5-3-1 channels, 5x5 kernels.
+forward = 2 * (784*64 + 64*32 + 32*64 + 64*784) if sys.argv[3] == "dense" else 2 * 25 * (3*576 + 15*400 + 15*400 + 3*576)
+images = run["split"]["train_count"] if "train_count" in run.get("split", {}) else 5500
+print(statistics.median(steady), run["timings"]["allocated_bytes_per_epoch"], 3 * forward * images / statistics.median(steady) / 1e9)
 PY
 )
-    read -r ours_epoch ours_alloc <<<"$ours"
+    read -r ours_epoch ours_alloc ours_gflops <<<"$ours"
     # Scoring throughput: the best of three, measured inside the process (excludes start-up and file reading).
     best=0
     for _ in 1 2 3; do
@@ -49,7 +55,8 @@ PY
         read -r torch_epoch torch_rate torch_mb <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds_per_epoch'], round(d['score_images_per_second']), round(d['peak_rss_mb']))" "$torch")"
         speedup=$(python3 -c "print(f'{$torch_epoch / $ours_epoch:.1f}x')"); torch_epoch=$(printf "%.4f" "$torch_epoch")
     fi
-    printf "%-6s %-10s %12.4f %12s %8s %14s %14s %12d %12s %14.0f\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best" "$torch_rate" \
-        $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc"
+    share=$(python3 -c "print(f'{$ours_gflops:.0f} ({100 * $ours_gflops / ($peak * $threads):.0f}%)')")
+    printf "%-6s %-10s %12.4f %12s %8s %14s %14s %12d %12s %14.0f %14s\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best" "$torch_rate" \
+        $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc" "$share"
 done
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)), $(nproc) cores, measured FMA peak $peak GFLOPS per core; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"
