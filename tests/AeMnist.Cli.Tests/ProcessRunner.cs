@@ -113,13 +113,19 @@ internal sealed partial class AemnistProcess : IDisposable
         }
     }
 
-    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
-    public void Interrupt()
+    /// <summary>
+    /// Sends SIGINT, as Ctrl-C in a terminal does, and returns "SIGINT". Where the child inherited SIGINT as
+    /// ignored and it could not be reset (no `env --default-signal`), sends SIGTERM instead, which aemnist
+    /// handles the same way, and returns "SIGTERM".
+    /// </summary>
+    public string Interrupt()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-            throw new PlatformNotSupportedException("SIGINT needs a POSIX system");
-        if (Kill(_process.Id, SigInt) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed with errno {Marshal.GetLastPInvokeError()}");
+            throw new PlatformNotSupportedException("signals need a POSIX system");
+        (int signal, string name) = IgnoresSigInt() ? (SigTerm, "SIGTERM") : (SigInt, "SIGINT");
+        if (Kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {name}) failed with errno {Marshal.GetLastPInvokeError()}");
+        return name;
     }
 
     /// <summary>Whether the child ignores SIGINT (Linux only: read from /proc; false where unknown).</summary>
@@ -192,7 +198,7 @@ internal sealed partial class AemnistProcess : IDisposable
         return null;
     }
 
-    private const int SigInt = 2;
+    private const int SigInt = 2, SigTerm = 15;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
