@@ -24,7 +24,8 @@ public sealed class DivergenceTests : IDisposable
     public void A_huge_learning_rate_stops_with_a_message_and_keeps_the_initial_weights()
     {
         string runs = _scratch.File("runs");
-        CliResult result = CliRunner.Run(["train", "--lr", "1e10", "--epochs", "5", "--batch-size", "64", .. SmallSplit, "--runs-dir", runs, "--run-name", "huge-lr"]);
+        CliResult result = CliRunner.Run(["train", "--lr", "1e10", "--epochs", "5", "--batch-size", "64", .. SmallSplit,
+            "--data", SmallMnist.Write(_scratch), "--runs-dir", runs, "--run-name", "huge-lr"]);
 
         Assert.Equal(1, result.ExitCode);
         string line = result.Stderr.TrimEnd();
@@ -54,7 +55,8 @@ public sealed class DivergenceTests : IDisposable
     {
         // Two good epochs, evaluated after each, then interrupted at the epoch boundary; the checkpoint's
         // learning rate is then raised so that the resumed run diverges in epoch 3.
-        MnistDataset data = MnistDataset.Load(MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!);
+        string small = SmallMnist.Write(_scratch);
+        MnistDataset data = MnistDataset.Load(small);
         var split = new SplitOptions(TrainNormal: 200, TrainAnomalies: 20, TestNormal: 50, TestAnomalies: 50);
         var options = new TrainOptions(Epochs: 6, BatchSize: 64, EvalEvery: 1, Patience: 10, Threads: 1);
         using var stop = new CancellationTokenSource();
@@ -72,7 +74,7 @@ public sealed class DivergenceTests : IDisposable
         float[] best = saved.Tensors["best"].Data;
         int bestEpoch = int.Parse(saved.Metadata["best_epoch"], System.Globalization.CultureInfo.InvariantCulture);
 
-        CliResult result = CliRunner.Run("train", "--resume", run, "--quiet");
+        CliResult result = CliRunner.Run("train", "--resume", run, "--data", small, "--quiet");
 
         Assert.Equal(1, result.ExitCode);
         string line = result.Stderr.TrimEnd();

@@ -12,8 +12,11 @@ namespace AeMnist.Cli.Tests;
 public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory _scratch = new();
+    private string? _data;
 
     public void Dispose() => _scratch.Dispose();
+
+    private string Data => _data ??= SmallMnist.Write(_scratch, train: 5000);
 
     // Small batches of a small split: thousands of steps of a few milliseconds each, so that the
     // interruption lands in the middle of training, and every step is a chance to be interrupted mid-epoch.
@@ -21,7 +24,7 @@ public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
     [
         "train", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch-size", "16",
         "--eval-every", "5", "--patience", "1000", "--train-normal", "300", "--train-anomalies", "30",
-        "--test-normal", "100", "--test-anomalies", "100", "--seed", "7", "--threads", "1",
+        "--test-normal", "100", "--test-anomalies", "100", "--seed", "7", "--threads", "1", "--data", Data,
         "--runs-dir", _scratch.File("runs"), "--run-name", name,
     ];
 
@@ -78,7 +81,7 @@ public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(epochsDone * 21L + batchesDone, long.Parse(checkpoint.Metadata["adam_step"], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("interrupted", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["status"]!);
 
-        ProcessResult resumed = AemnistProcess.Run(["train", "--resume", run], _scratch.Path, TimeSpan.FromSeconds(120));
+        ProcessResult resumed = AemnistProcess.Run(["train", "--resume", run, "--data", Data], _scratch.Path, TimeSpan.FromSeconds(120));
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains($"Resuming {run}", resumed.Stdout);
         Assert.False(File.Exists(Path.Combine(run, "checkpoint.safetensors")));

@@ -30,16 +30,20 @@ internal sealed partial class AemnistProcess : IDisposable
     public int Id => _process.Id;
 
     /// <summary>Runs `aemnist ARGS` to completion; a run past the timeout is killed and fails the test.</summary>
-    public static ProcessResult Run(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null)
+    public static ProcessResult Run(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        using AemnistProcess process = Start(args, workingDirectory);
+        using AemnistProcess process = Start(args, workingDirectory, environment);
         return process.WaitForExit(timeout ?? DefaultTimeout);
     }
 
     public static ProcessResult Run(params string[] args) => Run(args, null);
 
-    /// <summary>Starts `aemnist ARGS` with SIGINT at its default disposition (see <see cref="SignalDefaulting"/>).</summary>
-    public static AemnistProcess Start(IEnumerable<string> args, string? workingDirectory = null)
+    /// <summary>
+    /// Starts `aemnist ARGS` with SIGINT at its default disposition (see <see cref="SignalDefaulting"/>) and
+    /// <paramref name="environment"/> added to the inherited environment.
+    /// </summary>
+    public static AemnistProcess Start(IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (!File.Exists(DllPath)) throw new FileNotFoundException($"{DllPath} is missing; the Cli project's build output should be copied beside the tests");
         var info = new ProcessStartInfo
@@ -66,6 +70,7 @@ internal sealed partial class AemnistProcess : IDisposable
         foreach (string a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
 
         var process = new Process { StartInfo = info };
         var child = new AemnistProcess(process);
