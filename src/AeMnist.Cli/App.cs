@@ -1,6 +1,7 @@
 // The `aemnist` root command and its error policy: 0 success, 1 data or runtime error, 2 usage error,
 // 3 quality gate not met. Errors are one line on stderr; --verbose adds the stack trace.
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using AeMnist.Cli.Commands;
 
 namespace AeMnist.Cli;
@@ -53,7 +54,10 @@ public static class App
         if (parse.Errors.Count > 0)
         {
             string command = parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name + " ";
-            stderr.WriteLine($"aemnist: {parse.Errors[0].Message} (see 'aemnist {command}--help')");
+            // A mistyped command is reported by name, not as the "required command" missing because of it.
+            ParseError error = parse.Errors.FirstOrDefault(e => parse.UnmatchedTokens.Any(t => e.Message.Contains(t, StringComparison.Ordinal)))
+                ?? parse.Errors[0];
+            stderr.WriteLine($"aemnist: {OneLine(error.Message)} (see 'aemnist {command}--help')");
             return ExitCodes.UsageError;
         }
         bool verbose = parse.GetValue(Verbose);

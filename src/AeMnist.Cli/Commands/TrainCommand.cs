@@ -103,7 +103,7 @@ internal static class TrainCommand
             {
                 if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
                 string kept = state.BestParameters is null
-                    ? "no weights were saved"
+                    ? $"no evaluation succeeded before that, so {outcome.Run.ModelPath} holds the initial weights (epoch 0)"
                     : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
                 throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
             }

@@ -57,7 +57,8 @@ public static class IdxReader
         long cols = ReadDim(bytes, 12, name, "column count");
         if (rows == 0 || cols == 0)
             throw new DataFormatException($"{name}: images of {rows}x{cols} pixels have no pixels");
-        long expected = 16 + count * rows * cols;
+        // Three 31-bit dimensions can multiply past 64 bits (2^30 x 2^30 x 16 wraps to 0), so count in 128.
+        Int128 expected = 16 + (Int128)count * rows * cols;
         if (expected != length)
             throw new DataFormatException(
                 $"{name}: header says {count} images of {rows}x{cols} ({expected} bytes), but the file has {length} bytes; the file is truncated or corrupt");
@@ -98,7 +99,7 @@ public static class IdxReader
         if (found == magic) return;
         if ((found & ~0xFF) == (magic & ~0xFF) && (found & 0xFF) != dims)
             throw new DataFormatException(
-                $"{name}: IDX file has {found & 0xFF} dimensions, expected {dims} for an {kind} file");
+                $"{name}: IDX file has {found & 0xFF} dimensions, expected {dims} for {(kind == "image" ? "an" : "a")} {kind} file");
         throw new DataFormatException(
             $"{name}: bad magic number 0x{found:X8}, expected 0x{magic:X8} (IDX {kind} file); is this the right file?");
     }
@@ -126,6 +127,12 @@ public static class IdxReader
         {
             throw new DataFormatException($"{path}: cannot read file ({e.Message})", e);
         }
+        return Inflate(raw, name);
+    }
+
+    /// <summary>A file's bytes as read, or inflated if they start with the gzip magic (1F 8B); <paramref name="name"/> starts error messages.</summary>
+    internal static (byte[] Bytes, int Length) Inflate(byte[] raw, string name)
+    {
         if (raw.Length < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return (raw, raw.Length);
         try
         {

@@ -1,6 +1,8 @@
 // The 70,000 MNIST digits pooled in one buffer (the 60,000 training images, then the 10,000 test
 // images, as torch's ConcatDataset orders them), and where to find the files on disk. Pixels stay bytes
 // (55 MB rather than 220 MB of floats); Gather converts just the images a split needs to float32.
+using System.Runtime.ExceptionServices;
+
 namespace AeMnist.Data;
 
 public sealed class MnistDataset
@@ -66,7 +68,15 @@ public sealed class MnistDataset
         string[] names = paths.Select(Path.GetFileName).ToArray()!;
         // Inflate the four files in parallel: loading is dominated by gzip.
         var raw = new (byte[] Bytes, int Length)[4];
-        Parallel.For(0, 4, i => raw[i] = IdxReader.ReadFileBytes(paths[i]));
+        var errors = new Exception?[4];
+        Parallel.For(0, 4, i =>
+        {
+            try { raw[i] = IdxReader.ReadFileBytes(paths[i]); }
+            catch (Exception e) { errors[i] = e; }
+        });
+        // Parallel.For would wrap a bad file's DataFormatException in an AggregateException; rethrow the
+        // first file's own error instead, so the message names the file and the choice does not depend on timing.
+        if (errors.FirstOrDefault(e => e is not null) is { } first) ExceptionDispatchInfo.Throw(first);
         IdxImageHeader train = IdxReader.ParseImageHeader(raw[0].Bytes, raw[0].Length, names[0]);
         IdxImageHeader test = IdxReader.ParseImageHeader(raw[2].Bytes, raw[2].Length, names[2]);
         byte[] trainLabels = IdxReader.ParseLabels(raw[1].Bytes, raw[1].Length, names[1]);

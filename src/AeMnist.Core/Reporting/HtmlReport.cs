@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using AeMnist.IO;
 
 namespace AeMnist.Reporting;
 
@@ -30,7 +31,7 @@ public static class HtmlReport
         void Put(string name, byte[] bytes)
         {
             string path = Path.Combine(directory, name);
-            WriteAtomic(path, bytes);
+            AtomicFile.WriteAllBytes(path, bytes);
             written.Add(path);
         }
         foreach (var chart in charts.Values) Put(chart.FileName, Encoding.UTF8.GetBytes(chart.Svg));
@@ -285,7 +286,7 @@ public static class HtmlReport
     {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
-        WriteAtomic(path, Encoding.UTF8.GetBytes(RenderComparison(runs)));
+        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(RenderComparison(runs)));
     }
 
     /// <summary>The comparison page's HTML, as <see cref="WriteComparison"/> writes it.</summary>
@@ -354,21 +355,5 @@ public static class HtmlReport
         }
         Foot(h);
         return h.ToString();
-    }
-
-    // A private stand-in for the shared AtomicFile helper being written on another branch: write a temporary
-    // file in the same directory, then rename it over the target, so a reader never sees half a file.
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 }

@@ -108,16 +108,13 @@ public static class TrainJob
             return interrupted;
         }
 
-        // Diverged weights are never saved: fall back to the best evaluated weights, if there are any.
+        // Diverged weights are never saved: fall back to the best evaluated weights or, when no evaluation
+        // succeeded before the loss diverged, to this seed's initial weights (epoch 0).
         bool useBest = options.Keep == KeepCheckpoint.Best || result.Reason == StopReason.Diverged;
         if (useBest && state.BestParameters is { } best)
             best.CopyTo(model.Parameters.Data, 0);
-        if (result.Reason == StopReason.Diverged && state.BestParameters is null)
-        {
-            var lost = new TrainOutcome(request, run, result, split, model, double.NaN, dataSeconds, 0);
-            AtomicFile.WriteAllText(run.RunPath, RunJson(request, lost, data).ToJsonString(JsonOptions));
-            return lost;
-        }
+        else if (result.Reason == StopReason.Diverged)
+            CreateModel(options).Parameters.Data.CopyTo(model.Parameters.Data, 0);
 
         clock.Restart();
         float[] trainErrors = new float[split.Train.Length];

@@ -8,14 +8,23 @@ namespace AeMnist.Core.Tests.Serialization;
 
 /// <summary>
 /// Seeded mutation fuzzing of the reader: thousands of damaged versions of a valid file, and the only thing
-/// allowed to escape is a one-line <see cref="DataFormatException"/> naming the file.
+/// allowed to escape is a one-line <see cref="DataFormatException"/> naming the file. No file may take
+/// long, and none may make the reader allocate more than a small multiple of its own size.
 /// </summary>
 public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
 {
     private const string Name = "fuzz.safetensors";
 
+    private const int Cases = 5000;
+
+    /// <summary>Managed allocation any file may cause regardless of its size: the exception, its message, the JSON reader.</summary>
+    private const long Slack = 256 * 1024;
+
     // Bytes that turn JSON into other valid or nearly valid JSON.
     private static readonly byte[] JsonBytes = "{}[]:,\"0123456789-.eE \\u_FBI"u8.ToArray();
+
+    // Numbers that a shape or offset is rewritten to: claims of billions of elements or bytes.
+    private static readonly string[] HugeNumbers = ["2147483647", "2147483648", "4294967296", "1000000000000", "18446744073709551615", "99999999999999999999"];
 
     private static byte[] Seed()
     {
@@ -40,7 +49,7 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
         {
             int at = rng.NextInt(bytes.Count);
             int inHeader = 8 + rng.NextInt(Math.Max(1, Math.Min(headerEnd, bytes.Count) - 8));
-            switch (rng.NextInt(8))
+            switch (rng.NextInt(9))
             {
                 case 0: bytes[at] ^= (byte)(1 << rng.NextInt(8)); break;
                 case 1: if (inHeader < bytes.Count) bytes[inHeader] = JsonBytes[rng.NextInt(JsonBytes.Length)]; break;
@@ -58,6 +67,16 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
                     }
                     break;
                 case 6: if (inHeader < bytes.Count && char.IsAsciiDigit((char)bytes[inHeader])) bytes[inHeader] = (byte)('0' + rng.NextInt(10)); break;
+                case 7:
+                    // A number in a shape or data_offsets becomes huge.
+                    if (inHeader < bytes.Count && char.IsAsciiDigit((char)bytes[inHeader]))
+                    {
+                        int end = inHeader;
+                        while (end < bytes.Count && char.IsAsciiDigit((char)bytes[end])) end++;
+                        bytes.RemoveRange(inHeader, end - inHeader);
+                        bytes.InsertRange(inHeader, System.Text.Encoding.ASCII.GetBytes(HugeNumbers[rng.NextInt(HugeNumbers.Length)]));
+                    }
+                    break;
                 default: if (inHeader < bytes.Count) bytes[inHeader] = (byte)rng.NextInt(256); break;
             }
         }
@@ -73,9 +92,13 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         int runs = 0, accepted = 0;
         var distinctMessages = new HashSet<string>();
-        for (; runs < 5000 && clock.Elapsed < TimeSpan.FromSeconds(2); runs++)
+        TimeSpan slowest = TimeSpan.Zero;
+        long mostAllocated = 0;
+        for (; runs < Cases; runs++)
         {
             byte[] bytes = Mutate(seed, rng);
+            var one = Stopwatch.StartNew();
+            long before = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 SafeTensorsFile f = SafeTensors.Read(bytes, Name);
@@ -94,9 +117,16 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
                 Assert.DoesNotContain('\r', e.Message);
                 distinctMessages.Add(Regex.Replace(e.Message, @"\(.*\)|'.*'|\d+", "#"));
             }
+            // The file's bytes are already in memory; decoding adds at most 4-byte floats for 2-byte F16 values.
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated <= Slack + 4L * bytes.Length, $"file {runs}: {allocated} bytes allocated for a {bytes.Length}-byte file");
+            mostAllocated = Math.Max(mostAllocated, allocated);
+            slowest = one.Elapsed > slowest ? one.Elapsed : slowest;
         }
-        output.WriteLine($"{runs} files in {clock.ElapsedMilliseconds} ms, {accepted} accepted; errors: {string.Join(Environment.NewLine, distinctMessages.Order())}");
-        Assert.True(runs >= 500, $"only {runs} mutated files in the time allowed");
+        output.WriteLine($"{runs} files in {clock.ElapsedMilliseconds} ms, {accepted} accepted, slowest {slowest.TotalMilliseconds:F1} ms, " +
+                         $"most allocated by one file {mostAllocated} bytes; errors: {string.Join(Environment.NewLine, distinctMessages.Order())}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{runs} files took {clock.Elapsed.TotalSeconds:F1}s");
+        Assert.True(slowest < TimeSpan.FromSeconds(1), $"one file took {slowest.TotalMilliseconds:F0} ms");
         Assert.True(accepted > 0 && accepted < runs, $"{accepted} of {runs} mutated files were accepted");
         Assert.True(distinctMessages.Count >= 10, $"the mutations reached only {distinctMessages.Count} kinds of error");
     }
