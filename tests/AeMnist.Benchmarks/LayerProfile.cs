@@ -49,9 +49,12 @@ internal static class LayerProfile
                     t = now;
                 }
                 loss.Forward(x, batch, shape);
+                long mid = Stopwatch.GetTimestamp();
+                Add("   MseLoss forward", mid - t);
+                t = mid;
                 ReadOnlySpan<float> d = loss.Backward();
                 long after = Stopwatch.GetTimestamp();
-                Add("   MseLoss", after - t);
+                Add("   MseLoss backward", after - t);
                 t = after;
                 for (int i = layers.Length - 1; i >= 0; i--)
                 {

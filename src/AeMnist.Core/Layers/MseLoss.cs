@@ -43,7 +43,7 @@ public sealed class MseLoss
         if (_length < 0) throw NotRun();
         if (batchLength < _length) throw new ArgumentOutOfRangeException(nameof(batchLength), batchLength, $"The batch cannot be smaller than the last Forward's {_length} elements.");
         Span<float> dPrediction = Buffers.Rent(ref _dPrediction, _length);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(_difference.AsSpan(0, _length), (float)(2.0 / batchLength), dPrediction);
+        Elementwise.Scale(_difference.AsSpan(0, _length), (float)(2.0 / batchLength), dPrediction);
         return dPrediction;
     }
 

@@ -224,7 +224,7 @@ public abstract class AutoEncoder : Module
         int start = chunk * ReduceChunkLength, length = Math.Min(ReduceChunkLength, Parameters.Length - start);
         Span<float> total = Parameters.Grad.AsSpan(start, length);
         for (int s = 0; s < _shardCount - 1; s++)
-            System.Numerics.Tensors.TensorPrimitives.Add(total, _shardGrads[s].AsSpan(start, length), total);
+            Elementwise.AddInPlace(total, _shardGrads[s].AsSpan(start, length));
     }
 
     private enum InferenceOutput { Errors, RowSums, Reconstructions }

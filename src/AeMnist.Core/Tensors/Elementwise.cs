@@ -116,7 +116,7 @@ public static class Elementwise
         for (int i = 0; i < rows; i++)
         {
             Span<float> row = destination.Slice(i * bias.Length, bias.Length);
-            TensorPrimitives.Add(row, bias, row);
+            AddInPlace(row, bias);
         }
     }
 
@@ -137,7 +137,7 @@ public static class Elementwise
             for (int c = 0; c < bias.Length; c++)
             {
                 Span<float> plane = destination.Slice((b * bias.Length + c) * spatial, spatial);
-                TensorPrimitives.Add(plane, bias[c], plane);
+                AddInPlace(plane, bias[c]);
             }
     }
 
@@ -148,6 +148,68 @@ public static class Elementwise
         for (int b = 0; b < n; b++)
             for (int c = 0; c < bias.Length; c++)
                 for (int s = 0; s < spatial; s++) destination[(b * bias.Length + c) * spatial + s] += bias[c];
+    }
+
+    // x (L) -> destination (L)
+    /// <summary>Effectively computes destination[i] = x[i] * factor (each product exactly rounded, any width).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Scale(ReadOnlySpan<float> x, float factor, Span<float> destination)
+    {
+        CheckSameLength(x, destination, nameof(destination));
+        int i = 0, length = x.Length;
+        fixed (float* px = x, py = destination)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> f = Vector512.Create(factor);
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count) (Vector512.Load(px + i) * f).Store(py + i);
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> f = Vector256.Create(factor);
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count) (Vector256.Load(px + i) * f).Store(py + i);
+            }
+            for (; i < length; i++) py[i] = px[i] * factor;
+        }
+    }
+
+    // destination (L), x (L) -> destination (L)
+    /// <summary>Effectively computes destination[i] += x[i] (each sum exactly rounded, any width).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void AddInPlace(Span<float> destination, ReadOnlySpan<float> x)
+    {
+        CheckSameLength(destination, x, nameof(x));
+        int i = 0, length = x.Length;
+        fixed (float* px = x, py = destination)
+        {
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count) (Vector512.Load(py + i) + Vector512.Load(px + i)).Store(py + i);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count) (Vector256.Load(py + i) + Vector256.Load(px + i)).Store(py + i);
+            for (; i < length; i++) py[i] += px[i];
+        }
+    }
+
+    // destination (L) -> destination (L)
+    /// <summary>Effectively computes destination[i] += value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void AddInPlace(Span<float> destination, float value)
+    {
+        int i = 0, length = destination.Length;
+        fixed (float* py = destination)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> v = Vector512.Create(value);
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count) (Vector512.Load(py + i) + v).Store(py + i);
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> v = Vector256.Create(value);
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count) (Vector256.Load(py + i) + v).Store(py + i);
+            }
+            for (; i < length; i++) py[i] += value;
+        }
     }
 
     internal static void CheckSameLength(ReadOnlySpan<float> x, ReadOnlySpan<float> other, string otherName)

@@ -17,7 +17,7 @@ public static class Reductions
     {
         Elementwise.CheckBlocks(x, rows, destination.Length, nameof(x));
         for (int i = 0; i < rows; i++)
-            TensorPrimitives.Add(destination, x.Slice(i * destination.Length, destination.Length), destination);
+            Elementwise.AddInPlace(destination, x.Slice(i * destination.Length, destination.Length));
     }
 
     /// <summary>Naive twin of <see cref="SumRows"/> (same order, so equal bit for bit).</summary>

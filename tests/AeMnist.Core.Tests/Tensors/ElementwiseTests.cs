@@ -17,6 +17,23 @@ public class ElementwiseTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void ScaleAndAddInPlaceMatchScalarLoops(int length)
+    {
+        float[] x = Inputs(length, 21), y = Inputs(length, 22);
+        float[] scaled = new float[length], sum = (float[])y.Clone(), shifted = (float[])y.Clone();
+        Elementwise.Scale(x, 3.7e-5f, scaled);
+        Elementwise.AddInPlace(sum, x);
+        Elementwise.AddInPlace(shifted, -0.25f);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(x[i] * 3.7e-5f, scaled[i]);
+            Assert.Equal(y[i] + x[i], sum[i]);
+            Assert.Equal(y[i] + -0.25f, shifted[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void ReluAndItsBackwardMatchNaive(int length)
     {
         float[] x = Inputs(length, length), dy = Approx.Random(new Rng(99), length);
