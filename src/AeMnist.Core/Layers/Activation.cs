@@ -33,7 +33,7 @@ public abstract class Activation : Module
         CheckBackward(dOutput, _inputShape);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, dOutput.Length);
-        ApplyBackward(_output.AsSpan(0, dOutput.Length), dOutput, dInput);
+        ApplyBackward(Buffers.View(_output, dOutput.Length), dOutput, dInput);
         return dInput;
     }
 }

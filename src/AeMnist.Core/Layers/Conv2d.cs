@@ -90,7 +90,7 @@ public sealed class Conv2d : Module
         if (_interleaved) return BackwardInterleaved(dOutput, shape, g, computeInputGradient);
         int n = shape.N, columnLength = g.ColumnRows * g.ColumnCols, outLength = OutChannels * g.ColumnCols;
         for (int b = 0; b < n; b++)
-            Gemm.RowDots(dOutput.Slice(b * outLength, outLength), _columns.AsSpan(b * columnLength, columnLength),
+            Gemm.RowDots(dOutput.Slice(b * outLength, outLength), Buffers.View(_columns, n * columnLength).Slice(b * columnLength, columnLength),
                 Weight.Grad, OutChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.ColumnCols);
         if (!computeInputGradient) return [];
@@ -118,7 +118,7 @@ public sealed class Conv2d : Module
     private ReadOnlySpan<float> BackwardInterleaved(ReadOnlySpan<float> dOutput, TensorShape shape, ConvGeometry g, bool computeInputGradient)
     {
         int groups = Groups(shape);
-        DirectConv.WeightGradient(dOutput, _input.AsSpan(0, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, KernelSize);
+        DirectConv.WeightGradient(dOutput, Buffers.View(_input, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, KernelSize);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, g.ColumnCols * DirectConv.Lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, shape.Length);

@@ -104,7 +104,7 @@ public sealed class ConvTranspose2d : Module
         for (int b = 0; b < n; b++)
         {
             Im2Col.Unfold(dOutput.Slice(b * g.ImageLength, g.ImageLength), dColumns, g);
-            Gemm.RowDots(_input.AsSpan(b * inLength, inLength), dColumns, Weight.Grad, InChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
+            Gemm.RowDots(Buffers.View(_input, n * inLength).Slice(b * inLength, inLength), dColumns, Weight.Grad, InChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
             if (computeInputGradient)
                 Gemm.MatMul(Weight.Data, dColumns, dInput.Slice(b * inLength, inLength), InChannels, g.ColumnRows, g.ColumnCols);
         }
@@ -129,7 +129,7 @@ public sealed class ConvTranspose2d : Module
     {
         int groups = Conv2d.Groups(shape);
         // dWeight[i, o, ki, kj] = Σ input[i, y, x] * dOutput[o, y+ki, x+kj]: the input plays dOutput's part of a Conv2d.
-        DirectConv.WeightGradient(_input.AsSpan(0, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, g.Height, g.Width, KernelSize);
+        DirectConv.WeightGradient(Buffers.View(_input, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, g.Height, g.Width, KernelSize);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, g.Height * g.Width * DirectConv.Lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, shape.Length);

@@ -55,7 +55,7 @@ public sealed class Linear : Module
     public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
     {
         int n = CheckBackward(dOutput, _inputShape).N;
-        ReadOnlySpan<float> input = _input.AsSpan(0, n * InFeatures);
+        ReadOnlySpan<float> input = Buffers.View(_input, n * InFeatures);
         Gemm.MatMulTransposeA(dOutput, input, Weight.Grad, OutFeatures, n, InFeatures, accumulate: true);
         Reductions.SumRows(dOutput, Bias.Grad, n);
         if (!computeInputGradient) return [];

@@ -29,7 +29,7 @@ public sealed class MseLoss
     }
 
     /// <summary>Σ_j (prediction - target)² for each sample of the last Forward.</summary>
-    public ReadOnlySpan<float> RowSums => _length >= 0 ? _rowSums.AsSpan(0, _rows) : throw NotRun();
+    public ReadOnlySpan<float> RowSums => _length >= 0 ? Buffers.View(_rowSums, _rows) : throw NotRun();
 
     /// <summary>dLoss/dPrediction = (prediction - target) * (2 / numel), as PyTorch's mse_loss_backward.</summary>
     public ReadOnlySpan<float> Backward() => Backward(_length);
@@ -43,7 +43,7 @@ public sealed class MseLoss
         if (_length < 0) throw NotRun();
         if (batchLength < _length) throw new ArgumentOutOfRangeException(nameof(batchLength), batchLength, $"The batch cannot be smaller than the last Forward's {_length} elements.");
         Span<float> dPrediction = Buffers.Rent(ref _dPrediction, _length);
-        Elementwise.Scale(_difference.AsSpan(0, _length), (float)(2.0 / batchLength), dPrediction);
+        Elementwise.Scale(Buffers.View(_difference, _length), (float)(2.0 / batchLength), dPrediction);
         return dPrediction;
     }
 

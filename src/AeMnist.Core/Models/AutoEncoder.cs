@@ -149,7 +149,7 @@ public abstract class AutoEncoder : Module
         CheckImages(batch, n, nameof(batch), allowEmpty: false);
         Infer(batch, n, InferenceOutput.RowSums, Buffers.Rent(ref _rowSums, n));
         double total = 0;
-        foreach (float sum in _rowSums.AsSpan(0, n)) total += sum;
+        foreach (float sum in Buffers.View(_rowSums, n)) total += sum;
         return (float)(total / ((double)n * InputSize));
     }
 
@@ -214,7 +214,7 @@ public abstract class AutoEncoder : Module
         TensorShape shape = InputShape(count);
         ReadOnlySpan<float> output = replica.Forward(images, shape);
         replica._loss.Forward(output, images, shape);
-        replica._loss.RowSums.CopyTo(_rowSums.AsSpan(start, count));
+        replica._loss.RowSums.CopyTo(Buffers.View(_rowSums, _imageCount).Slice(start, count));
         replica.Backward(replica._loss.Backward((long)_imageCount * InputSize), computeInputGradient: false);
     }
 
