@@ -14,10 +14,11 @@ internal static class LayerProfile
     {
         string[] kinds = args.Length > 0 && args[0] != "all" ? [args[0]] : ["dense", "conv"];
         int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;
-        const int n = AutoEncoder.ShardSize, steps = 200;
+        const int steps = 200;
         foreach (string kind in kinds)
         {
             AutoEncoder model = Inputs.Model(kind, threads);
+            int n = model.ShardSize;
             // The layers as the engine's replicas run them (conv: batch-interleaved; the data's order does not matter here).
             AutoEncoder shard = Inputs.Model(kind, 1);
             if (shard is ConvAutoEncoder conv) conv.UseInterleavedLayout();

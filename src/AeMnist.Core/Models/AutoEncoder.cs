@@ -13,15 +13,15 @@ public abstract class AutoEncoder : Module
     /// <summary>Pixels per MNIST image (28 x 28).</summary>
     public const int ImagePixels = 28 * 28;
 
-    /// <summary>Images per shard of a training batch. Fixed, so results never depend on the thread count.</summary>
-    public const int ShardSize = 64;
+    /// <summary>Images per inference chunk (results do not depend on it).</summary>
+    public const int DefaultInferenceBatchSize = 64;
 
     private const int ReduceChunkLength = 16 * 1024;
 
     private readonly MseLoss _loss = new();
     private readonly Action<int, int> _trainShard, _reduceChunk, _inferChunk, _transposeWeight;
     private readonly List<float[]> _shardGrads = [];
-    private int _inferenceBatchSize = ShardSize;
+    private int _inferenceBatchSize = DefaultInferenceBatchSize;
     private int _threads = 1;
     private AutoEncoder[] _replicas = [];
     private bool _linearsFound;
@@ -46,6 +46,12 @@ public abstract class AutoEncoder : Module
         _inferChunk = InferChunk;
         _transposeWeight = TransposeWeight;
     }
+
+    /// <summary>
+    /// Images per shard of a training batch: a constant of the architecture (dense 128, conv 64), never of the
+    /// thread count, so results never depend on the thread count.
+    /// </summary>
+    public abstract int ShardSize { get; }
 
     /// <summary>Threads that train and score (the caller and Threads - 1 engine workers); results do not depend on it.</summary>
     public int Threads

@@ -23,6 +23,9 @@ public sealed class ConvAutoEncoder : AutoEncoder
 
     public override string Kind => "conv";
 
+    // Four interleaved groups of 16; the scratch of a shard stays in L2.
+    public override int ShardSize => 64;
+
     public override TensorShape InputShape(int n) => new(n, 1, Side, Side);
 
     protected override AutoEncoder CreateReplica()

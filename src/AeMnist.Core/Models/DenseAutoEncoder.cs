@@ -20,6 +20,9 @@ public sealed class DenseAutoEncoder : AutoEncoder
 
     public override int[] Hidden => (int[])_hidden.Clone();
 
+    // Larger shards: fewer per-shard gradient arrays to clear and add, longer weight-gradient sums.
+    public override int ShardSize => 128;
+
     public override TensorShape InputShape(int n) => TensorShape.Dense(n, InputSize);
 
     protected override AutoEncoder CreateReplica() => new DenseAutoEncoder(InputSize, _hidden);
