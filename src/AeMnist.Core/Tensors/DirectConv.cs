@@ -214,10 +214,10 @@ public static unsafe class DirectConv
                                     }
                                 }
                             }
-                            dw[kj] += Reduce(a0);
-                            dw[kj + 1] += Reduce(a1);
-                            dw[kj + 2] += Reduce(a2);
-                            dw[kj + 3] += Reduce(a3);
+                            dw[kj] += Reductions.ReduceLanes(a0);
+                            dw[kj + 1] += Reductions.ReduceLanes(a1);
+                            dw[kj + 2] += Reductions.ReduceLanes(a2);
+                            dw[kj + 3] += Reductions.ReduceLanes(a3);
                         }
                         for (; kj < k; kj++)
                         {
@@ -233,7 +233,7 @@ public static unsafe class DirectConv
                                         a0 = Vector512.FusedMultiplyAdd(Vector512.Load(d), Vector512.Load(s), a0);
                                 }
                             }
-                            dw[kj] += Reduce(a0);
+                            dw[kj] += Reductions.ReduceLanes(a0);
                         }
                     }
     }
@@ -267,11 +267,11 @@ public static unsafe class DirectConv
                 }
             }
         }
-        dw[0] += Reduce(a0);
-        dw[1] += Reduce(a1);
-        dw[2] += Reduce(a2);
-        dw[3] += Reduce(a3);
-        dw[4] += Reduce(a4);
+        dw[0] += Reductions.ReduceLanes(a0);
+        dw[1] += Reductions.ReduceLanes(a1);
+        dw[2] += Reductions.ReduceLanes(a2);
+        dw[3] += Reductions.ReduceLanes(a3);
+        dw[4] += Reductions.ReduceLanes(a4);
     }
 
     /// <summary>Naive twin of <see cref="WeightGradient"/>, with the lanes and the reduction tree written out.</summary>
@@ -296,15 +296,6 @@ public static unsafe class DirectConv
                             for (int l = 0; l < w; l++) lanes[l] += lanes[l + w];
                         dWeight[((o * inChannels + i) * k + ki) * k + kj] += lanes[0];
                     }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Reduce(Vector512<float> lanes)
-    {
-        Vector256<float> t8 = lanes.GetLower() + lanes.GetUpper();
-        Vector128<float> t4 = t8.GetLower() + t8.GetUpper();
-        Vector128<float> t2 = t4 + Vector128.Shuffle(t4, Vector128.Create(2, 3, 0, 1));
-        return t2.GetElement(0) + t2.GetElement(1);
     }
 
     // Eight neighbouring output positions of one output channel: 8 accumulators, one weight broadcast per 8 FMAs.

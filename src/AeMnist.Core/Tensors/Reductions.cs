@@ -79,9 +79,9 @@ public static class Reductions
             }
     }
 
-    // The tree (l, l+8), (l, l+4), (l, l+2), (0, 1) over 16 lanes.
+    // The tree (l, l+8), (l, l+4), (l, l+2), (0, 1) over 16 lanes; shared by every kernel that sums in lanes.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ReduceLanes(Vector512<float> lanes)
+    internal static float ReduceLanes(Vector512<float> lanes)
     {
         Vector256<float> t8 = lanes.GetLower() + lanes.GetUpper();
         Vector128<float> t4 = t8.GetLower() + t8.GetUpper();
