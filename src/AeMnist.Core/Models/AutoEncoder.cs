@@ -30,6 +30,8 @@ public abstract class AutoEncoder : Module
     private float[] _rowSums = [];
     // The call in progress (TrainStep or inference), read by the worker threads.
     private unsafe float* _images;
+    private unsafe int* _indices;            // the batch's rows of _images, or null: the first _imageCount rows
+    private float[] _gathered = [];          // a replica's copy of its shard's images
     private unsafe float* _inferenceDestination;
     private int _imageCount;
     private int _shardCount;
@@ -117,20 +119,44 @@ public abstract class AutoEncoder : Module
     /// <see cref="ShardSize"/> images; each shard's gradient is computed on its own and the shards' gradients are
     /// added in shard order, so the result is the same for any <see cref="Threads"/>.
     /// </summary>
-    public unsafe float TrainStep(ReadOnlySpan<float> batch, int n, Adam adam)
+    public float TrainStep(ReadOnlySpan<float> batch, int n, Adam adam)
+    {
+        CheckImages(batch, n, nameof(batch), allowEmpty: false);
+        return TrainStep(batch, n, [], adam);
+    }
+
+    /// <summary>
+    /// <see cref="TrainStep(ReadOnlySpan{float}, int, Adam)"/> on the batch images[batchIndices[0]], images[batchIndices[1]], ...
+    /// without copying it first: each shard gathers its own images on its own thread. Same result as copying.
+    /// </summary>
+    public float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> batchIndices, Adam adam)
+    {
+        if (images.Length % InputSize != 0)
+            throw new ArgumentException($"images has {images.Length} floats, not a whole number of {InputSize}-pixel images.", nameof(images));
+        int available = images.Length / InputSize;
+        if (batchIndices.IsEmpty) throw new ArgumentOutOfRangeException(nameof(batchIndices), "At least one image is needed.");
+        foreach (int index in batchIndices)
+            if ((uint)index >= (uint)available)
+                throw new ArgumentOutOfRangeException(nameof(batchIndices), index, $"Image index outside the {available} images given.");
+        return TrainStep(images, batchIndices.Length, batchIndices, adam);
+    }
+
+    // indices empty: the batch is the first n images, in order.
+    private unsafe float TrainStep(ReadOnlySpan<float> images, int n, ReadOnlySpan<int> indices, Adam adam)
     {
         ArgumentNullException.ThrowIfNull(adam);
         if (!ReferenceEquals(adam.Parameters, Parameters))
             throw new ArgumentException("This Adam optimiser was created for another model's parameters.", nameof(adam));
-        CheckImages(batch, n, nameof(batch), allowEmpty: false);
         int shards = (n + ShardSize - 1) / ShardSize;
         PrepareReplicas();
         while (_shardGrads.Count < shards - 1) _shardGrads.Add(new float[Parameters.Length]);
         Span<float> rowSums = Buffers.Rent(ref _rowSums, n);
         WorkerPool pool = WorkerPool.For(_threads);
-        fixed (float* images = batch)
+        fixed (float* pImages = images)
+        fixed (int* pIndices = indices)
         {
-            _images = images;
+            _images = pImages;
+            _indices = indices.IsEmpty ? null : pIndices;
             _imageCount = n;
             _shardCount = shards;
             try
@@ -141,6 +167,7 @@ public abstract class AutoEncoder : Module
             finally
             {
                 _images = null;
+                _indices = null;
             }
         }
         double total = 0;
@@ -216,7 +243,16 @@ public abstract class AutoEncoder : Module
         float[] grad = shard == 0 ? Parameters.Grad : _shardGrads[shard - 1];
         Array.Clear(grad);
         replica.Parameters.UseGradients(grad);
-        var images = new ReadOnlySpan<float>(_images + (nint)start * InputSize, count * InputSize);
+        ReadOnlySpan<float> images;
+        if (_indices is null)
+            images = new ReadOnlySpan<float>(_images + (nint)start * InputSize, count * InputSize);
+        else
+        {
+            Span<float> gathered = Buffers.Rent(ref replica._gathered, count * InputSize);
+            for (int i = 0; i < count; i++)
+                new ReadOnlySpan<float>(_images + (nint)_indices[start + i] * InputSize, InputSize).CopyTo(gathered.Slice(i * InputSize, InputSize));
+            images = gathered;
+        }
         TensorShape shape = InputShape(count);
         ReadOnlySpan<float> output = replica.Forward(images, shape);
         replica._loss.Forward(output, images, shape);

@@ -68,7 +68,6 @@ public sealed class Trainer
     private readonly int _trainCount;
     private readonly float[] _monitor;
     private readonly int _monitorCount;
-    private readonly float[] _batch;
     private readonly int[] _order;
 
     public Trainer(AutoEncoder model, Adam adam, TrainOptions options, float[] trainImages, float[] monitorImages)
@@ -80,7 +79,6 @@ public sealed class Trainer
         _trainCount = trainImages.Length / Data.MnistDataset.PixelsPerImage;
         _monitor = monitorImages;
         _monitorCount = monitorImages.Length / Data.MnistDataset.PixelsPerImage;
-        _batch = new float[Math.Min(options.BatchSize, Math.Max(_trainCount, 1)) * Data.MnistDataset.PixelsPerImage];
         _order = new int[_trainCount];
     }
 
@@ -114,9 +112,7 @@ public sealed class Trainer
                     return new TrainResult(StopReason.Interrupted, state, total.Elapsed.TotalSeconds, null);
                 }
                 int start = b * batchSize, n = Math.Min(batchSize, _trainCount - start);
-                for (int i = 0; i < n; i++)
-                    _train.AsSpan(_order[start + i] * pixels, pixels).CopyTo(_batch.AsSpan(i * pixels, pixels));
-                float loss = _model.TrainStep(_batch.AsSpan(0, n * pixels), n, _adam);
+                float loss = _model.TrainStep(_train.AsSpan(0, _trainCount * pixels), _order.AsSpan(start, n), _adam);  // shards gather their images
                 if (!float.IsFinite(loss))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
                         $"training loss became {loss} in epoch {state.EpochsDone + 1}, batch {b + 1}; try a lower --lr");

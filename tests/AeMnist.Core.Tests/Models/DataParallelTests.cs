@@ -66,6 +66,24 @@ public class DataParallelTests
         Approx.Equal(reference.Parameters.Grad, engine.Parameters.Grad, "gradients", relative: 1e-4, absolute: 1e-7);
     }
 
+    [Theory]
+    [InlineData("dense")]
+    [InlineData("conv")]
+    public void GatheringByIndexEqualsTrainingOnTheCopiedBatch(string kind)
+    {
+        float[] images = MnistSample.TrainImages(300);
+        int[] order = [.. Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).Take(170)];
+        float[] copied = new float[order.Length * 784];
+        for (int i = 0; i < order.Length; i++) images.AsSpan(order[i] * 784, 784).CopyTo(copied.AsSpan(i * 784, 784));
+        AutoEncoder byCopy = Create(kind, 1), byIndex = Create(kind, 2);
+        var adamCopy = new Adam(byCopy.Parameters, new AdamOptions(LearningRate: 0.01));
+        var adamIndex = new Adam(byIndex.Parameters, new AdamOptions(LearningRate: 0.01));
+        for (int step = 0; step < 2; step++)
+            Assert.Equal(byCopy.TrainStep(copied, order.Length, adamCopy), byIndex.TrainStep(images, order, adamIndex));
+        Approx.Identical(byCopy.Parameters.Data, byIndex.Parameters.Data, $"{kind} parameters");
+        Assert.Throws<ArgumentOutOfRangeException>(() => byIndex.TrainStep(images, [0, 300], adamIndex));
+    }
+
     [Fact]
     public void InterleavedConvolutionsMatchTheNchwLayers()
     {
