@@ -18,45 +18,43 @@ public static unsafe class DirectConv
 
     // images (n, length) -> interleaved (G, length, 16), G = ceil(n / 16); lanes past n are zero
     /// <summary>Effectively computes interleaved[(g*length + p)*16 + l] = images[(g*16 + l)*length + p], or 0 past the last image.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Interleave(ReadOnlySpan<float> images, int n, int length, Span<float> interleaved)
     {
-        int groups = Groups(n);
-        if (images.Length != n * length || interleaved.Length != groups * length * Lanes)
-            throw new ArgumentException($"Interleave of {n} images of {length} needs {n * length} and {groups * length * Lanes} floats.");
-        fixed (float* src = images, dst = interleaved)
-            for (int g = 0; g < groups; g++)
-            {
-                float* block = dst + (nint)g * length * Lanes;
-                int count = Math.Min(Lanes, n - g * Lanes);
-                if (count < Lanes) new Span<float>(block, length * Lanes).Clear();
-                for (int l = 0; l < count; l++)
-                {
-                    float* image = src + (nint)(g * Lanes + l) * length;
-                    for (int p = 0; p < length; p++) block[p * Lanes + l] = image[p];
-                }
-            }
+        CheckRelayout(images.Length, interleaved.Length, n, length, nameof(Interleave));
+        fixed (float* pImages = images, pInterleaved = interleaved)
+            Relayout(pImages, pInterleaved, n, length, toInterleaved: true);
     }
 
     // interleaved (G, length, 16) -> images (n, length)
     /// <summary>The inverse of <see cref="Interleave"/> for the first <paramref name="n"/> lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Deinterleave(ReadOnlySpan<float> interleaved, int n, int length, Span<float> images)
     {
-        int groups = Groups(n);
-        if (images.Length != n * length || interleaved.Length != groups * length * Lanes)
-            throw new ArgumentException($"Deinterleave of {n} images of {length} needs {n * length} and {groups * length * Lanes} floats.");
-        fixed (float* src = interleaved, dst = images)
-            for (int g = 0; g < groups; g++)
+        CheckRelayout(images.Length, interleaved.Length, n, length, nameof(Deinterleave));
+        fixed (float* pImages = images, pInterleaved = interleaved)
+            Relayout(pImages, pInterleaved, n, length, toInterleaved: false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Relayout(float* images, float* interleaved, int n, int length, bool toInterleaved)
+    {
+        for (int g = 0; g < Groups(n); g++)
+        {
+            float* block = interleaved + (nint)g * length * Lanes;
+            int count = Math.Min(Lanes, n - g * Lanes);
+            if (toInterleaved && count < Lanes) new Span<float>(block, length * Lanes).Clear();
+            for (int l = 0; l < count; l++)
             {
-                float* block = src + (nint)g * length * Lanes;
-                int count = Math.Min(Lanes, n - g * Lanes);
-                for (int l = 0; l < count; l++)
-                {
-                    float* image = dst + (nint)(g * Lanes + l) * length;
-                    for (int p = 0; p < length; p++) image[p] = block[p * Lanes + l];
-                }
+                float* image = images + (nint)(g * Lanes + l) * length;
+                if (toInterleaved) for (int p = 0; p < length; p++) block[p * Lanes + l] = image[p];
+                else for (int p = 0; p < length; p++) image[p] = block[p * Lanes + l];
             }
+        }
+    }
+
+    private static void CheckRelayout(int imagesLength, int interleavedLength, int n, int length, string what)
+    {
+        if (n < 0 || length < 0 || imagesLength != n * length || interleavedLength != Groups(n) * length * Lanes)
+            throw new ArgumentException($"{what} of {n} images of {length} needs {n * length} and {Groups(n) * length * Lanes} floats.");
     }
 
     /// <summary>Interleaved groups needed for <paramref name="n"/> images.</summary>
