@@ -65,6 +65,8 @@ internal static class TrainCommand
 
             bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
             var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(resume) is { } toResume && !Directory.Exists(toResume))
+                throw new DataFormatException($"{toResume}: run directory not found");  // before spending half a second on the data
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
 
             // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
