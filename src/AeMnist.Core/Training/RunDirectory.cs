@@ -46,9 +46,34 @@ public sealed partial class RunDirectory
                 continue;
             }
             Directory.CreateDirectory(path);
+            // Claim the directory with a file only one process can create: of two processes that passed the
+            // check above at the same instant, the second finds the claim taken and treats the name as existing.
+            if (!TryClaim(path))
+            {
+                if (runName is not null)
+                    throw new ArgumentException($"run directory {path} already exists; choose another --run-name or remove it");
+                continue;
+            }
             return new RunDirectory(path);
         }
     }
+
+    /// <summary>Creates the claim file in <paramref name="path"/> if no one has; true for exactly one caller.</summary>
+    internal static bool TryClaim(string path)
+    {
+        try
+        {
+            using (new FileStream(System.IO.Path.Combine(path, ClaimFileName), FileMode.CreateNew, FileAccess.Write)) { }
+            return true;
+        }
+        catch (IOException) when (File.Exists(System.IO.Path.Combine(path, ClaimFileName)))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The empty marker that claims a new run directory for one process.</summary>
+    public const string ClaimFileName = ".aemnist-run";
 
     /// <summary>The most recently created run directory (by run.json time) that holds a model.</summary>
     public static RunDirectory Newest(string runsDirectory)
