@@ -16,7 +16,7 @@ public class KernelBenchmarks
     private readonly Aligned _conv1In = Aligned.Of(Inputs.Random(Groups * 1 * 28 * 28 * 16)), _conv1W = Aligned.Of(Inputs.Random(3 * 25)), _conv1Out = new Aligned(Groups * 3 * 24 * 24 * 16);
     private readonly Aligned _conv2In = Aligned.Of(Inputs.Random(Groups * 3 * 24 * 24 * 16)), _conv2W = Aligned.Of(Inputs.Random(5 * 3 * 25)), _conv2Out = new Aligned(Groups * 5 * 20 * 20 * 16);
     private readonly Aligned _dW = new Aligned(5 * 3 * 25);
-    private readonly Aligned _padded = new Aligned(Groups * 5 * 28 * 28 * 16), _flipped = new Aligned(5 * 3 * 25);
+    private readonly Aligned _padded = new Aligned(Groups * 5 * 20 * 28 * 16), _flipped = new Aligned(5 * 3 * 25);
 
     /// <summary>Linear(784, 64) forward: 6.4 MFLOP.</summary>
     [Benchmark] public void Gemm_64x784x64() => Gemm.MatMul(_x784, _w784x64, _y64, Shard, 784, 64);

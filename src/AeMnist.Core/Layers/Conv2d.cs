@@ -124,7 +124,7 @@ public sealed class Conv2d : Module
         Span<float> dInput = Rent(ref _dInput, shape.Length);
         int k = KernelSize;
         DirectConv.Transposed(dOutput, Weight.Data, dInput,
-            Rent(ref _padded, groups * OutChannels * (g.OutHeight + 2 * k - 2) * (g.OutWidth + 2 * k - 2) * DirectConv.Lanes),
+            Rent(ref _padded, groups * OutChannels * g.OutHeight * (g.OutWidth + 2 * k - 2) * DirectConv.Lanes),
             Rent(ref _flipped, Weight.Length), groups, OutChannels, g.OutHeight, g.OutWidth, InChannels, k);
         return dInput;
     }

@@ -118,7 +118,7 @@ public sealed class ConvTranspose2d : Module
         input.CopyTo(Rent(ref _input, input.Length));
         Span<float> output = Rent(ref _output, shape.N * g.ImageLength);
         DirectConv.Transposed(input, Weight.Data, output,
-            Rent(ref _padded, groups * InChannels * (shape.H + 2 * k - 2) * (shape.W + 2 * k - 2) * DirectConv.Lanes),
+            Rent(ref _padded, groups * InChannels * shape.H * (shape.W + 2 * k - 2) * DirectConv.Lanes),
             Rent(ref _flipped, Weight.Length), groups, InChannels, shape.H, shape.W, OutChannels, k);
         Elementwise.AddChannelBias(Bias.Data, output, groups, g.Height * g.Width * DirectConv.Lanes);
         _inputShape = shape;

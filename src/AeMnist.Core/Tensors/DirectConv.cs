@@ -70,25 +70,41 @@ public static unsafe class DirectConv
     {
         int ho = height - k + 1, wo = width - k + 1;
         Check(x, groups * inChannels * height * width * Lanes, weight, outChannels * inChannels * k * k, y, groups * outChannels * ho * wo * Lanes, ho, wo);
-        int kk = k * k;
         fixed (float* px = x, pw = weight, py = y)
-            for (int g = 0; g < groups; g++)
+            Correlate(px, pw, py, groups, inChannels, height, width, outChannels, k, rowPadding: 0);
+    }
+
+    // x (G, In, H, W, 16) seen as padded by rowPadding zero rows above and below -> y (G, Out, H+2P-K+1, W-K+1, 16).
+    // The zero rows are never read: for each output row only the kernel rows that land on real rows are summed,
+    // in the same (i, ki, kj) order, so the result equals Forward over the padded image.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Correlate(float* px, float* pw, float* py, int groups, int inChannels, int height, int width, int outChannels, int k, int rowPadding)
+    {
+        int ho = height + 2 * rowPadding - k + 1, wo = width - k + 1, kk = k * k;
+        for (int g = 0; g < groups; g++)
+        {
+            float* xg = px + (nint)g * inChannels * height * width * Lanes;
+            for (int o = 0; o < outChannels; o++)
             {
-                float* xg = px + (nint)g * inChannels * height * width * Lanes;
-                for (int o = 0; o < outChannels; o++)
+                float* wo_ = pw + o * inChannels * kk;
+                for (int oy = 0; oy < ho; oy++)
                 {
-                    float* wo_ = pw + o * inChannels * kk;
-                    for (int oy = 0; oy < ho; oy++)
+                    // Kernel rows ki whose padded row oy + ki is a real row r = oy + ki - P in [0, H).
+                    int kiLo = Math.Max(0, rowPadding - oy), kiHi = Math.Min(k, rowPadding + height - oy);
+                    float* yRow = py + (((nint)(g * outChannels + o) * ho + oy) * wo) * Lanes;
+                    if (kiLo >= kiHi)
                     {
-                        float* yRow = py + (((nint)(g * outChannels + o) * ho + oy) * wo) * Lanes;
-                        float* xRow = xg + (nint)oy * width * Lanes;
-                        int ox = 0;
-                        for (; ox + 8 <= wo; ox += 8) Tile8(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k);
-                        for (; ox + 4 <= wo; ox += 4) Tile4(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k);
-                        for (; ox < wo; ox++) Tile1(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k);
+                        new Span<float>(yRow, wo * Lanes).Clear();
+                        continue;
                     }
+                    float* xRow = xg + (nint)(oy + kiLo - rowPadding) * width * Lanes;
+                    int ox = 0;
+                    for (; ox + 8 <= wo; ox += 8) Tile8(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k, kiLo, kiHi);
+                    for (; ox + 4 <= wo; ox += 4) Tile4(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k, kiLo, kiHi);
+                    for (; ox < wo; ox++) Tile1(xRow + ox * Lanes, wo_, yRow + ox * Lanes, inChannels, height, width, k, kiLo, kiHi);
                 }
             }
+        }
     }
 
     /// <summary>Naive twin of <see cref="Forward"/> (same order, so equal bit for bit).</summary>
@@ -116,16 +132,18 @@ public static unsafe class DirectConv
     /// <summary>
     /// The adjoint of <see cref="Forward"/> — ConvTranspose2d's forward, and Conv2d's input gradient:
     /// output[g, o, y, x] = Σ_{c, ki, kj} weight[c, o, ki, kj] * z[g, c, y-ki, x-kj] over positions inside z. Computed as
-    /// <see cref="Forward"/> over z padded by K-1 zeros with the kernel flipped and its two channel axes swapped.
-    /// <paramref name="padded"/> and <paramref name="flipped"/> are scratch of at least
-    /// G*Zc*(H+2K-2)*(W+2K-2)*16 and Out*Zc*K*K floats.
+    /// <see cref="Forward"/> over z padded by K-1 zeros with the kernel flipped and its two channel axes swapped; the
+    /// zero rows are skipped rather than multiplied. <paramref name="padded"/> and <paramref name="flipped"/> are
+    /// scratch of at least G*Zc*H*(W+2K-2)*16 and Out*Zc*K*K floats.
     /// </summary>
     public static void Transposed(ReadOnlySpan<float> z, ReadOnlySpan<float> weight, Span<float> output, Span<float> padded, Span<float> flipped,
         int groups, int zChannels, int height, int width, int outChannels, int k)
     {
-        int p = k - 1, ph = height + 2 * p, pw = width + 2 * p;
-        int paddedLength = groups * zChannels * ph * pw * Lanes, weightLength = zChannels * outChannels * k * k;
-        if (z.Length != groups * zChannels * height * width * Lanes || weight.Length != weightLength || padded.Length < paddedLength || flipped.Length < weightLength)
+        int p = k - 1, pw = width + 2 * p;
+        int paddedLength = groups * zChannels * height * pw * Lanes, weightLength = zChannels * outChannels * k * k;
+        int outLength = groups * outChannels * (height + p) * (width + p) * Lanes;
+        if (z.Length != groups * zChannels * height * width * Lanes || weight.Length != weightLength || output.Length != outLength
+            || padded.Length < paddedLength || flipped.Length < weightLength)
             throw new ArgumentException("Transposed: a buffer does not match the sizes given.");
         padded = padded[..paddedLength];
         flipped = flipped[..weightLength];
@@ -134,21 +152,17 @@ public static unsafe class DirectConv
                 for (int a = 0; a < k; a++)
                     for (int b = 0; b < k; b++)
                         flipped[((o * zChannels + c) * k + a) * k + b] = weight[((c * outChannels + o) * k + (k - 1 - a)) * k + (k - 1 - b)];
+        // K-1 zero columns left and right of every row; the K-1 zero rows above and below are skipped, not stored.
         int rowLength = width * Lanes, edge = p * Lanes;
-        for (int plane = 0; plane < groups * zChannels; plane++)
+        for (int row = 0; row < groups * zChannels * height; row++)
         {
-            Span<float> target = padded.Slice(plane * ph * pw * Lanes, ph * pw * Lanes);
-            target[..(p * pw * Lanes)].Clear();                    // the K-1 zero rows above
-            target[((p + height) * pw * Lanes)..].Clear();          // and below
-            for (int y = 0; y < height; y++)
-            {
-                Span<float> row = target.Slice((y + p) * pw * Lanes, pw * Lanes);
-                row[..edge].Clear();
-                z.Slice((plane * height + y) * rowLength, rowLength).CopyTo(row.Slice(edge, rowLength));
-                row[(edge + rowLength)..].Clear();
-            }
+            Span<float> target = padded.Slice(row * pw * Lanes, pw * Lanes);
+            target[..edge].Clear();
+            z.Slice(row * rowLength, rowLength).CopyTo(target.Slice(edge, rowLength));
+            target[(edge + rowLength)..].Clear();
         }
-        Forward(padded, flipped, output, groups, zChannels, ph, pw, outChannels, k);
+        fixed (float* pz = padded, pwt = flipped, py = output)
+            Correlate(pz, pwt, py, groups, zChannels, height, pw, outChannels, k, rowPadding: p);
     }
 
     /// <summary>Naive twin of <see cref="Transposed"/>, written as the scatter it is (equal up to rounding, not bit for bit).</summary>
@@ -298,16 +312,17 @@ public static unsafe class DirectConv
 
     // Eight neighbouring output positions of one output channel: 8 accumulators, one weight broadcast per 8 FMAs.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile8(float* x, float* w, float* y, int inChannels, int height, int width, int k)
+    private static void Tile8(float* x, float* w, float* y, int inChannels, int height, int width, int k, int kiLo, int kiHi)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         for (int i = 0; i < inChannels; i++)
-            for (int ki = 0; ki < k; ki++)
+            for (int ki = kiLo; ki < kiHi; ki++)
             {
-                float* row = x + ((nint)i * height + ki) * width * Lanes;
+                float* row = x + ((nint)i * height + ki - kiLo) * width * Lanes;
+                float* wk = w + (i * k + ki) * k;
                 for (int kj = 0; kj < k; kj++, row += Lanes)
                 {
-                    Vector512<float> wv = Vector512.Create(*w++);
+                    Vector512<float> wv = Vector512.Create(wk[kj]);
                     a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row), a0);
                     a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row + Lanes), a1);
                     a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row + 2 * Lanes), a2);
@@ -323,16 +338,17 @@ public static unsafe class DirectConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4(float* x, float* w, float* y, int inChannels, int height, int width, int k)
+    private static void Tile4(float* x, float* w, float* y, int inChannels, int height, int width, int k, int kiLo, int kiHi)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int i = 0; i < inChannels; i++)
-            for (int ki = 0; ki < k; ki++)
+            for (int ki = kiLo; ki < kiHi; ki++)
             {
-                float* row = x + ((nint)i * height + ki) * width * Lanes;
+                float* row = x + ((nint)i * height + ki - kiLo) * width * Lanes;
+                float* wk = w + (i * k + ki) * k;
                 for (int kj = 0; kj < k; kj++, row += Lanes)
                 {
-                    Vector512<float> wv = Vector512.Create(*w++);
+                    Vector512<float> wv = Vector512.Create(wk[kj]);
                     a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row), a0);
                     a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row + Lanes), a1);
                     a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(row + 2 * Lanes), a2);
@@ -343,15 +359,16 @@ public static unsafe class DirectConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1(float* x, float* w, float* y, int inChannels, int height, int width, int k)
+    private static void Tile1(float* x, float* w, float* y, int inChannels, int height, int width, int k, int kiLo, int kiHi)
     {
         Vector512<float> a0 = default;
         for (int i = 0; i < inChannels; i++)
-            for (int ki = 0; ki < k; ki++)
+            for (int ki = kiLo; ki < kiHi; ki++)
             {
-                float* row = x + ((nint)i * height + ki) * width * Lanes;
+                float* row = x + ((nint)i * height + ki - kiLo) * width * Lanes;
+                float* wk = w + (i * k + ki) * k;
                 for (int kj = 0; kj < k; kj++, row += Lanes)
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(*w++), Vector512.Load(row), a0);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(wk[kj]), Vector512.Load(row), a0);
             }
         a0.Store(y);
     }
