@@ -24,9 +24,8 @@ public abstract class AutoEncoder : Module
     private int _inferenceBatchSize = DefaultInferenceBatchSize;
     private int _threads = 1;
     private AutoEncoder[] _replicas = [];
-    private bool _linearsFound;
-    private Linear[] _linears = [];      // this model's Linear layers, in order
-    private float[][] _weightsT = [];    // their weights transposed, shared by the replicas' Linear layers
+    private readonly Linear[] _linears;  // this model's Linear layers, in order
+    private float[][]? _weightsT;        // their weights transposed, shared by the replicas' Linear layers
     private float[] _rowSums = [];
     // The call in progress (TrainStep or inference), read by the worker threads.
     private unsafe float* _images;
@@ -34,7 +33,6 @@ public abstract class AutoEncoder : Module
     private float[] _gathered = [];          // a replica's copy of its shard's images
     private unsafe float* _inferenceDestination;
     private int _imageCount;
-    private int _shardCount;
     private InferenceOutput _inferenceKind;
 
     protected AutoEncoder(Sequential encoder, Sequential decoder, int inputSize)
@@ -43,6 +41,7 @@ public abstract class AutoEncoder : Module
         Decoder = decoder;
         InputSize = inputSize;
         Parameters = ParameterSet.Create(this);
+        _linears = [.. Linears(this)];
         _trainShard = TrainShard;
         _reduceChunk = ReduceShards;
         _inferChunk = InferChunk;
@@ -158,7 +157,6 @@ public abstract class AutoEncoder : Module
             _images = pImages;
             _indices = indices.IsEmpty ? null : pIndices;
             _imageCount = n;
-            _shardCount = shards;
             try
             {
                 pool.Run(shards, _trainShard);
@@ -210,12 +208,7 @@ public abstract class AutoEncoder : Module
     // Also refreshes the transposed Linear weights, since the weights may have changed since the last call.
     private void PrepareReplicas()
     {
-        if (!_linearsFound)
-        {
-            _linearsFound = true;
-            _linears = [.. Linears(this)];
-            _weightsT = [.. _linears.Select(l => new float[l.InFeatures * l.OutFeatures])];
-        }
+        _weightsT ??= [.. _linears.Select(l => new float[l.InFeatures * l.OutFeatures])];
         if (_linears.Length > 0) WorkerPool.For(_threads).Run(_linears.Length, _transposeWeight);
         if (_replicas.Length >= _threads) return;
         var replicas = new AutoEncoder[_threads];
@@ -224,8 +217,7 @@ public abstract class AutoEncoder : Module
         {
             replicas[i] = CreateReplica();
             replicas[i].Parameters.ShareValuesWith(Parameters);
-            Linear[] linears = [.. Linears(replicas[i])];
-            for (int j = 0; j < linears.Length; j++) linears[j].UseTransposedWeight(_weightsT[j]);
+            for (int j = 0; j < _linears.Length; j++) replicas[i]._linears[j].UseTransposedWeight(_weightsT[j]);
         }
         _replicas = replicas;
     }
@@ -233,7 +225,7 @@ public abstract class AutoEncoder : Module
     private static IEnumerable<Linear> Linears(Module module) =>
         module is Linear linear ? [linear] : module.Children.SelectMany(child => Linears(child.Module));
 
-    private void TransposeWeight(int index, int worker) => _linears[index].TransposeWeight(_weightsT[index]);
+    private void TransposeWeight(int index, int worker) => _linears[index].TransposeWeight(_weightsT![index]);
 
     // Shard 0 writes its gradient straight into Parameters.Grad; shard s > 0 into _shardGrads[s - 1].
     private unsafe void TrainShard(int shard, int worker)
@@ -265,7 +257,8 @@ public abstract class AutoEncoder : Module
     {
         int start = chunk * ReduceChunkLength, length = Math.Min(ReduceChunkLength, Parameters.Length - start);
         Span<float> total = Parameters.Grad.AsSpan(start, length);
-        for (int s = 0; s < _shardCount - 1; s++)
+        int shards = (_imageCount + ShardSize - 1) / ShardSize;
+        for (int s = 0; s < shards - 1; s++)
             Elementwise.AddInPlace(total, _shardGrads[s].AsSpan(start, length));
     }
 

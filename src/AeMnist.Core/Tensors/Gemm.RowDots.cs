@@ -141,11 +141,7 @@ public static unsafe partial class Gemm
         public static Vector512<float> MultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
             Vector512.FusedMultiplyAdd(left, right, addend);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Reduce(Vector512<float> lanes)
-        {
-            Vector256<float> t8 = lanes.GetLower() + lanes.GetUpper();
-            return Reduce4(t8.GetLower() + t8.GetUpper());
-        }
+        public static float Reduce(Vector512<float> lanes) => Reductions.ReduceLanes(lanes);
     }
 
     private readonly struct Lanes256 : ILanes<(Vector256<float> Low, Vector256<float> High)>

@@ -1,7 +1,6 @@
 // im2col and col2im: the unfolding that turns Conv2d and ConvTranspose2d into GEMMs, each with a naive twin.
 // Square kernels, one stride and one padding for both axes, one image at a time (the layers loop over the batch).
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace AeMnist.Tensors;
 
@@ -67,7 +66,7 @@ public static unsafe class Im2Col
                             if (lo > 0) new Span<float>(segment, lo).Clear();
                             if (hi < ow) new Span<float>(segment + hi, ow - hi).Clear();
                             float* source = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
-                            if (s == 1) Copy(source, segment + lo, hi - lo);
+                            if (s == 1) new ReadOnlySpan<float>(source, hi - lo).CopyTo(new Span<float>(segment + lo, hi - lo));
                             else for (int ox = lo; ox < hi; ox++, source += s) segment[ox] = *source;
                         }
                     }
@@ -116,43 +115,10 @@ public static unsafe class Im2Col
                             if (iy < 0 || iy >= g.Height) continue;
                             float* segment = row + oy * ow;
                             float* target = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
-                            if (s == 1) AddTo(segment + lo, target, hi - lo);
+                            if (s == 1) Elementwise.AddInPlace(new Span<float>(target, hi - lo), new ReadOnlySpan<float>(segment + lo, hi - lo));
                             else for (int ox = lo; ox < hi; ox++, target += s) *target += segment[ox];
                         }
                     }
-    }
-
-    // destination[0..length) = source[0..length); the arrays do not overlap.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* source, float* destination, int length)
-    {
-        if (Vector512.IsHardwareAccelerated && length >= Vector512<float>.Count)
-        {
-            int i = 0;
-            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
-                Vector512.Load(source + i).Store(destination + i);
-            if (i < length)  // one overlapping vector for the tail; copying twice is harmless
-                Vector512.Load(source + length - Vector512<float>.Count).Store(destination + length - Vector512<float>.Count);
-            return;
-        }
-        new ReadOnlySpan<float>(source, length).CopyTo(new Span<float>(destination, length));
-    }
-
-    // destination[i] += source[i], each element once, in any order (each element sees one addition).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddTo(float* source, float* destination, int length)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
-                (Vector512.Load(destination + i) + Vector512.Load(source + i)).Store(destination + i);
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
-                (Vector256.Load(destination + i) + Vector256.Load(source + i)).Store(destination + i);
-        if (Vector128.IsHardwareAccelerated)
-            for (; i + Vector128<float>.Count <= length; i += Vector128<float>.Count)
-                (Vector128.Load(destination + i) + Vector128.Load(source + i)).Store(destination + i);
-        for (; i < length; i++) destination[i] += source[i];
     }
 
     /// <summary>Naive twin of <see cref="Fold"/> (same order of additions, so equal bit for bit).</summary>
