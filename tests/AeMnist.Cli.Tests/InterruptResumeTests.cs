@@ -81,7 +81,7 @@ public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(epochsDone * 21L + batchesDone, long.Parse(checkpoint.Metadata["adam_step"], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("interrupted", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["status"]!);
 
-        ProcessResult resumed = AemnistProcess.Run(["train", "--resume", run, "--data", Data], _scratch.Path, TimeSpan.FromSeconds(120));
+        ProcessResult resumed = AemnistProcess.Run(["train", "--resume", run, "--threads", "2", "--data", Data], _scratch.Path, TimeSpan.FromSeconds(120));  // interrupted on 1 thread, finished on 2
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains($"Resuming {run}", resumed.Stdout);
         Assert.False(File.Exists(Path.Combine(run, "checkpoint.safetensors")));

@@ -29,10 +29,15 @@ internal sealed class ModelOptions
             run = runPath is not null ? RunDirectory.Open(runPath) : RunDirectory.Newest(parse.GetValue(RunsDir)!);
             modelPath = run.ModelPath;
         }
-        int threads = parse.GetValue(Threads);
-        if (threads < 1) throw new UsageException($"--threads must be positive, got {threads}");
         var (model, metadata) = AeMnist.Models.ModelFile.Load(modelPath, kind);
-        model.Threads = threads;
+        model.Threads = ThreadCount(parse);
         return (model, metadata, run, modelPath);
+    }
+
+    /// <summary>The --threads value, checked.</summary>
+    public int ThreadCount(ParseResult parse)
+    {
+        int threads = parse.GetValue(Threads);
+        return threads >= 1 ? threads : throw new UsageException($"--threads must be positive, got {threads}");
     }
 }

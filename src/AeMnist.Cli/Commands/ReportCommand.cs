@@ -44,11 +44,13 @@ internal static class ReportCommand
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
                 if (runs.Length < 2) throw new UsageException("--compare needs at least two run directories");
+                int threads = model.ThreadCount(parse);
                 MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
                 var inputs = runs.Select(path =>
                 {
                     RunDirectory run = RunDirectory.Open(path);
                     var (autoEncoder, metadata) = ModelFile.Load(run.ModelPath);
+                    autoEncoder.Threads = threads;
                     EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, metadata.Split ?? fromOptions, mnist, rule);
                     return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, run.ModelPath));
                 }).ToList();

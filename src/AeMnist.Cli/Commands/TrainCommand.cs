@@ -65,8 +65,8 @@ internal static class TrainCommand
 
             bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
             var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(resume) is { } toResume && !Directory.Exists(toResume))
-                throw new DataFormatException($"{toResume}: run directory not found");  // before spending half a second on the data
+            if (parse.GetValue(resume) is { } toResume)
+                TrainJob.OpenResumable(toResume);  // a wrong directory fails before half a second goes on loading the data
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
 
             // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
@@ -85,7 +85,7 @@ internal static class TrainCommand
                     progress.Start(run, request.Train, request.Split, mnist, resumed: resumePath is not null);
                 }
                 outcome = resumePath is not null
-                    ? TrainJob.Resume(resumePath, mnist, r => progress?.OnEpoch(r), Start, stop.Token)
+                    ? TrainJob.Resume(resumePath, mnist, options.Threads, r => progress?.OnEpoch(r), Start, stop.Token)
                     : TrainJob.Execute(new TrainRequest(splitOptions, options, parse.GetValue(runsDir)!, parse.GetValue(runName)),
                         mnist, r => progress?.OnEpoch(r), Start, stop.Token);
             }

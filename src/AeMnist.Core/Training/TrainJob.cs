@@ -57,16 +57,31 @@ public static class TrainJob
         return Continue(request, data, split, run, model, adam, Trainer.NewState(request.Train.Seed), onEpoch, onStart, cancel);
     }
 
-    /// <summary>Continues an interrupted run from its checkpoint, to the same result as an uninterrupted run.</summary>
-    public static TrainOutcome Resume(string runPath, MnistDataset data, Action<EpochRecord>? onEpoch = null,
-        Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
+    /// <summary>The run directory of an interrupted run, or a one-line error; cheap, so callers check before loading data.</summary>
+    public static RunDirectory OpenResumable(string runPath)
     {
         if (!Directory.Exists(runPath))
             throw new DataFormatException($"{runPath}: run directory not found");
         var run = new RunDirectory(runPath);
         if (File.Exists(run.ModelPath) && !File.Exists(run.CheckpointPath))
             throw new DataFormatException($"{runPath}: this run already finished; nothing to resume");
+        return run;
+    }
+
+    /// <summary>
+    /// Continues an interrupted run from its checkpoint, to the same result as an uninterrupted run. Every option comes
+    /// from the checkpoint except the thread count, which changes no result: <paramref name="threads"/> replaces it.
+    /// </summary>
+    public static TrainOutcome Resume(string runPath, MnistDataset data, int? threads = null, Action<EpochRecord>? onEpoch = null,
+        Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
+    {
+        RunDirectory run = OpenResumable(runPath);
         var (request, model, adam, state) = Checkpoint.Load(run.CheckpointPath, RunDirectory.ReadHistory(run.HistoryPath));
+        if (threads is { } count)
+        {
+            request = request with { Train = request.Train with { Threads = count } };
+            model.Threads = count;
+        }
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
         return Continue(request, data, split, run, model, adam, state, onEpoch, onStart, cancel);
     }
