@@ -37,7 +37,7 @@ seconds = [float(r["seconds"]) for r in csv.DictReader(open(sys.argv[2]))]
 steady = seconds[1:] or seconds
 # Forward FLOPs per image (2 per multiply-add): dense 784-64-32-64-784; conv 1-3-5-3-1 channels, 5x5 kernels.
 forward = 2 * (784*64 + 64*32 + 32*64 + 64*784) if sys.argv[3] == "dense" else 2 * 25 * (3*576 + 15*400 + 15*400 + 3*576)
-images = run["split"]["train_count"] if "train_count" in run.get("split", {}) else 5500
+images = run["split"]["train_count"]
 print(statistics.median(steady), run["timings"]["allocated_bytes_per_epoch"], 3 * forward * images / statistics.median(steady) / 1e9)
 PY
 )

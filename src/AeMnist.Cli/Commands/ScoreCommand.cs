@@ -38,7 +38,7 @@ internal static class ScoreCommand
             // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
             // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
             int warm = Math.Min(batch.Count, 256);
-            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * 784), warm, errors.AsSpan(0, warm));
+            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * autoEncoder.InputSize), warm, errors.AsSpan(0, warm));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;

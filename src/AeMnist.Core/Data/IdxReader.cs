@@ -68,8 +68,7 @@ public static class IdxReader
     /// <summary>pixel / 255 for each byte: a true division, so the floats equal torch's img.float().div(255).</summary>
     internal static void ToFloats(ReadOnlySpan<byte> source, Span<float> destination)
     {
-        for (int i = 0; i < source.Length; i++) destination[i] = source[i];
-        System.Numerics.Tensors.TensorPrimitives.Divide(destination[..source.Length], 255f, destination);
+        for (int i = 0; i < source.Length; i++) destination[i] = source[i] / 255f;
     }
 
     internal static byte[] ParseLabels(byte[] bytes, string name) => ParseLabels(bytes, bytes.Length, name);
