@@ -1,5 +1,6 @@
 // Element-wise kernels for activations and biases, each with a naive twin.
-// Fast versions lean on TensorPrimitives; the ReLU mask is hand-vectorised because TensorPrimitives has no select.
+// Fast versions are hand-written Vector512/Vector256 loops (TensorPrimitives 11.0 was several times slower here);
+// only Sigmoid, which the tutorial's models do not use, still calls TensorPrimitives for its exp.
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
