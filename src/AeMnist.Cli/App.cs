@@ -3,6 +3,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using AeMnist.Cli.Commands;
+using AeMnist.Engines;
 
 namespace AeMnist.Cli;
 
@@ -32,6 +33,9 @@ public static class App
         Description = "Show stack traces for errors",
         Recursive = true,
     };
+
+    /// <summary>The engines this program offers (--engine).</summary>
+    public static EngineCatalog Engines { get; } = EngineCatalog.Native;
 
     public static RootCommand BuildRoot()
     {
@@ -77,7 +81,7 @@ public static class App
     private static (int Code, string Message) Classify(Exception e) => e switch
     {
         CliExitException x => (x.ExitCode, x.Message),
-        UsageException or ArgumentException => (ExitCodes.UsageError, OneLine(e.Message)),
+        UsageException or ArgumentException or EngineUnavailableException => (ExitCodes.UsageError, OneLine(e.Message)),
         DataFormatException => (ExitCodes.DataError, OneLine(e.Message)),
         IOException or UnauthorizedAccessException => (ExitCodes.DataError, OneLine(e.Message)),
         NotSupportedException => (ExitCodes.UsageError, OneLine(e.Message)),

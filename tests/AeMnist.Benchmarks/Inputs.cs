@@ -1,4 +1,5 @@
 // Deterministic inputs for the benchmarks: MNIST-like images (mostly zeros, the rest in (0, 1]) and seeded models.
+using AeMnist.Engines.Native;
 using AeMnist.Models;
 
 namespace AeMnist.Benchmarks;
@@ -8,7 +9,7 @@ internal static class Inputs
     public static float[] Images(int n, ulong seed = 1)
     {
         var rng = new Rng(seed);
-        var images = new float[n * AutoEncoder.ImagePixels];
+        var images = new float[n * 784];
         for (int i = 0; i < images.Length; i++)
         {
             float u = rng.NextSingle(0f, 1f);
@@ -25,10 +26,18 @@ internal static class Inputs
         return values;
     }
 
-    public static AutoEncoder Model(string kind, int threads)
+    public static NativeModel Model(string kind, int threads)
     {
-        AutoEncoder model = kind == "dense" ? AutoEncoder.CreateDense(AutoEncoder.ImagePixels, [64, 32], new Rng(7)) : AutoEncoder.CreateConv(new Rng(7));
-        model.Threads = threads;
-        return model;
+        ModelSpec spec = Architectures.Get(kind).Spec();
+        return new NativeEngine(threads).LoadNative(spec, spec.InitialWeights(new Rng(7)));
+    }
+
+    /// <summary>One training step on the whole batch, as the trainer takes it.</summary>
+    public static float Step(NativeModel model, AeMnist.Optim.IOptimizer adam, float[] batch, int[] rows)
+    {
+        model.ZeroGrad();
+        float loss = model.ForwardBackward(batch, batch, rows);
+        adam.Step();
+        return loss;
     }
 }

@@ -1,8 +1,8 @@
 // Times each layer's Forward and Backward inside a training step of batch 512, plus the loss and the Adam step,
 // and prints the median over many steps with the GFLOPS each layer reaches.
 using System.Diagnostics;
-using AeMnist.Layers;
-using AeMnist.Models;
+using AeMnist.Engines.Native;
+using AeMnist.Engines.Native.Layers;
 using AeMnist.Optim;
 using AeMnist.Tensors;
 
@@ -17,16 +17,17 @@ internal static class LayerProfile
         const int steps = 200;
         foreach (string kind in kinds)
         {
-            AutoEncoder model = Inputs.Model(kind, threads);
+            NativeModel model = Inputs.Model(kind, threads);
             int n = model.ShardSize;
             // The layers as the engine's replicas run them (conv: batch-interleaved; the data's order does not matter here).
-            AutoEncoder shard = Inputs.Model(kind, 1);
-            if (shard is ConvAutoEncoder conv) conv.UseInterleavedLayout();
-            var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: 0.001));
-            var shardAdam = new Adam(shard.Parameters, new AdamOptions(LearningRate: 0.001));
+            NativeModel shardModel = Inputs.Model(kind, 1);
+            Network replica = shardModel.Replica(0);
+            replica.Parameters.UseGradients(shardModel.Parameters.Grad);
+            var adam = model.CreateAdam(new AdamOptions(LearningRate: 0.001));
+            var shardAdam = shardModel.CreateAdam(new AdamOptions(LearningRate: 0.001));
             float[] batch = Inputs.Images(n);
-            Module[] layers = [.. Enumerable.Range(0, shard.Encoder.Count).Select(i => shard.Encoder[i]),
-                               .. Enumerable.Range(0, shard.Decoder.Count).Select(i => shard.Decoder[i])];
+            Module[] layers = [.. replica.Layers];
+            AeMnist.Models.SampleShape input = shardModel.Spec.Input;
             var loss = new MseLoss();
             var times = new Dictionary<string, List<double>>();
             void Add(string name, long ticks)
@@ -38,9 +39,9 @@ internal static class LayerProfile
             for (int step = 0; step < steps; step++)
             {
                 long start = Stopwatch.GetTimestamp(), t = start;
-                shard.Parameters.ZeroGrad();
+                shardModel.ZeroGrad();
                 ReadOnlySpan<float> x = batch;
-                TensorShape shape = shard.InputShape(n);
+                var shape = new TensorShape(n, input.C, input.H, input.W);
                 for (int i = 0; i < layers.Length; i++)
                 {
                     x = layers[i].Forward(x, shape);
@@ -75,11 +76,12 @@ internal static class LayerProfile
             Console.WriteLine($"  {"step",-32} {Median(whole),9:F1}");
             // The whole TrainStep on a batch of 512 with the requested threads (shards, reduction and Adam included).
             float[] big = Inputs.Images(512);
+            int[] rows = [.. Enumerable.Range(0, 512)];
             var full = new List<double>();
             for (int step = 0; step < steps / 4; step++)
             {
                 long start = Stopwatch.GetTimestamp();
-                model.TrainStep(big, 512, adam);
+                Inputs.Step(model, adam, big, rows);
                 full.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
             }
             Console.WriteLine($"  {$"TrainStep(512), {threads} threads",-32} {Median(full),9:F1}");
@@ -91,7 +93,9 @@ internal static class LayerProfile
     {
         Linear l => $"Linear({l.InFeatures},{l.OutFeatures})",
         Conv2d c => $"Conv2d({c.InChannels},{c.OutChannels})",
+        InterleavedConv2d c => $"Conv2d({c.InChannels},{c.OutChannels})",
         ConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
+        InterleavedConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
         _ => m.GetType().Name,
     };
 

@@ -122,7 +122,7 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("train: contamination above 0.5", Usage, s => Train(s, "--contamination", "0.6"), "--contamination 0.6", "(0, 0.5]"),
         new("train: contamination NaN", Usage, s => Train(s, "--contamination", "NaN"), "--contamination NaN", "(0, 0.5]"),
         new("train: split larger than the data", Usage, s => Train(s, "--train-normal", "100000"), "--train-normal", "lower the counts"),
-        new("train: zero threads", Usage, s => Train(s, "--threads", "0"), "--threads", "positive"),
+        new("train: zero threads", Usage, s => Train(s, "--threads", "0"), "--threads 0", "must be 1-"),
         new("train: run name with a slash", Usage, s => Train(s, "--run-name", "a/b"), "--run-name 'a/b'"),
         new("train: unknown option", Usage, s => Train(s, "--learning-rate", "0.1"), "--learning-rate"),
         new("train: resume a directory that does not exist", Data, s => ["train", "--resume", s.File("gone"), "--data", Idx.DataDirectory(s)], "gone", "not found"),

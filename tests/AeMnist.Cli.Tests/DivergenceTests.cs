@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Serialization;
 using AeMnist.Training;
@@ -36,11 +37,10 @@ public sealed class DivergenceTests : IDisposable
         string run = Path.Combine(runs, "huge-lr");
         Assert.Contains($"{Path.Combine(run, "model.safetensors")} holds the initial weights (epoch 0)", line);
 
-        var (model, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
-        Assert.All(model.Parameters.Data, v => Assert.True(float.IsFinite(v)));
+        var (spec, model, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        Assert.All(model.Tensors, t => Assert.All(t.Data, v => Assert.True(float.IsFinite(v))));
         // Epoch 0 of this seed, exactly: what `train --epochs 0` would have started from.
-        float[] initial = TrainJob.CreateModel(new TrainOptions(Seed: 42)).Parameters.Data;
-        Assert.Equal(initial, model.Parameters.Data);
+        Assert.True(TrainJob.InitialWeights(spec, 42).BitEquals(model));
         Assert.True(metadata.Threshold is { } t && double.IsFinite(t));
         JsonObject runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!.AsObject();
         Assert.Equal("diverged", (string)runJson["status"]!);
@@ -58,9 +58,9 @@ public sealed class DivergenceTests : IDisposable
         string small = SmallMnist.Write(_scratch);
         MnistDataset data = MnistDataset.Load(small);
         var split = new SplitOptions(TrainNormal: 200, TrainAnomalies: 20, TestNormal: 50, TestAnomalies: 50);
-        var options = new TrainOptions(Epochs: 6, BatchSize: 64, EvalEvery: 1, Patience: 10, Threads: 1);
+        var options = new TrainOptions(Epochs: 6, BatchSize: 64, EvalEvery: 1, Patience: 10);
         using var stop = new CancellationTokenSource();
-        TrainOutcome first = TrainJob.Execute(new TrainRequest(split, options, _scratch.File("runs"), "diverges"), data,
+        TrainOutcome first = TrainJob.Execute(new TrainRequest(split, options, new ComputeOptions(), _scratch.File("runs"), "diverges"), data,
             onEpoch: r => { if (r.Epoch == 2) stop.Cancel(); }, cancel: stop.Token);
         Assert.Equal(StopReason.Interrupted, first.Result.Reason);
         string run = first.Run.Path, checkpoint = first.Run.CheckpointPath;
@@ -71,7 +71,8 @@ public sealed class DivergenceTests : IDisposable
         request["train"]!["lr"] = 1e30;
         metadata["request"] = request.ToJsonString();
         SafeTensors.Write(checkpoint, saved.Names.Select(n => (n, saved.Tensors[n].Shape, (ReadOnlyMemory<float>)saved.Tensors[n].Data)), metadata);
-        float[] best = saved.Tensors["best"].Data;
+        string[] bestNames = [.. saved.Names.Where(n => n.StartsWith("best.", StringComparison.Ordinal))];
+        Assert.Equal(8, bestNames.Length);  // the dense model's eight tensors, under best.
         int bestEpoch = int.Parse(saved.Metadata["best_epoch"], System.Globalization.CultureInfo.InvariantCulture);
 
         CliResult result = CliRunner.Run("train", "--resume", run, "--data", small, "--quiet");
@@ -82,9 +83,9 @@ public sealed class DivergenceTests : IDisposable
         Assert.StartsWith("aemnist: training loss became ", line);
         Assert.Contains("in epoch 3, batch ", line);
         Assert.Contains($"kept the best weights (epoch {bestEpoch}) in {Path.Combine(run, "model.safetensors")}", line);
-        var (model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
-        Assert.All(model.Parameters.Data, v => Assert.True(float.IsFinite(v)));
-        Assert.Equal(best, model.Parameters.Data);
+        var (_, model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        Assert.All(model.Tensors, t => Assert.All(t.Data, v => Assert.True(float.IsFinite(v))));
+        foreach (string name in bestNames) Assert.Equal(saved.Tensors[name].Data, model[name["best.".Length..]].Data);
         Assert.False(File.Exists(checkpoint));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "history.csv")).Length);
     }

@@ -47,7 +47,9 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(metrics.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!.ToJsonString());
 
         // Independently: the model file, the split from run.json, errors from the engine, metrics by counting.
-        var (model, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (spec, weights, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        using var engine = new AeMnist.Engines.Native.NativeEngine();
+        using var model = engine.Load(spec, weights);
         MnistDataset data = MnistDataset.Load(MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!);
         int[] test = runJson["split"]!["indices"]!["test"]!.AsArray().Select(n => (int)n!).ToArray();
         float[] errors = new float[test.Length];
@@ -100,7 +102,7 @@ public sealed class EndToEndTests : IDisposable
     public void A_model_from_another_writer_without_metadata_is_scored_with_model_option()
     {
         string run = Train("source");
-        var (model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (_, model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
         // As safetensors.torch.save_file(model.state_dict()) writes it: no metadata, names sorted in the header.
         string foreign = Path.Combine(_dir, "pytorch.safetensors");
         File.WriteAllBytes(foreign, PythonStyleSafetensors(model));
@@ -146,16 +148,16 @@ public sealed class EndToEndTests : IDisposable
         stream.Write(bytes);
     }
 
-    private static byte[] PythonStyleSafetensors(AutoEncoder model)
+    private static byte[] PythonStyleSafetensors(StateDict model)
     {
-        var entries = model.Parameters.Entries.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        var entries = model.Tensors.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
         var header = new StringBuilder("{");
         long offset = 0;
         foreach (var e in entries)
         {
             if (header.Length > 1) header.Append(',');
-            header.Append(CultureInfo.InvariantCulture, $"\"{e.Name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", e.Shape)}],\"data_offsets\":[{offset},{offset + 4L * e.Length}]}}");
-            offset += 4L * e.Length;
+            header.Append(CultureInfo.InvariantCulture, $"\"{e.Name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", e.Shape)}],\"data_offsets\":[{offset},{offset + 4L * e.Data.Length}]}}");
+            offset += 4L * e.Data.Length;
         }
         header.Append('}');
         while ((header.Length + 8) % 8 != 0) header.Append(' ');
@@ -165,7 +167,7 @@ public sealed class EndToEndTests : IDisposable
         json.CopyTo(result, 8);
         long at = 8 + json.Length;
         foreach (var e in entries)
-            foreach (float v in model.Parameters.Values(e))
+            foreach (float v in e.Data)
             {
                 BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan((int)at), v);
                 at += 4;

@@ -67,9 +67,10 @@ public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(Path.Combine(run, "model.safetensors")));
         Assert.Empty(Directory.GetFiles(run, "*.tmp"));
 
-        // The checkpoint is consistent: weights, Adam state, shuffle state, position and history agree.
+        // The checkpoint is consistent: weights, Adam state, shuffle state, position and history agree. Its tensors are
+        // named: the state dict, then Adam's moments per parameter.
         SafeTensorsFile checkpoint = SafeTensors.Read(Path.Combine(run, "checkpoint.safetensors"));
-        foreach (string tensor in new[] { "parameters", "adam.m", "adam.v" })
+        foreach (string tensor in new[] { "encoder.0.weight", "decoder.2.bias", "adam.exp_avg.encoder.0.weight", "adam.exp_avg_sq.decoder.2.bias" })
             Assert.True(checkpoint.Tensors.ContainsKey(tensor), tensor);
         foreach (string key in new[] { "adam_step", "epochs_done", "batches_done", "shuffle_state", "request" })
             Assert.True(checkpoint.Metadata.ContainsKey(key), key);

@@ -14,12 +14,14 @@ public class ParsingTests
     [InlineData("--contamination 0.7", "--contamination 0.7 must be in (0, 0.5]")]
     [InlineData("--contamination 0", "--contamination 0 must be in (0, 0.5]")]
     [InlineData("--protocol holdout", "--protocol 'holdout' is not a protocol; use seed or one-class")]
-    [InlineData("--hidden 64,x", "--hidden '64,x' must be positive integers separated by commas, e.g. 64,32")]
-    [InlineData("--device cuda", "--device: device 'cuda' is not available in this build (CPU only); use --device cpu")]
-    [InlineData("--device tpu", "--device: device 'tpu' is not available in this build (CPU only); use --device cpu")]
+    [InlineData("--hidden 64,x", "--hidden '64,x' must be integers 1-16384 separated by commas, e.g. 64,32")]
+    [InlineData("--hidden 64,0", "--hidden '64,0' must be integers 1-16384 separated by commas, e.g. 64,32")]
+    [InlineData("--device cuda", "--device cuda: the native engine computes on cpu only; use --device cpu")]
+    [InlineData("--device tpu", "--device 'tpu' is not a device; use cpu or cuda")]
+    [InlineData("--engine onnx", "--engine 'onnx' is not an engine of this build; use native")]
     [InlineData("--keep middle", "--keep 'middle' is not a choice; use best or last")]
     [InlineData("--validation 1.5", "--validation 1.5 must be a fraction in [0, 1)")]
-    [InlineData("--model conv --hidden 8", "--hidden applies to the dense model only")]
+    [InlineData("--model conv --hidden 8", "--hidden applies to the dense model only, not to conv")]
     public void Train_rejects_impossible_options(string args, string message)
     {
         CliResult result = CliRunner.Run(["train", .. args.Split(' '), "--runs-dir", Path.Combine(Path.GetTempPath(), "aemnist-never-created")]);
@@ -50,6 +52,18 @@ public class ParsingTests
         Assert.Equal(0, result.ExitCode);
         foreach (string command in new[] { "train", "data" })
             Assert.Contains(command, result.Stdout);
+    }
+
+    [Fact]
+    public void Train_help_lists_its_own_options_and_their_choices()
+    {
+        CliResult result = CliRunner.Run("train", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv>", "--protocol <seed|one-class>",
+                     "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native>", "--device <cpu|cuda>", "ConvTranspose2d 5→3→1" })
+            Assert.Contains(text, result.Stdout);
+        Assert.DoesNotContain("--input", result.Stdout);  // score's
+        Assert.DoesNotContain("--min-auroc", result.Stdout);  // evaluate's
     }
 
     [Fact]

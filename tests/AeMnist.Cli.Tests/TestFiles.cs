@@ -130,21 +130,22 @@ internal static class SafetensorsFiles
     /// <summary>A small dense model (784 -> 16 -> 8 -> 16 -> 784) as aemnist saves it, with a stored threshold.</summary>
     public static (List<StEntry> Entries, byte[] Data, Dictionary<string, string> Metadata) DenseModel()
     {
-        AutoEncoder model = AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, [16, 8], new Rng(7));
+        Architecture dense = Architectures.Get("dense");
+        StateDict model = dense.Spec(dense.Settings((DenseAutoEncoder.Hidden, [16, 8]))).InitialWeights(new Rng(7));
         var entries = new List<StEntry>();
         var data = new MemoryStream();
         var le = new byte[4];
-        foreach (var e in model.Parameters.Entries)
+        foreach (var e in model.Tensors)
         {
             long begin = data.Length;
-            foreach (float v in model.Parameters.Values(e))
+            foreach (float v in e.Data)
             {
                 BinaryPrimitives.WriteSingleLittleEndian(le, v);
                 data.Write(le);
             }
             entries.Add(new StEntry(e.Name, "F32", e.Shape.Select(d => (long)d).ToArray(), begin, data.Length));
         }
-        var metadata = new ModelMetadata("dense", [16, 8], 5, "seed", 42, 0.05, new SplitOptions()).ToDictionary();
+        var metadata = new ModelMetadata(dense, dense.Settings((DenseAutoEncoder.Hidden, [16, 8])), 5, "seed", 42, 0.05, new SplitOptions()).ToDictionary();
         return (entries, data.ToArray(), metadata);
     }
 

@@ -36,7 +36,8 @@ internal static class EvaluateCommand
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             SplitOptions fromOptions = split.Read(parse);
-            var (autoEncoder, metadata, run, modelPath) = model.Load(parse);
+            using LoadedModel loaded = model.Load(parse);
+            var (autoEncoder, metadata, run, modelPath) = (loaded.Model, loaded.Metadata, loaded.Run, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
             EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule);

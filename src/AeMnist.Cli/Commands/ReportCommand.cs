@@ -2,6 +2,7 @@
 // run; with --compare, one page that sets several runs side by side.
 using System.CommandLine;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.Evaluation;
 using AeMnist.Models;
 using AeMnist.Reporting;
@@ -44,15 +45,14 @@ internal static class ReportCommand
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
                 if (runs.Length < 2) throw new UsageException("--compare needs at least two run directories");
-                int threads = model.ThreadCount(parse);
+                ComputeOptions compute = model.Compute.Read(parse);
                 MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
                 var inputs = runs.Select(path =>
                 {
                     RunDirectory run = RunDirectory.Open(path);
-                    var (autoEncoder, metadata) = ModelFile.Load(run.ModelPath);
-                    autoEncoder.Threads = threads;
-                    EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, metadata.Split ?? fromOptions, mnist, rule);
-                    return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, run.ModelPath));
+                    using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule);
+                    return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
                 string page = parse.GetValue(outputPath) ?? Path.Combine(parse.GetValue(model.RunsDir)!, "comparison.html");
                 HtmlReport.WriteComparison(page, inputs);
@@ -61,7 +61,8 @@ internal static class ReportCommand
             }
             if (parse.GetValue(outputPath) is not null) throw new UsageException("--output applies to --compare; a run's report goes into its directory");
 
-            var (loaded, meta, runDirectory, modelPath) = model.Load(parse);
+            using LoadedModel model1 = model.Load(parse);
+            var (loaded, meta, runDirectory, modelPath) = (model1.Model, model1.Metadata, model1.Run, model1.ModelPath);
             MnistDataset data2 = SharedOptions.LoadData(parse.GetValue(data));
             EvaluationOutcome result = EvaluateJob.Execute(loaded, meta, meta.Split ?? fromOptions, data2, rule);
             string directory = runDirectory?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.IO;
 
 namespace AeMnist.Cli.Commands;
@@ -30,15 +31,16 @@ internal static class ScoreCommand
             double? given = parse.GetValue(threshold);
             if (given is { } t && !(double.IsFinite(t) && t >= 0))
                 throw new UsageException($"--threshold must be a number 0 or more, got {t}");
-            var (autoEncoder, metadata, _, modelPath) = model.Load(parse);
-            double limit = given ?? metadata.Threshold
-                ?? throw new UsageException($"{Path.GetFileName(modelPath)} stores no threshold; pass --threshold X");
+            using LoadedModel loaded = model.Load(parse);
+            IEngineModel autoEncoder = loaded.Model;
+            double limit = given ?? loaded.Metadata.Threshold
+                ?? throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold; pass --threshold X");
             ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
             var errors = new float[batch.Count];
             // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
             // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
             int warm = Math.Min(batch.Count, 256);
-            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * autoEncoder.InputSize), warm, errors.AsSpan(0, warm));
+            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;

@@ -3,6 +3,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AeMnist.Data;
+using AeMnist.Engines;
 
 namespace AeMnist.Cli.Commands;
 
@@ -25,18 +26,44 @@ internal static class SharedOptions
 
     public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "Print nothing but errors (and --json output)" };
 
-    public static Option<int> Threads() => new("--threads")
+    /// <summary>--engine, --device and --threads: which engine computes, where, with how many threads; checked in one place.</summary>
+    internal sealed class ComputeSet
     {
-        Description = "CPU threads for the engine (results do not depend on it)",
-        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 8),
-        HelpName = "N",
-    };
+        public readonly Option<string> Engine = new("--engine")
+        {
+            Description = $"Engine that computes the model: {string.Join("; ", App.Engines.Providers.Select(p => $"{p.Name}: {p.Summary}"))}",
+            DefaultValueFactory = _ => Engines.Native.NativeEngine.EngineName,
+            HelpName = string.Join("|", App.Engines.Providers.Select(p => p.Name)),
+        };
+        public readonly Option<string> Device = new("--device")
+        {
+            Description = $"Compute device: {string.Join("; ", App.Engines.Providers.Select(p => $"the {p.Name} engine computes on {string.Join(" or ", p.Devices)}"))}",
+            DefaultValueFactory = _ => ComputeOptions.Cpu,
+            HelpName = string.Join("|", ComputeOptions.KnownDevices),
+        };
+        public readonly Option<int> Threads = new("--threads")
+        {
+            Description = "CPU threads for the engine (the native engine's results do not depend on it)",
+            DefaultValueFactory = _ => ComputeOptions.DefaultThreads,
+            HelpName = "N",
+        };
 
-    public static Option<string> Device() => new("--device")
-    {
-        Description = "Compute device: cpu (cuda is not available in this build)",
-        DefaultValueFactory = _ => "cpu",
-    };
+        public Option[] All => [Engine, Device, Threads];
+
+        /// <summary>The options, validated against the program's engines; a problem is a usage error naming the option.</summary>
+        public ComputeOptions Read(ParseResult parse)
+        {
+            try
+            {
+                return App.Engines.Validate(new ComputeOptions(parse.GetValue(Engine)!, parse.GetValue(Device)!, parse.GetValue(Threads)));
+            }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
+
+        /// <summary>True when the user gave --engine or --device (not only their defaults).</summary>
+        public bool EngineOrDeviceGiven(ParseResult parse) =>
+            parse.GetResult(Engine) is { Implicit: false } || parse.GetResult(Device) is { Implicit: false };
+    }
 
     /// <summary>The options that define a split; used by train, and by evaluate without --run.</summary>
     internal sealed class SplitSet
@@ -46,6 +73,7 @@ internal static class SharedOptions
         {
             Description = "seed: the tutorial's split of all 70,000 digits; one-class: all training images of the digit, the full test set",
             DefaultValueFactory = _ => "seed",
+            HelpName = "seed|one-class",
         };
         public readonly Option<int> TrainNormal = new("--train-normal") { Description = "seed protocol: normal images in the train split", DefaultValueFactory = _ => 5000, HelpName = "N" };
         public readonly Option<int> TrainAnomalies = new("--train-anomalies") { Description = "seed protocol: anomalies mixed into the train split", DefaultValueFactory = _ => 500, HelpName = "N" };
@@ -83,13 +111,6 @@ internal static class SharedOptions
         // the OS before training, so peak memory stays low.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return data;
-    }
-
-    /// <summary>The engine's device seam decides; an unavailable device is a usage error naming the option.</summary>
-    public static void CheckDevice(string device)
-    {
-        try { Tensors.Devices.Validate(device); }
-        catch (Tensors.DeviceNotAvailableException e) { throw new UsageException($"--device: {e.Message}"); }
     }
 
     public static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Engines;
+using AeMnist.Models;
 using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
@@ -13,37 +15,48 @@ internal static class TrainCommand
     public static Command Build()
     {
         var split = new SharedOptions.SplitSet();
-        var model = new Option<string>("--model") { Description = "dense: AutoEncoder(784, 64, 32); conv: the tutorial's ConvAutoEncoder", DefaultValueFactory = _ => "dense" };
-        var hidden = new Option<string?>("--hidden") { Description = "Dense hidden layer sizes, comma-separated [default: 64,32]", HelpName = "SIZES" };
+        var model = new Option<string>("--model")
+        {
+            Description = string.Join("; ", Architectures.All.Select(a => $"{a.Name}: {a.Summary}")),
+            DefaultValueFactory = _ => Architectures.All[0].Name,
+            HelpName = string.Join("|", Architectures.All.Select(a => a.Name)),
+        };
+        // One option per architecture setting (--hidden, ...), named and described by the architectures that take it.
+        var settings = Architectures.Options.Select(o => new Option<string?>("--" + o.Name)
+        {
+            Description = $"{o.Description} ({string.Join(", ", Architectures.All.Where(a => a.Options.Contains(o)).Select(a => a.Name))} only) [default: {ArchitectureOption.Format(o.Default)}]",
+            HelpName = o.HelpName,
+        }).ToArray();
         var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs", DefaultValueFactory = _ => 100, HelpName = "N" };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per mini-batch", DefaultValueFactory = _ => 512, HelpName = "N" };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.01, HelpName = "RATE" };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Adam weight decay (L2, as torch.optim.Adam)", DefaultValueFactory = _ => 0.0, HelpName = "W" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement", DefaultValueFactory = _ => 3, HelpName = "N" };
-        var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best" };
+        var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best", HelpName = "best|last" };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", DefaultValueFactory = _ => 0.1, HelpName = "F" };
         var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option) to exactly the result of an uninterrupted one", HelpName = "DIR" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
         var data = SharedOptions.Data();
         var runsDir = SharedOptions.RunsDir();
-        var threads = SharedOptions.Threads();
-        var device = SharedOptions.Device();
+        var compute = new SharedOptions.ComputeSet();
         var json = SharedOptions.Json();
         var quiet = SharedOptions.Quiet();
 
         var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in new Option[] { model, hidden, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, resume, data, runsDir, threads, device, json, quiet })
-            command.Add(o);
+        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, resume, data, runsDir, .. compute.All, json, quiet];
+        foreach (Option o in own) command.Add(o);
 
         command.SetAction(parse =>
         {
-            SharedOptions.CheckDevice(parse.GetValue(device)!);
+            ComputeOptions computeOptions = compute.Read(parse);
             SplitOptions splitOptions = split.Read(parse);
+            Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
+            var given = settings.Where(o => parse.GetValue(o) is not null).ToDictionary(o => o.Name[2..], o => parse.GetValue(o)!);
             var options = new TrainOptions(
-                Model: parse.GetValue(model)!,
-                Hidden: ParseHidden(parse.GetValue(hidden)),
+                Model: architecture.Name,
+                Settings: architecture.Settings(given),
                 Epochs: parse.GetValue(epochs),
                 BatchSize: parse.GetValue(batchSize),
                 LearningRate: parse.GetValue(lr),
@@ -56,12 +69,8 @@ internal static class TrainCommand
                     "last" => KeepCheckpoint.Last,
                     var other => throw new UsageException($"--keep '{other}' is not a choice; use best or last"),
                 },
-                Contamination: parse.GetValue(contamination),
-                Seed: splitOptions.Seed,
-                Threads: parse.GetValue(threads));
+                Contamination: parse.GetValue(contamination));
             options.Validate();
-            if (options.Model == "conv" && options.Hidden is not null)
-                throw new UsageException("--hidden applies to the dense model only");
 
             bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
             var output = parse.InvocationConfiguration.Output;
@@ -82,12 +91,12 @@ internal static class TrainCommand
                 void Start(RunDirectory run, TrainRequest request)
                 {
                     progress = new TrainProgress(output, isQuiet, request.Train.Epochs);
-                    progress.Start(run, request.Train, request.Split, mnist, resumed: resumePath is not null);
+                    progress.Start(run, request, mnist, resumed: resumePath is not null);
                 }
                 outcome = resumePath is not null
-                    ? TrainJob.Resume(resumePath, mnist, options.Threads, r => progress?.OnEpoch(r), Start, stop.Token)
-                    : TrainJob.Execute(new TrainRequest(splitOptions, options, parse.GetValue(runsDir)!, parse.GetValue(runName)),
-                        mnist, r => progress?.OnEpoch(r), Start, stop.Token);
+                    ? TrainJob.Resume(resumePath, mnist, computeOptions.Threads, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token)
+                    : TrainJob.Execute(new TrainRequest(splitOptions, options, computeOptions, parse.GetValue(runsDir)!, parse.GetValue(runName)),
+                        mnist, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token);
             }
             finally
             {
@@ -104,7 +113,7 @@ internal static class TrainCommand
             if (outcome.Result.Reason == StopReason.Diverged)
             {
                 if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
-                string kept = state.BestParameters is null
+                string kept = state.BestWeights is null
                     ? $"no evaluation succeeded before that, so {outcome.Run.ModelPath} holds the initial weights (epoch 0)"
                     : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
                 throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
@@ -114,17 +123,6 @@ internal static class TrainCommand
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    internal static int[]? ParseHidden(string? text)
-    {
-        if (text is null) return null;
-        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var sizes = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] <= 0)
-                throw new UsageException($"--hidden '{text}' must be positive integers separated by commas, e.g. 64,32");
-        return sizes;
     }
 
     private static JsonObject Summary(TrainOutcome outcome)

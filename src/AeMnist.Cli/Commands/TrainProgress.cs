@@ -13,12 +13,15 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
     private int _epochs;
     private bool _barShown;
 
-    public void Start(RunDirectory run, TrainOptions options, SplitOptions split, MnistDataset data, bool resumed)
+    public void Start(RunDirectory run, TrainRequest request, MnistDataset data, bool resumed)
     {
         if (quiet) return;
+        TrainOptions options = request.Train;
+        SplitOptions split = request.Split;
         if (resumed) output.WriteLine($"Resuming {run.Path}");
-        string hidden = options.Model == "dense" ? $" ({string.Join(",", options.HiddenOrDefault)})" : "";
-        output.WriteLine($"Training {options.Model}{hidden} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {options.Seed}, " +
+        string settings = options.Architecture.DescribeSettings(options.ResolvedSettings);
+        string engine = request.Compute.Engine == Engines.Native.NativeEngine.EngineName ? "" : $", on the {request.Compute.Engine} engine ({request.Compute.Device})";
+        output.WriteLine($"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +
                          $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}");
         if (split.Validation == 0)
             output.WriteLine("Note: no --validation split, so early stopping watches the TEST split (as the tutorial does); test figures are optimistic.");

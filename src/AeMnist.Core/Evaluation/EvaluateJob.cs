@@ -3,6 +3,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Reporting;
 using AeMnist.Training;
@@ -37,7 +38,7 @@ public sealed record EvaluationOutcome(
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(AutoEncoder model, MnistDataset data, int[] indices, int normalDigit)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit)
     {
         float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
@@ -46,7 +47,7 @@ public static class EvaluateJob
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
 
-    public static EvaluationOutcome Execute(AutoEncoder model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule)
+    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule)
     {
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
         ScoredImages test = Score(model, data, split.Test, splitOptions.Normal);
@@ -68,7 +69,7 @@ public static class EvaluateJob
     /// True when the model reconstructs every one of (up to) 256 test images as the same image: the
     /// collapse of a dead final ReLU, which the tutorial's conv model suffers for some seeds.
     /// </summary>
-    public static bool HasConstantOutput(AutoEncoder model, MnistDataset data, int[] indices)
+    public static bool HasConstantOutput(IEngineModel model, MnistDataset data, int[] indices)
     {
         int n = Math.Min(indices.Length, 256);
         if (n < 2) return false;
@@ -82,7 +83,7 @@ public static class EvaluateJob
         return true;
     }
 
-    private static float[] NormalTrainErrors(AutoEncoder model, MnistDataset data, DataSplit split, int normal)
+    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)
     {
         int[] normals = split.Train.Where(i => data.Labels[i] == normal).ToArray();
         return Score(model, data, normals, normal).Errors;
@@ -137,7 +138,7 @@ public static class EvaluateJob
     private static JsonNode? Number(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>Everything the HTML report shows for one evaluated model.</summary>
-    public static ReportInput ReportInput(EvaluationOutcome outcome, AutoEncoder model, ModelMetadata metadata, MnistDataset data,
+    public static ReportInput ReportInput(EvaluationOutcome outcome, IEngineModel model, ModelMetadata metadata, MnistDataset data,
         RunDirectory? run, string modelPath)
     {
         EvaluationResult r = outcome.Result;
@@ -151,7 +152,7 @@ public static class EvaluateJob
         SplitOptions s = outcome.Split.Options;
         var settings = new List<(string, string)>
         {
-            ("model", metadata.Model == "dense" ? $"dense ({string.Join(", ", metadata.Hidden)})" : "conv"),
+            ("model", metadata.Model + metadata.Architecture.DescribeSettings(metadata.Settings)),
             ("normal digit", s.Normal.ToString(CultureInfo.InvariantCulture)),
             ("protocol", SplitOptions.ProtocolName(s.Protocol)),
             ("seed", s.Seed.ToString(CultureInfo.InvariantCulture)),
@@ -192,7 +193,7 @@ public static class EvaluateJob
     }
 
     /// <summary>The 8 best and worst normals and the 8 most and least anomalous anomalies, with reconstructions.</summary>
-    private static ReportSamples Samples(ScoredImages test, AutoEncoder model, MnistDataset data, int count = 8)
+    private static ReportSamples Samples(ScoredImages test, IEngineModel model, MnistDataset data, int count = 8)
     {
         int[] order = Enumerable.Range(0, test.Errors.Length).OrderBy(i => test.Errors[i]).ThenBy(i => i).ToArray();
         int[] normals = order.Where(i => !test.IsAnomaly[i]).ToArray();

@@ -1,62 +1,39 @@
 // The tutorial's AutoEncoder(784, 64, 32), generalised to any list of hidden sizes; ReLU after every Linear,
 // the last one included. State dict: encoder.{2i}.weight/bias and decoder.{2i}.weight/bias.
-using AeMnist.Layers;
-using AeMnist.Tensors;
+using static AeMnist.Models.Layers;
 
 namespace AeMnist.Models;
 
-// images (N, In) -> encoder (N, hidden[^1]) -> decoder (N, In)
-public sealed class DenseAutoEncoder : AutoEncoder
+// images (784) -> encoder (hidden[^1]) -> decoder (784)
+public sealed class DenseAutoEncoder : Architecture
 {
-    private readonly int[] _hidden;
+    private const int Pixels = 28 * 28;
 
-    internal DenseAutoEncoder(int inputSize, int[] hidden)
-        : base(BuildEncoder(inputSize, hidden), BuildDecoder(inputSize, hidden), inputSize)
+    public static readonly ArchitectureOption Hidden = new("hidden", "SIZES", "Dense hidden layer sizes, comma-separated", [64, 32], IsList: true);
+
+    public override string Name => "dense";
+
+    public override string Summary => "the tutorial's AutoEncoder(784, 64, 32): Linear + ReLU 784 → hidden... → 784";
+
+    public override IReadOnlyList<ArchitectureOption> Options => [Hidden];
+
+    protected override ModelSpec Build(ArchitectureSettings settings)
     {
-        _hidden = (int[])hidden.Clone();
+        int[] sizes = [Pixels, .. settings[Hidden]];
+        var encoder = new List<LayerSpec>();
+        var decoder = new List<LayerSpec>();
+        for (int i = 0; i + 1 < sizes.Length; i++)
+            encoder.AddRange([Linear(sizes[i], sizes[i + 1]), ReLU()]);
+        for (int i = sizes.Length - 1; i > 0; i--)
+            decoder.AddRange([Linear(sizes[i], sizes[i - 1]), ReLU()]);
+        return new ModelSpec(this, settings, SampleShape.Vector(Pixels), encoder, decoder);
     }
 
-    public override string Kind => "dense";
-
-    public override int[] Hidden => (int[])_hidden.Clone();
-
-    // Larger shards: fewer per-shard gradient arrays to clear and add, longer weight-gradient sums.
-    public override int ShardSize => 128;
-
-    public override TensorShape InputShape(int n) => TensorShape.Dense(n, InputSize);
-
-    protected override AutoEncoder CreateReplica() => new DenseAutoEncoder(InputSize, _hidden);
-
-    private static Sequential BuildEncoder(int inputSize, int[] hidden)
+    /// <summary>Hidden sizes from the encoder weights: encoder.{2i}.weight is (hidden[i], in).</summary>
+    public override ArchitectureSettings? SettingsFromShapes(IReadOnlyDictionary<string, int[]> shapes)
     {
-        Check(inputSize, hidden);
-        var layers = new List<Module>();
-        int previous = inputSize;
-        foreach (int size in hidden)
-        {
-            layers.Add(new Linear(previous, size));
-            layers.Add(new ReLU());
-            previous = size;
-        }
-        return new Sequential([.. layers]);
-    }
-
-    private static Sequential BuildDecoder(int inputSize, int[] hidden)
-    {
-        var layers = new List<Module>();
-        for (int i = hidden.Length - 1; i >= 0; i--)
-        {
-            layers.Add(new Linear(hidden[i], i > 0 ? hidden[i - 1] : inputSize));
-            layers.Add(new ReLU());
-        }
-        return new Sequential([.. layers]);
-    }
-
-    private static void Check(int inputSize, int[] hidden)
-    {
-        ArgumentNullException.ThrowIfNull(hidden);
-        if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "Input size must be positive.");
-        if (hidden.Length == 0 || hidden.Any(h => h < 1))
-            throw new ArgumentException($"Hidden sizes must be a non-empty list of positive numbers, got [{string.Join(", ", hidden)}].", nameof(hidden));
+        var hidden = new List<int>();
+        for (int i = 0; shapes.TryGetValue($"encoder.{2 * i}.weight", out int[]? w) && w.Length == 2; i++) hidden.Add(w[0]);
+        return hidden.Count == 0 ? null : Settings((Hidden, [.. hidden]));
     }
 }

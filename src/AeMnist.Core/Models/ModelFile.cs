@@ -1,5 +1,5 @@
-// model.safetensors: the weights under PyTorch's state-dict names and shapes, plus a string metadata
-// map saying what the model is and how it was trained. A PyTorch user loads it with
+// model.safetensors: the weights under PyTorch's state-dict names and shapes, plus a string metadata map saying
+// what the model is and how it was trained. A PyTorch user loads it with
 // model.load_state_dict(safetensors.torch.load_file(path)); a PyTorch-trained file loads here too.
 using System.Globalization;
 using AeMnist.Data;
@@ -9,8 +9,8 @@ namespace AeMnist.Models;
 
 /// <summary>What model.safetensors says about itself in <c>__metadata__</c>. Null fields were absent.</summary>
 public sealed record ModelMetadata(
-    string Model,
-    int[] Hidden,
+    Architecture Architecture,
+    ArchitectureSettings Settings,
     int? Normal = null,
     string? Protocol = null,
     ulong? Seed = null,
@@ -20,6 +20,12 @@ public sealed record ModelMetadata(
     public static string ToolVersion =>
         typeof(ModelFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
+    /// <summary>The architecture's name: "dense", "conv".</summary>
+    public string Model => Architecture.Name;
+
+    /// <summary>The model these metadata describe.</summary>
+    public ModelSpec Spec() => Architecture.Spec(Settings);
+
     public Dictionary<string, string> ToDictionary()
     {
         var map = new Dictionary<string, string>
@@ -28,7 +34,7 @@ public sealed record ModelMetadata(
             ["aemnist_version"] = ToolVersion,
             ["model"] = Model,
         };
-        if (Model == "dense") map["hidden"] = string.Join(",", Hidden);
+        foreach ((string name, string text) in Settings.Texts) map[name] = text;
         if (Normal is { } normal) map["normal"] = normal.ToString(CultureInfo.InvariantCulture);
         if (Protocol is { } protocol) map["protocol"] = protocol;
         if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
@@ -47,21 +53,16 @@ public sealed record ModelMetadata(
 
 public static class ModelFile
 {
-    /// <summary>Writes the model's parameters in state-dict order with the metadata, atomically.</summary>
-    public static void Save(string path, AutoEncoder model, ModelMetadata metadata)
-    {
-        var parameters = model.Parameters;
-        var tensors = parameters.Entries.Select(e =>
-            (e.Name, e.Shape, (ReadOnlyMemory<float>)parameters.Data.AsMemory(e.Offset, e.Length)));
-        SafeTensors.Write(path, tensors, metadata.ToDictionary());
-    }
+    /// <summary>Writes the weights in state-dict order with the metadata, atomically.</summary>
+    public static void Save(string path, StateDict weights, ModelMetadata metadata) =>
+        SafeTensors.Write(path, weights.Tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data)), metadata.ToDictionary());
 
     /// <summary>
     /// Loads a model file. The architecture comes from the metadata's <c>model</c> key, or from
-    /// <paramref name="modelOverride"/> for files without one (e.g. saved from PyTorch); a dense model's
-    /// hidden sizes are read from the tensor shapes.
+    /// <paramref name="modelOverride"/> for files without one (e.g. saved from PyTorch); its settings from the
+    /// metadata, or else from the tensor shapes (a dense model's hidden sizes). Every tensor must match the spec.
     /// </summary>
-    public static (AutoEncoder Model, ModelMetadata Metadata) Load(string path, string? modelOverride = null)
+    public static (ModelSpec Spec, StateDict Weights, ModelMetadata Metadata) Load(string path, string? modelOverride = null)
     {
         string name = Path.GetFileName(path);
         if (Directory.Exists(path))
@@ -72,49 +73,47 @@ public static class ModelFile
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         string? kind = modelOverride ?? (meta.TryGetValue("model", out string? m) ? m : null);
         if (kind is null)
-            throw new DataFormatException($"{name}: has no 'model' metadata; pass --model dense or --model conv");
-        if (kind is not ("dense" or "conv"))
-            throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected dense or conv");
+            throw new DataFormatException($"{name}: has no 'model' metadata; pass --model {string.Join(" or --model ", Architectures.All.Select(a => a.Name))}");
+        Architecture architecture = Architectures.Find(kind)
+            ?? throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected {Architectures.Names}");
 
-        int[] hidden = kind == "dense" ? DenseHidden(file, name) : [];
-        AutoEncoder model = kind == "dense"
-            ? AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, hidden, new Rng(0))
-            : AutoEncoder.CreateConv(new Rng(0));
-
-        var expected = new HashSet<string>();
-        foreach (var entry in model.Parameters.Entries)
+        var weights = new StateDict(file.Names.Select(n => new NamedTensor(n, file.Tensors[n].Shape, file.Tensors[n].Data)));
+        ArchitectureSettings settings = Settings(architecture, meta, weights, name);
+        ModelSpec spec = architecture.Spec(settings);
+        try
         {
-            expected.Add(entry.Name);
-            if (!file.Tensors.TryGetValue(entry.Name, out TensorData? tensor))
-                throw new DataFormatException($"{name}: tensor '{entry.Name}' is missing; is this a {kind} model?");
-            if (!tensor.Shape.SequenceEqual(entry.Shape))
-                throw new DataFormatException(
-                    $"{name}: tensor '{entry.Name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", entry.Shape)}] for a {kind} model");
-            tensor.Data.CopyTo(model.Parameters.Values(entry));
+            spec.CheckWeights(weights);
         }
-        string? extra = file.Tensors.Keys.FirstOrDefault(k => !expected.Contains(k));
-        if (extra is not null)
-            throw new DataFormatException($"{name}: unexpected tensor '{extra}' for a {kind} model");
-
-        return (model, ReadMetadata(meta, kind, hidden, name));
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException($"{name}: {e.Message}");
+        }
+        // The file's own order may differ (a PyTorch writer sorts names); the model keeps the spec's order.
+        weights = new StateDict(spec.StateEntries.Select(e => weights[e.Name]));
+        return (spec, weights, ReadMetadata(meta, architecture, settings, name));
     }
 
-    /// <summary>Hidden sizes of a dense model from its encoder weights: encoder.{2i}.weight is (hidden[i], in).</summary>
-    private static int[] DenseHidden(SafeTensorsFile file, string name)
+    // Each option from the metadata when recorded, else from the shapes (files saved elsewhere), else its default.
+    private static ArchitectureSettings Settings(Architecture architecture, IReadOnlyDictionary<string, string> meta, StateDict weights, string name)
     {
-        var hidden = new List<int>();
-        for (int i = 0; file.Tensors.TryGetValue($"encoder.{2 * i}.weight", out TensorData? w); i++)
+        ArchitectureSettings? fromShapes = architecture.SettingsFromShapes(weights.Tensors.ToDictionary(t => t.Name, t => t.Shape));
+        var given = new Dictionary<string, string>();
+        foreach (ArchitectureOption option in architecture.Options)
         {
-            if (w.Shape.Length != 2)
-                throw new DataFormatException($"{name}: tensor 'encoder.{2 * i}.weight' has {w.Shape.Length} dimensions, expected 2 for a dense model");
-            hidden.Add(w.Shape[0]);
+            if (meta.TryGetValue(option.Name, out string? text)) given[option.Name] = text;
+            else if (fromShapes is not null) given[option.Name] = ArchitectureOption.Format(fromShapes[option]);
         }
-        if (hidden.Count == 0)
-            throw new DataFormatException($"{name}: tensor 'encoder.0.weight' is missing; is this a dense model?");
-        return hidden.ToArray();
+        try
+        {
+            return architecture.Settings(given);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException($"{name}: metadata {e.Message.Replace("--", "", StringComparison.Ordinal)}");
+        }
     }
 
-    private static ModelMetadata ReadMetadata(IReadOnlyDictionary<string, string> meta, string kind, int[] hidden, string name)
+    private static ModelMetadata ReadMetadata(IReadOnlyDictionary<string, string> meta, Architecture architecture, ArchitectureSettings settings, string name)
     {
         int? Int(string key) => meta.TryGetValue(key, out string? v)
             ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
@@ -142,6 +141,6 @@ public static class ModelFile
                 Int("test_normal") ?? defaults.TestNormal, Int("test_anomalies") ?? defaults.TestAnomalies,
                 Double("validation") ?? 0, seedValue);
         }
-        return new ModelMetadata(kind, hidden, normal, protocolText, seed, Double("threshold"), split);
+        return new ModelMetadata(architecture, settings, normal, protocolText, seed, Double("threshold"), split);
     }
 }

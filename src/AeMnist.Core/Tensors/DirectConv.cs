@@ -60,6 +60,11 @@ public static unsafe class DirectConv
     /// <summary>Interleaved groups needed for <paramref name="n"/> images.</summary>
     public static int Groups(int n) => (n + Lanes - 1) / Lanes;
 
+    /// <summary>The groups of 16 images of an interleaved batch shape, whose N must be a multiple of <see cref="Lanes"/>.</summary>
+    public static int GroupsOf(TensorShape shape) => shape.N % Lanes == 0
+        ? shape.N / Lanes
+        : throw new ArgumentException($"The interleaved layout needs a batch that is a multiple of {Lanes}, got {shape}.");
+
     // x (G, In, H, W, 16), weight (Out, In, K, K) -> y (G, Out, H-K+1, W-K+1, 16)
     /// <summary>
     /// Effectively computes y[g, o, oy, ox, l] = Σ_{i, ki, kj} weight[o, i, ki, kj] * x[g, i, oy+ki, ox+kj, l], one fused

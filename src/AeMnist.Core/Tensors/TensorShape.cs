@@ -1,6 +1,6 @@
 // The shape of a batch of float32 tensors stored flat in NCHW order.
 // Dense activations use (N, features, 1, 1), so one four-number shape describes every layer's input.
-// Convolutions switched to the interleaved layout (Conv2d.Interleaved) read the same shape as [N/16][C][H][W][16].
+// The native engine's interleaved layers (InterleavedConv2d, ...) read the same shape as [N/16][C][H][W][16].
 namespace AeMnist.Tensors;
 
 /// <summary>A batch shape (N, C, H, W); the data it describes is N*C*H*W floats in row-major NCHW order.</summary>

@@ -1,35 +1,34 @@
-// checkpoint.safetensors: everything an interrupted run needs to continue bit-identically — weights,
-// Adam's moments and step, the best weights so far, the shuffle generator's state, the position inside
-// the epoch, and the options the run was started with (as JSON in the metadata).
+// checkpoint.safetensors: everything an interrupted run needs to continue bit-identically, as named tensors any
+// engine can read — the weights under their state-dict names, the optimiser's moments ("adam.exp_avg.NAME",
+// "adam.exp_avg_sq.NAME"), the best weights so far ("best.NAME") — and in the metadata the optimiser's step, the
+// shuffle generator's state, the position inside the epoch, and the request the run was started with (as JSON).
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.Models;
-using AeMnist.Optim;
 using AeMnist.Serialization;
 
 namespace AeMnist.Training;
 
+/// <summary>A checkpoint's contents: the request, the weights, the optimiser state and the trainer's state.</summary>
+public sealed record CheckpointContents(TrainRequest Request, StateDict Weights, StateDict OptimizerState, long OptimizerSteps, TrainState State);
+
 public static class Checkpoint
 {
-    private const string Format = "aemnist-checkpoint-1";
+    private const string Format = "aemnist-checkpoint-2";
+    private const string AdamPrefix = "adam.", BestPrefix = "best.";
 
-    public static void Save(string path, TrainRequest request, AutoEncoder model, Adam adam, TrainState state)
+    public static void Save(string path, TrainRequest request, StateDict weights, StateDict optimizerState, long optimizerSteps, TrainState state)
     {
-        int p = model.Parameters.Length;
-        var tensors = new List<(string, int[], ReadOnlyMemory<float>)>
-        {
-            ("parameters", [p], model.Parameters.Data),
-            ("adam.m", [p], adam.M),
-            ("adam.v", [p], adam.V),
-        };
-        if (state.BestParameters is { } best) tensors.Add(("best", [p], best));
+        IEnumerable<NamedTensor> tensors = weights.Tensors.Concat(optimizerState.WithPrefix(AdamPrefix).Tensors);
+        if (state.BestWeights is { } best) tensors = tensors.Concat(best.WithPrefix(BestPrefix).Tensors);
         var meta = new Dictionary<string, string>
         {
             ["format"] = Format,
             ["request"] = RequestJson(request).ToJsonString(),
-            ["adam_step"] = adam.StepCount.ToString(CultureInfo.InvariantCulture),
+            ["adam_step"] = optimizerSteps.ToString(CultureInfo.InvariantCulture),
             ["epochs_done"] = state.EpochsDone.ToString(CultureInfo.InvariantCulture),
             ["batches_done"] = state.BatchesDone.ToString(CultureInfo.InvariantCulture),
             ["epoch_loss_sum"] = state.EpochLossSum.ToString("R", CultureInfo.InvariantCulture),
@@ -39,11 +38,11 @@ public static class Checkpoint
             ["best_epoch"] = state.BestEpoch.ToString(CultureInfo.InvariantCulture),
             ["bad_evaluations"] = state.BadEvaluations.ToString(CultureInfo.InvariantCulture),
         };
-        SafeTensors.Write(path, tensors, meta);
+        SafeTensors.Write(path, tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data)), meta);
     }
 
-    /// <summary>Restores a run: its request, a model and Adam holding the saved state, and the trainer state.</summary>
-    public static (TrainRequest Request, AutoEncoder Model, Adam Adam, TrainState State) Load(string path, IReadOnlyList<EpochRecord> history)
+    /// <summary>Reads a run's checkpoint and checks it against the model its request describes and the run's history.</summary>
+    public static CheckpointContents Load(string path, IReadOnlyList<EpochRecord> history)
     {
         string name = Path.GetFileName(path);
         if (!File.Exists(path))
@@ -52,17 +51,26 @@ public static class Checkpoint
         var meta = file.Metadata;
         string Get(string key) => meta.TryGetValue(key, out string? v) ? v
             : throw new DataFormatException($"{name}: checkpoint metadata '{key}' is missing; the file is not an aemnist checkpoint");
-        if (Get("format") != Format)
-            throw new DataFormatException($"{name}: checkpoint format '{Get("format")}' is not {Format}");
+        string format = Get("format");
+        if (format != Format)
+            throw new DataFormatException(format == "aemnist-checkpoint-1"
+                ? $"{name}: this checkpoint was written by an older aemnist (format 1) and cannot be resumed by this one; train the run again"
+                : $"{name}: checkpoint format '{format}' is not {Format}");
         try
         {
             TrainRequest request = ParseRequest(JsonNode.Parse(Get("request"))!.AsObject());
-            AutoEncoder model = TrainJob.CreateModel(request.Train);
-            var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: request.Train.LearningRate, WeightDecay: request.Train.WeightDecay));
-            float[] Tensor(string key) => file.Tensors.TryGetValue(key, out TensorData? t) && t.Data.Length == model.Parameters.Length ? t.Data
-                : throw new DataFormatException($"{name}: checkpoint tensor '{key}' is missing or has the wrong size");
-            Tensor("parameters").CopyTo(model.Parameters.Data, 0);
-            adam.LoadState(Tensor("adam.m"), Tensor("adam.v"), long.Parse(Get("adam_step"), CultureInfo.InvariantCulture));
+            ModelSpec spec = request.Train.Spec();
+            var all = new StateDict(file.Names.Select(n => new NamedTensor(n, file.Tensors[n].Shape, file.Tensors[n].Data)));
+            StateDict Weights(string prefix, string what)
+            {
+                StateDict section = new(spec.StateEntries.Select(e => all.TryGet(prefix + e.Name, out NamedTensor t) ? t with { Name = e.Name }
+                    : throw new DataFormatException($"{name}: checkpoint tensor '{prefix}{e.Name}' ({what}) is missing")));
+                try { spec.CheckWeights(section); }
+                catch (ArgumentException e) { throw new DataFormatException($"{name}: checkpoint {what}: {e.Message}"); }
+                return section;
+            }
+            StateDict weights = Weights("", "weights");
+            StateDict optimizer = all.Section(AdamPrefix);
             var state = new TrainState
             {
                 EpochsDone = int.Parse(Get("epochs_done"), CultureInfo.InvariantCulture),
@@ -73,14 +81,14 @@ public static class Checkpoint
                 BestMonitorLoss = double.Parse(Get("best_monitor_loss"), CultureInfo.InvariantCulture),
                 BestEpoch = int.Parse(Get("best_epoch"), CultureInfo.InvariantCulture),
                 BadEvaluations = int.Parse(Get("bad_evaluations"), CultureInfo.InvariantCulture),
-                BestParameters = file.Tensors.ContainsKey("best") ? Tensor("best") : null,
+                BestWeights = all.Tensors.Any(t => t.Name.StartsWith(BestPrefix, StringComparison.Ordinal)) ? Weights(BestPrefix, "best weights") : null,
             };
             if (history.Count != state.EpochsDone)
                 throw new DataFormatException($"{name}: checkpoint is at epoch {state.EpochsDone} but history.csv has {history.Count} rows; the run directory is inconsistent");
             state.History.AddRange(history);
-            return (request, model, adam, state);
+            return new CheckpointContents(request, weights, optimizer, long.Parse(Get("adam_step"), CultureInfo.InvariantCulture), state);
         }
-        catch (Exception e) when (e is FormatException or OverflowException or JsonException or InvalidOperationException or NullReferenceException)
+        catch (Exception e) when (e is FormatException or OverflowException or JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
         {
             throw new DataFormatException($"{name}: checkpoint metadata is corrupt ({e.Message})", e);
         }
@@ -92,9 +100,10 @@ public static class Checkpoint
         ["run_name"] = r.RunName,
         ["split"] = SplitJson(r.Split),
         ["train"] = TrainJson(r.Train),
+        ["compute"] = ComputeJson(r.Compute),
     };
 
-    /// <summary>The split options as JSON (checkpoint metadata and run.json's "split").</summary>
+    /// <summary>The split options as JSON (checkpoint metadata and run.json's "split"); its seed is the run's one seed.</summary>
     public static JsonObject SplitJson(SplitOptions s) => new()
     {
         ["protocol"] = SplitOptions.ProtocolName(s.Protocol),
@@ -107,32 +116,46 @@ public static class Checkpoint
         ["seed"] = s.Seed,
     };
 
-    /// <summary>The training options as JSON (checkpoint metadata and run.json's "options").</summary>
-    public static JsonObject TrainJson(TrainOptions t) => new()
+    /// <summary>The training options as JSON (checkpoint metadata and run.json's "options"): the model, its settings by name, the hyper-parameters.</summary>
+    public static JsonObject TrainJson(TrainOptions t)
     {
-        ["model"] = t.Model,
-        ["hidden"] = t.Model == "dense" ? new JsonArray(t.HiddenOrDefault.Select(x => (JsonNode)x).ToArray()) : null,
-        ["epochs"] = t.Epochs,
-        ["batch_size"] = t.BatchSize,
-        ["lr"] = t.LearningRate,
-        ["weight_decay"] = t.WeightDecay,
-        ["eval_every"] = t.EvalEvery,
-        ["patience"] = t.Patience,
-        ["keep"] = t.Keep == KeepCheckpoint.Best ? "best" : "last",
-        ["contamination"] = t.Contamination,
-        ["seed"] = t.Seed,
-        ["threads"] = t.Threads,
+        var json = new JsonObject { ["model"] = t.Model };
+        foreach ((ArchitectureOption option, int[] values) in t.ResolvedSettings.Items)
+            json[option.Name] = option.IsList ? new JsonArray([.. values.Select(v => (JsonNode)v)]) : values[0];
+        json["epochs"] = t.Epochs;
+        json["batch_size"] = t.BatchSize;
+        json["lr"] = t.LearningRate;
+        json["weight_decay"] = t.WeightDecay;
+        json["eval_every"] = t.EvalEvery;
+        json["patience"] = t.Patience;
+        json["keep"] = t.Keep == KeepCheckpoint.Best ? "best" : "last";
+        json["contamination"] = t.Contamination;
+        return json;
+    }
+
+    /// <summary>The engine, device and threads as JSON.</summary>
+    public static JsonObject ComputeJson(ComputeOptions c) => new()
+    {
+        ["engine"] = c.Engine,
+        ["device"] = c.Device,
+        ["threads"] = c.Threads,
     };
 
     private static TrainRequest ParseRequest(JsonObject o)
     {
-        JsonObject s = o["split"]!.AsObject(), t = o["train"]!.AsObject();
-        SplitOptions.TryParseProtocol((string)s["protocol"]!, out SplitProtocol protocol);
+        JsonObject s = o["split"]!.AsObject(), t = o["train"]!.AsObject(), c = o["compute"]!.AsObject();
+        if (!SplitOptions.TryParseProtocol((string)s["protocol"]!, out SplitProtocol protocol))
+            throw new FormatException($"protocol '{(string)s["protocol"]!}' is not seed or one-class");
         var split = new SplitOptions(protocol, (int)s["normal"]!, (int)s["train_normal"]!, (int)s["train_anomalies"]!,
             (int)s["test_normal"]!, (int)s["test_anomalies"]!, (double)s["validation"]!, (ulong)s["seed"]!);
+        Architecture architecture = Architectures.Get((string)t["model"]!);
+        var settings = architecture.Settings(architecture.Options.Where(option => t[option.Name] is not null).ToDictionary(
+            option => option.Name,
+            option => t[option.Name] is JsonArray list ? string.Join(",", list.Select(x => ((int)x!).ToString(CultureInfo.InvariantCulture)))
+                : ((int)t[option.Name]!).ToString(CultureInfo.InvariantCulture)));
         var train = new TrainOptions(
-            Model: (string)t["model"]!,
-            Hidden: t["hidden"] is JsonArray h ? h.Select(x => (int)x!).ToArray() : null,
+            Model: architecture.Name,
+            Settings: settings,
             Epochs: (int)t["epochs"]!,
             BatchSize: (int)t["batch_size"]!,
             LearningRate: (double)t["lr"]!,
@@ -140,9 +163,8 @@ public static class Checkpoint
             EvalEvery: (int)t["eval_every"]!,
             Patience: (int)t["patience"]!,
             Keep: (string)t["keep"]! == "last" ? KeepCheckpoint.Last : KeepCheckpoint.Best,
-            Contamination: (double)t["contamination"]!,
-            Seed: (ulong)t["seed"]!,
-            Threads: (int)t["threads"]!);
-        return new TrainRequest(split, train, (string)o["runs_directory"]!, (string?)o["run_name"]);
+            Contamination: (double)t["contamination"]!);
+        var compute = new ComputeOptions((string)c["engine"]!, (string)c["device"]!, (int)c["threads"]!);
+        return new TrainRequest(split, train, compute, (string)o["runs_directory"]!, (string?)o["run_name"]);
     }
 }

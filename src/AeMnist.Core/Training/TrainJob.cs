@@ -8,6 +8,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Engines;
 using AeMnist.Evaluation;
 using AeMnist.IO;
 using AeMnist.Models;
@@ -15,14 +16,17 @@ using AeMnist.Optim;
 
 namespace AeMnist.Training;
 
-public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, string RunsDirectory, string? RunName = null);
+/// <summary>A training run: the split (which holds the run's one seed), the training options, the engine, and where it goes.</summary>
+public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, ComputeOptions Compute, string RunsDirectory, string? RunName = null)
+{
+    public ulong Seed => Split.Seed;
+}
 
 public sealed record TrainOutcome(
     TrainRequest Request,
     RunDirectory Run,
     TrainResult Result,
     DataSplit Split,
-    AutoEncoder Model,
     double Threshold,
     double DataSeconds,
     double ThresholdSeconds);
@@ -32,29 +36,24 @@ public static class TrainJob
     /// <summary>Indented, and without escaping '>' or non-ASCII text: the JSON is read by people and scripts, not embedded in HTML.</summary>
     public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Builds the model that a seed gives: PyTorch's default initialisation from our Rng.</summary>
-    public static AutoEncoder CreateModel(TrainOptions options)
-    {
-        AutoEncoder model = options.Model == "conv"
-            ? AutoEncoder.CreateConv(new Rng(SeedStreams.Initialisation(options.Seed)))
-            : AutoEncoder.CreateDense(MnistDataset.PixelsPerImage, options.HiddenOrDefault, new Rng(SeedStreams.Initialisation(options.Seed)));
-        model.Threads = options.Threads;
-        return model;
-    }
+    /// <summary>The weights a seed gives: PyTorch's default initialisation of the spec, drawn from our Rng.</summary>
+    public static StateDict InitialWeights(ModelSpec spec, ulong seed) => spec.InitialWeights(new Rng(SeedStreams.Initialisation(seed)));
 
-    public static TrainOutcome Execute(TrainRequest request, MnistDataset data, Action<EpochRecord>? onEpoch = null,
+    public static TrainOutcome Execute(TrainRequest request, MnistDataset data, EngineCatalog? engines = null, Action<EpochRecord>? onEpoch = null,
         Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
     {
         request.Train.Validate();
         Splitter.Validate(request.Split);
-        if (request.Train.Seed != request.Split.Seed)
-            throw new ArgumentException("the split seed and the training seed must be the same --seed");
-        AutoEncoder model = CreateModel(request.Train);
-        var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: request.Train.LearningRate, WeightDecay: request.Train.WeightDecay));
+        engines ??= EngineCatalog.Native;
+        request = request with { Compute = engines.Validate(request.Compute) };
+        ModelSpec spec = request.Train.Spec();
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
+        using IEngine engine = engines.Create(request.Compute);
+        using IEngineModel model = engine.Load(spec, InitialWeights(spec, request.Seed));
+        IOptimizer optimizer = model.CreateAdam(AdamOptions(request.Train));
         var run = RunDirectory.Create(request.RunsDirectory, request.RunName,
-            RunDirectory.DefaultName(request.Train.Model, request.Split.Normal, request.Train.Seed, DateTime.UtcNow));
-        return Continue(request, data, split, run, model, adam, Trainer.NewState(request.Train.Seed), onEpoch, onStart, cancel);
+            RunDirectory.DefaultName(request.Train.Model, request.Split.Normal, request.Seed, DateTime.UtcNow));
+        return Continue(request, data, split, run, model, optimizer, Trainer.NewState(request.Seed), onEpoch, onStart, cancel);
     }
 
     /// <summary>The run directory of an interrupted run, or a one-line error; cheap, so callers check before loading data.</summary>
@@ -70,24 +69,30 @@ public static class TrainJob
 
     /// <summary>
     /// Continues an interrupted run from its checkpoint, to the same result as an uninterrupted run. Every option comes
-    /// from the checkpoint except the thread count, which changes no result: <paramref name="threads"/> replaces it.
+    /// from the checkpoint, the engine included, except the thread count, which changes no result on the native engine:
+    /// <paramref name="threads"/> replaces it.
     /// </summary>
-    public static TrainOutcome Resume(string runPath, MnistDataset data, int? threads = null, Action<EpochRecord>? onEpoch = null,
-        Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
+    public static TrainOutcome Resume(string runPath, MnistDataset data, int? threads = null, EngineCatalog? engines = null,
+        Action<EpochRecord>? onEpoch = null, Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default)
     {
         RunDirectory run = OpenResumable(runPath);
-        var (request, model, adam, state) = Checkpoint.Load(run.CheckpointPath, RunDirectory.ReadHistory(run.HistoryPath));
-        if (threads is { } count)
-        {
-            request = request with { Train = request.Train with { Threads = count } };
-            model.Threads = count;
-        }
+        CheckpointContents saved = Checkpoint.Load(run.CheckpointPath, RunDirectory.ReadHistory(run.HistoryPath));
+        TrainRequest request = saved.Request;
+        if (threads is { } count) request = request with { Compute = request.Compute with { Threads = count } };
+        engines ??= EngineCatalog.Native;
+        request = request with { Compute = engines.Validate(request.Compute) };
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
-        return Continue(request, data, split, run, model, adam, state, onEpoch, onStart, cancel);
+        using IEngine engine = engines.Create(request.Compute);
+        using IEngineModel model = engine.Load(request.Train.Spec(), saved.Weights);
+        IOptimizer optimizer = model.CreateAdam(AdamOptions(request.Train));
+        optimizer.LoadStateDict(saved.OptimizerState, saved.OptimizerSteps);
+        return Continue(request, data, split, run, model, optimizer, saved.State, onEpoch, onStart, cancel);
     }
 
+    private static AdamOptions AdamOptions(TrainOptions options) => new(LearningRate: options.LearningRate, WeightDecay: options.WeightDecay);
+
     private static TrainOutcome Continue(TrainRequest request, MnistDataset data, DataSplit split, RunDirectory run,
-        AutoEncoder model, Adam adam, TrainState state, Action<EpochRecord>? onEpoch, Action<RunDirectory, TrainRequest>? onStart, CancellationToken cancel)
+        IEngineModel model, IOptimizer optimizer, TrainState state, Action<EpochRecord>? onEpoch, Action<RunDirectory, TrainRequest>? onStart, CancellationToken cancel)
     {
         TrainOptions options = request.Train;
         var clock = Stopwatch.StartNew();
@@ -96,7 +101,7 @@ public static class TrainJob
         double dataSeconds = clock.Elapsed.TotalSeconds;
         onStart?.Invoke(run, request);
 
-        var trainer = new Trainer(model, adam, options, train, monitor);
+        var trainer = new Trainer(model, optimizer, options, train, monitor);
         // Allocation is measured from the end of the first epoch (when every buffer exists) to the end.
         int collectionsBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
         long allocatedAfterFirst = -1;
@@ -117,8 +122,8 @@ public static class TrainJob
 
         if (result.Reason == StopReason.Interrupted)
         {
-            Checkpoint.Save(run.CheckpointPath, request, model, adam, state);
-            var interrupted = new TrainOutcome(request, run, result, split, model, double.NaN, dataSeconds, 0);
+            Checkpoint.Save(run.CheckpointPath, request, model.StateDict(), optimizer.StateDict(), optimizer.StepCount, state);
+            var interrupted = new TrainOutcome(request, run, result, split, double.NaN, dataSeconds, 0);
             AtomicFile.WriteAllText(run.RunPath, RunJson(request, interrupted, data).ToJsonString(JsonOptions));
             return interrupted;
         }
@@ -126,10 +131,10 @@ public static class TrainJob
         // Diverged weights are never saved: fall back to the best evaluated weights or, when no evaluation
         // succeeded before the loss diverged, to this seed's initial weights (epoch 0).
         bool useBest = options.Keep == KeepCheckpoint.Best || result.Reason == StopReason.Diverged;
-        if (useBest && state.BestParameters is { } best)
-            best.CopyTo(model.Parameters.Data, 0);
+        if (useBest && state.BestWeights is { } best)
+            model.LoadStateDict(best);
         else if (result.Reason == StopReason.Diverged)
-            CreateModel(options).Parameters.Data.CopyTo(model.Parameters.Data, 0);
+            model.LoadStateDict(InitialWeights(model.Spec, request.Seed));
 
         clock.Restart();
         float[] trainErrors = new float[split.Train.Length];
@@ -137,10 +142,10 @@ public static class TrainJob
         double threshold = Thresholds.FromContamination(trainErrors, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;
 
-        var outcome = new TrainOutcome(request, run, result, split, model, threshold, dataSeconds, thresholdSeconds);
-        var metadata = new ModelMetadata(options.Model, options.Model == "dense" ? options.HiddenOrDefault : [],
-            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), options.Seed, threshold, request.Split);
-        ModelFile.Save(run.ModelPath, model, metadata);
+        var outcome = new TrainOutcome(request, run, result, split, threshold, dataSeconds, thresholdSeconds);
+        var metadata = new ModelMetadata(options.Architecture, options.ResolvedSettings,
+            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), request.Seed, threshold, request.Split);
+        ModelFile.Save(run.ModelPath, model.StateDict(), metadata);
         AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
         if (File.Exists(run.CheckpointPath)) File.Delete(run.CheckpointPath);
         return outcome;
@@ -163,7 +168,7 @@ public static class TrainJob
                 StopReason.Interrupted => "interrupted",
                 _ => "diverged",
             },
-            ["options"] = Checkpoint.TrainJson(o),
+            ["options"] = OptionsJson(request),
             ["split"] = new JsonObject
             {
                 ["options"] = Checkpoint.SplitJson(s),
@@ -202,6 +207,17 @@ public static class TrainJob
             },
             ["machine"] = MachineJson(),
         };
+    }
+
+    // run.json's "options": the training options, the seed and the engine.
+    private static JsonObject OptionsJson(TrainRequest request)
+    {
+        JsonObject json = Checkpoint.TrainJson(request.Train);
+        json["seed"] = request.Seed;
+        json["engine"] = request.Compute.Engine;
+        json["device"] = request.Compute.Device;
+        json["threads"] = request.Compute.Threads;
+        return json;
     }
 
     private static JsonArray IndexArray(int[] indices) => new(indices.Select(i => (JsonNode)i).ToArray());

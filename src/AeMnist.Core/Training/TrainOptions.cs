@@ -1,4 +1,7 @@
-// Everything that defines a training run besides the data split. Defaults are the tutorial's.
+// Everything that defines a training run besides the data split (which holds the one seed) and the engine that
+// computes it (ComputeOptions). Defaults are the tutorial's.
+using AeMnist.Models;
+
 namespace AeMnist.Training;
 
 public enum KeepCheckpoint
@@ -10,10 +13,10 @@ public enum KeepCheckpoint
     Last,
 }
 
-/// <summary>Training hyper-parameters and model shape; every field is recorded in run.json.</summary>
+/// <summary>Training hyper-parameters and the model's architecture; every field is recorded in run.json.</summary>
 public sealed record TrainOptions(
     string Model = "dense",
-    int[]? Hidden = null,
+    ArchitectureSettings? Settings = null,
     int Epochs = 100,
     int BatchSize = 512,
     double LearningRate = 0.01,
@@ -21,21 +24,23 @@ public sealed record TrainOptions(
     int EvalEvery = 10,
     int Patience = 3,
     KeepCheckpoint Keep = KeepCheckpoint.Best,
-    double Contamination = 0.1,
-    ulong Seed = 42,
-    int Threads = 1)
+    double Contamination = 0.1)
 {
-    public static readonly int[] DefaultHidden = [64, 32];
+    /// <summary>The architecture <see cref="Model"/> names.</summary>
+    public Architecture Architecture => Architectures.Get(Model);
 
-    public int[] HiddenOrDefault => Hidden ?? DefaultHidden;
+    /// <summary>The architecture's settings: <see cref="Settings"/>, or its defaults.</summary>
+    public ArchitectureSettings ResolvedSettings => Settings ?? Architecture.Settings(new Dictionary<string, string>());
+
+    /// <summary>The model these options train.</summary>
+    public ModelSpec Spec() => Architecture.Spec(ResolvedSettings);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the option when a value is impossible.</summary>
     public void Validate()
     {
-        if (Model is not ("dense" or "conv"))
-            throw new ArgumentException($"--model '{Model}' is not a model; use dense or conv");
-        if (Hidden is { } hidden && (hidden.Length == 0 || hidden.Any(h => h <= 0)))
-            throw new ArgumentException("--hidden needs one or more positive layer sizes, e.g. 64,32");
+        Architecture architecture = Architecture;
+        if (Settings is { } settings && !settings.SameAs(architecture.Settings(settings.Texts.ToDictionary(t => t.Name, t => t.Text))))
+            throw new ArgumentException($"the settings ({settings}) are not those of the {architecture.Name} model");
         if (Epochs <= 0) throw new ArgumentException($"--epochs must be positive, got {Epochs}");
         if (BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, got {BatchSize}");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
@@ -46,6 +51,5 @@ public sealed record TrainOptions(
         if (Patience <= 0) throw new ArgumentException($"--patience must be positive, got {Patience}");
         if (!(Contamination > 0 && Contamination <= 0.5))
             throw new ArgumentException($"--contamination {Contamination} must be in (0, 0.5]");
-        if (Threads <= 0) throw new ArgumentException($"--threads must be positive, got {Threads}");
     }
 }

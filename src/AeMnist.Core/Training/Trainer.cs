@@ -1,7 +1,9 @@
-// The tutorial's training loop, made explicit: shuffle, mini-batch Adam on MSE, evaluate the monitored
-// split every few epochs, stop after `patience` evaluations without improvement, keep the best weights.
+// The tutorial's training loop, made explicit: shuffle, then per mini-batch zero the gradients, forward and backward
+// through the engine, step the optimiser; evaluate the monitored split every few epochs, stop after `patience`
+// evaluations without improvement, keep the best weights. The loop is the same whatever engine computes it.
 // All state that a resume needs lives in TrainState, so an interrupted run continues bit-identically.
 using System.Diagnostics;
+using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Optim;
 
@@ -44,8 +46,8 @@ public sealed class TrainState
     /// <summary>Evaluations in a row without improvement (the tutorial's early_stop counter).</summary>
     public int BadEvaluations { get; set; }
 
-    /// <summary>Parameters at the best evaluation (null until the first one).</summary>
-    public float[]? BestParameters { get; set; }
+    /// <summary>Weights at the best evaluation (null until the first one).</summary>
+    public StateDict? BestWeights { get; set; }
 
     public List<EpochRecord> History { get; } = [];
 }
@@ -61,8 +63,8 @@ public sealed record TrainResult(StopReason Reason, TrainState State, double Sec
 
 public sealed class Trainer
 {
-    private readonly AutoEncoder _model;
-    private readonly Adam _adam;
+    private readonly IEngineModel _model;
+    private readonly IOptimizer _optimizer;
     private readonly TrainOptions _options;
     private readonly float[] _train;
     private readonly int _trainCount;
@@ -70,10 +72,10 @@ public sealed class Trainer
     private readonly int _monitorCount;
     private readonly int[] _order;
 
-    public Trainer(AutoEncoder model, Adam adam, TrainOptions options, float[] trainImages, float[] monitorImages)
+    public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages)
     {
         _model = model;
-        _adam = adam;
+        _optimizer = optimizer;
         _options = options;
         _train = trainImages;
         _trainCount = trainImages.Length / Data.MnistDataset.PixelsPerImage;
@@ -112,7 +114,10 @@ public sealed class Trainer
                     return new TrainResult(StopReason.Interrupted, state, total.Elapsed.TotalSeconds, null);
                 }
                 int start = b * batchSize, n = Math.Min(batchSize, _trainCount - start);
-                float loss = _model.TrainStep(_train.AsSpan(0, _trainCount * pixels), _order.AsSpan(start, n), _adam);  // shards gather their images
+                ReadOnlySpan<float> images = _train.AsSpan(0, _trainCount * pixels);
+                _model.ZeroGrad();
+                float loss = _model.ForwardBackward(images, images, _order.AsSpan(start, n));  // the engine gathers the rows
+                _optimizer.Step();
                 if (!float.IsFinite(loss))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
                         $"training loss became {loss} in epoch {state.EpochsDone + 1}, batch {b + 1}; try a lower --lr");
@@ -138,8 +143,7 @@ public sealed class Trainer
                     state.BestMonitorLoss = monitorLoss.Value;
                     state.BestEpoch = epoch;
                     state.BadEvaluations = 0;
-                    state.BestParameters ??= new float[_model.Parameters.Data.Length];
-                    _model.Parameters.Data.CopyTo(state.BestParameters, 0);
+                    state.BestWeights = _model.StateDict();
                 }
                 else
                 {

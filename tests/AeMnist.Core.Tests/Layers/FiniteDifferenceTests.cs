@@ -1,7 +1,8 @@
 // Each layer's Backward against central finite differences of an independent double-precision reference of
 // the same function (direct loops, no im2col or GEMM). The reference is first checked against Forward.
 using AeMnist.Core.Tests.TestSupport;
-using AeMnist.Layers;
+using AeMnist.Engines.Native.Layers;
+using AeMnist.Models;
 using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Layers;
@@ -15,7 +16,7 @@ public class FiniteDifferenceTests
     {
         var rng = new Rng(seed);
         ParameterSet parameters = ParameterSet.Create(layer);
-        layer.ResetParameters(rng);
+        Init.Uniform(parameters.Data, 0.5f, rng);
         float[] input = Approx.Random(rng, shape.Length, -1f, 1f);
         if (awayFromZero)  // keep ReLU inputs off the kink, farther than the finite-difference step
             for (int i = 0; i < input.Length; i++) input[i] = (input[i] < 0 ? -0.1f : 0.1f) + input[i];
@@ -174,7 +175,7 @@ public class FiniteDifferenceTests
     public void FlattenThenLinearOverConv()
     {
         var shape = new TensorShape(2, 1, 5, 5);
-        var model = new Sequential(new Conv2d(1, 2, 3), new Flatten(), new Linear(18, 3), new Reshape(3, 1, 1));
+        var model = new Sequential(new Conv2d(1, 2, 3), new Flatten(), new Linear(18, 3), new Unflatten(3, 1, 1));
         CheckBackward(model, shape, (x, p) => LinearRef(Conv2dRef(x, p, shape, 2, 3, 1, 0), p, 2, 18, 3, offset: 20), 7);
     }
 

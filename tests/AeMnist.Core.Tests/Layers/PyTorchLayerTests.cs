@@ -1,7 +1,7 @@
 // Every layer and the loss against PyTorch on the same inputs and weights (tests/fixtures/generate.py):
 // output, dInput, dWeight and dBias for a random upstream gradient.
 using AeMnist.Core.Tests.TestSupport;
-using AeMnist.Layers;
+using AeMnist.Engines.Native.Layers;
 using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Layers;

@@ -1,32 +1,26 @@
 using AeMnist.Core.Tests.TestSupport;
-using AeMnist.Layers;
+using AeMnist.Engines.Native;
+using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;
 using AeMnist.Optim;
 using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Models;
 
-/// <summary>The engine's shards, threads and interleaved convolutions change speed, never results.</summary>
+/// <summary>The native engine's shards, threads and interleaved convolutions change speed, never results.</summary>
 public class DataParallelTests
 {
-    private static AutoEncoder Create(string kind, int threads)
-    {
-        AutoEncoder model = kind == "dense" ? AutoEncoder.CreateDense(784, [64, 32], new Rng(5)) : AutoEncoder.CreateConv(new Rng(5));
-        model.Threads = threads;
-        return model;
-    }
-
     // Three steps on a batch that is not a multiple of the shard size or of 16, then the errors of every image.
-    private static (float[] Parameters, float[] M, float[] Errors, float[] Losses) Train(string kind, int threads)
+    private static (StateDict Weights, StateDict Moments, float[] Errors, float[] Losses) Train(string kind, int threads)
     {
         float[] images = MnistSample.TrainImages(150);
-        AutoEncoder model = Create(kind, threads);
-        var adam = new Adam(model.Parameters, new AdamOptions(LearningRate: 0.01));
+        NativeModel model = TestModels.Native(kind, 5, threads);
+        var adam = model.CreateAdam(new AdamOptions(LearningRate: 0.01));
         float[] losses = new float[3];
-        for (int step = 0; step < 3; step++) losses[step] = model.TrainStep(images, 150, adam);
+        for (int step = 0; step < 3; step++) losses[step] = TestModels.Step(model, adam, images, 150);
         float[] errors = new float[150];
         model.ReconstructionErrors(images, 150, errors);
-        return ((float[])model.Parameters.Data.Clone(), (float[])adam.M.Clone(), errors, losses);
+        return (model.StateDict(), adam.StateDict(), errors, losses);
     }
 
     [Theory]
@@ -38,11 +32,32 @@ public class DataParallelTests
         foreach (int threads in new[] { 2, 3 })
         {
             var other = Train(kind, threads);
-            Approx.Identical(one.Parameters, other.Parameters, $"{kind} parameters, {threads} threads");
-            Approx.Identical(one.M, other.M, $"{kind} Adam moments, {threads} threads");
+            Assert.True(one.Weights.BitEquals(other.Weights), $"{kind} weights, {threads} threads");
+            Assert.True(one.Moments.BitEquals(other.Moments), $"{kind} Adam moments, {threads} threads");
             Approx.Identical(one.Errors, other.Errors, $"{kind} errors, {threads} threads");
             Approx.Identical(one.Losses, other.Losses, $"{kind} losses, {threads} threads");
         }
+    }
+
+    // The plain NCHW layers of a spec in one Sequential, whole batch at once: the path the PyTorch fixtures test layer by layer.
+    private static (Sequential Model, ParameterSet Parameters) NchwReference(ModelSpec spec, StateDict weights)
+    {
+        Module Build(LayerSpec layer) => layer switch
+        {
+            LinearSpec l => new Linear(l.InFeatures, l.OutFeatures),
+            Conv2dSpec c => new Conv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
+            ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
+            ReLUSpec => new ReLU(),
+            _ => throw new NotSupportedException(layer.ToString()),
+        };
+        var model = new Sequential(new Sequential([.. spec.Encoder.Select(Build)]), new Sequential([.. spec.Decoder.Select(Build)]));
+        ParameterSet parameters = ParameterSet.Create(model);
+        foreach (ParameterInfo entry in parameters.Entries)
+        {
+            string name = entry.Name.StartsWith("0.", StringComparison.Ordinal) ? "encoder." + entry.Name[2..] : "decoder." + entry.Name[2..];
+            weights[name].Data.CopyTo(parameters.Values(entry));
+        }
+        return (model, parameters);
     }
 
     [Theory]
@@ -50,56 +65,93 @@ public class DataParallelTests
     [InlineData("conv")]
     public void ShardedStepMatchesTheWholeBatchComputedLayerByLayer(string kind)
     {
-        // Reference: the plain NCHW layers over the whole batch at once (the path the PyTorch fixtures test layer by layer).
         const int n = 150;
         float[] images = MnistSample.TrainImages(n);
-        AutoEncoder reference = Create(kind, 1), engine = Create(kind, 2);
+        NativeModel engine = TestModels.Native(kind, 5, threads: 2);
+        var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
         var loss = new MseLoss();
-        TensorShape shape = reference.InputShape(n);
+        SampleShape input = engine.Spec.Input;
+        var shape = new TensorShape(n, input.C, input.H, input.W);
         float expectedLoss = loss.Forward(reference.Forward(images, shape), images, shape);
-        reference.Parameters.ZeroGrad();
+        parameters.ZeroGrad();
         reference.Backward(loss.Backward(), computeInputGradient: false);
 
-        var adam = new Adam(engine.Parameters, new AdamOptions(LearningRate: 0.01));
-        float actualLoss = engine.TrainStep(images, n, adam);  // the gradients stay in Parameters.Grad after the step
+        engine.ZeroGrad();
+        float actualLoss = engine.ForwardBackward(images, images, [.. Enumerable.Range(0, n)]);
         Approx.Equal(expectedLoss, actualLoss, "loss", relative: 1e-6);
-        Approx.Equal(reference.Parameters.Grad, engine.Parameters.Grad, "gradients", relative: 1e-4, absolute: 1e-7);
+        Approx.Equal(parameters.Grad, engine.Parameters.Grad, "gradients", relative: 1e-4, absolute: 1e-7);
     }
 
     [Theory]
     [InlineData("dense")]
     [InlineData("conv")]
-    public void GatheringByIndexEqualsTrainingOnTheCopiedBatch(string kind)
+    public void GatheringRowsEqualsTrainingOnTheCopiedBatch(string kind)
     {
         float[] images = MnistSample.TrainImages(300);
         int[] order = [.. Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).Take(170)];
         float[] copied = new float[order.Length * 784];
         for (int i = 0; i < order.Length; i++) images.AsSpan(order[i] * 784, 784).CopyTo(copied.AsSpan(i * 784, 784));
-        AutoEncoder byCopy = Create(kind, 1), byIndex = Create(kind, 2);
-        var adamCopy = new Adam(byCopy.Parameters, new AdamOptions(LearningRate: 0.01));
-        var adamIndex = new Adam(byIndex.Parameters, new AdamOptions(LearningRate: 0.01));
+        NativeModel byCopy = TestModels.Native(kind, 5, 1), byRow = TestModels.Native(kind, 5, 2);
+        var adamCopy = byCopy.CreateAdam(new AdamOptions(LearningRate: 0.01));
+        var adamRow = byRow.CreateAdam(new AdamOptions(LearningRate: 0.01));
         for (int step = 0; step < 2; step++)
-            Assert.Equal(byCopy.TrainStep(copied, order.Length, adamCopy), byIndex.TrainStep(images, order, adamIndex));
-        Approx.Identical(byCopy.Parameters.Data, byIndex.Parameters.Data, $"{kind} parameters");
-        Assert.Throws<ArgumentOutOfRangeException>(() => byIndex.TrainStep(images, [0, 300], adamIndex));
+        {
+            float expected = TestModels.Step(byCopy, adamCopy, copied, order.Length);
+            byRow.ZeroGrad();
+            Assert.Equal(expected, byRow.ForwardBackward(images, images, order));
+            adamRow.Step();
+        }
+        Assert.True(byCopy.StateDict().BitEquals(byRow.StateDict()), $"{kind} weights");
+        Assert.Throws<ArgumentOutOfRangeException>(() => byRow.ForwardBackward(images, images, [0, 300]));
+    }
+
+    [Theory]
+    [InlineData("dense")]
+    [InlineData("conv")]
+    public void TargetsOtherThanTheInputsAreWhatTheLossCompares(string kind)
+    {
+        // A denoising step: noisy inputs, clean targets. Its loss is the mean error of the reconstructions of the
+        // noisy images against the clean ones, and the gradient differs from a plain step's.
+        const int n = 40;
+        float[] clean = MnistSample.TrainImages(n), noisy = (float[])clean.Clone();
+        var rng = new Rng(3);
+        for (int i = 0; i < noisy.Length; i++) noisy[i] = Math.Clamp(noisy[i] + rng.NextSingle(-0.3f, 0.3f), 0, 1);
+        int[] rows = [.. Enumerable.Range(0, n)];
+        NativeModel model = TestModels.Native(kind, 6, threads: 2);
+        float[] output = new float[n * 784];
+        model.Reconstruct(noisy, n, output);
+        double expected = output.Select((v, i) => (v - clean[i]) * (double)(v - clean[i])).Sum() / output.Length;
+        model.ZeroGrad();
+        Approx.Equal(expected, model.ForwardBackward(noisy, clean, rows), "denoising loss", relative: 1e-5);
+        StateDict denoising = model.Gradients();
+        model.ZeroGrad();
+        model.ForwardBackward(noisy, noisy, rows);
+        Assert.False(denoising.BitEquals(model.Gradients()));
     }
 
     [Fact]
-    public void InterleavedConvolutionsMatchTheNchwLayers()
+    public void ConvolutionsRunInterleavedAndMatchTheNchwLayers()
     {
         const int n = 37;
         float[] images = MnistSample.TrainImages(n);
-        ConvAutoEncoder nchw = AutoEncoder.CreateConv(new Rng(8)), interleaved = AutoEncoder.CreateConv(new Rng(8));
-        interleaved.UseInterleavedLayout();
-        TensorShape shape = nchw.InputShape(n);
-        float[] expected = nchw.Forward(images, shape).ToArray(), actual = interleaved.Forward(images, shape).ToArray();
+        NativeModel engine = TestModels.Native("conv", 8);
+        Network replica = engine.Replica(0);
+        Assert.All(Enumerable.Range(0, replica.Layers.Count), i => Assert.True(replica.IsInterleaved(i)));
+        Assert.IsType<InterleavedConv2d>(replica.Layers[0]);
+        Assert.IsType<InterleavedConvTranspose2d>(replica.Layers[4]);
+        Assert.False(TestModels.Native("dense", 8).Replica(0).IsInterleaved(1));  // ReLUs between Linear layers stay NCHW
+
+        var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
+        var shape = new TensorShape(n, 1, 28, 28);
+        float[] expected = reference.Forward(images, shape).ToArray();
+        float[] actual = replica.Forward(images, n, replica.Layers.Count).ToArray();
         Approx.Equal(expected, actual, "reconstructions", relative: 1e-5, absolute: 1e-6);
         float[] dOutput = Approx.Random(new Rng(9), n * 784);
-        nchw.Parameters.ZeroGrad();
-        interleaved.Parameters.ZeroGrad();
-        float[] dExpected = nchw.Backward(dOutput, computeInputGradient: true).ToArray();
-        float[] dActual = interleaved.Backward(dOutput, computeInputGradient: true).ToArray();
+        parameters.ZeroGrad();
+        replica.Parameters.UseGradients(new float[replica.Parameters.Length]);
+        float[] dExpected = reference.Backward(dOutput, computeInputGradient: true).ToArray();
+        float[] dActual = replica.Backward(dOutput, computeInputGradient: true).ToArray();
         Approx.Equal(dExpected, dActual, "input gradient", relative: 1e-4, absolute: 1e-6);
-        Approx.Equal(nchw.Parameters.Grad, interleaved.Parameters.Grad, "parameter gradients", relative: 1e-4, absolute: 1e-5);
+        Approx.Equal(parameters.Grad, replica.Parameters.Grad, "parameter gradients", relative: 1e-4, absolute: 1e-5);
     }
 }

@@ -1,6 +1,8 @@
 // Adam against torch.optim.Adam: three steps from given parameters and gradients, with and without weight decay.
 using AeMnist.Core.Tests.TestSupport;
-using AeMnist.Layers;
+using AeMnist.Engines.Native;
+using AeMnist.Engines.Native.Layers;
+using AeMnist.Models;
 using AeMnist.Optim;
 using AeMnist.Tensors;
 
@@ -81,7 +83,7 @@ public class AdamTests
     [Fact]
     public void RestoredStateContinuesExactly()
     {
-        // A checkpoint saves Data, M, V and StepCount; restoring them must continue the run bit for bit.
+        // A checkpoint saves the weights, the moments as named tensors and StepCount; restoring them must continue the run bit for bit.
         var rng = new Rng(5);
         var set = ParameterSet.Create(new Holder(50));
         Approx.Random(rng, 50).CopyTo(set.Data, 0);
@@ -95,7 +97,9 @@ public class AdamTests
         var copy = ParameterSet.Create(new Holder(50));
         set.Data.CopyTo(copy.Data, 0);
         var resumed = new Adam(copy, adam.Options);
-        resumed.LoadState(adam.M, adam.V, adam.StepCount);
+        StateDict state = adam.StateDict();
+        Assert.Equal(["exp_avg.p", "exp_avg_sq.p"], state.Tensors.Select(t => t.Name));
+        resumed.LoadStateDict(state, adam.StepCount);
         foreach (float[] g in grads[2..])
         {
             g.CopyTo(set.Grad, 0);
@@ -114,6 +118,8 @@ public class AdamTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(set, new AdamOptions(LearningRate: -1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(set, new AdamOptions(Beta2: 1.0)));
         var adam = new Adam(set, new AdamOptions());
-        Assert.Throws<ArgumentException>(() => adam.LoadState(new float[2], new float[1], 0));
+        Assert.Throws<ArgumentException>(() => adam.LoadStateDict(new StateDict([new NamedTensor("exp_avg.p", [2], new float[2])]), 0));
+        var wrongShape = new StateDict([new NamedTensor("exp_avg.p", [2], new float[2]), new NamedTensor("exp_avg_sq.p", [1], new float[1])]);
+        Assert.Contains("exp_avg.p", Assert.Throws<ArgumentException>(() => adam.LoadStateDict(wrongShape, 0)).Message);
     }
 }

@@ -4,12 +4,10 @@
 // item: callers give each item its own output (a shard's gradient, a slice of rows) and combine them in item order.
 using System.Runtime.ExceptionServices;
 
-namespace AeMnist.Tensors;
+namespace AeMnist.Engines.Native;
 
-public sealed class WorkerPool
+public sealed class WorkerPool : IDisposable
 {
-    private static readonly Dictionary<int, WorkerPool> s_pools = [];
-
     private readonly object _runLock = new();
     private readonly SemaphoreSlim _start = new(0);
     private readonly ManualResetEventSlim _done = new(false);
@@ -18,9 +16,12 @@ public sealed class WorkerPool
     private int _next;
     private int _running;
     private ExceptionDispatchInfo? _error;
+    private volatile bool _disposed;
 
-    private WorkerPool(int threads)
+    /// <summary>A pool of <paramref name="threads"/> threads: the caller of <see cref="Run"/> and threads - 1 workers.</summary>
+    public WorkerPool(int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
         for (int worker = 1; worker < threads; worker++)
         {
@@ -33,17 +34,6 @@ public sealed class WorkerPool
     /// <summary>Threads that run items, the caller included.</summary>
     public int Threads { get; }
 
-    /// <summary>The process-wide pool with <paramref name="threads"/> threads (created once, kept for the process).</summary>
-    public static WorkerPool For(int threads)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        lock (s_pools)
-        {
-            if (!s_pools.TryGetValue(threads, out WorkerPool? pool)) s_pools[threads] = pool = new WorkerPool(threads);
-            return pool;
-        }
-    }
-
     /// <summary>
     /// Calls <paramref name="body"/>(item, worker) for every item in [0, <paramref name="count"/>), spread over the
     /// pool's threads; worker is in [0, Threads) and no two concurrent calls share it. Returns when all are done and
@@ -52,6 +42,7 @@ public sealed class WorkerPool
     public void Run(int count, Action<int, int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (count <= 0) return;
         if (Threads == 1 || count == 1)
         {
@@ -75,11 +66,23 @@ public sealed class WorkerPool
         }
     }
 
+    /// <summary>Ends the workers (after any run in progress).</summary>
+    public void Dispose()
+    {
+        lock (_runLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (Threads > 1) _start.Release(Threads - 1);
+        }
+    }
+
     private void Loop(int worker)
     {
         while (true)
         {
             _start.Wait();
+            if (_disposed) return;
             Work(worker);
             if (Interlocked.Decrement(ref _running) == 0) _done.Set();
         }

@@ -1,8 +1,8 @@
-// A transposed 2-D convolution as nn.ConvTranspose2d (square kernel, no dilation or groups): the adjoint of Conv2d,
-// computed as GEMM + col2im. PyTorch stores its weight (Cin, Cout, K, K) and takes fan_in from dimension 1 (Cout*K*K).
+// A transposed 2-D convolution as nn.ConvTranspose2d (square kernel, no dilation or groups) on NCHW tensors: the
+// adjoint of Conv2d, computed as GEMM + col2im. The engine uses InterleavedConvTranspose2d where the layout allows it.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, Cin, H, W), weight (Cin, Cout, K, K), bias (Cout) -> output (N, Cout, Ho, Wo), Ho = (H - 1)*S - 2P + K + OutputPadding
 public sealed class ConvTranspose2d : Module
@@ -12,9 +12,6 @@ public sealed class ConvTranspose2d : Module
     private float[] _output = [];
     private float[] _dInput = [];
     private TensorShape? _inputShape;
-    private float[] _padded = [];     // interleaved layout: the input padded by K-1 zeros, scratch
-    private float[] _flipped = [];    // interleaved layout: the weight flipped, scratch
-    private bool _interleaved;
 
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0)
     {
@@ -43,17 +40,6 @@ public sealed class ConvTranspose2d : Module
 
     public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
 
-    /// <summary>
-    /// When true, Forward and Backward take batch-interleaved tensors ([N/16][C][H][W][16], N a multiple of 16) and use
-    /// the direct kernels of <see cref="DirectConv"/>. Only for stride 1 and no padding or output padding.
-    /// </summary>
-    public bool Interleaved
-    {
-        get => _interleaved;
-        set => _interleaved = !value || (Stride == 1 && Padding == 0 && OutputPadding == 0)
-            ? value : throw new InvalidOperationException("The interleaved layout needs stride 1 and no padding.");
-    }
-
     // The geometry of the output image, whose windows land on the H x W input positions.
     private ConvGeometry Geometry(TensorShape input)
     {
@@ -78,7 +64,6 @@ public sealed class ConvTranspose2d : Module
     {
         CheckInput(input, shape);
         ConvGeometry g = Geometry(shape);
-        if (_interleaved) return ForwardInterleaved(input, shape, g);
         int n = shape.N, inLength = shape.SampleLength;
         input.CopyTo(Rent(ref _input, input.Length));
         Span<float> columns = Rent(ref _columns, g.ColumnRows * g.ColumnCols);
@@ -97,7 +82,6 @@ public sealed class ConvTranspose2d : Module
     {
         TensorShape shape = CheckBackward(dOutput, _inputShape);
         ConvGeometry g = Geometry(shape);
-        if (_interleaved) return BackwardInterleaved(dOutput, shape, g, computeInputGradient);
         int n = shape.N, inLength = shape.SampleLength;
         Span<float> dColumns = Rent(ref _columns, g.ColumnRows * g.ColumnCols);
         Span<float> dInput = computeInputGradient ? Rent(ref _dInput, n * inLength) : [];
@@ -111,31 +95,4 @@ public sealed class ConvTranspose2d : Module
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.Height * g.Width);
         return dInput;
     }
-
-    private ReadOnlySpan<float> ForwardInterleaved(ReadOnlySpan<float> input, TensorShape shape, ConvGeometry g)
-    {
-        int groups = Conv2d.Groups(shape), k = KernelSize;
-        input.CopyTo(Rent(ref _input, input.Length));
-        Span<float> output = Rent(ref _output, shape.N * g.ImageLength);
-        DirectConv.Transposed(input, Weight.Data, output,
-            Rent(ref _padded, groups * InChannels * shape.H * (shape.W + 2 * k - 2) * DirectConv.Lanes),
-            Rent(ref _flipped, Weight.Length), groups, InChannels, shape.H, shape.W, OutChannels, k);
-        Elementwise.AddChannelBias(Bias.Data, output, groups, g.Height * g.Width * DirectConv.Lanes);
-        _inputShape = shape;
-        return output;
-    }
-
-    private ReadOnlySpan<float> BackwardInterleaved(ReadOnlySpan<float> dOutput, TensorShape shape, ConvGeometry g, bool computeInputGradient)
-    {
-        int groups = Conv2d.Groups(shape);
-        // dWeight[i, o, ki, kj] = Σ input[i, y, x] * dOutput[o, y+ki, x+kj]: the input plays dOutput's part of a Conv2d.
-        DirectConv.WeightGradient(Buffers.View(_input, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, g.Height, g.Width, KernelSize);
-        Reductions.SumChannels(dOutput, Bias.Grad, groups, g.Height * g.Width * DirectConv.Lanes);
-        if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, shape.Length);
-        DirectConv.Forward(dOutput, Weight.Data, dInput, groups, OutChannels, g.Height, g.Width, InChannels, KernelSize);
-        return dInput;
-    }
-
-    public override void ResetParameters(Rng rng) => Init.WeightAndBias(Weight, Bias, OutChannels * KernelSize * KernelSize, rng);
 }

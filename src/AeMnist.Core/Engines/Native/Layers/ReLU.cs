@@ -1,7 +1,7 @@
 // max(x, 0) as nn.ReLU; its cached output doubles as the mask (output > 0) for Backward.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, C, H, W) -> output (N, C, H, W)
 public sealed class ReLU : Activation

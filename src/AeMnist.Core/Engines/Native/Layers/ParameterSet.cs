@@ -1,7 +1,7 @@
-// All of a model's parameters in one flat float[] and their gradients in another of the same length.
+// All of a native model's parameters in one flat float[] and their gradients in another of the same length.
 // Entries name each slice as PyTorch's state dict does ("encoder.0.weight") and in the same order, so saving and
 // loading walk Entries and copy Data slices; layers only hold a Parameter that points into these arrays.
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 /// <summary>One named tensor inside <see cref="ParameterSet.Data"/>: PyTorch name, PyTorch shape, and slice.</summary>
 public sealed record ParameterInfo(string Name, int[] Shape, int Offset, int Length);
@@ -75,6 +75,13 @@ public sealed class ParameterSet
     {
         var found = new List<(string Name, Parameter Parameter)>();
         Collect(root, "", found);
+        return Create(found);
+    }
+
+    /// <summary>Allocates the two flat arrays for <paramref name="parameters"/>, in the given order and under the given names, and binds each.</summary>
+    public static ParameterSet Create(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        var found = parameters;
         var entries = new ParameterInfo[found.Count];
         int offset = 0;
         for (int i = 0; i < found.Count; i++)
@@ -86,6 +93,10 @@ public sealed class ParameterSet
         for (int i = 0; i < found.Count; i++) found[i].Parameter.Bind(set, entries[i].Offset);
         return set;
     }
+
+    /// <summary>A set with these entries and no layers bound to it: the master copy that replicas share.</summary>
+    internal static ParameterSet Unbound(IReadOnlyList<ParameterInfo> entries) =>
+        new([.. entries], entries.Count == 0 ? 0 : entries[^1].Offset + entries[^1].Length);
 
     private static void Collect(Module module, string prefix, List<(string, Parameter)> found)
     {

@@ -1,7 +1,7 @@
 // PyTorch's default initialisation for Linear, Conv2d and ConvTranspose2d, drawn from the project's Rng.
 // kaiming_uniform_(a=sqrt(5)) gives weights U(-b, b) with b = sqrt(3) * sqrt(2 / (1 + 5)) / sqrt(fan_in) = 1/sqrt(fan_in),
 // and biases use the same bound. The numbers differ from PyTorch's (another generator); the distribution does not.
-namespace AeMnist.Layers;
+namespace AeMnist.Models;
 
 public static class Init
 {
@@ -12,13 +12,5 @@ public static class Init
     public static void Uniform(Span<float> values, float bound, Rng rng)
     {
         for (int i = 0; i < values.Length; i++) values[i] = rng.NextSingle(-bound, bound);
-    }
-
-    /// <summary>PyTorch's reset_parameters(): weight, then bias, both U(±1/sqrt(fanIn)).</summary>
-    internal static void WeightAndBias(Parameter weight, Parameter bias, int fanIn, Rng rng)
-    {
-        float bound = KaimingUniformBound(fanIn);
-        Uniform(weight.Data, bound, rng);
-        Uniform(bias.Data, bound, rng);
     }
 }

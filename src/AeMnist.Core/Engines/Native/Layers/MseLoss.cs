@@ -2,7 +2,7 @@
 // Per-sample sums are kept too, because an image's reconstruction error is exactly its row's mean.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // prediction (N, C, H, W), target (N, C, H, W) -> loss (scalar); Backward -> dPrediction (N, C, H, W)
 public sealed class MseLoss

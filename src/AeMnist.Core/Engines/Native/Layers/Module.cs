@@ -1,9 +1,9 @@
-// The base of every layer: explicit Forward and Backward over flat NCHW spans, llm.c style.
+// The base of every layer of the native engine: explicit Forward and Backward over flat spans, llm.c style.
 // A module owns its output and input-gradient buffers; they grow to the largest batch seen and are then reused,
 // so training allocates nothing per batch. A returned span stays valid until the module's next call.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 public abstract class Module
 {
@@ -27,12 +27,6 @@ public abstract class Module
 
     /// <summary><see cref="Backward(ReadOnlySpan{float}, bool)"/> that also returns dLoss/dInput.</summary>
     public ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput) => Backward(dOutput, computeInputGradient: true);
-
-    /// <summary>Re-initialises parameters as PyTorch's reset_parameters() does, children in order.</summary>
-    public virtual void ResetParameters(Rng rng)
-    {
-        foreach ((_, Module child) in Children) child.ResetParameters(rng);
-    }
 
     /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/>, growing it only when too small.</summary>
     protected static Span<float> Rent(ref float[] buffer, int length) => Buffers.Rent(ref buffer, length);

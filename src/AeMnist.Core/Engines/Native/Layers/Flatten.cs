@@ -1,7 +1,7 @@
 // Views (N, C, H, W) as (N, C*H*W), as nn.Flatten(); the data is passed through untouched.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, C, H, W) -> output (N, C*H*W)
 public sealed class Flatten : Module

@@ -1,17 +1,17 @@
-// Views each sample as (C, H, W), like x.view(N, C, H, W); the data is passed through untouched.
+// Views each sample as (C, H, W), as nn.Unflatten(1, (C, H, W)); the data is passed through untouched.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, any with C*H*W elements) -> output (N, C, H, W)
-public sealed class Reshape : Module
+public sealed class Unflatten : Module
 {
     private TensorShape? _inputShape;
 
-    public Reshape(int channels, int height, int width)
+    public Unflatten(int channels, int height, int width)
     {
         if (channels < 1 || height < 1 || width < 1)
-            throw new ArgumentOutOfRangeException(nameof(channels), $"Reshape({channels}, {height}, {width}) needs positive sizes.");
+            throw new ArgumentOutOfRangeException(nameof(channels), $"Unflatten(1, ({channels}, {height}, {width})) needs positive sizes.");
         Channels = channels;
         Height = height;
         Width = width;

@@ -1,7 +1,7 @@
 // A fully connected layer, y = x·Wᵀ + b, as nn.Linear. Input must be (N, in) i.e. (N, in, 1, 1); use Flatten first.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, In), weight (Out, In), bias (Out) -> output (N, Out)
 public sealed class Linear : Module
@@ -10,7 +10,7 @@ public sealed class Linear : Module
     private float[] _output = [];
     private float[] _dInput = [];
     private TensorShape? _inputShape;
-    private float[]? _weightT;    // (In, Out), kept current by the model that owns this layer; null: transpose per call
+    private float[]? _weightT;    // (In, Out), kept current by the engine model that owns this layer; null: transpose per call
 
     public Linear(int inFeatures, int outFeatures)
     {
@@ -77,6 +77,4 @@ public sealed class Linear : Module
 
     /// <summary>Writes Weight (Out, In) transposed, (In, Out), into <paramref name="destination"/>.</summary>
     internal void TransposeWeight(float[] destination) => Gemm.Transpose(Weight.Data, destination, OutFeatures, InFeatures);
-
-    public override void ResetParameters(Rng rng) => Init.WeightAndBias(Weight, Bias, InFeatures, rng);
 }

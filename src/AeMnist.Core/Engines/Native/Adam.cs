@@ -1,13 +1,16 @@
 // Adam as torch.optim.Adam computes it on the CPU (single-tensor path, amsgrad off, maximize off), over the flat
-// parameter and gradient arrays of a ParameterSet. M, V and StepCount are the whole state a checkpoint needs.
+// parameter and gradient arrays of a ParameterSet. M, V and StepCount are the whole state a checkpoint needs; they
+// travel as named tensors (exp_avg.NAME, exp_avg_sq.NAME), sliced by the set's entries.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using AeMnist.Layers;
+using AeMnist.Engines.Native.Layers;
+using AeMnist.Models;
+using AeMnist.Optim;
 
-namespace AeMnist.Optim;
+namespace AeMnist.Engines.Native;
 
 // parameters (P), gradients (P), M (P), V (P) -> parameters (P), M (P), V (P)
-public sealed class Adam
+public sealed class Adam : IOptimizer
 {
     public Adam(ParameterSet parameters, AdamOptions options)
     {
@@ -32,14 +35,24 @@ public sealed class Adam
     /// <summary>Steps taken (PyTorch's per-parameter "step", equal for all of them).</summary>
     public long StepCount { get; private set; }
 
-    /// <summary>Restores a saved state (for checkpoints): copies <paramref name="m"/> and <paramref name="v"/>.</summary>
-    public void LoadState(ReadOnlySpan<float> m, ReadOnlySpan<float> v, long stepCount)
+    public StateDict StateDict() => new(
+        Parameters.Entries.Select(e => new NamedTensor("exp_avg." + e.Name, (int[])e.Shape.Clone(), M.AsSpan(e.Offset, e.Length).ToArray()))
+            .Concat(Parameters.Entries.Select(e => new NamedTensor("exp_avg_sq." + e.Name, (int[])e.Shape.Clone(), V.AsSpan(e.Offset, e.Length).ToArray()))));
+
+    public void LoadStateDict(StateDict state, long stepCount)
     {
-        if (m.Length != M.Length || v.Length != V.Length)
-            throw new ArgumentException($"Adam state has {m.Length} and {v.Length} moments, expected {M.Length} each.");
         ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
-        m.CopyTo(M);
-        v.CopyTo(V);
+        if (state.Count != 2 * Parameters.Entries.Count)
+            throw new ArgumentException($"Adam state has {state.Count} tensors, expected {2 * Parameters.Entries.Count} (exp_avg and exp_avg_sq per parameter).");
+        foreach (ParameterInfo e in Parameters.Entries)
+            foreach ((string moment, float[] destination) in new[] { ("exp_avg.", M), ("exp_avg_sq.", V) })
+            {
+                if (!state.TryGet(moment + e.Name, out NamedTensor t))
+                    throw new ArgumentException($"Adam state tensor '{moment}{e.Name}' is missing.");
+                if (!t.Shape.SequenceEqual(e.Shape))
+                    throw new ArgumentException($"Adam state tensor '{moment}{e.Name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}].");
+                t.Data.CopyTo(destination.AsSpan(e.Offset, e.Length));
+            }
         StepCount = stepCount;
     }
 

@@ -1,7 +1,7 @@
 // Runs modules in order, as nn.Sequential; children are named "0", "1", ... in the state dict.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (shape of the first module's input) -> output (shape of the last module's output)
 public sealed class Sequential : Module

@@ -1,7 +1,7 @@
 // 1 / (1 + exp(-x)) as nn.Sigmoid; Backward uses the cached output: dInput = dOutput * (1 - output) * output.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, C, H, W) -> output (N, C, H, W)
 public sealed class Sigmoid : Activation

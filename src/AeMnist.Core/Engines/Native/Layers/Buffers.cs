@@ -4,7 +4,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 internal static class Buffers
 {

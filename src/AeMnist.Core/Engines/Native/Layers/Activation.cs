@@ -2,7 +2,7 @@
 // (ReLU, Sigmoid): the output is cached and handed to the derivative kernel.
 using AeMnist.Tensors;
 
-namespace AeMnist.Layers;
+namespace AeMnist.Engines.Native.Layers;
 
 // input (N, C, H, W) -> output (N, C, H, W)
 public abstract class Activation : Module

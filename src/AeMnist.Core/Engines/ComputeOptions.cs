@@ -1,0 +1,80 @@
+// Which engine computes, on which device, with how many threads: chosen by options and validated here, in one
+// place, before any data is loaded. An engine that is not in the catalog, or a device it cannot compute on, is a
+// one-line error that says what to use instead.
+using System.Globalization;
+using AeMnist.Engines.Native;
+
+namespace AeMnist.Engines;
+
+/// <summary>The engine, device and thread count of a command (recorded in run.json; threads never change results on the native engine).</summary>
+public sealed record ComputeOptions(string Engine = NativeEngine.EngineName, string Device = ComputeOptions.Cpu, int Threads = 1)
+{
+    public const string Cpu = "cpu";
+    public const string Cuda = "cuda";
+
+    /// <summary>The device names any engine may accept.</summary>
+    public static IReadOnlyList<string> KnownDevices { get; } = [Cpu, Cuda];
+
+    /// <summary>The default thread count: the machine's cores, at most 8.</summary>
+    public static int DefaultThreads => Math.Min(Environment.ProcessorCount, 8);
+
+    /// <summary>The most threads accepted: four per core, and at least 8.</summary>
+    public static int MaxThreads => Math.Max(8, 4 * Environment.ProcessorCount);
+}
+
+/// <summary>An engine the catalog can create: its name, the devices it computes on, and how to create it.</summary>
+public sealed record EngineProvider(string Name, string Summary, IReadOnlyList<string> Devices, Func<ComputeOptions, IEngine> Create);
+
+/// <summary>Thrown when an engine or device is known but cannot run here; its message says why and what to do.</summary>
+public sealed class EngineUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The engines a program offers. The native engine is always there; others are added by the program that ships them.</summary>
+public sealed class EngineCatalog
+{
+    private readonly EngineProvider[] _providers;
+
+    public EngineCatalog(IEnumerable<EngineProvider> providers)
+    {
+        _providers = [.. providers];
+        if (_providers.Length == 0) throw new ArgumentException("A catalog needs at least one engine.");
+    }
+
+    /// <summary>Only the native engine.</summary>
+    public static EngineCatalog Native { get; } = new([NativeEngine.Provider]);
+
+    public IReadOnlyList<EngineProvider> Providers => _providers;
+
+    /// <summary>A catalog with <paramref name="provider"/> added.</summary>
+    public EngineCatalog With(EngineProvider provider) => new([.. _providers.Where(p => p.Name != provider.Name), provider]);
+
+    /// <summary>"native or torch".</summary>
+    public string Names => _providers.Length == 1 ? _providers[0].Name
+        : $"{string.Join(", ", _providers.Take(_providers.Length - 1).Select(p => p.Name))} or {_providers[^1].Name}";
+
+    /// <summary>
+    /// Checks <paramref name="options"/> (engine and device names in any case, the thread count in range) and returns
+    /// them normalised; every problem is an <see cref="ArgumentException"/> naming the option.
+    /// </summary>
+    public ComputeOptions Validate(ComputeOptions options)
+    {
+        EngineProvider provider = _providers.FirstOrDefault(p => string.Equals(p.Name, options.Engine.Trim(), StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"--engine '{options.Engine}' is not an engine of this build; use {Names}");
+        string device = options.Device.Trim().ToLowerInvariant();
+        if (!ComputeOptions.KnownDevices.Contains(device))
+            throw new ArgumentException($"--device '{options.Device}' is not a device; use {string.Join(" or ", ComputeOptions.KnownDevices)}");
+        if (!provider.Devices.Contains(device))
+            throw new ArgumentException($"--device {device}: the {provider.Name} engine computes on {string.Join(" or ", provider.Devices)} only; use --device {provider.Devices[0]}"
+                + (_providers.Any(p => p.Devices.Contains(device)) ? $" or --engine {_providers.First(p => p.Devices.Contains(device)).Name}" : ""));
+        if (options.Threads < 1 || options.Threads > ComputeOptions.MaxThreads)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--threads {options.Threads} must be 1-{ComputeOptions.MaxThreads} (this machine has {Environment.ProcessorCount} cores)"));
+        return new ComputeOptions(provider.Name, device, options.Threads);
+    }
+
+    /// <summary>The engine <paramref name="options"/> name, created; it may throw <see cref="EngineUnavailableException"/>.</summary>
+    public IEngine Create(ComputeOptions options)
+    {
+        ComputeOptions valid = Validate(options);
+        return _providers.First(p => p.Name == valid.Engine).Create(valid);
+    }
+}

@@ -1,0 +1,67 @@
+// The seam between what a model is (a ModelSpec) and how it is computed. An engine builds a model from a spec and
+// named weights; the model computes loss and gradients against a target, reconstructions, per-image errors and
+// latent codes, and exports and imports its state as named tensors. The trainer owns the loop around it.
+using AeMnist.Models;
+using AeMnist.Optim;
+
+namespace AeMnist.Engines;
+
+/// <summary>A backend that computes models: the native CPU engine, or another behind the same calls.</summary>
+public interface IEngine : IDisposable
+{
+    /// <summary>"native", "torch".</summary>
+    string Name { get; }
+
+    /// <summary>The device it computes on: "cpu", "cuda".</summary>
+    string Device { get; }
+
+    /// <summary>Threads it computes with.</summary>
+    int Threads { get; }
+
+    /// <summary>
+    /// A model of <paramref name="spec"/> holding <paramref name="weights"/>, whose names and shapes must be exactly the
+    /// spec's (<see cref="ModelSpec.CheckWeights"/>); the values are copied.
+    /// </summary>
+    IEngineModel Load(ModelSpec spec, StateDict weights);
+}
+
+/// <summary>
+/// A model on an engine. Images are flat float32 rows of <see cref="ModelSpec.Input"/>'s length with pixels in [0, 1].
+/// Results never depend on how an engine batches or threads its work, only on the engine.
+/// </summary>
+public interface IEngineModel : IDisposable
+{
+    ModelSpec Spec { get; }
+
+    /// <summary>Sets every gradient to zero.</summary>
+    void ZeroGrad();
+
+    /// <summary>
+    /// Forward, MSE against the targets (mean over every element of the batch, as nn.MSELoss()), backward: adds the
+    /// batch's gradients to the model's. Image b of the batch is row <paramref name="rows"/>[b] of
+    /// <paramref name="inputs"/>, its target the same row of <paramref name="targets"/> (the same span as the inputs
+    /// for a plain autoencoder, clean images for a denoising one). Returns the loss.
+    /// </summary>
+    float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows);
+
+    /// <summary>An Adam optimiser (torch.optim.Adam's arithmetic) over this model's parameters and gradients.</summary>
+    IOptimizer CreateAdam(AdamOptions options);
+
+    /// <summary>The model's reconstruction of each of <paramref name="n"/> images into <paramref name="output"/> (n rows).</summary>
+    void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output);
+
+    /// <summary>Per-image mean squared reconstruction error: errors[i] = mean_j (reconstruction[i, j] - images[i, j])².</summary>
+    void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors);
+
+    /// <summary>The encoder's output (the latent code, <see cref="ModelSpec.Latent"/> values) of each image.</summary>
+    void Encode(ReadOnlySpan<float> images, int n, Span<float> codes);
+
+    /// <summary>A copy of the weights under their state-dict names, in spec order.</summary>
+    StateDict StateDict();
+
+    /// <summary>Replaces the weights; names and shapes must be the spec's.</summary>
+    void LoadStateDict(StateDict weights);
+
+    /// <summary>A copy of the gradients, named like the weights.</summary>
+    StateDict Gradients();
+}

@@ -1,0 +1,71 @@
+// nn.Conv2d with stride 1 and no padding on batch-interleaved tensors ([N/16][C][H][W][16], one image per Vector512
+// lane) with the direct kernels of DirectConv: no im2col buffer, plain vertical FMAs. Same results as Conv2d up to
+// the summation order; the engine picks it for runs of such layers (see Network).
+using AeMnist.Tensors;
+
+namespace AeMnist.Engines.Native.Layers;
+
+// input [N/16][Cin][H][W][16], weight (Cout, Cin, K, K), bias (Cout) -> output [N/16][Cout][H-K+1][W-K+1][16]
+public sealed class InterleavedConv2d : Module
+{
+    private float[] _input = [];      // Forward's input, kept for dWeight
+    private float[] _output = [];
+    private float[] _dInput = [];
+    private float[] _padded = [];     // dOutput padded by K-1 zeros, scratch
+    private float[] _flipped = [];    // the weight flipped for the input gradient, scratch
+    private TensorShape? _inputShape;
+
+    public InterleavedConv2d(int inChannels, int outChannels, int kernelSize)
+    {
+        if (inChannels < 1 || outChannels < 1 || kernelSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), $"Conv2d({inChannels}, {outChannels}, kernel_size={kernelSize}) has an invalid size.");
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Weight = new Parameter("weight", outChannels, inChannels, kernelSize, kernelSize);
+        Bias = new Parameter("bias", outChannels);
+    }
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int KernelSize { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+
+    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
+
+    public override TensorShape OutputShape(TensorShape input)
+    {
+        if (input.C != InChannels || input.H < KernelSize || input.W < KernelSize)
+            throw new ArgumentException($"Conv2d({InChannels}, {OutChannels}, kernel_size={KernelSize}) does not fit input {input}.");
+        return new TensorShape(input.N, OutChannels, input.H - KernelSize + 1, input.W - KernelSize + 1);
+    }
+
+    public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        CheckInput(input, shape);
+        TensorShape outShape = OutputShape(shape);
+        int groups = DirectConv.GroupsOf(shape);
+        input.CopyTo(Rent(ref _input, input.Length));
+        Span<float> output = Rent(ref _output, outShape.Length);
+        DirectConv.Forward(input, Weight.Data, output, groups, InChannels, shape.H, shape.W, OutChannels, KernelSize);
+        Elementwise.AddChannelBias(Bias.Data, output, groups, outShape.H * outShape.W * DirectConv.Lanes);
+        _inputShape = shape;
+        return output;
+    }
+
+    public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
+    {
+        TensorShape shape = CheckBackward(dOutput, _inputShape);
+        TensorShape outShape = OutputShape(shape);
+        int groups = DirectConv.GroupsOf(shape), k = KernelSize;
+        DirectConv.WeightGradient(dOutput, Buffers.View(_input, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, k);
+        Reductions.SumChannels(dOutput, Bias.Grad, groups, outShape.H * outShape.W * DirectConv.Lanes);
+        if (!computeInputGradient) return [];
+        Span<float> dInput = Rent(ref _dInput, shape.Length);
+        DirectConv.Transposed(dOutput, Weight.Data, dInput,
+            Rent(ref _padded, groups * OutChannels * outShape.H * (outShape.W + 2 * k - 2) * DirectConv.Lanes),
+            Rent(ref _flipped, Weight.Length), groups, OutChannels, outShape.H, outShape.W, InChannels, k);
+        return dInput;
+    }
+}

@@ -1,0 +1,282 @@
+// A model on the native engine: one Network replica per thread, all reading one master copy of the weights.
+// A training batch is cut into shards of a fixed size; each shard's gradient goes into its own array and the shards'
+// gradients are added in shard order, so the result is the same for any thread count. Inference runs the same
+// replicas over chunks of images; per-image results never depend on the chunking.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using AeMnist.Engines.Native.Layers;
+using AeMnist.Models;
+using AeMnist.Optim;
+using AeMnist.Tensors;
+
+namespace AeMnist.Engines.Native;
+
+// images (N, Input) in [0, 1] -> reconstructions (N, Input)
+public sealed class NativeModel : IEngineModel
+{
+    /// <summary>Images per inference chunk by default (results do not depend on it).</summary>
+    public const int DefaultInferenceBatchSize = 64;
+
+    private const int ReduceChunkLength = 16 * 1024;
+
+    private readonly WorkerPool _pool;
+    private readonly int _inputSize;
+    private readonly Action<int, int> _trainShard, _reduceChunk, _inferChunk, _transposeWeight;
+    private readonly List<float[]> _shardGrads = [];
+    private readonly Network[] _replicas;   // one per pool thread, built on first use
+    private readonly MseLoss[] _losses;
+    private readonly float[][] _gathered;   // a replica's copy of its shard's images
+    private readonly float[][] _gatheredTargets;
+    private readonly Linear[] _linears;    // replica 0's Linear layers, whose (shared) weights are transposed
+    private float[][]? _weightsT;           // the Linear weights transposed, shared by the replicas
+    private float[] _rowSums = [];
+    private int _inferenceBatchSize = DefaultInferenceBatchSize;
+    // The call in progress (ForwardBackward or inference), read by the worker threads.
+    private unsafe float* _images;
+    private unsafe float* _targets;          // null: the targets are the images
+    private unsafe int* _rows;
+    private unsafe float* _inferenceDestination;
+    private int _imageCount;
+    private InferenceOutput _inferenceKind;
+
+    internal NativeModel(ModelSpec spec, StateDict weights, WorkerPool pool)
+    {
+        spec.CheckWeights(weights);
+        Spec = spec;
+        _pool = pool;
+        _inputSize = spec.Input.Length;
+        _replicas = new Network[pool.Threads];
+        _losses = [.. Enumerable.Range(0, pool.Threads).Select(_ => new MseLoss())];
+        _gathered = [.. Enumerable.Range(0, pool.Threads).Select(_ => Array.Empty<float>())];
+        _gatheredTargets = [.. Enumerable.Range(0, pool.Threads).Select(_ => Array.Empty<float>())];
+        Network first = Replica(0);
+        Parameters = ParameterSet.Unbound(first.Parameters.Entries);
+        first.Parameters.ShareValuesWith(Parameters);
+        _linears = [.. first.Layers.OfType<Linear>()];
+        // Dense shards are larger (fewer per-shard gradient arrays to clear and add); with convolutions, four interleaved
+        // groups of 16 keep a shard's scratch in L2. A constant of the architecture, never of the thread count.
+        ShardSize = first.HasConvolutions ? 64 : 128;
+        _trainShard = TrainShard;
+        _reduceChunk = ReduceShards;
+        _inferChunk = InferChunk;
+        _transposeWeight = TransposeWeight;
+        LoadStateDict(weights);
+    }
+
+    public ModelSpec Spec { get; }
+
+    /// <summary>All weights and gradients, flat, named as the state dict; the replicas read these weights.</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>Images per shard of a training batch (dense 128, with convolutions 64).</summary>
+    public int ShardSize { get; }
+
+    public int Threads => _pool.Threads;
+
+    /// <summary>Images per forward pass in inference; results do not depend on it.</summary>
+    public int InferenceBatchSize
+    {
+        get => _inferenceBatchSize;
+        set => _inferenceBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Batch size must be positive.");
+    }
+
+    /// <summary>The layers a replica runs (for the profiler and tests).</summary>
+    internal Network Replica(int worker)
+    {
+        if (_replicas[worker] is { } built) return built;
+        var replica = new Network(Spec);
+        if (worker > 0) replica.Parameters.ShareValuesWith(Parameters);
+        return _replicas[worker] = replica;
+    }
+
+    public void ZeroGrad() => Parameters.ZeroGrad();
+
+    public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows)
+    {
+        if (inputs.Length % _inputSize != 0)
+            throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
+        if (targets.Length != inputs.Length)
+            throw new ArgumentException($"targets has {targets.Length} floats, inputs {inputs.Length}; they must hold the same rows.", nameof(targets));
+        int available = inputs.Length / _inputSize, n = rows.Length;
+        if (n == 0) throw new ArgumentOutOfRangeException(nameof(rows), "At least one image is needed.");
+        foreach (int row in rows)
+            if ((uint)row >= (uint)available)
+                throw new ArgumentOutOfRangeException(nameof(rows), row, $"Row outside the {available} images given.");
+        bool sameTargets = inputs == targets;
+        int shards = (n + ShardSize - 1) / ShardSize;
+        PrepareReplicas();
+        while (_shardGrads.Count < shards - 1) _shardGrads.Add(new float[Parameters.Length]);
+        Span<float> rowSums = Buffers.Rent(ref _rowSums, n);
+        fixed (float* pInputs = inputs, pTargets = targets)
+        fixed (int* pRows = rows)
+        {
+            _images = pInputs;
+            _targets = sameTargets ? null : pTargets;
+            _rows = pRows;
+            _imageCount = n;
+            try
+            {
+                _pool.Run(shards, _trainShard);
+                if (shards > 1) _pool.Run((Parameters.Length + ReduceChunkLength - 1) / ReduceChunkLength, _reduceChunk);
+            }
+            finally
+            {
+                _images = null;
+                _targets = null;
+                _rows = null;
+            }
+        }
+        double total = 0;
+        foreach (float sum in rowSums) total += sum;
+        return (float)(total / ((double)n * _inputSize));
+    }
+
+    public IOptimizer CreateAdam(AdamOptions options) => new Adam(Parameters, options);
+
+    public void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors)
+    {
+        CheckImages(images, n, nameof(images));
+        if (errors.Length != n) throw new ArgumentException($"errors has {errors.Length} elements, expected {n}.", nameof(errors));
+        Infer(images, n, InferenceOutput.Errors, errors);
+    }
+
+    public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output)
+    {
+        CheckImages(images, n, nameof(images));
+        if (output.Length != n * _inputSize)
+            throw new ArgumentException($"output has {output.Length} elements, expected {n}*{_inputSize}.", nameof(output));
+        Infer(images, n, InferenceOutput.Reconstructions, output);
+    }
+
+    public void Encode(ReadOnlySpan<float> images, int n, Span<float> codes)
+    {
+        CheckImages(images, n, nameof(images));
+        if (codes.Length != n * Spec.Latent.Length)
+            throw new ArgumentException($"codes has {codes.Length} elements, expected {n}*{Spec.Latent.Length}.", nameof(codes));
+        Infer(images, n, InferenceOutput.Codes, codes);
+    }
+
+    public StateDict StateDict() => Copy(Parameters.Data);
+
+    public StateDict Gradients() => Copy(Parameters.Grad);
+
+    public void LoadStateDict(StateDict weights)
+    {
+        Spec.CheckWeights(weights);
+        foreach (ParameterInfo entry in Parameters.Entries) weights[entry.Name].Data.CopyTo(Parameters.Values(entry));
+    }
+
+    public void Dispose() { }
+
+    private StateDict Copy(float[] values) =>
+        new(Parameters.Entries.Select(e => new NamedTensor(e.Name, (int[])e.Shape.Clone(), values.AsSpan(e.Offset, e.Length).ToArray())));
+
+    // Every replica that the pool can run exists and reads the current weights; the transposed Linear weights are
+    // refreshed, since the weights may have changed since the last call.
+    private void PrepareReplicas()
+    {
+        for (int i = 0; i < _replicas.Length; i++) Replica(i);
+        if (_linears.Length == 0) return;
+        if (_weightsT is null)
+        {
+            Linear[][] linears = [.. _replicas.Select(r => r.Layers.OfType<Linear>().ToArray())];
+            _weightsT = [.. linears[0].Select(l => new float[l.InFeatures * l.OutFeatures])];
+            foreach (Linear[] replica in linears)
+                for (int j = 0; j < replica.Length; j++) replica[j].UseTransposedWeight(_weightsT[j]);
+        }
+        _pool.Run(_linears.Length, _transposeWeight);
+    }
+
+    private void TransposeWeight(int index, int worker) => _linears[index].TransposeWeight(_weightsT![index]);
+
+    // Shard 0 adds its gradient straight into Parameters.Grad; shard s > 0 writes into _shardGrads[s - 1].
+    private unsafe void TrainShard(int shard, int worker)
+    {
+        int start = shard * ShardSize, count = Math.Min(ShardSize, _imageCount - start);
+        Network replica = _replicas[worker];
+        float[] grad = shard == 0 ? Parameters.Grad : _shardGrads[shard - 1];
+        if (shard > 0) Array.Clear(grad);
+        replica.Parameters.UseGradients(grad);
+        ReadOnlySpan<float> images = Gather(_images, _gathered, worker, start, count);
+        ReadOnlySpan<float> targets = _targets is null ? images : Gather(_targets, _gatheredTargets, worker, start, count);
+        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count);
+        MseLoss loss = _losses[worker];
+        var shape = new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W);
+        loss.Forward(output, targets, shape);
+        loss.RowSums.CopyTo(Buffers.View(_rowSums, _imageCount).Slice(start, count));
+        replica.Backward(loss.Backward((long)_imageCount * _inputSize), computeInputGradient: false);
+    }
+
+    private unsafe ReadOnlySpan<float> Gather(float* source, float[][] buffers, int worker, int start, int count)
+    {
+        Span<float> gathered = Buffers.Rent(ref buffers[worker], count * _inputSize);
+        for (int i = 0; i < count; i++)
+            new ReadOnlySpan<float>(source + (nint)_rows[start + i] * _inputSize, _inputSize).CopyTo(gathered.Slice(i * _inputSize, _inputSize));
+        return gathered;
+    }
+
+    // Parameters.Grad[j] += _shardGrads[0][j] + ... in shard order, for one chunk of j.
+    private void ReduceShards(int chunk, int worker)
+    {
+        int start = chunk * ReduceChunkLength, length = Math.Min(ReduceChunkLength, Parameters.Length - start);
+        Span<float> total = Parameters.Grad.AsSpan(start, length);
+        int shards = (_imageCount + ShardSize - 1) / ShardSize;
+        for (int s = 0; s < shards - 1; s++)
+            Elementwise.AddInPlace(total, _shardGrads[s].AsSpan(start, length));
+    }
+
+    private enum InferenceOutput { Errors, Reconstructions, Codes }
+
+    private unsafe void Infer(ReadOnlySpan<float> images, int n, InferenceOutput kind, Span<float> destination)
+    {
+        if (n == 0) return;
+        PrepareReplicas();
+        fixed (float* x = images, y = destination)
+        {
+            _images = x;
+            _imageCount = n;
+            _inferenceDestination = y;
+            _inferenceKind = kind;
+            try
+            {
+                _pool.Run((n + _inferenceBatchSize - 1) / _inferenceBatchSize, _inferChunk);
+            }
+            finally
+            {
+                _images = null;
+                _inferenceDestination = null;
+            }
+        }
+    }
+
+    private unsafe void InferChunk(int chunk, int worker)
+    {
+        int start = chunk * _inferenceBatchSize, count = Math.Min(_inferenceBatchSize, _imageCount - start);
+        Network replica = _replicas[worker];
+        var images = new ReadOnlySpan<float>(_images + (nint)start * _inputSize, count * _inputSize);
+        if (_inferenceKind == InferenceOutput.Codes)
+        {
+            int latent = Spec.Latent.Length;
+            replica.Forward(images, count, Spec.Encoder.Count).CopyTo(new Span<float>(_inferenceDestination + (nint)start * latent, count * latent));
+            return;
+        }
+        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count);
+        if (_inferenceKind == InferenceOutput.Reconstructions)
+        {
+            output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * _inputSize, count * _inputSize));
+            return;
+        }
+        MseLoss loss = _losses[worker];
+        loss.Forward(output, images, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
+        ReadOnlySpan<float> sums = loss.RowSums;
+        float* destination = _inferenceDestination + start;
+        for (int i = 0; i < count; i++) destination[i] = sums[i] / _inputSize;
+    }
+
+    private void CheckImages(ReadOnlySpan<float> images, int n, string name)
+    {
+        if (n < 0) throw new ArgumentOutOfRangeException(name, n, "Image count must not be negative.");
+        if (images.Length != (long)n * _inputSize)
+            throw new ArgumentException($"{name} has {images.Length} floats, expected {n} images x {_inputSize} = {(long)n * _inputSize}.", name);
+    }
+}

@@ -1,0 +1,101 @@
+// The base of every architecture: a name, the options it takes (dense's hidden sizes, ...), and how it builds its
+// ModelSpec from them. Each architecture is one file in Models/ and one line in Architectures; nothing else in the
+// code knows which architectures exist.
+using System.Globalization;
+
+namespace AeMnist.Models;
+
+/// <summary>
+/// An integer (or list of integers) an architecture is built from, e.g. dense's "hidden" sizes. It is the option
+/// --NAME of train, the metadata key NAME of model.safetensors, and the field NAME of run.json's options.
+/// </summary>
+public sealed record ArchitectureOption(string Name, string HelpName, string Description, int[] Default, bool IsList = false, int Min = 1, int Max = 16384)
+{
+    /// <summary>Parses "64,32" (or "16" when not a list); throws <see cref="ArgumentException"/> naming --NAME.</summary>
+    public int[] Parse(string text)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        string expected = IsList ? $"integers {Min}-{Max} separated by commas, e.g. {Format(Default)}" : $"an integer {Min}-{Max}, e.g. {Format(Default)}";
+        if (parts.Length == 0 || (!IsList && parts.Length != 1))
+            throw new ArgumentException($"--{Name} '{text}' must be {expected}");
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < Min || values[i] > Max)
+                throw new ArgumentException($"--{Name} '{text}' must be {expected}");
+        return values;
+    }
+
+    public static string Format(int[] values) => string.Join(",", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+}
+
+/// <summary>The values of an architecture's options, complete and valid, in the architecture's option order.</summary>
+public sealed class ArchitectureSettings
+{
+    private readonly (ArchitectureOption Option, int[] Values)[] _items;
+
+    internal ArchitectureSettings((ArchitectureOption, int[])[] items) => _items = items;
+
+    public static ArchitectureSettings Empty { get; } = new([]);
+
+    public IReadOnlyList<(ArchitectureOption Option, int[] Values)> Items => _items;
+
+    /// <summary>The values of <paramref name="option"/>.</summary>
+    public int[] this[ArchitectureOption option] =>
+        (int[])(_items.FirstOrDefault(i => i.Option.Name == option.Name).Values ?? throw new KeyNotFoundException($"no setting '{option.Name}'")).Clone();
+
+    /// <summary>NAME → "64,32", for model metadata.</summary>
+    public IEnumerable<(string Name, string Text)> Texts => _items.Select(i => (i.Option.Name, ArchitectureOption.Format(i.Values)));
+
+    public bool SameAs(ArchitectureSettings other) =>
+        _items.Length == other._items.Length && _items.Zip(other._items).All(p => p.First.Option.Name == p.Second.Option.Name && p.First.Values.SequenceEqual(p.Second.Values));
+
+    public override string ToString() => string.Join(", ", Texts.Select(t => $"{t.Name} {t.Text}"));
+}
+
+public abstract class Architecture
+{
+    /// <summary>The name users give to --model and files record: "dense", "conv".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One line for --help: what the layers are.</summary>
+    public abstract string Summary { get; }
+
+    /// <summary>The options this architecture is built from (none for a fixed architecture).</summary>
+    public virtual IReadOnlyList<ArchitectureOption> Options => [];
+
+    /// <summary>The layers for complete, valid <paramref name="settings"/>.</summary>
+    protected abstract ModelSpec Build(ArchitectureSettings settings);
+
+    /// <summary>The spec for <paramref name="settings"/> (null: every option at its default).</summary>
+    public ModelSpec Spec(ArchitectureSettings? settings = null) => Build(settings ?? Settings(new Dictionary<string, string>()));
+
+    /// <summary>
+    /// Settings from option texts (train's --NAME values, a model file's metadata), defaults for the rest. An option
+    /// this architecture does not take is an <see cref="ArgumentException"/> naming the architectures that do.
+    /// </summary>
+    public ArchitectureSettings Settings(IReadOnlyDictionary<string, string> given)
+    {
+        foreach (string name in given.Keys)
+            if (Options.All(o => o.Name != name))
+            {
+                string[] takers = [.. Architectures.All.Where(a => a.Options.Any(o => o.Name == name)).Select(a => a.Name)];
+                throw new ArgumentException($"--{name} applies to the {string.Join(" and ", takers)} model{(takers.Length > 1 ? "s" : "")} only, not to {Name}");
+            }
+        return new ArchitectureSettings([.. Options.Select(o => (o, given.TryGetValue(o.Name, out string? text) ? o.Parse(text) : (int[])o.Default.Clone()))]);
+    }
+
+    /// <summary>Settings from explicit values (for code and tests); checked like parsed ones.</summary>
+    public ArchitectureSettings Settings(params (ArchitectureOption Option, int[] Values)[] values) =>
+        Settings(values.ToDictionary(v => v.Option.Name, v => ArchitectureOption.Format(v.Values)));
+
+    /// <summary>
+    /// Settings read off a state dict's tensor shapes, for model files that do not record them (e.g. saved from
+    /// PyTorch); null when the shapes say nothing (the defaults apply) — the spec then checks every shape.
+    /// </summary>
+    public virtual ArchitectureSettings? SettingsFromShapes(IReadOnlyDictionary<string, int[]> shapes) => null;
+
+    /// <summary>" (hidden 64,32)" for settings, "" for an architecture without options.</summary>
+    public string DescribeSettings(ArchitectureSettings settings) => settings.Items.Count == 0 ? "" : $" ({settings})";
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,25 @@
+// An optimiser bound to one engine model's parameters. The trainer calls Step after each ForwardBackward; its state
+// travels as named tensors so a checkpoint from one engine resumes on any.
+using AeMnist.Models;
+
+namespace AeMnist.Optim;
+
+public interface IOptimizer
+{
+    AdamOptions Options { get; }
+
+    /// <summary>Steps taken (PyTorch's per-parameter "step", equal for all of them).</summary>
+    long StepCount { get; }
+
+    /// <summary>One update of the parameters from their current gradients.</summary>
+    void Step();
+
+    /// <summary>
+    /// The moments under PyTorch's optimizer-state names, one pair per parameter:
+    /// "exp_avg.{parameter}" and "exp_avg_sq.{parameter}", in the model's state-dict order.
+    /// </summary>
+    StateDict StateDict();
+
+    /// <summary>Restores moments written by <see cref="StateDict"/> and the step count.</summary>
+    void LoadStateDict(StateDict state, long stepCount);
+}
