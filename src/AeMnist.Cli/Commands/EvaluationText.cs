@@ -15,10 +15,15 @@ internal static class EvaluationText
         EvaluationResult r = outcome.Result;
         BinaryMetrics m = r.Metrics;
         var s = outcome.Split.Options;
-        output.WriteLine($"Model {modelPath} ({metadata.Model}), normal digit {s.Normal}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}");
-        output.WriteLine($"Test split: {m.Count} images ({m.Normals} normal, {m.Anomalies} anomalies). Threshold {outcome.Threshold:G6} ({outcome.ThresholdRuleText}); error >= threshold is an anomaly.");
-        if (outcome.Split.MonitorsTest)
+        string guessed = metadata.ArchitectureGuessed ? ", architecture recognised from its tensor names and shapes" : "";
+        string prefix = metadata.DroppedPrefix is { } p ? $", '{p}' prefix of DataParallel dropped" : "";
+        output.WriteLine($"Model {modelPath} ({metadata.Model}{guessed}{prefix}), normal digit {s.Normal}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}");
+        string evaluated = outcome.FromInput ? $"Evaluated on {outcome.TestName}" : "Test split";
+        output.WriteLine($"{evaluated}: {m.Count} images ({m.Normals} normal, {m.Anomalies} anomalies). Threshold {outcome.Threshold:G6} ({outcome.ThresholdRuleText}); error >= threshold is an anomaly.");
+        if (outcome.TestUsedForEarlyStopping == true)
             output.WriteLine("Note: this run's early stopping watched the test split (no --validation), so these test figures are optimistic.");
+        if (!outcome.TrainedHere)
+            output.WriteLine("Note: the model file records no training split (trained elsewhere?); the split comes from --normal, --protocol and --seed, and whether the model saw these test digits is unknown.");
         if (outcome.ConstantOutput)
             output.WriteLine("Warning: the model reconstructs every image as the same image (a dead final ReLU); its errors only measure ink. Retrain with another --seed.");
         output.WriteLine();
@@ -31,6 +36,8 @@ internal static class EvaluationText
         var normal = outcome.Test.Errors.Where((_, i) => !outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
         var anomalous = outcome.Test.Errors.Where((_, i) => outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
         output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out }));
+        if (double.IsFinite(outcome.BestF1.F1))
+            output.WriteLine($"Reference only: the best F1 on these labels is {outcome.BestF1.F1:F4} at threshold {outcome.BestF1.Threshold:G6}; it is chosen by looking at the answers, so it is an upper bound, not a threshold to use.");
         if (reportPath is not null) output.WriteLine($"Report: {reportPath}");
     }
 

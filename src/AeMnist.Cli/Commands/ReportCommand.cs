@@ -18,11 +18,11 @@ internal static class ReportCommand
         var split = new SharedOptions.SplitSet();
         var compare = new Option<string[]>("--compare")
         {
-            Description = "Run directories to put side by side in one comparison page",
+            Description = "Run directories, or folders of runs, to put side by side in one comparison page",
             AllowMultipleArgumentsPerToken = true,
             HelpName = "DIR",
         };
-        var outputPath = new Option<string?>("--output", "-o") { Description = "Comparison page to write [default: RUNS-DIR/comparison.html]", HelpName = "FILE" };
+        var outputPath = new Option<string?>("--output", "-o") { Description = "Comparison page to write [default: comparison.html in the runs folder given, else in --runs-dir]", HelpName = "FILE" };
         var threshold = new Option<double?>("--threshold") { Description = "Threshold to report at [default: the model's stored one]", HelpName = "X" };
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
@@ -44,19 +44,22 @@ internal static class ReportCommand
             {
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
-                if (runs.Length < 2) throw new UsageException("--compare needs at least two run directories");
+                List<string> expanded = ExpandRuns(runs);
+                if (expanded.Count < 2)
+                    throw new UsageException($"--compare needs at least two runs; {string.Join(", ", runs)} hold{(runs.Length == 1 ? "s" : "")} {expanded.Count}");
                 ComputeOptions compute = model.Compute.Read(parse);
                 MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-                var inputs = runs.Select(path =>
+                var inputs = expanded.Select(path =>
                 {
                     RunDirectory run = RunDirectory.Open(path);
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
                     EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule);
                     return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
-                string page = parse.GetValue(outputPath) ?? Path.Combine(parse.GetValue(model.RunsDir)!, "comparison.html");
+                string defaultFolder = runs.Length == 1 && !IsRun(runs[0]) ? runs[0] : parse.GetValue(model.RunsDir)!;
+                string page = parse.GetValue(outputPath) ?? Path.Combine(defaultFolder, HtmlReport.ComparisonFileName);
                 HtmlReport.WriteComparison(page, inputs);
-                if (!isQuiet) output.WriteLine($"Wrote {page}");
+                if (!isQuiet) output.WriteLine($"Wrote {page} ({inputs.Count} runs: {string.Join(", ", inputs.Select(i => i.Item1))})");
                 return ExitCodes.Success;
             }
             if (parse.GetValue(outputPath) is not null) throw new UsageException("--output applies to --compare; a run's report goes into its directory");
@@ -75,5 +78,29 @@ internal static class ReportCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static bool IsRun(string path) => File.Exists(Path.Combine(path, RunDirectory.ModelFileName));
+
+    /// <summary>
+    /// Each argument that is a run directory (it holds a model) stays; one that is a folder of runs becomes its
+    /// run directories in name order. Files in a runs folder (comparison.html, ...) are never runs.
+    /// </summary>
+    internal static List<string> ExpandRuns(IEnumerable<string> paths)
+    {
+        var runs = new List<string>();
+        foreach (string path in paths)
+        {
+            if (IsRun(path) || !Directory.Exists(path))
+            {
+                runs.Add(path); // RunDirectory.Open names what is wrong with a path that is not a run
+                continue;
+            }
+            string[] inside = [.. Directory.GetDirectories(path).Where(IsRun).Order(StringComparer.Ordinal)];
+            if (inside.Length == 0)
+                throw new DataFormatException($"{path}: neither a run directory (no {RunDirectory.ModelFileName}) nor a folder of runs");
+            runs.AddRange(inside);
+        }
+        return runs;
     }
 }

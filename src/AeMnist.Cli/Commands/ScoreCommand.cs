@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Evaluation;
 using AeMnist.IO;
 
 namespace AeMnist.Cli.Commands;
@@ -13,17 +14,19 @@ internal static class ScoreCommand
     public static Command Build()
     {
         var model = new ModelOptions();
-        var input = new Option<string[]>("--input", "-i")
-        {
-            Description = "Images to score: IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row, 28x28 PNG files, or directories of PNGs",
-            Required = true,
-            AllowMultipleArgumentsPerToken = true,
-            HelpName = "PATH",
-        };
+        var inputs = new InputOptions(labelled: false);
         var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
-        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold]", HelpName = "X" };
+        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold, else --fpr 0.05]", HelpName = "X" };
+        var fpr = new Option<double?>("--fpr")
+        {
+            Description = "Threshold that flags a share F of the normal digit's training images (the run's validation or train split; for a model file, MNIST's training images of --normal)",
+            HelpName = "F",
+        };
+        var normal = new Option<int?>("--normal") { Description = "The normal digit, for --fpr with a model file that does not record it", HelpName = "DIGIT" };
+        var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
-        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold, quiet };
+        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source[,label],error,anomaly)") { outputPath, threshold, fpr, normal, data, quiet };
+        foreach (Option o in inputs.All) command.Add(o);
         foreach (Option o in model.All) command.Add(o);
 
         command.SetAction(parse =>
@@ -31,11 +34,12 @@ internal static class ScoreCommand
             double? given = parse.GetValue(threshold);
             if (given is { } t && !(double.IsFinite(t) && t >= 0))
                 throw new UsageException($"--threshold must be a number 0 or more, got {t}");
+            if (given is not null && parse.GetValue(fpr) is not null) throw new UsageException("give --threshold or --fpr, not both");
+            if (parse.GetValue(normal) is { } d && d is < 0 or > 9) throw new UsageException($"--normal {d} must be a digit 0-9");
             using LoadedModel loaded = model.Load(parse);
             IEngineModel autoEncoder = loaded.Model;
-            double limit = given ?? loaded.Metadata.Threshold
-                ?? throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold; pass --threshold X");
-            ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
+            ImageBatch batch = inputs.Read(parse);
+            var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data));
             var errors = new float[batch.Count];
             // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
             // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
@@ -45,9 +49,14 @@ internal static class ScoreCommand
             autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;
 
-            var csv = new StringBuilder("index,source,error,anomaly\n");
+            // A label column when some input has labels (a CSV's leading label), empty where an image has none.
+            bool labels = batch.HasLabels;
+            var csv = new StringBuilder(labels ? "index,source,label,error,anomaly\n" : "index,source,error,anomaly\n");
             for (int i = 0; i < batch.Count; i++)
-                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{errors[i]:R},{(errors[i] >= limit ? 1 : 0)}\n");
+            {
+                string label = labels ? (batch.Labels[i] >= 0 ? batch.Labels[i].ToString(CultureInfo.InvariantCulture) : "") + "," : "";
+                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit ? 1 : 0)}\n");
+            }
             string? path = parse.GetValue(outputPath);
             if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
             else AtomicFile.WriteAllText(path, csv.ToString());
@@ -56,11 +65,32 @@ internal static class ScoreCommand
                 int flagged = errors.Count(e => e >= limit);
                 // On stderr, so that stdout stays pure CSV when no --output is given.
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6}{(path is null ? "" : "; wrote " + path)}"));
+                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(path is null ? "" : "; wrote " + path)}"));
+                inputs.WriteWarnings(parse);
             }
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The threshold and how it was chosen: --threshold; --fpr on the normal digit's training images; the model's
+    /// stored threshold; or, for a model that stores none, the default rule --fpr 0.05 (said so on stderr).
+    /// </summary>
+    private static (double Threshold, string Rule) Threshold(ParseResult parse, LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory)
+    {
+        if (given is { } t) return (t, "given with --threshold");
+        if (fpr is null && loaded.Metadata.Threshold is { } stored) return (stored, "the model's stored threshold");
+        ThresholdRule rule = fpr is { } f ? EvaluateCommand.ReadRule(null, null, null, f) : ThresholdRule.DefaultForForeignModel;
+        int? digit = normal ?? loaded.Metadata.Normal;
+        Data.SplitOptions split = loaded.Metadata.Split
+            ?? (digit is int d
+                ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
+                : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
+        Data.MnistDataset mnist = SharedOptions.LoadData(dataDirectory);
+        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule);
+        string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
+        return (outcome.Threshold, text);
     }
 
     private static string Csv(string value) =>

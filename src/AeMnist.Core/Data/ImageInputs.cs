@@ -1,82 +1,361 @@
-// The images `aemnist score` accepts, recognised by content rather than by file name: IDX image files
-// (raw or gzip), 28x28 PNG files (or a directory of them), and CSV files of 784 pixel values per row.
+// The images `aemnist score` and `evaluate --input` accept, recognised by content rather than by file name: IDX
+// image files (raw or gzip, with an IDX label file beside them where labels are wanted), CSV files of 784 pixel
+// values per row (optionally a leading label), PNG/JPEG/BMP/WebP/GIF images of 28x28, and directories of images
+// (searched recursively). Each input is opened once and read once, so `-` (stdin), /dev/stdin, a pipe from
+// `<(...)` and a named FIFO work like files. Inputs that are probably wrong get warnings that name the switch to use.
 using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
 using AeMnist.Imaging;
 using AeMnist.IO;
 
 namespace AeMnist.Data;
 
-/// <summary>Images to score, each with a source label for the output CSV (file name, and row or index).</summary>
-public sealed record ImageBatch(float[] Pixels, int Count, string[] Sources);
+/// <summary>How images are read. Defaults read MNIST-like inputs as they are.</summary>
+public sealed record ImageReadOptions
+{
+    /// <summary>
+    /// The inputs are dark ink on a light background: CSV and IDX values become 255 - v; images are composited on
+    /// white and then inverted (so dark ink on a transparent background works too).
+    /// </summary>
+    public bool Invert { get; init; }
+
+    /// <summary>The value of a white pixel in CSV files: 255 (default), or 1 for values already scaled to 0-1.</summary>
+    public double PixelMax { get; init; } = 255;
+
+    /// <summary>In directories, report and skip files that cannot be read instead of stopping at the first.</summary>
+    public bool SkipBad { get; init; }
+
+    /// <summary>Every image must come with a digit label (evaluate --input); IDX image files then need their label file.</summary>
+    public bool RequireLabels { get; init; }
+
+    /// <summary>The IDX label file for the (single) IDX image input; found beside it by name when null.</summary>
+    public string? LabelsPath { get; init; }
+}
+
+/// <summary>
+/// Images to score, each with a source for the output CSV (file name and row or index, or the path relative to an
+/// input directory), its label (-1 when unknown), the warnings about probably wrong inputs, and the files skipped.
+/// </summary>
+public sealed record ImageBatch(float[] Pixels, int Count, string[] Sources, int[] Labels, IReadOnlyList<string> Warnings, IReadOnlyList<string> Skipped)
+{
+    /// <summary>True when some input had labels (a CSV label column, an IDX label file).</summary>
+    public bool HasLabels => Labels.Any(l => l >= 0);
+}
 
 public static class ImageInputs
 {
-    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+    private const int Side = MnistDataset.ImageSize, Pixels = MnistDataset.PixelsPerImage;
+
+    /// <summary>The name that reads standard input.</summary>
+    public const string StandardInput = "-";
 
     /// <summary>Reads every input path in order into one batch of 28x28 images scaled to [0, 1].</summary>
-    public static ImageBatch Read(IReadOnlyList<string> paths)
+    public static ImageBatch Read(IReadOnlyList<string> paths, ImageReadOptions? options = null)
     {
+        var o = options ?? new ImageReadOptions();
         if (paths.Count == 0) throw new ArgumentException("--input needs at least one file");
-        var pixels = new List<float[]>();
-        var sources = new List<string>();
-        foreach (string path in paths)
+        if (o.LabelsPath is not null && paths.Count != 1) throw new ArgumentException("--labels goes with a single --input IDX image file");
+        var reader = new Reader(o);
+        foreach (string path in paths) reader.Add(path);
+        return reader.Finish();
+    }
+
+    private sealed class Reader(ImageReadOptions options)
+    {
+        private readonly List<float[]> _pixels = [];
+        private readonly List<string> _sources = [];
+        private readonly List<int> _labels = [];
+        private readonly List<string> _skipped = [];
+        private readonly List<(int Row, bool InkInAlpha)> _images = [];
+        private readonly List<string> _warnings = [];
+        private int _count;
+
+        public void Add(string path)
         {
+            if (path == StandardInput)
+            {
+                using Stream stdin = Console.OpenStandardInput();
+                AddStream(stdin, "stdin", null);
+                return;
+            }
             if (Directory.Exists(path))
             {
-                string[] pngs = Directory.GetFiles(path, "*.png").Order(StringComparer.Ordinal).ToArray();
-                if (pngs.Length == 0) throw new DataFormatException($"{path}: directory has no .png files");
-                foreach (string png in pngs) AddPng(png, pixels, sources);
-                continue;
+                AddDirectory(path);
+                return;
             }
             if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
-            switch (Sniff(path))
+            using Stream stream = Open(path);
+            AddStream(stream, Path.GetFileName(path), path);
+        }
+
+        private static Stream Open(string path)
+        {
+            try
             {
-                case Kind.Png:
-                    AddPng(path, pixels, sources);
-                    break;
-                case Kind.Idx:
-                    ImageSet images = IdxReader.ReadImages(path);
-                    if (images.Rows != MnistDataset.ImageSize || images.Cols != MnistDataset.ImageSize)
-                        throw new DataFormatException($"{Path.GetFileName(path)}: images are {images.Rows}x{images.Cols}, expected 28x28");
-                    pixels.Add(images.Pixels);
-                    for (int i = 0; i < images.Count; i++) sources.Add($"{Path.GetFileName(path)}#{i}");
-                    break;
-                default:
-                    var csv = CsvImages.Read(path);
-                    pixels.Add(csv.Pixels);
-                    sources.AddRange(csv.Sources);
-                    break;
+                // bufferSize 0: no FileStream buffer of its own; reads go straight to the file, pipe or device, once.
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataFormatException($"{path}: cannot read file ({e.Message.TrimEnd('.')})", e);
             }
         }
-        float[] all = new float[pixels.Sum(p => (long)p.Length)];
-        long offset = 0;
-        foreach (float[] p in pixels) { p.CopyTo(all, offset); offset += p.Length; }
-        return new ImageBatch(all, sources.Count, sources.ToArray());
+
+        private void AddDirectory(string directory)
+        {
+            string root = Path.GetFullPath(directory);
+            string[] files;
+            try
+            {
+                files = Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 })
+                    .Where(ImageFiles.HasImageExtension)
+                    .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+                    .Order(StringComparer.Ordinal).ToArray();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataFormatException($"{directory}: cannot list the directory ({e.Message.TrimEnd('.')})", e);
+            }
+            if (files.Length == 0)
+                throw new DataFormatException($"{directory}: directory has no image files ({string.Join(", ", ImageFiles.Extensions)})");
+            foreach (string relative in files)
+            {
+                try
+                {
+                    byte[] bytes = ReadAll(Open(Path.Combine(root, relative)), [], ImageFiles.MaxFileBytes, relative, dispose: true);
+                    AddImage(bytes, relative);
+                }
+                catch (DataFormatException e) when (options.SkipBad)
+                {
+                    _skipped.Add(e.Message);
+                }
+            }
+        }
+
+        private void AddStream(Stream stream, string name, string? path)
+        {
+            byte[] head = new byte[16];
+            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            ReadOnlySpan<byte> start = head.AsSpan(0, n);
+            // A name with an image extension goes to the image decoder even when its bytes disagree, so the error says what it is not.
+            if (ImageFiles.HasImageSignature(start) || ImageFiles.HasImageExtension(name))
+            {
+                AddImage(ReadAll(stream, head[..n], ImageFiles.MaxFileBytes, name), name);
+                return;
+            }
+            if ((n >= 2 && head[0] == 0x1F && head[1] == 0x8B) || (n >= 4 && BinaryPrimitives.ReadInt32BigEndian(head) is IdxReader.ImagesMagic or IdxReader.LabelsMagic))
+            {
+                AddIdx(ReadAll(stream, head[..n], (int)Math.Min(IdxReader.MaxDecompressedBytes, Array.MaxLength), name), name, path);
+                return;
+            }
+            AddCsv(new PrefixedStream(head[..n], stream), name);
+        }
+
+        /// <summary>The rest of a stream after <paramref name="prefix"/>, at most <paramref name="cap"/> bytes in all.</summary>
+        private static byte[] ReadAll(Stream stream, byte[] prefix, int cap, string name, bool dispose = false)
+        {
+            try
+            {
+                var buffer = new MemoryStream();
+                buffer.Write(prefix);
+                var chunk = new byte[1 << 16];
+                int read;
+                while ((read = stream.Read(chunk)) > 0)
+                {
+                    if (buffer.Length + read > cap)
+                        throw new DataFormatException($"{name}: larger than {cap >> 20} MiB; not an MNIST input");
+                    buffer.Write(chunk, 0, read);
+                }
+                return buffer.ToArray();
+            }
+            catch (IOException e)
+            {
+                throw new DataFormatException($"{name}: cannot read file ({e.Message.TrimEnd('.')})", e);
+            }
+            finally
+            {
+                if (dispose) stream.Dispose();
+            }
+        }
+
+        private void AddImage(byte[] bytes, string source)
+        {
+            GrayImage image = ImageFiles.Decode(bytes, source, Side, Side, options.Invert);
+            var floats = new float[Pixels];
+            for (int i = 0; i < Pixels; i++) floats[i] = image.Pixels[i] / 255f;
+            _images.Add((_count, image.InkInAlphaOnly));
+            Append(floats, 1, [source], [-1]);
+        }
+
+        private void AddIdx(byte[] raw, string name, string? path)
+        {
+            var (bytes, length) = IdxReader.Inflate(raw, name);
+            if (length >= 4 && BinaryPrimitives.ReadInt32BigEndian(bytes) == IdxReader.LabelsMagic)
+                throw new DataFormatException($"{name}: is an IDX label file; give the image file as --input (its labels are found beside it, or pass --labels)");
+            ImageSet images = IdxReader.ParseImages(bytes, length, name);
+            if (images.Rows != Side || images.Cols != Side)
+                throw new DataFormatException($"{name}: images are {images.Rows}x{images.Cols}, expected 28x28");
+            if (options.Invert)
+                for (int i = 0; i < images.Pixels.Length; i++) images.Pixels[i] = (255 - (int)MathF.Round(images.Pixels[i] * 255f)) / 255f;
+            int[] labels = Enumerable.Repeat(-1, images.Count).ToArray();
+            string? labelPath = options.LabelsPath ?? (options.RequireLabels && path is not null ? FindLabels(path) : null);
+            if (options.RequireLabels && labelPath is null)
+                throw new DataFormatException($"{name}: no IDX label file found beside it (tried {string.Join(", ", LabelCandidates(name).Take(4))}); pass --labels FILE");
+            if (labelPath is not null)
+            {
+                byte[] read = IdxReader.ReadLabels(labelPath);
+                if (read.Length != images.Count)
+                    throw new DataFormatException($"{Path.GetFileName(labelPath)}: {read.Length} labels for {images.Count} images in {name}; the files do not belong together");
+                labels = [.. read.Select(l => (int)l)];
+            }
+            Append(images.Pixels, images.Count, [.. Enumerable.Range(0, images.Count).Select(i => $"{name}#{i}")], labels);
+            WarnAboutValues(images.Pixels, images.Count, name);
+        }
+
+        private void AddCsv(Stream stream, string name)
+        {
+            CsvImageSet csv;
+            try
+            {
+                using var text = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+                csv = CsvImages.Read(text, name, options.PixelMax);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataFormatException($"{name}: cannot read file ({e.Message.TrimEnd('.')})", e);
+            }
+            if (options.RequireLabels && csv.Labels.Select((l, i) => (l, i)).FirstOrDefault(x => x.l < 0) is { } missing && missing.l < 0)
+                throw new DataFormatException($"{csv.Sources[missing.i]}: no label; evaluate --input needs CSV rows of a digit label 0-9 then 784 pixels (as Kaggle's mnist_test.csv)");
+            float[] pixels = csv.Pixels;
+            if (options.Invert)
+                for (int i = 0; i < pixels.Length; i++) pixels[i] = 1f - pixels[i];
+            Append(pixels, csv.Count, csv.Sources, csv.Labels);
+            if (options.PixelMax == 255 && csv.MaxValue <= 1 && csv.HasFractions)
+                _warnings.Add($"{name}: every value is between 0 and 1 (largest {csv.MaxValue.ToString("G4", CultureInfo.InvariantCulture)}): the file looks already scaled, but values are read as 0-255 pixels, so every image is nearly black; pass --pixel-max 1");
+            WarnAboutValues(pixels, csv.Count, name);
+        }
+
+        private void Append(float[] pixels, int count, string[] sources, int[] labels)
+        {
+            _pixels.Add(pixels);
+            _sources.AddRange(sources);
+            _labels.AddRange(labels);
+            _count += count;
+        }
+
+        // Per-file checks of images already in [0, 1] (CSV, IDX): blank ones, and a light background.
+        private void WarnAboutValues(float[] pixels, int count, string name)
+        {
+            var (blank, light) = (new List<int>(), new List<int>());
+            for (int i = 0; i < count; i++) Classify(pixels.AsSpan(i * Pixels, Pixels), i, blank, light);
+            Warn(blank, count, i => $"{name} #{i}", "are blank (every pixel the same value): nothing to score");
+            if (light.Count > 0) Warn(light, count, i => $"{name} #{i}", LightBackground);
+        }
+
+        private string LightBackground => options.Invert
+            ? "have a light background even after --invert: MNIST digits are light ink on black; drop --invert"
+            : "look like dark ink on a light background: MNIST digits are light ink on black; pass --invert";
+
+        private static void Classify(ReadOnlySpan<float> image, int index, List<int> blank, List<int> light)
+        {
+            float min = float.MaxValue, max = float.MinValue, border = 0;
+            for (int p = 0; p < Pixels; p++)
+            {
+                min = Math.Min(min, image[p]);
+                max = Math.Max(max, image[p]);
+                int y = p / Side, x = p % Side;
+                if (y == 0 || x == 0 || y == Side - 1 || x == Side - 1) border += image[p];
+            }
+            if (max - min < 1f / 255) blank.Add(index);
+            else if (border / (4 * Side - 4) > 0.5f) light.Add(index);
+        }
+
+        private void Warn(List<int> hits, int total, Func<int, string> describe, string problem)
+        {
+            if (hits.Count == 0) return;
+            string examples = string.Join(", ", hits.Take(3).Select(describe)) + (hits.Count > 3 ? ", ..." : "");
+            _warnings.Add($"{hits.Count} of {total} images {problem} ({examples})");
+        }
+
+        public ImageBatch Finish()
+        {
+            if (_count == 0)
+                throw new DataFormatException(_skipped.Count > 0 ? $"no image could be read; {_skipped.Count} skipped, the first: {_skipped[0]}" : "no images to score");
+            // Images from files (PNG, ...): the same checks, over all of them together.
+            float[] all = Concat();
+            if (_images.Count > 0)
+            {
+                var (blank, light, alpha) = (new List<int>(), new List<int>(), new List<int>());
+                foreach (var (row, inkInAlpha) in _images)
+                {
+                    if (inkInAlpha) alpha.Add(row);
+                    else Classify(all.AsSpan(row * Pixels, Pixels), row, blank, light);
+                }
+                int n = _images.Count;
+                Warn(alpha, n, i => _sources[i], "are dark ink on a transparent background, which vanishes on MNIST's black (transparent pixels are composited on black); pass --invert");
+                Warn(blank, n, i => _sources[i], "are blank (every pixel the same value): nothing to score");
+                Warn(light, n, i => _sources[i], LightBackground);
+            }
+            return new ImageBatch(all, _count, [.. _sources], [.. _labels], _warnings, _skipped);
+        }
+
+        private float[] Concat()
+        {
+            float[] all = new float[_pixels.Sum(p => (long)p.Length)];
+            long offset = 0;
+            foreach (float[] p in _pixels) { p.CopyTo(all, offset); offset += p.Length; }
+            return all;
+        }
     }
 
-    private enum Kind { Png, Idx, Csv }
-
-    private static Kind Sniff(string path)
+    /// <summary>Label file names for an image file name: MNIST's (t10k-images-idx3-ubyte), Kaggle's (t10k-images.idx3-ubyte), raw or .gz.</summary>
+    internal static IEnumerable<string> LabelCandidates(string imageName)
     {
-        Span<byte> head = stackalloc byte[8];
-        int n;
-        using (var stream = File.OpenRead(path)) n = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
-        head = head[..n];
-        // A .png name goes to the PNG decoder even when its bytes disagree, so the error says "not a PNG".
-        if (head.StartsWith(PngSignature) || path.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return Kind.Png;
-        if (n >= 2 && head[0] == 0x1F && head[1] == 0x8B) return Kind.Idx;
-        if (n >= 4 && BinaryPrimitives.ReadInt32BigEndian(head) is IdxReader.ImagesMagic or IdxReader.LabelsMagic) return Kind.Idx;
-        return Kind.Csv;
+        string bare = imageName.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? imageName[..^3] : imageName;
+        var names = new List<string>();
+        foreach (var (from, to) in new[] { ("images-idx3", "labels-idx1"), ("images.idx3", "labels.idx1"), ("images", "labels"), ("idx3", "idx1") })
+            if (bare.Contains(from, StringComparison.Ordinal)) names.Add(bare.Replace(from, to, StringComparison.Ordinal));
+        foreach (string name in names.Distinct())
+        {
+            yield return name;
+            yield return name + ".gz";
+        }
     }
 
-    private static void AddPng(string path, List<float[]> pixels, List<string> sources)
+    private static string? FindLabels(string imagePath)
     {
-        string name = Path.GetFileName(path);
-        var (gray, width, height) = Png.Decode(File.ReadAllBytes(path), name);
-        Png.RequireSize(name, width, height, MnistDataset.ImageSize, MnistDataset.ImageSize);
-        var image = new float[gray.Length];
-        for (int i = 0; i < gray.Length; i++) image[i] = gray[i] / 255f;
-        pixels.Add(image);
-        sources.Add(name);
+        string directory = Path.GetDirectoryName(Path.GetFullPath(imagePath))!;
+        return LabelCandidates(Path.GetFileName(imagePath)).Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>A stream that first replays bytes already read from another (the sniffed head), then continues with it.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    {
+        private int _position;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _position);
+                prefix.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+            return rest.Read(buffer);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -100,15 +100,26 @@ public sealed class MnistDataset
                 $"{labelName}: {labels.Length} labels for {images.Count} images in {imageName}; the files do not belong together");
     }
 
-    /// <summary>Finds <c>name</c> or <c>name.gz</c> in a directory.</summary>
+    /// <summary>
+    /// The names a file goes by: MNIST's own (<c>train-images-idx3-ubyte</c>) and Kaggle's
+    /// (<c>train-images.idx3-ubyte</c>), each raw or <c>.gz</c>.
+    /// </summary>
+    public static IEnumerable<string> Candidates(string name)
+    {
+        int dash = name.LastIndexOf("-idx", StringComparison.Ordinal);
+        string kaggle = dash < 0 ? name : name[..dash] + "." + name[(dash + 1)..];
+        return new[] { name, name + ".gz", kaggle, kaggle + ".gz" }.Distinct();
+    }
+
+    /// <summary>Finds <c>name</c> in a directory under any of its <see cref="Candidates"/>.</summary>
     public static string FindFile(string directory, string name)
     {
-        foreach (string candidate in new[] { name, name + ".gz" })
+        foreach (string candidate in Candidates(name))
         {
             string path = Path.Combine(directory, candidate);
             if (File.Exists(path)) return path;
         }
-        throw new DataFormatException($"{Path.Combine(directory, name)}(.gz): file not found; the data directory needs the four MNIST IDX files");
+        throw new DataFormatException($"{Path.Combine(directory, name)}(.gz): file not found (nor Kaggle's {Candidates(name).Last()[..^3]}); the data directory needs the four MNIST IDX files");
     }
 
     /// <summary>
@@ -129,5 +140,5 @@ public sealed class MnistDataset
 
     private static bool HasFiles(string directory) =>
         System.IO.Directory.Exists(directory) &&
-        FileNames.All(f => File.Exists(Path.Combine(directory, f)) || File.Exists(Path.Combine(directory, f + ".gz")));
+        FileNames.All(f => Candidates(f).Any(c => File.Exists(Path.Combine(directory, c))));
 }

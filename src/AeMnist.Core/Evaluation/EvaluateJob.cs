@@ -23,7 +23,19 @@ public abstract record ThresholdRule
 
     /// <summary>The P-th percentile of the train split's normal-digit errors.</summary>
     public sealed record Percentile(double P) : ThresholdRule;
+
+    /// <summary>
+    /// The threshold that flags a share F of the normal digits the model may be tuned on: those of the validation
+    /// split when there is one, else of the train split (percentile 100·(1 − F) of their errors). Needs no anomalies.
+    /// </summary>
+    public sealed record FalsePositiveRate(double Fraction) : ThresholdRule;
+
+    /// <summary>The rule for a model that stores no threshold (e.g. trained elsewhere): flag 5% of the normal train digits.</summary>
+    public static ThresholdRule DefaultForForeignModel { get; } = new FalsePositiveRate(0.05);
 }
+
+/// <summary>Labelled images to evaluate on instead of the split's test images (evaluate --input).</summary>
+public sealed record LabelledImages(string Name, float[] Pixels, byte[] Labels);
 
 /// <summary>Errors of one split's images, with their digits and truth.</summary>
 public sealed record ScoredImages(int[] Indices, float[] Errors, byte[] Labels, bool[] IsAnomaly);
@@ -34,7 +46,26 @@ public sealed record EvaluationOutcome(
     double Threshold,
     string ThresholdRuleText,
     EvaluationResult Result,
-    bool ConstantOutput);
+    bool ConstantOutput)
+{
+    /// <summary>The evaluated images themselves (row-major, 784 values each), for reconstructions and latent codes.</summary>
+    public float[] TestPixels { get; init; } = [];
+
+    /// <summary>What the evaluated images are: "the test split", or the --input file's name.</summary>
+    public string TestName { get; init; } = "the test split";
+
+    /// <summary>The evaluated images came from --input rather than the split.</summary>
+    public bool FromInput { get; init; }
+
+    /// <summary>The model file records how it was trained (an aemnist run); false for a model trained elsewhere.</summary>
+    public bool TrainedHere { get; init; } = true;
+
+    /// <summary>True when early stopping watched these images; null when unknown (a model from elsewhere, or --input data).</summary>
+    public bool? TestUsedForEarlyStopping => FromInput || !TrainedHere ? null : Split.MonitorsTest;
+
+    /// <summary>The best F1 over all thresholds on these labels and its threshold: a reference figure, never the chosen threshold.</summary>
+    public (double Threshold, double F1) BestF1 { get; init; } = (double.NaN, double.NaN);
+}
 
 public static class EvaluateJob
 {
@@ -47,10 +78,23 @@ public static class EvaluateJob
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
 
-    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule)
+    /// <summary>
+    /// Evaluates the model on the split's test images, or on <paramref name="input"/> when given (its labels against
+    /// the split's normal digit). Threshold rules that learn from data use the split's train (or validation) images,
+    /// never the evaluated ones. A model without a stored threshold gets <see cref="ThresholdRule.DefaultForForeignModel"/>, said so in the rule text.
+    /// </summary>
+    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule,
+        LabelledImages? input = null)
     {
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
-        ScoredImages test = Score(model, data, split.Test, splitOptions.Normal);
+        float[] pixels = input?.Pixels ?? data.Gather(split.Test);
+        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal) : Score(model, input, splitOptions.Normal);
+        string defaultNote = "";
+        if (rule is ThresholdRule.Stored && metadata.Threshold is null)
+        {
+            rule = ThresholdRule.DefaultForForeignModel;
+            defaultNote = "the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ";
+        }
         (double threshold, string ruleText) = rule switch
         {
             ThresholdRule.Fixed f => (f.Value, "given with --threshold"),
@@ -58,25 +102,64 @@ public static class EvaluateJob
                 $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's errors"),
             ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal), p.P),
                 $"percentile {Text(p.P)} of the train split's normal-digit errors"),
+            ThresholdRule.FalsePositiveRate f => (Thresholds.FromPercentile(NormalTuningErrors(model, data, split, splitOptions.Normal), 100 * (1 - f.Fraction)),
+                $"{defaultNote}--fpr {Text(f.Fraction)}: flags {Text(100 * f.Fraction)}% of the normal digits of the {(split.Validation.Length > 0 ? "validation" : "train")} split (percentile {Text(100 * (1 - f.Fraction))} of their errors)"),
             _ => (metadata.Threshold ?? throw new ArgumentException("the model stores no threshold; pass --threshold, --contamination or --percentile"),
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test));
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length))
+        {
+            TestPixels = pixels,
+            TestName = input?.Name ?? "the test split",
+            FromInput = input is not null,
+            TrainedHere = metadata.Split is not null,
+            BestF1 = BestF1(result.F1ByThreshold),
+        };
+    }
+
+    /// <summary>Scores labelled images from --input; an image is an anomaly when its label is not <paramref name="normalDigit"/>.</summary>
+    public static ScoredImages Score(IEngineModel model, LabelledImages input, int normalDigit)
+    {
+        int n = input.Labels.Length;
+        var errors = new float[n];
+        model.ReconstructionErrors(input.Pixels, n, errors);
+        return new ScoredImages([.. Enumerable.Range(0, n)], errors, input.Labels, Evaluator.IsAnomaly(input.Labels, normalDigit));
+    }
+
+    /// <summary>The threshold with the highest F1 on a curve, and that F1 (NaN for an empty curve).</summary>
+    public static (double Threshold, double F1) BestF1(ThresholdCurve curve)
+    {
+        int best = -1;
+        for (int i = 0; i < curve.F1.Count; i++)
+            if (double.IsFinite(curve.F1[i]) && (best < 0 || curve.F1[i] > curve.F1[best])) best = i;
+        return best < 0 ? (double.NaN, double.NaN) : (curve.Thresholds[best], curve.F1[best]);
+    }
+
+    private static float[] NormalTuningErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)
+    {
+        int[] pool = split.Validation.Length > 0 ? split.Validation : split.Train;
+        int[] normals = pool.Where(i => data.Labels[i] == normal).ToArray();
+        if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the train split, and it has none");
+        return Score(model, data, normals, normal).Errors;
     }
 
     /// <summary>
     /// True when the model reconstructs every one of (up to) 256 test images as the same image: the
     /// collapse of a dead final ReLU, which the tutorial's conv model suffers for some seeds.
     /// </summary>
-    public static bool HasConstantOutput(IEngineModel model, MnistDataset data, int[] indices)
+    public static bool HasConstantOutput(IEngineModel model, MnistDataset data, int[] indices) =>
+        HasConstantOutput(model, data.Gather(indices.AsSpan(0, Math.Min(indices.Length, 256))), Math.Min(indices.Length, 256));
+
+    /// <summary>The same check on the first (up to) 256 of <paramref name="count"/> images in <paramref name="pixels"/>.</summary>
+    public static bool HasConstantOutput(IEngineModel model, float[] pixels, int count)
     {
-        int n = Math.Min(indices.Length, 256);
+        int n = Math.Min(count, 256);
         if (n < 2) return false;
-        float[] images = data.Gather(indices.AsSpan(0, n));
+        const int p = MnistDataset.PixelsPerImage;
+        ReadOnlySpan<float> images = pixels.AsSpan(0, n * p);
         var output = new float[images.Length];
         model.Reconstruct(images, n, output);
-        const int p = MnistDataset.PixelsPerImage;
         ReadOnlySpan<float> first = output.AsSpan(0, p);
         for (int i = 1; i < n; i++)
             if (!output.AsSpan(i * p, p).SequenceEqual(first)) return false;
@@ -121,10 +204,13 @@ public static class EvaluateJob
             ["threshold_rule"] = outcome.ThresholdRuleText,
             ["flag_rule"] = "anomaly when error >= threshold",
             ["digit_flag_rates"] = digits,
+            ["test_set"] = outcome.TestName,
             ["test_count"] = outcome.Test.Errors.Length,
             ["test_normal"] = m.Normals,
             ["test_anomalies"] = m.Anomalies,
-            ["test_used_for_early_stopping"] = outcome.Split.MonitorsTest,
+            ["test_used_for_early_stopping"] = outcome.TestUsedForEarlyStopping,
+            ["reference_best_f1"] = Number(outcome.BestF1.F1),
+            ["reference_best_f1_threshold"] = Number(outcome.BestF1.Threshold),
             ["constant_output"] = outcome.ConstantOutput,
             ["model"] = metadata.Model,
             ["model_file"] = Path.GetFullPath(modelPath),
@@ -150,27 +236,57 @@ public static class EvaluateJob
         foreach (var h in history)
             if (h.MonitorLoss is { } loss && loss < best) { best = loss; bestEpoch = h.Epoch; }
         SplitOptions s = outcome.Split.Options;
+        var I = CultureInfo.InvariantCulture;
+        bool elsewhere = run is null && !outcome.TrainedHere;
+        int trainNormal = outcome.Split.Train.Count(i => data.Labels[i] == s.Normal), trainAll = outcome.Split.Train.Length;
         var settings = new List<(string, string)>
         {
             ("model", metadata.Model + metadata.Architecture.DescribeSettings(metadata.Settings)),
-            ("normal digit", s.Normal.ToString(CultureInfo.InvariantCulture)),
-            ("protocol", SplitOptions.ProtocolName(s.Protocol)),
-            ("seed", s.Seed.ToString(CultureInfo.InvariantCulture)),
-            ("split", $"train {outcome.Split.Train.Length}, validation {outcome.Split.Validation.Length}, test {outcome.Split.Test.Length}"),
-            ("early stopping watched", outcome.Split.MonitorsTest ? "the test split (as the tutorial; test figures are optimistic)" : "the validation split"),
-            ("threshold", $"{outcome.Threshold.ToString("G6", CultureInfo.InvariantCulture)} ({outcome.ThresholdRuleText})"),
-            ("model file", Path.GetFullPath(modelPath)),
+            ("normal digit", s.Normal.ToString(I)),
+            ("evaluated on", outcome.FromInput ? $"{outcome.TestName} ({test.Errors.Length.ToString("N0", I)} labelled images)" : $"the test split ({test.Errors.Length.ToString("N0", I)} images)"),
         };
+        if (elsewhere)
+            settings.Add(("trained", "elsewhere: the file records no split or training settings; the split below was rebuilt from --normal, --protocol and --seed"));
+        settings.Add(("protocol", SplitOptions.ProtocolName(s.Protocol)));
+        settings.Add(("seed", s.Seed.ToString(I)));
+        settings.Add(("split", $"train {trainAll.ToString("N0", I)}, validation {outcome.Split.Validation.Length.ToString("N0", I)}, test {outcome.Split.Test.Length.ToString("N0", I)}"));
+        if (!elsewhere)
+            settings.Add(("train split mix", $"{trainNormal.ToString("N0", I)} normal + {(trainAll - trainNormal).ToString("N0", I)} anomalous digits ({(trainAll == 0 ? 0 : 100.0 * (trainAll - trainNormal) / trainAll).ToString("0.#", I)}% anomalies)"));
+        settings.Add(("early stopping watched", outcome.TestUsedForEarlyStopping switch
+        {
+            true => "the test split (as the tutorial; test figures are optimistic)",
+            false => "the validation split",
+            null when elsewhere => "unknown (model trained elsewhere)",
+            null => outcome.Split.MonitorsTest ? "the test split, which --input data may overlap" : "the validation split",
+        }));
+        var warnings = new List<string>();
+        if (run is not null && TryReadRunJson(run) is { } runJson)
+        {
+            if (runJson["options"] is JsonObject o)
+            {
+                string V(string key) => o[key]?.ToJsonString().Trim('"') ?? "?";
+                settings.Add(("optimiser", $"Adam, lr {V("lr")}, batch size {V("batch_size")}, weight decay {V("weight_decay")}"));
+                settings.Add(("epochs", $"at most {V("epochs")}, evaluated every {V("eval_every")}, patience {V("patience")}, kept: {V("keep")}"));
+                if (o["contamination"] is not null) settings.Add(("train contamination", V("contamination")));
+            }
+            if (runJson["result"] is JsonObject result && result["collapsed"] is JsonNode collapsed && collapsed.GetValueKind() == System.Text.Json.JsonValueKind.True && !outcome.ConstantOutput)
+                warnings.Add("Training flagged this model as collapsed (see run.json).");
+        }
+        settings.Add(("threshold", $"{outcome.Threshold.ToString("G6", I)} ({outcome.ThresholdRuleText})"));
+        settings.Add(("model file", Path.GetFullPath(modelPath)));
         if (run is not null && history.Count > 0)
         {
-            settings.Add(("epochs run", history.Count.ToString(CultureInfo.InvariantCulture)));
-            settings.Add(("seconds per epoch", history.Average(h => h.Seconds).ToString("F3", CultureInfo.InvariantCulture)));
+            settings.Add(("epochs run", history.Count.ToString(I)));
+            settings.Add(("seconds per epoch", history.Average(h => h.Seconds).ToString("F3", I)));
         }
         settings.Add(("aemnist", ModelMetadata.ToolVersion));
+        if (outcome.FromInput)
+            warnings.Add($"Evaluated on {outcome.TestName}: if these images overlap the digits the model was trained or early-stopped on, the figures are optimistic.");
 
         return new ReportInput
         {
-            Title = $"AeMnist: {metadata.Model} autoencoder, normal digit {s.Normal}" + (run is null ? "" : $" ({Path.GetFileName(Path.GetFullPath(run.Path))})"),
+            Title = $"AeMnist: {metadata.Model} autoencoder, normal digit {s.Normal}" + (run is null ? "" : $" ({Path.GetFileName(Path.GetFullPath(run.Path))})")
+                    + (outcome.FromInput ? $" on {outcome.TestName}" : ""),
             Settings = settings,
             History = history.Select(h => new HistoryRow(h.Epoch, h.TrainLoss, h.MonitorLoss, h.Seconds)).ToList(),
             BestEpoch = bestEpoch,
@@ -179,6 +295,12 @@ public static class EvaluateJob
             TestLabels = test.Labels,
             TestIsAnomaly = test.IsAnomaly,
             Threshold = outcome.Threshold,
+            ThresholdRule = outcome.ThresholdRuleText,
+            TestSetName = outcome.TestName,
+            TestUsedForEarlyStopping = outcome.TestUsedForEarlyStopping,
+            ConstantOutput = outcome.ConstantOutput,
+            TrainedElsewhere = elsewhere,
+            Warnings = warnings,
             Metrics = new ReportMetrics
             {
                 Accuracy = m.Accuracy, Precision = m.Precision, Recall = m.Recall, F1 = m.F1, F1Normal = m.F1Normal,
@@ -188,24 +310,37 @@ public static class EvaluateJob
                 RocFpr = r.Roc.FalsePositiveRate, RocTpr = r.Roc.TruePositiveRate,
                 PrRecall = r.PrecisionRecall.Recall, PrPrecision = r.PrecisionRecall.Precision,
             },
-            Samples = Samples(test, model, data),
+            Samples = Samples(test, model, outcome.TestPixels),
+            Latent = Latent(model, outcome.TestPixels, test.Labels, s.Normal),
         };
     }
 
-    /// <summary>The 8 best and worst normals and the 8 most and least anomalous anomalies, with reconstructions.</summary>
-    private static ReportSamples Samples(ScoredImages test, IEngineModel model, MnistDataset data, int count = 8)
+    private static JsonObject? TryReadRunJson(RunDirectory run)
     {
+        try
+        {
+            return File.Exists(run.RunPath) ? JsonNode.Parse(File.ReadAllText(run.RunPath)) as JsonObject : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The 8 best and worst normals and the 8 most and least anomalous anomalies, with reconstructions.</summary>
+    private static ReportSamples Samples(ScoredImages test, IEngineModel model, float[] pixels, int count = 8)
+    {
+        const int p = MnistDataset.PixelsPerImage;
         int[] order = Enumerable.Range(0, test.Errors.Length).OrderBy(i => test.Errors[i]).ThenBy(i => i).ToArray();
         int[] normals = order.Where(i => !test.IsAnomaly[i]).ToArray();
         int[] anomalies = order.Where(i => test.IsAnomaly[i]).ToArray();
         List<ImageSample> Take(IEnumerable<int> positions)
         {
             int[] chosen = positions.ToArray();
-            int[] indices = chosen.Select(i => test.Indices[i]).ToArray();
-            float[] originals = data.Gather(indices);
+            var originals = new float[chosen.Length * p];
+            for (int k = 0; k < chosen.Length; k++) pixels.AsSpan(chosen[k] * p, p).CopyTo(originals.AsSpan(k * p));
             var reconstructions = new float[originals.Length];
-            model.Reconstruct(originals, indices.Length, reconstructions);
-            const int p = MnistDataset.PixelsPerImage;
+            model.Reconstruct(originals, chosen.Length, reconstructions);
             return chosen.Select((i, k) => new ImageSample(originals[(k * p)..((k + 1) * p)], reconstructions[(k * p)..((k + 1) * p)],
                 test.Errors[i], test.Labels[i])).ToList();
         }
@@ -214,5 +349,26 @@ public static class EvaluateJob
             Take(normals.Reverse().Take(count)),
             Take(anomalies.Reverse().Take(count)),
             Take(anomalies.Take(count)));
+    }
+
+    /// <summary>The most points the latent projection shows (spread evenly over the evaluated images).</summary>
+    public const int MaxLatentPoints = 2000;
+
+    /// <summary>Latent codes (IEngineModel.Encode) of up to <see cref="MaxLatentPoints"/> images, projected on their first two principal components.</summary>
+    public static LatentProjection? Latent(IEngineModel model, float[] pixels, byte[] labels, int normalDigit)
+    {
+        const int p = MnistDataset.PixelsPerImage;
+        int total = labels.Length, n = Math.Min(total, MaxLatentPoints);
+        int d = model.Spec.Latent.Length;
+        if (n < 3 || d < 2) return null;
+        int[] rows = [.. Enumerable.Range(0, n).Select(k => (int)((long)k * total / n))];
+        var images = new float[n * p];
+        for (int k = 0; k < n; k++) pixels.AsSpan(rows[k] * p, p).CopyTo(images.AsSpan(k * p));
+        var codes = new float[n * d];
+        model.Encode(images, n, codes);
+        var (scores, explained, _) = Pca.Project(codes, n, d);
+        return new LatentProjection(
+            [.. Enumerable.Range(0, n).Select(k => scores[2 * k])], [.. Enumerable.Range(0, n).Select(k => scores[2 * k + 1])],
+            [.. rows.Select(r => labels[r])], explained, d, normalDigit);
     }
 }

@@ -6,6 +6,19 @@ using System.Text;
 
 namespace AeMnist.IO;
 
+/// <summary>
+/// Images read from CSV. <see cref="Labels"/> holds each row's leading label when the row had one (785 values) and
+/// it is a digit 0-9, else -1. <see cref="MaxValue"/> and <see cref="HasFractions"/> describe the raw values, so a
+/// file already scaled to 0-1 can be told apart from 0-255 pixels.
+/// </summary>
+public sealed record CsvImageSet(float[] Pixels, int Count, string[] Sources, int[] Labels, double MaxValue, bool HasFractions)
+{
+    public void Deconstruct(out float[] pixels, out int count, out string[] sources) => (pixels, count, sources) = (Pixels, Count, Sources);
+
+    /// <summary>True when every row had a label column.</summary>
+    public bool HasLabelColumn => Labels.Length > 0 && Labels.All(l => l >= 0);
+}
+
 /// <summary>CSV image input: rows of comma-separated pixel values, scaled to [0, 1] as the IDX reader does.</summary>
 public static class CsvImages
 {
@@ -21,7 +34,7 @@ public static class CsvImages
     /// Reads every image in <paramref name="path"/>. Each non-blank line holds 784 values, or 785 whose first
     /// (a label, as in Kaggle's mnist_test.csv) is ignored. Values are integers or decimals in [0, 255],
     /// parsed culture-invariantly (a '.' decimal point, exponents allowed, spaces around a value allowed) and
-    /// scaled as <c>value / 255f</c>, so integer pixels give exactly what the IDX reader gives. The first
+    /// scaled as <c>value / 255f</c> (or <c>value / pixelMax</c>), so integer pixels give exactly what the IDX reader gives. The first
     /// non-blank line is a header and skipped when it has 784 or 785 cells and its first cell is not a number
     /// (Kaggle's "label,pixel0,...") or its cells are the column numbers 0, 1, 2, ... (pandas' default header). Blank lines are skipped. A UTF-8 byte order
     /// mark is allowed.
@@ -35,7 +48,7 @@ public static class CsvImages
     /// is empty, not a number, NaN or outside 0-255, or a line is longer than <see cref="MaxLineChars"/>.
     /// The one-line message names the file, the line and, for a value, its 1-based column.
     /// </exception>
-    public static (float[] Pixels, int Count, string[] Sources) Read(string path)
+    public static CsvImageSet Read(string path, double pixelMax = 255)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path)) throw new DataFormatException($"{path}: is a directory, not a CSV file");
@@ -44,7 +57,7 @@ public static class CsvImages
         try
         {
             using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-            return Read(reader, name);
+            return Read(reader, name, pixelMax);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -52,12 +65,15 @@ public static class CsvImages
         }
     }
 
-    /// <summary>Reads images from <paramref name="reader"/> as <see cref="Read(string)"/> does; messages start with <paramref name="displayName"/>.</summary>
-    public static (float[] Pixels, int Count, string[] Sources) Read(TextReader reader, string displayName)
+    /// <summary>Reads images from <paramref name="reader"/> as <see cref="Read(string, double)"/> does; messages start with <paramref name="displayName"/>.</summary>
+    public static CsvImageSet Read(TextReader reader, string displayName, double pixelMax = 255)
     {
         ArgumentNullException.ThrowIfNull(reader);
+        if (!(pixelMax > 0 && double.IsFinite(pixelMax))) throw new ArgumentOutOfRangeException(nameof(pixelMax), pixelMax, "The largest pixel value must be positive.");
         var images = new List<float[]>();
         var sources = new List<string>();
+        var labels = new List<int>();
+        var stats = new ValueStats();
         var lines = new LineReader(reader, MaxLineChars);
         bool sawLine = false, sawHeader = false;
         int lineNumber = 0;
@@ -72,7 +88,8 @@ public static class CsvImages
                 sawHeader = true;
                 continue;
             }
-            images.Add(ParseRow(text, cells, $"{displayName} line {lineNumber}"));
+            images.Add(ParseRow(text, cells, $"{displayName} line {lineNumber}", pixelMax, stats));
+            labels.Add(cells.Count == PixelsPerImage + 1 && int.TryParse(text.AsSpan()[cells[0]].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int label) && label is >= 0 and <= 9 ? label : -1);
             sources.Add($"{displayName}:{lineNumber}");
         }
         if (lines.Overlong)
@@ -84,7 +101,13 @@ public static class CsvImages
         }
         var pixels = new float[(long)images.Count * PixelsPerImage];
         for (int i = 0; i < images.Count; i++) images[i].CopyTo(pixels, (long)i * PixelsPerImage);
-        return (pixels, images.Count, sources.ToArray());
+        return new CsvImageSet(pixels, images.Count, sources.ToArray(), labels.ToArray(), stats.Max, stats.Fractions);
+    }
+
+    private sealed class ValueStats
+    {
+        public double Max;
+        public bool Fractions;
     }
 
     private static List<Range> Cells(string text)
@@ -120,7 +143,7 @@ public static class CsvImages
         return true;
     }
 
-    private static float[] ParseRow(string text, List<Range> cells, string where)
+    private static float[] ParseRow(string text, List<Range> cells, string where, double pixelMax, ValueStats stats)
     {
         if (cells.Count is not (PixelsPerImage or PixelsPerImage + 1))
         {
@@ -139,9 +162,11 @@ public static class CsvImages
                 throw new DataFormatException($"{where}, column {column}: {MessageText.Quote(cell.Trim(), 20)} is not a number; expected a pixel value 0-255");
             if (double.IsNaN(value))
                 throw new DataFormatException($"{where}, column {column}: NaN is not a pixel value; expected 0-255");
-            if (value is < 0 or > 255)
-                throw new DataFormatException($"{where}, column {column}: {MessageText.Quote(cell.Trim(), 20)} is outside the pixel range 0-255");
-            image[i] = (float)value / 255f;
+            if (value < 0 || value > pixelMax)
+                throw new DataFormatException($"{where}, column {column}: {MessageText.Quote(cell.Trim(), 20)} is outside the pixel range 0-{pixelMax.ToString(CultureInfo.InvariantCulture)}");
+            if (value > stats.Max) stats.Max = value;
+            if (value != Math.Floor(value)) stats.Fractions = true;
+            image[i] = pixelMax == 255 ? (float)value / 255f : (float)(value / pixelMax);
         }
         return image;
     }

@@ -3,6 +3,7 @@
 // model.load_state_dict(safetensors.torch.load_file(path)); a PyTorch-trained file loads here too.
 using System.Globalization;
 using AeMnist.Data;
+using AeMnist.IO;
 using AeMnist.Serialization;
 
 namespace AeMnist.Models;
@@ -17,6 +18,12 @@ public sealed record ModelMetadata(
     double? Threshold = null,
     SplitOptions? Split = null)
 {
+    /// <summary>The file named no architecture, and it was recognised from its tensor names and shapes.</summary>
+    public bool ArchitectureGuessed { get; init; }
+
+    /// <summary>The tensor names carried a prefix that was dropped ("module.", as torch.nn.DataParallel saves them).</summary>
+    public string? DroppedPrefix { get; init; }
+
     public static string ToolVersion =>
         typeof(ModelFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
@@ -69,15 +76,28 @@ public static class ModelFile
             throw new DataFormatException($"{path}: is a directory; pass the model file, or use --run DIR");
         if (!File.Exists(path))
             throw new DataFormatException($"{path}: model file not found");
+        RefuseTorchSave(path, name);
         SafeTensorsFile file = SafeTensors.Read(path);
         IReadOnlyDictionary<string, string> meta = file.Metadata;
-        string? kind = modelOverride ?? (meta.TryGetValue("model", out string? m) ? m : null);
-        if (kind is null)
-            throw new DataFormatException($"{name}: has no 'model' metadata; pass --model {string.Join(" or --model ", Architectures.All.Select(a => a.Name))}");
-        Architecture architecture = Architectures.Find(kind)
-            ?? throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected {Architectures.Names}");
-
         var weights = new StateDict(file.Names.Select(n => new NamedTensor(n, file.Tensors[n].Shape, file.Tensors[n].Data)));
+        string? prefix = null;
+        if (weights.Tensors.Count > 0 && weights.Tensors.All(t => t.Name.StartsWith(DataParallelPrefix, StringComparison.Ordinal)))
+        {
+            prefix = DataParallelPrefix;
+            weights = new StateDict(weights.Tensors.Select(t => new NamedTensor(t.Name[prefix.Length..], t.Shape, t.Data)));
+        }
+        string? kind = modelOverride ?? (meta.TryGetValue("model", out string? m) ? m : null);
+        Architecture architecture;
+        bool guessed = false;
+        if (kind is null)
+        {
+            architecture = Guess(meta, weights, name);
+            guessed = true;
+        }
+        else
+            architecture = Architectures.Find(kind)
+                ?? throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected {Architectures.Names}");
+
         ArchitectureSettings settings = Settings(architecture, meta, weights, name);
         ModelSpec spec = architecture.Spec(settings);
         try
@@ -90,7 +110,53 @@ public static class ModelFile
         }
         // The file's own order may differ (a PyTorch writer sorts names); the model keeps the spec's order.
         weights = new StateDict(spec.StateEntries.Select(e => weights[e.Name]));
-        return (spec, weights, ReadMetadata(meta, architecture, settings, name));
+        return (spec, weights, ReadMetadata(meta, architecture, settings, name) with { ArchitectureGuessed = guessed, DroppedPrefix = prefix });
+    }
+
+    /// <summary>The prefix torch.nn.DataParallel (and DistributedDataParallel) puts before every state-dict name.</summary>
+    public const string DataParallelPrefix = "module.";
+
+    // The one architecture whose spec the tensors fit exactly (names and shapes), for files without 'model' metadata.
+    private static Architecture Guess(IReadOnlyDictionary<string, string> meta, StateDict weights, string name)
+    {
+        var fits = new List<Architecture>();
+        foreach (Architecture candidate in Architectures.All)
+        {
+            try
+            {
+                candidate.Spec(Settings(candidate, meta, weights, name)).CheckWeights(weights);
+                fits.Add(candidate);
+            }
+            catch (Exception e) when (e is ArgumentException or DataFormatException or OverflowException) { }
+        }
+        if (fits.Count == 1) return fits[0];
+        string tensors = string.Join(", ", weights.Tensors.Take(4).Select(t => $"{MessageText.Quote(t.Name, 40)} [{string.Join(", ", t.Shape)}]"))
+                         + (weights.Tensors.Count > 4 ? ", ..." : "");
+        string choices = string.Join(" or ", Architectures.All.Select(a => "--model " + a.Name));
+        return fits.Count == 0
+            ? throw new DataFormatException($"{name}: has no 'model' metadata and its tensors ({tensors}) fit none of the architectures ({Architectures.Names}); save the state dict of one of them, or pass {choices}")
+            : throw new DataFormatException($"{name}: has no 'model' metadata and its tensors fit {string.Join(" and ", fits.Select(f => f.Name))}; pass {choices}");
+    }
+
+    // torch.save writes a zip archive (PyTorch 1.6 and later) or a bare pickle; neither is a safetensors file.
+    private static void RefuseTorchSave(string path, string name)
+    {
+        Span<byte> head = stackalloc byte[4];
+        int n;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException($"{path}: cannot read file ({e.Message.TrimEnd('.')})", e);
+        }
+        bool zip = n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+        bool pickle = n >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5;
+        if (zip || pickle)
+            throw new DataFormatException($"{name}: this is a torch.save file ({(zip ? "a zip archive" : "a pickle")}), not safetensors; save a state dict with safetensors: "
+                + "from safetensors.torch import save_file; save_file(model.state_dict(), \"model.safetensors\")");
     }
 
     // Each option from the metadata when recorded, else from the shapes (files saved elsewhere), else its default.

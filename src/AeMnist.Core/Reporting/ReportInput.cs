@@ -72,4 +72,25 @@ public sealed record ReportInput
     public required double Threshold { get; init; }
     public required ReportMetrics Metrics { get; init; }
     public ReportSamples? Samples { get; init; }
+
+    /// <summary>How the threshold was chosen, in words ("the model's stored threshold, ...").</summary>
+    public string ThresholdRule { get; init; } = "";
+
+    /// <summary>What the test images are: "the test split", "mnist_test.csv".</summary>
+    public string TestSetName { get; init; } = "the test split";
+
+    /// <summary>True when early stopping watched these test images; null when unknown (a model trained elsewhere).</summary>
+    public bool? TestUsedForEarlyStopping { get; init; }
+
+    /// <summary>The model reconstructs every image as the same image (a collapsed model).</summary>
+    public bool ConstantOutput { get; init; }
+
+    /// <summary>The model came from a file without a run directory (e.g. trained in PyTorch): no history, no known training data.</summary>
+    public bool TrainedElsewhere { get; init; }
+
+    /// <summary>Further warnings to show as they are (from the run or the inputs).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Latent codes of test digits on their first two principal components, when the model has an encoder.</summary>
+    public LatentProjection? Latent { get; init; }
 }

@@ -1,4 +1,4 @@
-// A terminal-sized histogram of normal and anomalous errors: one line per bin, two bars side by side,
+// A terminal-sized histogram (binned as the report's chart bins, by ScottPlot's histogram) of normal and anomalous errors: one line per bin, two bars side by side,
 // the threshold's bin marked. Plain ASCII on request, for logs and terminals without block characters.
 using System.Globalization;
 using System.Text;
@@ -34,18 +34,19 @@ public static class TextHistogram
         if (o.Bins < 1 || o.BarWidth < 1) throw new ArgumentException("Bins and BarWidth must be positive.", nameof(options));
         if (!normal.Concat(anomalous).Any(double.IsFinite)) return "(no errors to show)\n";
 
-        bool log = o.LogX ?? Reporting.Bins.PrefersLog(normal.Concat(anomalous));
-        var (bins, _) = Reporting.Bins.Shared([normal, anomalous], o.Bins, log, threshold);
-        long[] n = bins.CountValues(normal), a = bins.CountValues(anomalous);
+        bool log = o.LogX ?? Charts.PrefersLog(normal.Concat(anomalous));
+        Charts.Binned bins = Charts.Bin([normal, anomalous], o.Bins, log, threshold);
+        long[] n = bins.Counts[0], a = bins.Counts[1];
         long nTotal = n.Sum(), aTotal = a.Sum();
         double Share(long count, long total) => total == 0 ? 0 : (double)count / total;
-        double maxShare = Enumerable.Range(0, bins.Count).Max(i => Math.Max(Share(n[i], nTotal), Share(a[i], aTotal)));
-        int thresholdBin = double.IsFinite(threshold) ? bins.IndexOf(threshold) : -1;
+        double maxShare = Enumerable.Range(0, bins.Edges.Length - 1).Max(i => Math.Max(Share(n[i], nTotal), Share(a[i], aTotal)));
+        int thresholdBin = double.IsFinite(threshold) ? BinOf(bins.Edges, threshold) : -1;
 
         char full = o.Ascii ? '#' : '█', light = o.Ascii ? '+' : '░';
         string rule = o.Ascii ? "|" : "│", mark = o.Ascii ? ">" : "▶", back = o.Ascii ? "<" : "◀";
 
-        var ranges = Enumerable.Range(0, bins.Count).Select(i => (Lo: Edge(bins.Edges[i]), Hi: Edge(bins.Edges[i + 1]))).ToList();
+        int binCount = bins.Edges.Length - 1;
+        var ranges = Enumerable.Range(0, binCount).Select(i => (Lo: Edge(bins.Edges[i]), Hi: Edge(bins.Edges[i + 1]))).ToList();
         int loWidth = ranges.Max(r => r.Lo.Length), hiWidth = ranges.Max(r => r.Hi.Length);
         int rangeWidth = loWidth + 3 + hiWidth;
         int countWidth = Math.Max(6, Math.Max(n.Max(), a.Max()).ToString("N0", Inv).Length);
@@ -55,7 +56,7 @@ public static class TextHistogram
         // Columns line up with the rows: "m " range " |" bar "|" bar "| " count " " count.
         sb.Append("  ").Append("error".PadRight(rangeWidth)).Append("  ").Append(Fit(nTitle, o.BarWidth)).Append(' ').Append(Fit(aTitle, o.BarWidth))
           .Append("  ").Append("normal".PadLeft(countWidth)).Append(' ').Append("anom.".PadLeft(countWidth)).Append('\n');
-        for (int i = 0; i < bins.Count; i++)
+        for (int i = 0; i < binCount; i++)
         {
             sb.Append(i == thresholdBin ? mark : " ").Append(' ')
               .Append(ranges[i].Lo.PadLeft(loWidth)).Append(" - ").Append(ranges[i].Hi.PadRight(hiWidth)).Append(' ')
@@ -68,6 +69,14 @@ public static class TextHistogram
         sb.Append("  ").Append(full).Append(" normal  ").Append(light).Append(" anomalous  (bar: share of its group")
           .Append(log ? "; log-spaced bins)" : ")").Append('\n');
         return sb.ToString();
+    }
+
+    // The bin holding a value: bins are closed on the left, the last one on both sides.
+    private static int BinOf(double[] edges, double value)
+    {
+        for (int i = 1; i < edges.Length - 1; i++)
+            if (value < edges[i]) return i - 1;
+        return edges.Length - 2;
     }
 
     private static string Edge(double v) => v.ToString("G3", Inv);
