@@ -85,7 +85,11 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("safetensors: truncated data", Data, s => EvaluateModel(s, SafetensorsFiles.Dense(data: d => d[..^1000])), "bad.safetensors", "truncated"),
         new("safetensors: metadata names an unknown model", Data, s => EvaluateModel(s, SafetensorsFiles.Dense(meta: m => m["model"] = "resnet")),
             "bad.safetensors", "unknown model 'resnet'"),
-        new("safetensors: no model metadata and no --model", Data, s => EvaluateModel(s, SafetensorsFiles.Dense(meta: m => m.Clear())), "bad.safetensors", "--model"),
+        new("safetensors: no model metadata, and tensors that fit no architecture", Data,
+            s => EvaluateModel(s, SafetensorsFiles.Dense(e => e[..^1], data: d => d[..^(4 * 784)], meta: m => m.Clear())), "bad.safetensors", "fit none", "--model"),
+        new("safetensors: a torch.save zip archive", Data, s => EvaluateModel(s, [(byte)'P', (byte)'K', 3, 4, .. new byte[200]]), "bad.safetensors", "torch.save", "safetensors"),
+        new("safetensors: a torch.save pickle", Data, s => EvaluateModel(s, [0x80, 0x02, 0x8A, 0x0A, .. new byte[200]]), "bad.safetensors", "torch.save", "save a state dict"),
+        new("score: PNG declaring 11585x11585", Data, s => Score(s, "huge.png", Huge()), "huge.png", "11585x11585", "expected 28x28"),
         new("safetensors: dense file read as conv", Data, s => EvaluateModel(s, SafetensorsFiles.Dense(), "--model", "conv"), "bad.safetensors", "conv"),
         new("safetensors: metadata threshold is not a number", Data, s => EvaluateModel(s, SafetensorsFiles.Dense(meta: m => m["threshold"] = "high")),
             "bad.safetensors", "threshold", "expected a number"),
@@ -98,12 +102,12 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("score: CSV value below 0", Data, s => Score(s, "rows.csv", Text($"{Row[..^1]}-1\n")), "rows.csv line 1", "outside the pixel range"),
         new("score: CSV value NaN", Data, s => Score(s, "rows.csv", Text($"NaN{Row[1..]}\n")), "rows.csv line 1", "NaN"),
         new("score: empty CSV", Data, s => Score(s, "rows.csv", []), "rows.csv", "empty"),
-        new("score: PNG that is not 28x28", Data, s => Score(s, "digit.png", Png.EncodeGray8(new byte[27 * 28], 27, 28)), "digit.png", "27x28", "expected 28x28"),
+        new("score: PNG that is not 28x28", Data, s => Score(s, "digit.png", ImageFiles.EncodeGrayPng(new byte[27 * 28], 27, 28)), "digit.png", "27x28", "expected 28x28"),
         new("score: PNG that is not a PNG", Data, s => Score(s, "digit.png", Text("this is text")), "digit.png", "not a PNG"),
-        new("score: truncated PNG", Data, s => Score(s, "digit.png", Png.EncodeGray8(new byte[28 * 28], 28, 28)[..40]), "digit.png", "truncated"),
+        new("score: truncated PNG", Data, s => Score(s, "digit.png", ImageFiles.EncodeGrayPng(new byte[28 * 28], 28, 28)[..40]), "digit.png", "truncated"),
         new("score: IDX images that are not 28x28", Data, s => Score(s, "small.idx", Idx.Images(2, 14, 14)), "small.idx", "14x14"),
         new("score: directory without PNG files", Data, s => ["score", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.CreateDirectory("empty")],
-            "empty", "no .png files"),
+            "empty", "no image files"),
         new("score: input missing", Data, s => ["score", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.File("gone.csv")], "gone.csv", "not found"),
 
         // Options.
@@ -146,6 +150,22 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("report: --run without a model", Data, s => ["report", "--run", s.CreateDirectory("runs/half")], "half", "no model.safetensors"),
         new("unknown command", Usage, s => ["frobnicate"], "frobnicate"),
     ];
+
+    /// <summary>A 1 MB PNG whose IHDR (with a correct CRC) claims 11585x11585: decoded, it would take 1.2 GB of floats.</summary>
+    private static byte[] Huge()
+    {
+        byte[] png = ImageFiles.EncodeGrayPng(new byte[28 * 28], 28, 28);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), 11585);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), 11585);
+        uint c = 0xFFFFFFFF;
+        foreach (byte b in png.AsSpan(12, 17))
+        {
+            c ^= b;
+            for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (uint)-(int)(c & 1));
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), ~c);
+        return [.. png, .. new byte[1 << 20]];
+    }
 
     /// <summary>The bytes with a big-endian header field rewritten.</summary>
     private static byte[] With(byte[] bytes, int offset, int value)

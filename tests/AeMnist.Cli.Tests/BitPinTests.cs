@@ -31,32 +31,34 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
     };
 
     // SHA-256 of model.safetensors, of history.csv without its seconds column, and of metrics.json without model_file.
+    // metrics.json re-pinned once on purpose (issue 15): it gained test_set, reference_best_f1 and reference_best_f1_threshold;
+    // the model and history hashes did not move.
     private static readonly Dictionary<string, (string Model, string History, string Metrics)> Pinned = new()
     {
         ["dense-5-seed"] = (
             "123ba8cc81edd0cc571338617b1d096727f82abd4d49063c9744e9d512b6d88e",
             "a13c2b2b16045b7c819e6c95ee8dac8e79d09048186e63e79aa41b49cf88b37e",
-            "304c046aae9be892b27a9f2b45a13cf4545cfddff087aa9182d6d7c28d4272c2"),
+            "ec33b55822388f14d375d8627258cff0f57a814bbba000fd4d35259b9e4074d4"),
         ["conv-5-seed"] = (
             "f470460a8ace395c6d99b12fe467d58d026b905111a32348cc0fbb48c6fcc48d",
             "ae8e479e70dcde7cca0ac01edd5cccddbfd410396ab7201f0d20b3fc7327faab",
-            "bab8e62d975cd68f171433c916a97cc200803a933f598ed6be9310076bff2998"),
+            "098674f44779e7fc70d192f8997ac3d1c5af81363e563d9bfaebc5c59f6260db"),
         ["dense-1-one-class"] = (
             "b455c10cea59d576ef637a2794b5d93daf869db9616a3eca0f2192273a25d99d",
             "b1ee6bce9cd15c0a0d0dfcfa6217477ea81b26ef3e2e0f586e2db9caef31c471",
-            "fe37561198f1540b6bb54525c53f7b065015dd27c844de686e813759900b2078"),
+            "5777e5c0fc266cf633c659faf35398ea36da5a471558827fd8cf2aa1029972bb"),
         ["conv-1-one-class"] = (
             "24bf3b0c63bd074d622ce56dad900876d4012d5354a90d597b484403e679c8b8",
             "6ee70fbe17b8bc7eaf648204ea6875a9a363755e48a7e41cdfd7932fa4a454bb",
-            "1ad37ea95eb2f71d299577f6762d55181c774c1f99fc9b5119e215a58d59b396"),
+            "75b9e2fa89f6ca68a25456bd103f054e8fd3a8cb63029a53b943b0df8a58c1e2"),
         ["dense-hidden-last-validation"] = (
             "f650c58e70b9481915000a8d8c1eddc683ee508f3904d1da7b909da34c879a0b",
             "c704df6aa5cb9e274bcbbb2e41b27cae2393f2ce52ceab2ae7798efff1b44aff",
-            "cc8b8c7b5a03dfb2ea785b732ccb22a0f3ed884139c7681aa6c148b4a9c81431"),
+            "dc2adfe44b13822848fc75e014425fa6db6895fce6ebdaf3616055c508eaf5d1"),
         ["conv-validation"] = (
             "53db654781317089a93984d9ab5d0e8f43743cb731d968b8b5a73e504a62ae01",
             "3c94b986753cf25d305a32a82e42a3671845663f2dcb4d4229999d5db24d5cc4",
-            "5aa19e25b9e690b9b181106eccb53ca26e28e12e6a7d8b16d50fe31d2db42a35"),
+            "b5a4c1a8679e280d9870d4c1bb6eb115ca16c1bc7ffc345ad081459ef8815115"),
     };
 
     [Theory]

@@ -168,6 +168,9 @@ internal sealed partial class AemnistProcess : IDisposable
         _process.Dispose();
     }
 
+    /// <summary>The shell words that run aemnist: the dotnet host and the program's dll, quoted for sh.</summary>
+    public static string ShellCommand => $"'{DotnetHost}' '{DllPath}'";
+
     /// <summary>The `dotnet` host running these tests (the SDK names it in DOTNET_HOST_PATH), else `dotnet` from PATH.</summary>
     private static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host

@@ -41,7 +41,7 @@ public sealed partial class Chart
 
     /// <summary>
     /// The chart as a standalone SVG document (no XML declaration, so it also inlines in HTML): a viewBox, a
-    /// &lt;title&gt;, ids prefixed with the chart's name so several charts share a page, and the shipped font named
+    /// &lt;title&gt;, ids numbered per chart and prefixed with its name so several charts share a page, and the shipped font named
     /// with fallbacks of the same metrics (glyph positions are fixed in the file, so text lands where it was laid out).
     /// </summary>
     public string Svg() => _svg ??= Tidy(Plot.GetSvgXml(Width, Height));
@@ -62,10 +62,14 @@ public sealed partial class Chart
     private string Tidy(string svg)
     {
         svg = XmlDeclaration().Replace(svg, "");
-        string prefix = Name + "-";
-        svg = IdAttribute().Replace(svg, m => $"id=\"{prefix}{m.Groups[1].Value}\"");
-        svg = UrlReference().Replace(svg, m => $"url(#{prefix}{m.Groups[1].Value})");
-        svg = HrefReference().Replace(svg, m => $"{m.Groups[1].Value}=\"#{prefix}{m.Groups[2].Value}\"");
+        // ScottPlot numbers clip paths from a process-wide counter; renumber them per chart, in order, so the same
+        // chart gives the same bytes and ids stay unique on a page of several charts.
+        var ids = new Dictionary<string, string>();
+        foreach (Match m in IdAttribute().Matches(svg)) ids.TryAdd(m.Groups[1].Value, $"{Name}-{ids.Count + 1}");
+        string Id(string id) => ids.TryGetValue(id, out string? renamed) ? renamed : id;
+        svg = IdAttribute().Replace(svg, m => $"id=\"{Id(m.Groups[1].Value)}\"");
+        svg = UrlReference().Replace(svg, m => $"url(#{Id(m.Groups[1].Value)})");
+        svg = HrefReference().Replace(svg, m => $"{m.Groups[1].Value}=\"#{Id(m.Groups[2].Value)}\"");
         svg = svg.Replace($"font-family=\"{ChartFonts.Family}\"", $"font-family=\"{ChartFonts.SvgFamily}\"", StringComparison.Ordinal);
         string size = string.Create(CultureInfo.InvariantCulture, $"width=\"{Width}\" height=\"{Height}\"");
         int start = svg.IndexOf("<svg", StringComparison.Ordinal);

@@ -1,4 +1,4 @@
-// Hand-made PNG files for the decoder tests, built without the code under test: its own bitwise CRC,
+// Hand-made PNG files for the decoder tests, built without SkiaSharp: their own bitwise CRC,
 // its own naive filters, and a chunk parser used to check what the encoder writes.
 using System.Buffers.Binary;
 using System.IO.Compression;

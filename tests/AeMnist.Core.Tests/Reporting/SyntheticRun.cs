@@ -58,6 +58,10 @@ internal static class SyntheticRun
             Threshold = threshold,
             Metrics = Metrics(errors, labels, anomaly, threshold),
             Samples = samples,
+            TestUsedForEarlyStopping = false,
+            ThresholdRule = "percentile 90 of the normal errors",
+            Latent = new LatentProjection(
+                [.. labels.Select(l => Math.Cos(l) * 3 + Gauss())], [.. labels.Select(l => Math.Sin(l) * 3 + Gauss())], [.. labels], [0.31, 0.17], 32, normalDigit),
         };
     }
 
