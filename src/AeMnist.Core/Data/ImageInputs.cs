@@ -70,6 +70,7 @@ public static class ImageInputs
         private readonly List<(int Row, bool InkInAlpha)> _images = [];
         private readonly List<string> _warnings = [];
         private int _count;
+        private bool _labelsUsed;
 
         public void Add(string path)
         {
@@ -204,6 +205,7 @@ public static class ImageInputs
                 throw new DataFormatException($"{name}: no IDX label file found beside it (tried {string.Join(", ", LabelCandidates(name).Take(4))}); pass --labels FILE");
             if (labelPath is not null)
             {
+                _labelsUsed = true;
                 byte[] read = IdxReader.ReadLabels(labelPath);
                 if (read.Length != images.Count)
                     throw new DataFormatException($"{Path.GetFileName(labelPath)}: {read.Length} labels for {images.Count} images in {name}; the files do not belong together");
@@ -280,6 +282,8 @@ public static class ImageInputs
 
         public ImageBatch Finish()
         {
+            if (options.LabelsPath is not null && !_labelsUsed)
+                throw new ArgumentException("--labels goes with an IDX image --input; a CSV carries its labels in its first column");
             if (_count == 0)
                 throw new DataFormatException(_skipped.Count > 0 ? $"no image could be read; {_skipped.Count} skipped, the first: {_skipped[0]}" : "no images to score");
             // Images from files (PNG, ...): the same checks, over all of them together.
