@@ -249,6 +249,7 @@ public sealed class PractitionerTests : IDisposable
         CliResult scored = CliRunner.Run("score", "--model-file", foreign, "--input", _scratch.File("x.csv"), "--normal", "5", "--data", Data);
         Assert.True(scored.ExitCode == 0, scored.Stderr);
         Assert.Contains("no stored threshold, so the default rule: --fpr 0.05", scored.Stderr);
+        Assert.Contains("the train split is the one-class split: every training-file image of digit 5", scored.Stderr);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ internal static class EvaluateCommand
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
             else if (!parse.GetValue(quiet)) EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
-            if (!parse.GetValue(quiet)) inputs.WriteWarnings(parse);
+            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
 
             var failures = new List<string>();
             EvaluationResult r = outcome.Result;

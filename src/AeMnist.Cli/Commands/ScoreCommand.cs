@@ -19,7 +19,7 @@ internal static class ScoreCommand
         var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold, else --fpr 0.05]", HelpName = "X" };
         var fpr = new Option<double?>("--fpr")
         {
-            Description = "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, the default seed split of --normal, as evaluate builds it",
+            Description = "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
             HelpName = "F",
         };
         var normal = new Option<int?>("--normal") { Description = "The normal digit, for --fpr with a model file that does not record it", HelpName = "DIGIT" };
@@ -66,8 +66,8 @@ internal static class ScoreCommand
                 // On stderr, so that stdout stays pure CSV when no --output is given.
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(path is null ? "" : "; wrote " + path)}"));
-                inputs.WriteWarnings(parse);
             }
+            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
             return ExitCodes.Success;
         });
         return command;
@@ -85,11 +85,12 @@ internal static class ScoreCommand
         int? digit = normal ?? loaded.Metadata.Normal;
         Data.SplitOptions split = loaded.Metadata.Split
             ?? (digit is int d
-                ? new Data.SplitOptions(Normal: d)
-                : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's train-split images can be used"));
+                ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
+                : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
         Data.MnistDataset mnist = SharedOptions.LoadData(dataDirectory);
         EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule);
         string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
+        if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of digit {split.Normal}";
         return (outcome.Threshold, text);
     }
 
