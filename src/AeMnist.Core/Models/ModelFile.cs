@@ -73,7 +73,7 @@ public static class ModelFile
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         string? kind = modelOverride ?? (meta.TryGetValue("model", out string? m) ? m : null);
         if (kind is null)
-            throw new DataFormatException($"{name}: has no 'model' metadata; pass --model {string.Join(" or --model ", Architectures.All.Select(a => a.Name))}");
+            throw new DataFormatException($"{name}: has no 'model' metadata; pass --model with its architecture: {Architectures.Names}");
         Architecture architecture = Architectures.Find(kind)
             ?? throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected {Architectures.Names}");
 

@@ -111,42 +111,51 @@ public static unsafe partial class Gemm
     }
 
     // A element (i, p) is at a[i*rowStride + p*colStride]; b is (k, n) row-major; c is (m, n) row-major.
+    // Columns are taken in panels of PanelColumns (a multiple of every block width), and every row block sweeps one
+    // panel before the next: the panel of B (k x PanelColumns) then stays in L2 for all of A's rows. Each element of C
+    // is still one chain over k, so the panels change no bit.
+    private const int PanelColumns = 512;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
     {
-        int i = 0;
-        for (; i + BlockRows <= m; i += BlockRows)
-            RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
-        for (; i < m; i++)
-            RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
+        for (int j0 = 0; j0 < n; j0 += PanelColumns)
+        {
+            int end = Math.Min(n, j0 + PanelColumns);
+            int i = 0;
+            for (; i + BlockRows <= m; i += BlockRows)
+                RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+            for (; i < m; i++)
+                RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int start, int end, bool accumulate)
         where TRows : struct, IRowCount
     {
-        int j = 0;
+        int j = start;
         if (Vector512.IsHardwareAccelerated)
-            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
         else if (System.Numerics.Vector.IsHardwareAccelerated)
-            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
-        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
+        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
     }
 
-    // Covers columns from j onwards in blocks of BlockVectors vectors, then single vectors; advances j.
+    // Covers columns from j up to end in blocks of BlockVectors vectors, then single vectors; advances j.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate, ref int j)
+    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int end, bool accumulate, ref int j)
         where TRows : struct, IRowCount
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
         int w = TOps.Count;
-        for (; j + BlockVectors * w <= n; j += BlockVectors * w)
+        for (; j + BlockVectors * w <= end; j += BlockVectors * w)
         {
             if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
             else Block1x4<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
         }
-        for (; j + w <= n; j += w)
+        for (; j + w <= end; j += w)
         {
             if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
             else Block1x1<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
