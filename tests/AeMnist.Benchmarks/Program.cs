@@ -1,4 +1,4 @@
-// Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv] [threads]` for a quick
+// Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv|bottleneck] [threads] [batch]` for a quick
 // per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes, or
 // `-- peak` for the machine's measured FMA peak per core.
 using BenchmarkDotNet.Running;

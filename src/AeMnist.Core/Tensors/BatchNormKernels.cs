@@ -21,13 +21,34 @@ public static unsafe class BatchNormKernels
         CheckChannels(sum, channels, nameof(sum));
         CheckChannels(sumSquares, channels, nameof(sumSquares));
         fixed (float* px = x)
+        fixed (double* ps = sum, pq = sumSquares)
             for (int b = 0; b < n; b++)
+            {
+                if (spatial == 1)
+                {
+                    // BatchNorm1d: rows of one value, so the row "sums" are x and x*x; vectors run across the channels.
+                    float* row = px + (nint)b * channels;
+                    int c = 0;
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        Vector256<float> v = Vector256.Load(row + c);
+                        (Vector512.Load(ps + c) + Widen(v)).Store(ps + c);
+                        (Vector512.Load(pq + c) + Widen(v * v)).Store(pq + c);
+                    }
+                    for (; c < channels; c++)
+                    {
+                        ps[c] += row[c];
+                        pq[c] += row[c] * row[c];
+                    }
+                    continue;
+                }
                 for (int c = 0; c < channels; c++)
                 {
                     float* row = px + ((nint)b * channels + c) * spatial;
-                    sum[c] += RowDot(row, null, spatial);
-                    sumSquares[c] += RowDot(row, row, spatial);
+                    ps[c] += RowDot(row, null, spatial);
+                    pq[c] += RowDot(row, row, spatial);
                 }
+            }
     }
 
     /// <summary>Naive twin of <see cref="ChannelMoments"/>, with the lanes written out.</summary>
@@ -53,13 +74,33 @@ public static unsafe class BatchNormKernels
         CheckChannels(sumDy, channels, nameof(sumDy));
         CheckChannels(sumDyXhat, channels, nameof(sumDyXhat));
         fixed (float* pd = dy, px = xhat)
+        fixed (double* ps = sumDy, pq = sumDyXhat)
             for (int b = 0; b < n; b++)
+            {
+                if (spatial == 1)
+                {
+                    float* d = pd + (nint)b * channels, h = px + (nint)b * channels;
+                    int c = 0;
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        Vector256<float> v = Vector256.Load(d + c);
+                        (Vector512.Load(ps + c) + Widen(v)).Store(ps + c);
+                        (Vector512.Load(pq + c) + Widen(v * Vector256.Load(h + c))).Store(pq + c);
+                    }
+                    for (; c < channels; c++)
+                    {
+                        ps[c] += d[c];
+                        pq[c] += d[c] * h[c];
+                    }
+                    continue;
+                }
                 for (int c = 0; c < channels; c++)
                 {
                     nint offset = ((nint)b * channels + c) * spatial;
-                    sumDy[c] += RowDot(pd + offset, null, spatial);
-                    sumDyXhat[c] += RowDot(pd + offset, px + offset, spatial);
+                    ps[c] += RowDot(pd + offset, null, spatial);
+                    pq[c] += RowDot(pd + offset, px + offset, spatial);
                 }
+            }
     }
 
     /// <summary>Naive twin of <see cref="ChannelGradientSums"/>.</summary>
@@ -208,6 +249,14 @@ public static unsafe class BatchNormKernels
                     int i = (b * channels + c) * spatial + s;
                     dx[i] = MathF.FusedMultiplyAdd(-xhat[i], meanDyXhat[c], dy[i] - meanDy[c]) * scale[c];
                 }
+    }
+
+    // Eight floats as eight doubles (exact).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Widen(Vector256<float> v)
+    {
+        (Vector256<double> low, Vector256<double> high) = Vector256.Widen(v);
+        return Vector512.Create(low, high);
     }
 
     // Σ a[i]·b[i] (or Σ a[i] when b is null) in 16 lanes, the fixed tree, then the tail chained on.

@@ -116,10 +116,37 @@ public static unsafe partial class Gemm
     // is still one chain over k, so the panels change no bit.
     private const int PanelColumns = 512;
 
+    // With enough rows to share it, each 64-column block of B is first copied into a contiguous (k, 64) buffer, which
+    // every row block then streams with unit stride (the hardware prefetcher's case) instead of one 256-byte piece per
+    // row n floats apart. Same multiply-adds in the same order, so the same bits.
+    private const int PackMinRows = 8;
+    private const int PackedColumns = BlockVectors * 16;
+
+    [ThreadStatic] private static float[]? t_packedPanel;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
     {
-        for (int j0 = 0; j0 < n; j0 += PanelColumns)
+        int packedEnd = 0;
+        if (Vector512.IsHardwareAccelerated && m >= PackMinRows && n >= PackedColumns && k > 0)
+        {
+            packedEnd = n - n % PackedColumns;
+            int length = k * PackedColumns;
+            float[] panel = t_packedPanel is { } existing && existing.Length >= length ? existing : (t_packedPanel = GC.AllocateArray<float>(length, pinned: true));
+            fixed (float* packed = panel)
+                for (int j = 0; j < packedEnd; j += PackedColumns)
+                {
+                    for (int p = 0; p < k; p++)
+                        new ReadOnlySpan<float>(b + (nint)p * n + j, PackedColumns).CopyTo(new Span<float>(packed + (nint)p * PackedColumns, PackedColumns));
+                    int i = 0;
+                    for (; i + BlockRows <= m; i += BlockRows)
+                        Block4x4<Simd512, Vector512<float>>(a + i * rowStride, rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                    for (; i < m; i++)
+                        Block1x4<Simd512, Vector512<float>>(a + i * rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                }
+            if (packedEnd == n) return;
+        }
+        for (int j0 = packedEnd; j0 < n; j0 += PanelColumns)
         {
             int end = Math.Min(n, j0 + PanelColumns);
             int i = 0;
@@ -152,18 +179,18 @@ public static unsafe partial class Gemm
         int w = TOps.Count;
         for (; j + BlockVectors * w <= end; j += BlockVectors * w)
         {
-            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
-            else Block1x4<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
+            else Block1x4<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
         }
         for (; j + w <= end; j += w)
         {
-            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
-            else Block1x1<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
+            else Block1x1<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -185,7 +212,7 @@ public static unsafe partial class Gemm
             x = TOps.Broadcast(*a3);
             c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31); c32 = TOps.MultiplyAdd(x, b2, c32); c33 = TOps.MultiplyAdd(x, b3, c33);
             a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
-            b += n;
+            b += bStride;
         }
         float* r0 = c, r1 = c + n, r2 = c + 2 * (nint)n, r3 = c + 3 * (nint)n;
         Put<TOps, TVector>(c00, r0, accumulate); Put<TOps, TVector>(c01, r0 + w, accumulate); Put<TOps, TVector>(c02, r0 + 2 * w, accumulate); Put<TOps, TVector>(c03, r0 + 3 * w, accumulate);
@@ -195,7 +222,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -209,7 +236,7 @@ public static unsafe partial class Gemm
             c2 = TOps.MultiplyAdd(TOps.Broadcast(*a2), b0, c2);
             c3 = TOps.MultiplyAdd(TOps.Broadcast(*a3), b0, c3);
             a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
         Put<TOps, TVector>(c1, c + n, accumulate);
@@ -218,7 +245,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -232,7 +259,7 @@ public static unsafe partial class Gemm
             c2 = TOps.MultiplyAdd(x, TOps.Load(b + 2 * w), c2);
             c3 = TOps.MultiplyAdd(x, TOps.Load(b + 3 * w), c3);
             a += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
         Put<TOps, TVector>(c1, c + w, accumulate);
@@ -241,7 +268,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -250,7 +277,7 @@ public static unsafe partial class Gemm
         {
             c0 = TOps.MultiplyAdd(TOps.Broadcast(*a), TOps.Load(b), c0);
             a += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
     }
