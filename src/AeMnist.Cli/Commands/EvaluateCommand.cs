@@ -22,6 +22,7 @@ internal static class EvaluateCommand
         var percentile = new Option<double?>("--percentile") { Description = "Threshold at the P-th percentile of the train split's normal-digit errors", HelpName = "P" };
         var minF1 = new Option<double?>("--min-f1") { Description = "Exit with code 3 if F1 (anomaly positive) is below X", HelpName = "X" };
         var minAuroc = new Option<double?>("--min-auroc") { Description = "Exit with code 3 if AUROC is below X", HelpName = "X" };
+        var score = new SharedOptions.ScoreOption();
         var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
         var data = SharedOptions.Data();
         var json = SharedOptions.Json();
@@ -29,18 +30,19 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a model on its test split: confusion matrix, F1, AUROC, AP, per-digit flag rates");
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in new Option[] { threshold, contamination, percentile, minF1, minAuroc, report, data, json, quiet }) command.Add(o);
+        foreach (Option o in new Option[] { threshold, contamination, percentile, score.Option, minF1, minAuroc, report, data, json, quiet }) command.Add(o);
 
         command.SetAction(parse =>
         {
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             SplitOptions fromOptions = split.Read(parse);
+            ScoreKind? scoreKind = score.Read(parse);
             using LoadedModel loaded = model.Load(parse);
             var (autoEncoder, metadata, run, modelPath) = (loaded.Model, loaded.Metadata, loaded.Run, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule);
+            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, scoreKind);
             JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
 
             string outputDirectory = run?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;

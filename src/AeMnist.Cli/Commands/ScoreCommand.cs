@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Evaluation;
 using AeMnist.IO;
 
 namespace AeMnist.Cli.Commands;
@@ -22,8 +23,9 @@ internal static class ScoreCommand
         };
         var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
         var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold]", HelpName = "X" };
+        var score = new SharedOptions.ScoreOption();
         var quiet = SharedOptions.Quiet();
-        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold, quiet };
+        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source,error,anomaly)") { input, outputPath, threshold, score.Option, quiet };
         foreach (Option o in model.All) command.Add(o);
 
         command.SetAction(parse =>
@@ -31,8 +33,12 @@ internal static class ScoreCommand
             double? given = parse.GetValue(threshold);
             if (given is { } t && !(double.IsFinite(t) && t >= 0))
                 throw new UsageException($"--threshold must be a number 0 or more, got {t}");
+            ScoreKind? asked = score.Read(parse);
             using LoadedModel loaded = model.Load(parse);
             IEngineModel autoEncoder = loaded.Model;
+            ScoreKind stored = loaded.Metadata.Score ?? ScoreKind.Mse, kind = asked ?? stored;
+            if (given is null && kind != stored && loaded.Metadata.Threshold is not null)
+                throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {AnomalyScore.Name(stored)} score, not {AnomalyScore.Name(kind)}; pass --threshold X");
             double limit = given ?? loaded.Metadata.Threshold
                 ?? throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold; pass --threshold X");
             ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
@@ -40,9 +46,9 @@ internal static class ScoreCommand
             // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
             // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
             int warm = Math.Min(batch.Count, 256);
-            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
+            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
+            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;
 
             var csv = new StringBuilder("index,source,error,anomaly\n");

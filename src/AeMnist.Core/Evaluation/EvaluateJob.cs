@@ -34,35 +34,48 @@ public sealed record EvaluationOutcome(
     double Threshold,
     string ThresholdRuleText,
     EvaluationResult Result,
-    bool ConstantOutput);
+    bool ConstantOutput,
+    ScoreKind Score = ScoreKind.Mse);
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse)
     {
         float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
-        model.ReconstructionErrors(images, indices.Length, errors);
+        AnomalyScore.Compute(model, score, images, indices.Length, errors);
         byte[] labels = data.GatherLabels(indices);
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
 
-    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule)
+    /// <summary>
+    /// Scores the test split with <paramref name="score"/> (default: the score the model's stored threshold is for, which
+    /// is mse unless it was trained with --score), chooses the threshold and computes every metric. A stored threshold
+    /// belongs to one score: evaluated with another, the threshold is that score's contamination-0.1 quantile of the
+    /// train split instead (train's default rule), and the rule text says so.
+    /// </summary>
+    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule,
+        ScoreKind? score = null)
     {
+        ScoreKind stored = metadata.Score ?? ScoreKind.Mse, kind = score ?? stored;
+        string name = AnomalyScore.Name(kind);
+        if (rule is ThresholdRule.Stored && kind != stored) rule = new ThresholdRule.Contamination(0.1);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
-        ScoredImages test = Score(model, data, split.Test, splitOptions.Normal);
+        ScoredImages test = Score(model, data, split.Test, splitOptions.Normal, kind);
         (double threshold, string ruleText) = rule switch
         {
             ThresholdRule.Fixed f => (f.Value, "given with --threshold"),
-            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal).Errors, c.Fraction),
-                $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's errors"),
-            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal), p.P),
-                $"percentile {Text(p.P)} of the train split's normal-digit errors"),
+            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal, kind).Errors, c.Fraction),
+                $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's " +
+                (kind == ScoreKind.Mse ? "errors" : $"{name} scores") +
+                (kind != stored && score is not null && metadata.Threshold is not null ? $" (the stored threshold is for the {AnomalyScore.Name(stored)} score)" : "")),
+            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal, kind), p.P),
+                $"percentile {Text(p.P)} of the train split's normal-digit " + (kind == ScoreKind.Mse ? "errors" : $"{name} scores")),
             _ => (metadata.Threshold ?? throw new ArgumentException("the model stores no threshold; pass --threshold, --contamination or --percentile"),
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test));
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test), kind);
     }
 
     /// <summary>
@@ -83,10 +96,10 @@ public static class EvaluateJob
         return true;
     }
 
-    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)
+    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score)
     {
         int[] normals = split.Train.Where(i => data.Labels[i] == normal).ToArray();
-        return Score(model, data, normals, normal).Errors;
+        return Score(model, data, normals, normal, score).Errors;
     }
 
     private static string Text(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
@@ -120,6 +133,7 @@ public static class EvaluateJob
             ["false_positive_rate"] = m.FalsePositiveRate,
             ["threshold_rule"] = outcome.ThresholdRuleText,
             ["flag_rule"] = "anomaly when error >= threshold",
+            ["score"] = AnomalyScore.Name(outcome.Score),
             ["digit_flag_rates"] = digits,
             ["test_count"] = outcome.Test.Errors.Length,
             ["test_normal"] = m.Normals,
@@ -159,6 +173,7 @@ public static class EvaluateJob
             ("split", $"train {outcome.Split.Train.Length}, validation {outcome.Split.Validation.Length}, test {outcome.Split.Test.Length}"),
             ("early stopping watched", outcome.Split.MonitorsTest ? "the test split (as the tutorial; test figures are optimistic)" : "the validation split"),
             ("threshold", $"{outcome.Threshold.ToString("G6", CultureInfo.InvariantCulture)} ({outcome.ThresholdRuleText})"),
+            ("score", $"{AnomalyScore.Name(outcome.Score)}: {AnomalyScore.Describe(outcome.Score)}"),
             ("model file", Path.GetFullPath(modelPath)),
         };
         if (run is not null && history.Count > 0)

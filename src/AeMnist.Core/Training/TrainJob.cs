@@ -101,7 +101,7 @@ public static class TrainJob
         double dataSeconds = clock.Elapsed.TotalSeconds;
         onStart?.Invoke(run, request);
 
-        var trainer = new Trainer(model, optimizer, options, train, monitor);
+        var trainer = new Trainer(model, optimizer, options, train, monitor, request.Seed);
         // Allocation is measured from the end of the first epoch (when every buffer exists) to the end.
         int collectionsBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
         long allocatedAfterFirst = -1;
@@ -138,13 +138,13 @@ public static class TrainJob
 
         clock.Restart();
         float[] trainErrors = new float[split.Train.Length];
-        model.ReconstructionErrors(train, split.Train.Length, trainErrors);
+        AnomalyScore.Compute(model, options.Score, train, split.Train.Length, trainErrors);
         double threshold = Thresholds.FromContamination(trainErrors, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;
 
         var outcome = new TrainOutcome(request, run, result, split, threshold, dataSeconds, thresholdSeconds);
         var metadata = new ModelMetadata(options.Architecture, options.ResolvedSettings,
-            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), request.Seed, threshold, request.Split);
+            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), request.Seed, threshold, request.Split, options.Score);
         ModelFile.Save(run.ModelPath, model.StateDict(), metadata);
         AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
         if (File.Exists(run.CheckpointPath)) File.Delete(run.CheckpointPath);
@@ -193,7 +193,7 @@ public static class TrainJob
                 ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
                 ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
                 ["threshold"] = double.IsFinite(outcome.Threshold) ? outcome.Threshold : null,
-                ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's errors (contamination {o.Contamination:R})",
+                ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's {AnomalyScore.Name(o.Score)} scores (contamination {o.Contamination:R})",
                 ["message"] = outcome.Result.Message,
             },
             ["timings"] = new JsonObject
