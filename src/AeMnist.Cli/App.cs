@@ -45,6 +45,7 @@ public static class App
             EvaluateCommand.Build(),
             ScoreCommand.Build(),
             ReportCommand.Build(),
+            EncodeCommand.Build(),
             BenchmarkCommand.Build(),
             DataCommand.Build(),
         };

@@ -112,7 +112,7 @@ public sealed class EndToEndTests : IDisposable
 
         CliResult missingKind = CliRunner.Run("score", "--model-file", foreign, "--input", idx, "--threshold", "0.02");
         Assert.Equal(1, missingKind.ExitCode);
-        Assert.Equal("aemnist: pytorch.safetensors: has no 'model' metadata; pass --model with its architecture: dense, conv or bottleneck", missingKind.Stderr.TrimEnd());
+        Assert.Equal("aemnist: pytorch.safetensors: has no 'model' metadata; pass --model with its architecture: dense, conv, bottleneck or pca", missingKind.Stderr.TrimEnd());
 
         CliResult fromForeign = CliRunner.Run("score", "--model-file", foreign, "--model", "dense", "--input", idx, "--threshold", "0.02");
         CliResult fromRun = CliRunner.Run("score", "--run", run, "--input", idx, "--threshold", "0.02");

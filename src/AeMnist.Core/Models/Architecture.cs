@@ -69,6 +69,13 @@ public abstract class Architecture
     /// </summary>
     public virtual (Training.TrainOptions Options, double Validation) Recipe => (new Training.TrainOptions(Model: Name), 0.0);
 
+    /// <summary>True for an architecture whose weights are computed in closed form (<see cref="Fit"/>) instead of trained.</summary>
+    public virtual bool FitsExactly => false;
+
+    /// <summary>The exact weights for <paramref name="n"/> training images (only where <see cref="FitsExactly"/>).</summary>
+    public virtual StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n) =>
+        throw new NotSupportedException($"the {Name} model is trained, not fitted");
+
     /// <summary>The layers for complete, valid <paramref name="settings"/>.</summary>
     protected abstract ModelSpec Build(ArchitectureSettings settings);
 

@@ -106,11 +106,13 @@ public static class TrainJob
         int collectionsBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
         long allocatedAfterFirst = -1;
         int epochsAtFirst = 0;
-        TrainResult result = trainer.Run(state, record =>
-        {
-            if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = record.Epoch; }
-            onEpoch?.Invoke(record);
-        }, cancel);
+        TrainResult result = options.Architecture.FitsExactly
+            ? Fit(model, options, train, split.Train.Length, monitor, split.Monitor.Length, state, onEpoch)
+            : trainer.Run(state, record =>
+            {
+                if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = record.Epoch; }
+                onEpoch?.Invoke(record);
+            }, cancel);
         int laterEpochs = state.EpochsDone - epochsAtFirst;
         result = result with
         {
@@ -149,6 +151,30 @@ public static class TrainJob
         AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
         if (File.Exists(run.CheckpointPath)) File.Delete(run.CheckpointPath);
         return outcome;
+    }
+
+    // An architecture fitted in closed form (pca): one "epoch" that computes the weights, recorded like a trained one.
+    private static TrainResult Fit(IEngineModel model, TrainOptions options, float[] train, int trainCount, float[] monitor, int monitorCount,
+        TrainState state, Action<EpochRecord>? onEpoch)
+    {
+        var clock = Stopwatch.StartNew();
+        model.LoadStateDict(options.Architecture.Fit(model.Spec, train, trainCount));
+        double Mean(float[] images, int n)
+        {
+            if (n == 0) return double.NaN;
+            var errors = new float[n];
+            model.ReconstructionErrors(images, n, errors);
+            return errors.Average(e => (double)e);
+        }
+        double trainLoss = Mean(train, trainCount), monitorLoss = Mean(monitor, monitorCount);
+        var record = new EpochRecord(1, trainLoss, double.IsFinite(monitorLoss) ? monitorLoss : null, clock.Elapsed.TotalSeconds, Improved: true);
+        state.History.Add(record);
+        state.EpochsDone = 1;
+        state.BestEpoch = 1;
+        state.BestMonitorLoss = monitorLoss;
+        state.BestWeights = model.StateDict();
+        onEpoch?.Invoke(record);
+        return new TrainResult(StopReason.Completed, state, clock.Elapsed.TotalSeconds, null);
     }
 
     /// <summary>run.json: every option, the split's definition, versions, timings and the machine.</summary>
