@@ -96,8 +96,9 @@ public static unsafe class Im2Col
                             new Span<float>(segment, ow).Clear();
                             continue;
                         }
-                        if (lo > 0) new Span<float>(segment, lo).Clear();
-                        if (hi < ow) new Span<float>(segment + hi, ow - hi).Clear();
+                        // Padding edges are a pixel or two: plain stores, not a Clear call each.
+                        for (int ox = 0; ox < lo; ox++) segment[ox] = 0f;
+                        for (int ox = hi; ox < ow; ox++) segment[ox] = 0f;
                         float* source = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
                         if (s == 1) new ReadOnlySpan<float>(source, hi - lo).CopyTo(new Span<float>(segment + lo, hi - lo));
                         else for (int ox = lo; ox < hi; ox++, source += s) segment[ox] = *source;
