@@ -238,7 +238,7 @@ public static class BenchmarkReport
         var legend = new StringBuilder("<ul class=\"legend\">");
         for (int i = 0; i < shown.Length; i++)
             legend.Append(CultureInfo.InvariantCulture,
-                $"<li><span style=\"background:{colours[i % colours.Length]}\"></span>{WebUtility.HtmlEncode(Label(shown[i]))} — {WebUtility.HtmlEncode(shown[i].Score)}: mean {WebUtility.HtmlEncode(MeanText(shown[i]))}</li>");
+                $"<li><span style=\"background:{colours[i % colours.Length]}\"></span>{WebUtility.HtmlEncode(Label(shown[i]))}{(shown[i].Score.Length > 0 ? " — " + WebUtility.HtmlEncode(shown[i].Score) : "")}: mean {WebUtility.HtmlEncode(MeanText(shown[i]))}</li>");
         legend.Append("</ul>");
         var table = new StringBuilder("<table><tr><th>model</th><th>score</th>");
         for (int d = 0; d < 10; d++) table.Append(CultureInfo.InvariantCulture, $"<th>{d}</th>");
