@@ -36,27 +36,27 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
         ["dense-5-seed"] = (
             "123ba8cc81edd0cc571338617b1d096727f82abd4d49063c9744e9d512b6d88e",
             "a13c2b2b16045b7c819e6c95ee8dac8e79d09048186e63e79aa41b49cf88b37e",
-            "304c046aae9be892b27a9f2b45a13cf4545cfddff087aa9182d6d7c28d4272c2"),
+            "5c29af5f6ac7596fdc84e5c835c8d39096dd3c01261f96b9b84bba0f0d690cd4"),
         ["conv-5-seed"] = (
             "f470460a8ace395c6d99b12fe467d58d026b905111a32348cc0fbb48c6fcc48d",
             "ae8e479e70dcde7cca0ac01edd5cccddbfd410396ab7201f0d20b3fc7327faab",
-            "bab8e62d975cd68f171433c916a97cc200803a933f598ed6be9310076bff2998"),
+            "ad9f673d2035c634da26dac4dd46582d5a847c7635c4ac884ff5a848f8173830"),
         ["dense-1-one-class"] = (
             "b455c10cea59d576ef637a2794b5d93daf869db9616a3eca0f2192273a25d99d",
             "b1ee6bce9cd15c0a0d0dfcfa6217477ea81b26ef3e2e0f586e2db9caef31c471",
-            "fe37561198f1540b6bb54525c53f7b065015dd27c844de686e813759900b2078"),
+            "73099900e212519bb46788ed8d15c2c3a65ed710bc8f0d192dda66004f4c491f"),
         ["conv-1-one-class"] = (
             "24bf3b0c63bd074d622ce56dad900876d4012d5354a90d597b484403e679c8b8",
             "6ee70fbe17b8bc7eaf648204ea6875a9a363755e48a7e41cdfd7932fa4a454bb",
-            "1ad37ea95eb2f71d299577f6762d55181c774c1f99fc9b5119e215a58d59b396"),
+            "601a17e1318d6a41d9f3719d0a03aac4a9ede092c368d61e9e6f515dc9fe2459"),
         ["dense-hidden-last-validation"] = (
             "f650c58e70b9481915000a8d8c1eddc683ee508f3904d1da7b909da34c879a0b",
             "c704df6aa5cb9e274bcbbb2e41b27cae2393f2ce52ceab2ae7798efff1b44aff",
-            "cc8b8c7b5a03dfb2ea785b732ccb22a0f3ed884139c7681aa6c148b4a9c81431"),
+            "7c4c3f0142df724666b37805a4c404efe23f4b40c8dea1d50b1ec7adae9bfc64"),
         ["conv-validation"] = (
             "53db654781317089a93984d9ab5d0e8f43743cb731d968b8b5a73e504a62ae01",
             "3c94b986753cf25d305a32a82e42a3671845663f2dcb4d4229999d5db24d5cc4",
-            "5aa19e25b9e690b9b181106eccb53ca26e28e12e6a7d8b16d50fe31d2db42a35"),
+            "869b5a252044c949b436a299a90a1d31c1799f926d39f4d1cd02caea93df213d"),
     };
 
     [Theory]
