@@ -2,7 +2,8 @@
 // trained once and scored with every requested score. A model configuration is written as
 // NAME[:KEY=VALUE...], e.g. "bottleneck:latent=32:epochs=60": KEY is an option of the architecture (latent, channels,
 // hidden, components) or of training (epochs, lr, batch-size, weight-decay, noise, validation, eval-every, patience,
-// keep). Unset training options take the architecture's recipe (Architecture.Recipe).
+// keep). Unset training options take the architecture's recipe (Architecture.Recipe), except that a recipe without a
+// validation split gets validation=0.1, so that no cell ever watches its test split.
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
@@ -59,7 +60,9 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
                 : recipe.Keep,
         };
         train.Validate();
-        validation = Number("validation", validation);
+        // In the benchmark early stopping never watches the test split: a recipe without a validation split (the
+        // tutorial's, which watches the test split) gets 10 % of the normal training digits unless told otherwise.
+        validation = Number("validation", validation > 0 ? validation : 0.1);
         if (!(validation >= 0 && validation < 1)) throw new ArgumentException($"--model '{text}': validation {validation} must be a fraction in [0, 1)");
         return new BenchmarkModel(text.Trim(), train, validation);
     }

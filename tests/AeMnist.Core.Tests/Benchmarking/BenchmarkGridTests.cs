@@ -21,6 +21,8 @@ public class BenchmarkGridTests
         Assert.Equal("bottleneck-latent=32-channels=16,32-epochs=3-lr=0.002-noise=0.2-validation=0.2", m.Slug);
         BenchmarkModel dense = BenchmarkModel.Parse("dense");
         Assert.Equal(new TrainOptions(Model: "dense", Settings: dense.Train.Settings), dense.Train);  // the tutorial's defaults
+        Assert.Equal(0.1, dense.Validation);  // but early stopping watches a validation split, never the test split
+        Assert.Equal(0.0, BenchmarkModel.Parse("dense:validation=0").Validation);
     }
 
     [Theory]
