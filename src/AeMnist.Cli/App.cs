@@ -45,6 +45,8 @@ public static class App
             EvaluateCommand.Build(),
             ScoreCommand.Build(),
             ReportCommand.Build(),
+            EncodeCommand.Build(),
+            BenchmarkCommand.Build(),
             DataCommand.Build(),
         };
         root.Add(Verbose);

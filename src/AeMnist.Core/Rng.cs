@@ -62,6 +62,13 @@ public sealed class Rng
     /// <summary>Uniform float in [low, high).</summary>
     public float NextSingle(float low, float high) => low + (high - low) * NextSingle();
 
+    /// <summary>A standard normal draw (Box-Muller on two uniform doubles; the first of the pair, the second discarded).</summary>
+    public double NextGaussian()
+    {
+        double u = 1.0 - NextDouble(), v = NextDouble();  // u in (0, 1]
+        return Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2.0 * Math.PI * v);
+    }
+
     /// <summary>Uniform integer in [0, n), without modulo bias (Lemire's method).</summary>
     public int NextInt(int n)
     {

@@ -14,6 +14,7 @@ internal static class LayerProfile
     {
         string[] kinds = args.Length > 0 && args[0] != "all" ? [args[0]] : ["dense", "conv"];
         int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;
+        int batchSize = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 512;
         const int steps = 200;
         foreach (string kind in kinds)
         {
@@ -22,6 +23,7 @@ internal static class LayerProfile
             // The layers as the engine's replicas run them (conv: batch-interleaved; the data's order does not matter here).
             NativeModel shardModel = Inputs.Model(kind, 1);
             Network replica = shardModel.Replica(0);
+            replica.Training = true;  // batch norm in training mode, as in a training step
             replica.Parameters.UseGradients(shardModel.Parameters.Grad);
             var adam = model.CreateAdam(new AdamOptions(LearningRate: 0.001));
             var shardAdam = shardModel.CreateAdam(new AdamOptions(LearningRate: 0.001));
@@ -75,8 +77,8 @@ internal static class LayerProfile
                 Console.WriteLine($"  {name,-32} {Median(list),9:F1}");
             Console.WriteLine($"  {"step",-32} {Median(whole),9:F1}");
             // The whole TrainStep on a batch of 512 with the requested threads (shards, reduction and Adam included).
-            float[] big = Inputs.Images(512);
-            int[] rows = [.. Enumerable.Range(0, 512)];
+            float[] big = Inputs.Images(batchSize);
+            int[] rows = [.. Enumerable.Range(0, batchSize)];
             var full = new List<double>();
             for (int step = 0; step < steps / 4; step++)
             {
@@ -84,7 +86,7 @@ internal static class LayerProfile
                 Inputs.Step(model, adam, big, rows);
                 full.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
             }
-            Console.WriteLine($"  {$"TrainStep(512), {threads} threads",-32} {Median(full),9:F1}");
+            Console.WriteLine($"  {$"TrainStep({batchSize}), {threads} threads",-32} {Median(full),9:F1}");
         }
         return 0;
     }

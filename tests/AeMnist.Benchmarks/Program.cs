@@ -1,6 +1,6 @@
-// Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv] [threads]` for a quick
+// Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv|bottleneck] [threads] [batch]` for a quick
 // per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes, or
-// `-- peak` for the machine's measured FMA peak per core.
+// `-- peak` for the machine's measured FMA peak per core, or `-- gemm` for the bottleneck model's convolution GEMMs as a share of it.
 using BenchmarkDotNet.Running;
 
 namespace AeMnist.Benchmarks;
@@ -13,6 +13,8 @@ public static class Program
             return LayerProfile.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "peak")
             return Peak.Run();
+        if (args.Length > 0 && args[0] == "gemm")
+            return GemmShapes.Run();
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -38,27 +38,27 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
         ["dense-5-seed"] = (
             "123ba8cc81edd0cc571338617b1d096727f82abd4d49063c9744e9d512b6d88e",
             "a13c2b2b16045b7c819e6c95ee8dac8e79d09048186e63e79aa41b49cf88b37e",
-            "ec33b55822388f14d375d8627258cff0f57a814bbba000fd4d35259b9e4074d4"),
+            "84cd7601c8e5dd34202dc9beb318cd1d9d2e5018b64236bbeab09236251541ae"),
         ["conv-5-seed"] = (
             "f470460a8ace395c6d99b12fe467d58d026b905111a32348cc0fbb48c6fcc48d",
             "ae8e479e70dcde7cca0ac01edd5cccddbfd410396ab7201f0d20b3fc7327faab",
-            "098674f44779e7fc70d192f8997ac3d1c5af81363e563d9bfaebc5c59f6260db"),
+            "46e53f5b346b90ea34a84ccd4fa52544490748fce8fc33b235d943107fbcc22f"),
         ["dense-1-one-class"] = (
             "b455c10cea59d576ef637a2794b5d93daf869db9616a3eca0f2192273a25d99d",
             "b1ee6bce9cd15c0a0d0dfcfa6217477ea81b26ef3e2e0f586e2db9caef31c471",
-            "5777e5c0fc266cf633c659faf35398ea36da5a471558827fd8cf2aa1029972bb"),
+            "012a55582f6f8767bf901a2ddc93f8fb0e4bd51a309cdf7e334b214d3edb3ee3"),
         ["conv-1-one-class"] = (
             "24bf3b0c63bd074d622ce56dad900876d4012d5354a90d597b484403e679c8b8",
             "6ee70fbe17b8bc7eaf648204ea6875a9a363755e48a7e41cdfd7932fa4a454bb",
-            "75b9e2fa89f6ca68a25456bd103f054e8fd3a8cb63029a53b943b0df8a58c1e2"),
+            "748ff52db403305d67df2fc9ccad058d3142ed67b9a5cc4118678d3945c3da79"),
         ["dense-hidden-last-validation"] = (
             "f650c58e70b9481915000a8d8c1eddc683ee508f3904d1da7b909da34c879a0b",
             "c704df6aa5cb9e274bcbbb2e41b27cae2393f2ce52ceab2ae7798efff1b44aff",
-            "dc2adfe44b13822848fc75e014425fa6db6895fce6ebdaf3616055c508eaf5d1"),
+            "baa8fdbbcb61deaf8f8623cd9e46006cbcabe2564c1eb07a7cb3e683769448e5"),
         ["conv-validation"] = (
             "53db654781317089a93984d9ab5d0e8f43743cb731d968b8b5a73e504a62ae01",
             "3c94b986753cf25d305a32a82e42a3671845663f2dcb4d4229999d5db24d5cc4",
-            "b5a4c1a8679e280d9870d4c1bb6eb115ca16c1bc7ffc345ad081459ef8815115"),
+            "448ecb8633ec05bc72f907231cadf97feb93066a77144fc74e05b98e7ccb9648"),
     };
 
     [Theory]

@@ -5,7 +5,7 @@ public class ParsingTests
 {
     [Theory]
     [InlineData("--normal 10", "--normal 10 is not a digit; use 0-9")]
-    [InlineData("--model resnet", "--model 'resnet' is not a model; use dense or conv")]
+    [InlineData("--model resnet", "--model 'resnet' is not a model; use dense, conv, bottleneck or pca")]
     [InlineData("--epochs 0", "--epochs must be positive, got 0")]
     [InlineData("--epochs -3", "--epochs must be positive, got -3")]
     [InlineData("--batch-size 0", "--batch-size must be positive, got 0")]
@@ -59,7 +59,7 @@ public class ParsingTests
     {
         CliResult result = CliRunner.Run("train", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv>", "--protocol <seed|one-class>",
+        foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv|bottleneck|pca>", "--protocol <seed|one-class>",
                      "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native>", "--device <cpu|cuda>", "ConvTranspose2d 5→3→1" })
             Assert.Contains(text, result.Stdout);
         Assert.DoesNotContain("--input", result.Stdout);  // score's

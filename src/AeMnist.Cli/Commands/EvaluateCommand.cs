@@ -24,6 +24,7 @@ internal static class EvaluateCommand
         var inputs = new InputOptions(labelled: true);
         var minF1 = new Option<double?>("--min-f1") { Description = "Exit with code 3 if F1 (anomaly positive) is below X", HelpName = "X" };
         var minAuroc = new Option<double?>("--min-auroc") { Description = "Exit with code 3 if AUROC is below X", HelpName = "X" };
+        var score = new SharedOptions.ScoreOption();
         var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
         var data = SharedOptions.Data();
         var json = SharedOptions.Json();
@@ -31,19 +32,20 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a model on its test split or on labelled --input data: confusion matrix, F1, AUROC, AP, per-digit flag rates");
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, .. inputs.All, minF1, minAuroc, report, data, json, quiet]) command.Add(o);
+        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, .. inputs.All, score.Option, minF1, minAuroc, report, data, json, quiet]) command.Add(o);
 
         command.SetAction(parse =>
         {
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile), parse.GetValue(fpr));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             SplitOptions fromOptions = split.Read(parse);
+            ScoreKind? scoreKind = score.Read(parse);
             using LoadedModel loaded = model.Load(parse);
             var (autoEncoder, metadata, run, modelPath) = (loaded.Model, loaded.Metadata, loaded.Run, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
             LabelledImages? labelled = inputs.ReadLabelled(parse);
             MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled);
+            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind);
             JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
 
             string outputDirectory = run?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;

@@ -24,11 +24,12 @@ internal static class ReportCommand
         };
         var outputPath = new Option<string?>("--output", "-o") { Description = "Comparison page to write [default: comparison.html in the runs folder given, else in --runs-dir]", HelpName = "FILE" };
         var threshold = new Option<double?>("--threshold") { Description = "Threshold to report at [default: the model's stored one]", HelpName = "X" };
+        var score = new SharedOptions.ScoreOption();
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
         var command = new Command("report", "Write report.html for a run (loss curves, error histograms, ROC/PR, confusion matrix, sample reconstructions)")
         {
-            compare, outputPath, threshold, data, quiet,
+            compare, outputPath, threshold, score.Option, data, quiet,
         };
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
@@ -37,6 +38,7 @@ internal static class ReportCommand
         {
             ThresholdRule rule = EvaluateCommand.ReadRule(parse.GetValue(threshold), null, null);
             SplitOptions fromOptions = split.Read(parse);
+            ScoreKind? scoreKind = score.Read(parse);
             var output = parse.InvocationConfiguration.Output;
             bool isQuiet = parse.GetValue(quiet);
             string[] runs = parse.GetValue(compare) ?? [];
@@ -53,7 +55,7 @@ internal static class ReportCommand
                 {
                     RunDirectory run = RunDirectory.Open(path);
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule);
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind);
                     return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
                 string defaultFolder = runs.Length == 1 && !IsRun(runs[0]) ? runs[0] : parse.GetValue(model.RunsDir)!;
@@ -67,7 +69,7 @@ internal static class ReportCommand
             using LoadedModel model1 = model.Load(parse);
             var (loaded, meta, runDirectory, modelPath) = (model1.Model, model1.Metadata, model1.Run, model1.ModelPath);
             MnistDataset data2 = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(loaded, meta, meta.Split ?? fromOptions, data2, rule);
+            EvaluationOutcome result = EvaluateJob.Execute(loaded, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind);
             string directory = runDirectory?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
             IReadOnlyList<string> written = HtmlReport.Write(directory, EvaluateJob.ReportInput(result, loaded, meta, data2, runDirectory, modelPath));
             if (!isQuiet)

@@ -16,7 +16,7 @@ internal static class ScoreCommand
         var model = new ModelOptions();
         var inputs = new InputOptions(labelled: false);
         var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
-        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the error [default: the model's stored threshold, else --fpr 0.05]", HelpName = "X" };
+        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the score [default: the model's stored threshold, else --fpr 0.05]", HelpName = "X" };
         var fpr = new Option<double?>("--fpr")
         {
             Description = "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
@@ -25,7 +25,8 @@ internal static class ScoreCommand
         var normal = new Option<int?>("--normal") { Description = "The normal digit, for --fpr with a model file that does not record it", HelpName = "DIGIT" };
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
-        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source[,label],error,anomaly)") { outputPath, threshold, fpr, normal, data, quiet };
+        var score = new SharedOptions.ScoreOption();
+        var command = new Command("score", "Score images by reconstruction error and flag anomalies (CSV: index,source[,label],error,anomaly)") { outputPath, threshold, fpr, normal, score.Option, data, quiet };
         foreach (Option o in inputs.All) command.Add(o);
         foreach (Option o in model.All) command.Add(o);
 
@@ -36,17 +37,21 @@ internal static class ScoreCommand
                 throw new UsageException($"--threshold must be a number 0 or more, got {t}");
             if (given is not null && parse.GetValue(fpr) is not null) throw new UsageException("give --threshold or --fpr, not both");
             if (parse.GetValue(normal) is { } d && d is < 0 or > 9) throw new UsageException($"--normal {d} must be a digit 0-9");
+            ScoreKind? asked = score.Read(parse);
             using LoadedModel loaded = model.Load(parse);
             IEngineModel autoEncoder = loaded.Model;
+            ScoreKind stored = loaded.Metadata.Score ?? ScoreKind.Mse, kind = asked ?? stored;
+            if (given is null && parse.GetValue(fpr) is null && kind != stored && loaded.Metadata.Threshold is not null)
+                throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {AnomalyScore.Name(stored)} score, not {AnomalyScore.Name(kind)}; pass --threshold X or --fpr F");
             ImageBatch batch = inputs.Read(parse);
-            var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data));
+            var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
             var errors = new float[batch.Count];
             // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
             // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
             int warm = Math.Min(batch.Count, 256);
-            autoEncoder.ReconstructionErrors(batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
+            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            autoEncoder.ReconstructionErrors(batch.Pixels, batch.Count, errors);
+            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;
 
             // A label column when some input has labels (a CSV's leading label), empty where an image has none.
@@ -77,7 +82,7 @@ internal static class ScoreCommand
     /// The threshold and how it was chosen: --threshold; --fpr on the normal digit's training images; the model's
     /// stored threshold; or, for a model that stores none, the default rule --fpr 0.05 (said so on stderr).
     /// </summary>
-    private static (double Threshold, string Rule) Threshold(ParseResult parse, LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory)
+    private static (double Threshold, string Rule) Threshold(ParseResult parse, LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory, ScoreKind kind)
     {
         if (given is { } t) return (t, "given with --threshold");
         if (fpr is null && loaded.Metadata.Threshold is { } stored) return (stored, "the model's stored threshold");
@@ -88,7 +93,7 @@ internal static class ScoreCommand
                 ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
                 : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
         Data.MnistDataset mnist = SharedOptions.LoadData(dataDirectory);
-        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule);
+        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule, score: kind);
         string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
         if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of digit {split.Normal}";
         return (outcome.Threshold, text);

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Globalization;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Evaluation;
 
 namespace AeMnist.Cli.Commands;
 
@@ -21,6 +22,26 @@ internal static class SharedOptions
         DefaultValueFactory = _ => "runs",
         HelpName = "DIR",
     };
+
+    /// <summary>--score: how a reconstruction becomes an anomaly score; used by train, evaluate, score, report and benchmark.</summary>
+    internal sealed class ScoreOption
+    {
+        public readonly Option<string?> Option = new("--score")
+        {
+            Description = "Anomaly score: " + string.Join("; ", AnomalyScore.All.Select(k => $"{AnomalyScore.Name(k)}: {AnomalyScore.Describe(k)}")) +
+                " [default: the score the model was trained with, mse unless train --score said otherwise]",
+            HelpName = string.Join("|", AnomalyScore.All.Select(AnomalyScore.Name)),
+        };
+
+        /// <summary>The score given, or null when --score was not given; a wrong name is a usage error.</summary>
+        public ScoreKind? Read(ParseResult parse)
+        {
+            string? text = parse.GetValue(Option);
+            if (text is null) return null;
+            try { return AnomalyScore.Parse(text); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
+    }
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout instead of tables" };
 

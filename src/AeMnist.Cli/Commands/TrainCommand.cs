@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Evaluation;
 using AeMnist.Models;
 using AeMnist.Training;
 
@@ -35,6 +36,10 @@ internal static class TrainCommand
         var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement", DefaultValueFactory = _ => 3, HelpName = "N" };
         var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best", HelpName = "best|last" };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", DefaultValueFactory = _ => 0.1, HelpName = "F" };
+        var score = new SharedOptions.ScoreOption();
+        score.Option.Description = "Anomaly score the stored threshold is computed with, and that evaluate, score and report then use: " +
+            string.Join("; ", AnomalyScore.All.Select(k => $"{AnomalyScore.Name(k)}: {AnomalyScore.Describe(k)}")) + " [default: mse]";
+        var noise = new Option<double>("--noise") { Description = "Denoising: add Gaussian noise of this standard deviation to the inputs (clipped to [0, 1]); the targets stay the clean images", DefaultValueFactory = _ => 0.0, HelpName = "SIGMA" };
         var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option) to exactly the result of an uninterrupted one", HelpName = "DIR" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
         var data = SharedOptions.Data();
@@ -45,31 +50,42 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, runName, resume, data, runsDir, .. compute.All, json, quiet];
+        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, runName, resume, data, runsDir, .. compute.All, json, quiet];
         foreach (Option o in own) command.Add(o);
 
         command.SetAction(parse =>
         {
             ComputeOptions computeOptions = compute.Read(parse);
-            SplitOptions splitOptions = split.Read(parse);
             Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
+            // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
+            (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
+            bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+            T Pick<T>(Option<T> o, T fallback) => Given(o) ? parse.GetValue(o)! : fallback;
+            SplitOptions splitOptions = split.Read(parse);
+            if (!Given(split.Validation) && recipeValidation != splitOptions.Validation)
+            {
+                splitOptions = splitOptions with { Validation = recipeValidation };
+                Splitter.Validate(splitOptions);
+            }
             var given = settings.Where(o => parse.GetValue(o) is not null).ToDictionary(o => o.Name[2..], o => parse.GetValue(o)!);
             var options = new TrainOptions(
                 Model: architecture.Name,
                 Settings: architecture.Settings(given),
-                Epochs: parse.GetValue(epochs),
-                BatchSize: parse.GetValue(batchSize),
-                LearningRate: parse.GetValue(lr),
-                WeightDecay: parse.GetValue(weightDecay),
-                EvalEvery: parse.GetValue(evalEvery),
-                Patience: parse.GetValue(patience),
-                Keep: parse.GetValue(keep) switch
+                Epochs: Pick(epochs, recipe.Epochs),
+                BatchSize: Pick(batchSize, recipe.BatchSize),
+                LearningRate: Pick(lr, recipe.LearningRate),
+                WeightDecay: Pick(weightDecay, recipe.WeightDecay),
+                EvalEvery: Pick(evalEvery, recipe.EvalEvery),
+                Patience: Pick(patience, recipe.Patience),
+                Keep: !Given(keep) ? recipe.Keep : parse.GetValue(keep) switch
                 {
                     "best" => KeepCheckpoint.Best,
                     "last" => KeepCheckpoint.Last,
                     var other => throw new UsageException($"--keep '{other}' is not a choice; use best or last"),
                 },
-                Contamination: parse.GetValue(contamination));
+                Contamination: Pick(contamination, recipe.Contamination),
+                Score: score.Read(parse) ?? recipe.Score,
+                Noise: Pick(noise, recipe.Noise));
             options.Validate();
 
             bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;

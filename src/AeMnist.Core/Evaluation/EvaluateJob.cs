@@ -46,7 +46,8 @@ public sealed record EvaluationOutcome(
     double Threshold,
     string ThresholdRuleText,
     EvaluationResult Result,
-    bool ConstantOutput)
+    bool ConstantOutput,
+    ScoreKind Score = ScoreKind.Mse)
 {
     /// <summary>The evaluated images themselves (row-major, 784 values each), for reconstructions and latent codes.</summary>
     public float[] TestPixels { get; init; } = [];
@@ -69,46 +70,55 @@ public sealed record EvaluationOutcome(
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse)
     {
         float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
-        model.ReconstructionErrors(images, indices.Length, errors);
+        AnomalyScore.Compute(model, score, images, indices.Length, errors);
         byte[] labels = data.GatherLabels(indices);
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
 
     /// <summary>
     /// Evaluates the model on the split's test images, or on <paramref name="input"/> when given (its labels against
-    /// the split's normal digit). Threshold rules that learn from data use the split's train (or validation) images,
-    /// never the evaluated ones. A model without a stored threshold gets <see cref="ThresholdRule.DefaultForForeignModel"/>, said so in the rule text.
+    /// the split's normal digit), with the anomaly score <paramref name="score"/> (default: the score the model's stored
+    /// threshold is for, which is mse unless it was trained with --score). Threshold rules that learn from data use the
+    /// split's train (or validation) images, never the evaluated ones. A stored threshold belongs to one score:
+    /// evaluated with another, the threshold is that score's contamination-0.1 quantile of the train split instead
+    /// (train's default rule). A model without a stored threshold gets <see cref="ThresholdRule.DefaultForForeignModel"/>.
+    /// The rule text says which applied.
     /// </summary>
     public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule,
-        LabelledImages? input = null)
+        LabelledImages? input = null, ScoreKind? score = null)
     {
+        ScoreKind stored = metadata.Score ?? ScoreKind.Mse, kind = score ?? stored;
+        string name = AnomalyScore.Name(kind);
+        if (rule is ThresholdRule.Stored && kind != stored) rule = new ThresholdRule.Contamination(0.1);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
-        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal) : Score(model, input, splitOptions.Normal);
+        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal, kind) : Score(model, input, splitOptions.Normal, kind);
         string defaultNote = "";
         if (rule is ThresholdRule.Stored && metadata.Threshold is null)
         {
             rule = ThresholdRule.DefaultForForeignModel;
             defaultNote = "the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ";
         }
+        string scores = kind == ScoreKind.Mse ? "errors" : $"{name} scores";
         (double threshold, string ruleText) = rule switch
         {
             ThresholdRule.Fixed f => (f.Value, "given with --threshold"),
-            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal).Errors, c.Fraction),
-                $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's errors"),
-            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal), p.P),
-                $"percentile {Text(p.P)} of the train split's normal-digit errors"),
-            ThresholdRule.FalsePositiveRate f => (Thresholds.FromPercentile(NormalTuningErrors(model, data, split, splitOptions.Normal), 100 * (1 - f.Fraction)),
-                $"{defaultNote}--fpr {Text(f.Fraction)}: flags {Text(100 * f.Fraction)}% of the normal digits of the {(split.Validation.Length > 0 ? "validation" : "train")} split (percentile {Text(100 * (1 - f.Fraction))} of their errors)"),
+            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal, kind).Errors, c.Fraction),
+                $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's {scores}" +
+                (kind != stored && score is not null && metadata.Threshold is not null ? $" (the stored threshold is for the {AnomalyScore.Name(stored)} score)" : "")),
+            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal, kind), p.P),
+                $"percentile {Text(p.P)} of the train split's normal-digit {scores}"),
+            ThresholdRule.FalsePositiveRate f => (Thresholds.FromPercentile(NormalTuningErrors(model, data, split, splitOptions.Normal, kind), 100 * (1 - f.Fraction)),
+                $"{defaultNote}--fpr {Text(f.Fraction)}: flags {Text(100 * f.Fraction)}% of the normal digits of the {(split.Validation.Length > 0 ? "validation" : "train")} split (percentile {Text(100 * (1 - f.Fraction))} of their {scores})"),
             _ => (metadata.Threshold ?? throw new ArgumentException("the model stores no threshold; pass --threshold, --contamination or --percentile"),
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length))
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length), kind)
         {
             TestPixels = pixels,
             TestName = input?.Name ?? "the test split",
@@ -119,11 +129,11 @@ public static class EvaluateJob
     }
 
     /// <summary>Scores labelled images from --input; an image is an anomaly when its label is not <paramref name="normalDigit"/>.</summary>
-    public static ScoredImages Score(IEngineModel model, LabelledImages input, int normalDigit)
+    public static ScoredImages Score(IEngineModel model, LabelledImages input, int normalDigit, ScoreKind score = ScoreKind.Mse)
     {
         int n = input.Labels.Length;
         var errors = new float[n];
-        model.ReconstructionErrors(input.Pixels, n, errors);
+        AnomalyScore.Compute(model, score, input.Pixels, n, errors);
         return new ScoredImages([.. Enumerable.Range(0, n)], errors, input.Labels, Evaluator.IsAnomaly(input.Labels, normalDigit));
     }
 
@@ -136,12 +146,12 @@ public static class EvaluateJob
         return best < 0 ? (double.NaN, double.NaN) : (curve.Thresholds[best], curve.F1[best]);
     }
 
-    private static float[] NormalTuningErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)
+    private static float[] NormalTuningErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score)
     {
         int[] pool = split.Validation.Length > 0 ? split.Validation : split.Train;
         int[] normals = pool.Where(i => data.Labels[i] == normal).ToArray();
         if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the train split, and it has none");
-        return Score(model, data, normals, normal).Errors;
+        return Score(model, data, normals, normal, score).Errors;
     }
 
     /// <summary>
@@ -166,10 +176,10 @@ public static class EvaluateJob
         return true;
     }
 
-    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)
+    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score)
     {
         int[] normals = split.Train.Where(i => data.Labels[i] == normal).ToArray();
-        return Score(model, data, normals, normal).Errors;
+        return Score(model, data, normals, normal, score).Errors;
     }
 
     private static string Text(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
@@ -203,6 +213,7 @@ public static class EvaluateJob
             ["false_positive_rate"] = m.FalsePositiveRate,
             ["threshold_rule"] = outcome.ThresholdRuleText,
             ["flag_rule"] = "anomaly when error >= threshold",
+            ["score"] = AnomalyScore.Name(outcome.Score),
             ["digit_flag_rates"] = digits,
             ["test_set"] = outcome.TestName,
             ["test_count"] = outcome.Test.Errors.Length,
@@ -273,6 +284,7 @@ public static class EvaluateJob
                 warnings.Add("Training flagged this model as collapsed (see run.json).");
         }
         settings.Add(("threshold", $"{outcome.Threshold.ToString("G6", I)} ({outcome.ThresholdRuleText})"));
+        settings.Add(("score", $"{AnomalyScore.Name(outcome.Score)}: {AnomalyScore.Describe(outcome.Score)}"));
         settings.Add(("model file", Path.GetFullPath(modelPath)));
         if (run is not null && history.Count > 0)
         {

@@ -63,6 +63,19 @@ public abstract class Architecture
     /// <summary>The options this architecture is built from (none for a fixed architecture).</summary>
     public virtual IReadOnlyList<ArchitectureOption> Options => [];
 
+    /// <summary>
+    /// How this architecture is trained when nothing else is said (train's defaults for options the user did not give,
+    /// and the benchmark's): the options and the validation fraction. The tutorial's models keep the tutorial's.
+    /// </summary>
+    public virtual (Training.TrainOptions Options, double Validation) Recipe => (new Training.TrainOptions(Model: Name), 0.0);
+
+    /// <summary>True for an architecture whose weights are computed in closed form (<see cref="Fit"/>) instead of trained.</summary>
+    public virtual bool FitsExactly => false;
+
+    /// <summary>The exact weights for <paramref name="n"/> training images (only where <see cref="FitsExactly"/>).</summary>
+    public virtual StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n) =>
+        throw new NotSupportedException($"the {Name} model is trained, not fitted");
+
     /// <summary>The layers for complete, valid <paramref name="settings"/>.</summary>
     protected abstract ModelSpec Build(ArchitectureSettings settings);
 

@@ -5,7 +5,7 @@ namespace AeMnist.Models;
 public static class Architectures
 {
     /// <summary>Every architecture, in the order help texts list them.</summary>
-    public static IReadOnlyList<Architecture> All { get; } = [new DenseAutoEncoder(), new ConvAutoEncoder()];
+    public static IReadOnlyList<Architecture> All { get; } = [new DenseAutoEncoder(), new ConvAutoEncoder(), new BottleneckAutoEncoder(), new PcaAutoEncoder()];
 
     /// <summary>"dense or conv".</summary>
     public static string Names => All.Count == 1 ? All[0].Name : $"{string.Join(", ", All.Take(All.Count - 1).Select(a => a.Name))} or {All[^1].Name}";

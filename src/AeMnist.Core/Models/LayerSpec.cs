@@ -18,9 +18,20 @@ public readonly record struct SampleShape(int C, int H, int W)
 
 /// <summary>
 /// One parameter of a layer under its PyTorch name ("weight", "bias") and shape. Its default initialisation is
-/// PyTorch's: U(±1/sqrt(<see cref="FanIn"/>)), the weight's fan-in for the bias too.
+/// PyTorch's: U(±1/sqrt(<see cref="FanIn"/>)), the weight's fan-in for the bias too; or, when
+/// <see cref="Constant"/> is set, that value everywhere (batch norm's weight 1 and bias 0), drawing nothing.
 /// </summary>
-public sealed record ParameterSpec(string Name, int[] Shape, int FanIn)
+public sealed record ParameterSpec(string Name, int[] Shape, int FanIn, float? Constant = null)
+{
+    public int Length => Shape.Aggregate(1, (product, size) => checked(product * size));
+}
+
+/// <summary>
+/// A buffer of a layer (PyTorch's register_buffer: batch norm's running_mean, running_var, num_batches_tracked):
+/// saved in the state dict after the layer's parameters, never trained. It starts at <see cref="Initial"/>.
+/// A shape of [] is a scalar, as PyTorch's num_batches_tracked.
+/// </summary>
+public sealed record BufferSpec(string Name, int[] Shape, float Initial)
 {
     public int Length => Shape.Aggregate(1, (product, size) => checked(product * size));
 }
@@ -30,6 +41,9 @@ public abstract record LayerSpec
 {
     /// <summary>The layer's parameters in PyTorch's registration order.</summary>
     public virtual IReadOnlyList<ParameterSpec> Parameters => [];
+
+    /// <summary>The layer's buffers in PyTorch's registration order (state-dict entries after the parameters).</summary>
+    public virtual IReadOnlyList<BufferSpec> Buffers => [];
 
     /// <summary>The output shape for <paramref name="input"/>; throws <see cref="ArgumentException"/> when the input does not fit.</summary>
     public abstract SampleShape OutputShape(SampleShape input);
@@ -132,6 +146,45 @@ public sealed record UnflattenSpec(int Channels, int Height, int Width) : LayerS
 }
 
 /// <summary>
+/// Batch normalisation over the channels of (C, H, W) samples (nn.BatchNorm2d) or the features of (F) vectors
+/// (nn.BatchNorm1d), with PyTorch's defaults: affine weight 1 and bias 0, eps 1e-5, momentum 0.1, running statistics.
+/// Training mode normalises by the batch's mean and biased variance over N (and H, W) and moves the running
+/// statistics towards the batch's (the unbiased variance); evaluation mode normalises by the running statistics.
+/// </summary>
+public abstract record BatchNormSpec(int NumFeatures, double Eps, double Momentum) : LayerSpec
+{
+    public override IReadOnlyList<ParameterSpec> Parameters =>
+        [new("weight", [NumFeatures], 0, Constant: 1f), new("bias", [NumFeatures], 0, Constant: 0f)];
+
+    public override IReadOnlyList<BufferSpec> Buffers =>
+        [new("running_mean", [NumFeatures], 0f), new("running_var", [NumFeatures], 1f), new("num_batches_tracked", [], 0f)];
+
+    protected string Hyper =>
+        $"{NumFeatures}{(Eps != 1e-5 ? $", eps={Eps.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")}" +
+        $"{(Momentum != 0.1 ? $", momentum={Momentum.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")}";
+}
+
+// input (C, H, W), weight (C), bias (C), running_mean (C), running_var (C) -> output (C, H, W)
+public sealed record BatchNorm2dSpec(int NumFeatures, double Eps = 1e-5, double Momentum = 0.1) : BatchNormSpec(NumFeatures, Eps, Momentum)
+{
+    public override SampleShape OutputShape(SampleShape input) => !input.IsVector && input.C == NumFeatures
+        ? input
+        : throw new ArgumentException($"{this} needs an input of {NumFeatures} channels with height and width, got {input}.");
+
+    public override string ToString() => $"BatchNorm2d({Hyper})";
+}
+
+// input (F), weight (F), bias (F), running_mean (F), running_var (F) -> output (F)
+public sealed record BatchNorm1dSpec(int NumFeatures, double Eps = 1e-5, double Momentum = 0.1) : BatchNormSpec(NumFeatures, Eps, Momentum)
+{
+    public override SampleShape OutputShape(SampleShape input) => input.IsVector && input.C == NumFeatures
+        ? input
+        : throw new ArgumentException($"{this} needs an input of {NumFeatures} features, got {input}.");
+
+    public override string ToString() => $"BatchNorm1d({Hyper})";
+}
+
+/// <summary>
 /// The layer constructors under PyTorch's names, so that an architecture reads like its nn.Module:
 /// <c>using static AeMnist.Models.Layers;</c> then <c>[Conv2d(1, 3, kernelSize: 5), ReLU()]</c>.
 /// </summary>
@@ -155,6 +208,14 @@ public static class Layers
                 $"output_padding={outputPadding}) has an invalid size (output_padding must be smaller than stride).");
 
     public static ReLUSpec ReLU() => new();
+
+    public static BatchNorm2dSpec BatchNorm2d(int numFeatures, double eps = 1e-5, double momentum = 0.1) =>
+        numFeatures >= 1 && eps > 0 && momentum is > 0 and <= 1 ? new(numFeatures, eps, momentum)
+            : throw new ArgumentOutOfRangeException(nameof(numFeatures), $"BatchNorm2d({numFeatures}, eps={eps}, momentum={momentum}) has an invalid setting.");
+
+    public static BatchNorm1dSpec BatchNorm1d(int numFeatures, double eps = 1e-5, double momentum = 0.1) =>
+        numFeatures >= 1 && eps > 0 && momentum is > 0 and <= 1 ? new(numFeatures, eps, momentum)
+            : throw new ArgumentOutOfRangeException(nameof(numFeatures), $"BatchNorm1d({numFeatures}, eps={eps}, momentum={momentum}) has an invalid setting.");
 
     public static SigmoidSpec Sigmoid() => new();
 

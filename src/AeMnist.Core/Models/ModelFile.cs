@@ -16,7 +16,8 @@ public sealed record ModelMetadata(
     string? Protocol = null,
     ulong? Seed = null,
     double? Threshold = null,
-    SplitOptions? Split = null)
+    SplitOptions? Split = null,
+    Evaluation.ScoreKind? Score = null)
 {
     /// <summary>The file named no architecture, and it was recognised from its tensor names and shapes.</summary>
     public bool ArchitectureGuessed { get; init; }
@@ -46,6 +47,8 @@ public sealed record ModelMetadata(
         if (Protocol is { } protocol) map["protocol"] = protocol;
         if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
         if (Threshold is { } threshold) map["threshold"] = threshold.ToString("R", CultureInfo.InvariantCulture);
+        // The score the stored threshold is for; absent means mse (so files of the tutorial's runs keep their bytes).
+        if (Score is { } score && score != Evaluation.ScoreKind.Mse) map["score"] = Evaluation.AnomalyScore.Name(score);
         if (Split is { } s)
         {
             map["train_normal"] = s.TrainNormal.ToString(CultureInfo.InvariantCulture);
@@ -207,6 +210,10 @@ public static class ModelFile
                 Int("test_normal") ?? defaults.TestNormal, Int("test_anomalies") ?? defaults.TestAnomalies,
                 Double("validation") ?? 0, seedValue);
         }
-        return new ModelMetadata(architecture, settings, normal, protocolText, seed, Double("threshold"), split);
+        Evaluation.ScoreKind? score = null;
+        if (meta.TryGetValue("score", out string? scoreText))
+            score = Evaluation.AnomalyScore.TryParse(scoreText, out Evaluation.ScoreKind parsed) ? parsed
+                : throw new DataFormatException($"{name}: metadata 'score' is '{scoreText}', expected {string.Join(", ", Evaluation.AnomalyScore.All.Select(Evaluation.AnomalyScore.Name))}");
+        return new ModelMetadata(architecture, settings, normal, protocolText, seed, Double("threshold"), split, score);
     }
 }

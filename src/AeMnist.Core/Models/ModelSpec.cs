@@ -3,8 +3,12 @@
 // initial weights, so all engines start from the same numbers.
 namespace AeMnist.Models;
 
-/// <summary>One entry of a model's state dict: "encoder.0.weight", its shape, and its layer's fan-in.</summary>
-public sealed record StateEntry(string Name, int[] Shape, int FanIn, int Length);
+/// <summary>
+/// One entry of a model's state dict: "encoder.0.weight", its shape, and how it starts: U(±1/sqrt(FanIn)), or
+/// <see cref="Constant"/> everywhere when set. A buffer (<see cref="IsBuffer"/>: running statistics) is saved and
+/// loaded like a parameter but never trained.
+/// </summary>
+public sealed record StateEntry(string Name, int[] Shape, int FanIn, int Length, float? Constant = null, bool IsBuffer = false);
 
 /// <summary>An autoencoder: images of shape <see cref="Input"/> through <see cref="Encoder"/>, then <see cref="Decoder"/>, back to <see cref="Input"/>.</summary>
 public sealed class ModelSpec
@@ -26,8 +30,12 @@ public sealed class ModelSpec
         Latent = shapes[encoder.Count];
         var entries = new List<StateEntry>();
         for (int i = 0; i < Layers.Count; i++)
+        {
             foreach (ParameterSpec p in Layers[i].Parameters)
-                entries.Add(new StateEntry(LayerName(i) + "." + p.Name, p.Shape, p.FanIn, p.Length));
+                entries.Add(new StateEntry(LayerName(i) + "." + p.Name, p.Shape, p.FanIn, p.Length, p.Constant));
+            foreach (BufferSpec b in Layers[i].Buffers)
+                entries.Add(new StateEntry(LayerName(i) + "." + b.Name, b.Shape, 0, b.Length, b.Initial, IsBuffer: true));
+        }
         StateEntries = entries;
     }
 
@@ -51,10 +59,20 @@ public sealed class ModelSpec
     /// <summary>The encoder's output for one image: the latent code.</summary>
     public SampleShape Latent { get; }
 
-    /// <summary>The state dict's entries in PyTorch's named_parameters() order.</summary>
+    /// <summary>
+    /// The state dict's entries in PyTorch's state_dict() order: per layer its parameters (named_parameters() order),
+    /// then its buffers.
+    /// </summary>
     public IReadOnlyList<StateEntry> StateEntries { get; }
 
-    public int ParameterCount => StateEntries.Sum(e => e.Length);
+    /// <summary>The trained entries (no buffers), in named_parameters() order.</summary>
+    public IReadOnlyList<StateEntry> ParameterEntries => [.. StateEntries.Where(e => !e.IsBuffer)];
+
+    /// <summary>Whether some layer has buffers (batch norm's running statistics).</summary>
+    public bool HasBuffers => StateEntries.Any(e => e.IsBuffer);
+
+    /// <summary>Trained values (buffers not counted).</summary>
+    public int ParameterCount => StateEntries.Where(e => !e.IsBuffer).Sum(e => e.Length);
 
     /// <summary>The state-dict prefix of layer <paramref name="index"/> of <see cref="Layers"/>: "encoder.2", "decoder.0".</summary>
     public string LayerName(int index) => index < Encoder.Count
@@ -63,12 +81,14 @@ public sealed class ModelSpec
 
     /// <summary>
     /// PyTorch's reset_parameters() for every layer in order, drawn from <paramref name="rng"/>: each tensor
-    /// U(±1/sqrt(fan_in)), a layer's weight before its bias.
+    /// U(±1/sqrt(fan_in)), a layer's weight before its bias; constant entries (batch norm's weight, bias and
+    /// buffers) take their value and draw nothing.
     /// </summary>
     public StateDict InitialWeights(Rng rng) => new(StateEntries.Select(e =>
     {
         var values = new float[e.Length];
-        Init.Uniform(values, Init.KaimingUniformBound(e.FanIn), rng);
+        if (e.Constant is { } constant) Array.Fill(values, constant);
+        else Init.Uniform(values, Init.KaimingUniformBound(e.FanIn), rng);
         return new NamedTensor(e.Name, (int[])e.Shape.Clone(), values);
     }));
 

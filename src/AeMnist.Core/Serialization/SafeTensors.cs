@@ -1,7 +1,7 @@
 // Reads and writes the safetensors format (huggingface/safetensors): an 8-byte little-endian header
 // length N, N bytes of UTF-8 JSON naming each tensor's dtype, shape and byte range, then the raw
 // little-endian data. The writer produces what Python's safetensors.torch.save_file produces for the
-// same tensor order; the reader accepts any valid file with F32 (or F64/F16/BF16, converted) tensors.
+// same tensor order; the reader accepts any valid file with F32 (or F64/F16/BF16/I64, converted) tensors.
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -48,8 +48,8 @@ public static class SafeTensors
     /// Parses safetensors bytes; <paramref name="displayName"/> starts every error message. Checks: the
     /// header length fits in the file and is at most <see cref="MaxHeaderBytes"/>; the header is UTF-8 JSON,
     /// an object whose entries are tensors (exactly <c>dtype</c>, <c>shape</c>, <c>data_offsets</c>) or
-    /// <c>__metadata__</c> (an object of strings, or null); no name appears twice; dtype is F32, F64, F16 or
-    /// BF16 (converted to float32; anything else is an error naming the dtype); every tensor's byte range
+    /// <c>__metadata__</c> (an object of strings, or null); no name appears twice; dtype is F32, F64, F16,
+    /// BF16 or I64 (converted to float32; anything else is an error naming the dtype); every tensor's byte range
     /// lies in the data section and matches shape × dtype size; ranges do not overlap and together cover
     /// the data section with no gap or trailing bytes. Nothing is allocated before the sizes are checked
     /// against the input, so no header can make the reader allocate more than about twice the input.
@@ -84,7 +84,7 @@ public static class SafeTensors
     /// <summary>Bytes per element of each accepted dtype.</summary>
     private static int Size(SafeTensorsDType type) => type switch
     {
-        SafeTensorsDType.F64 => 8,
+        SafeTensorsDType.F64 or SafeTensorsDType.I64 => 8,
         SafeTensorsDType.F32 => 4,
         _ => 2,
     };
@@ -158,6 +158,9 @@ public static class SafeTensors
                 break;
             case SafeTensorsDType.F64:
                 for (int i = 0; i < values.Length; i++) values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]);
+                break;
+            case SafeTensorsDType.I64:
+                for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(8 * i)..]);
                 break;
             case SafeTensorsDType.F16:
                 for (int i = 0; i < values.Length; i++) values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]);

@@ -8,7 +8,7 @@ using AeMnist.IO;
 namespace AeMnist.Serialization;
 
 /// <summary>Element types this reader accepts; every one is converted to float32.</summary>
-internal enum SafeTensorsDType { F32, F64, F16, BF16 }
+internal enum SafeTensorsDType { F32, F64, F16, BF16, I64 }
 
 /// <summary>One tensor as the header describes it; offsets are relative to the start of the data section.</summary>
 internal sealed record SafeTensorsEntry(string Name, SafeTensorsDType DType, ulong[] Shape, ulong Begin, ulong End);
@@ -101,7 +101,8 @@ internal static class SafeTensorsHeader
             "F64" => SafeTensorsDType.F64,
             "F16" => SafeTensorsDType.F16,
             "BF16" => SafeTensorsDType.BF16,
-            _ => throw Bad(file, $"tensor {Quote(name)} has dtype {Quote(dtype)}; aemnist needs floating-point weights: F32 (F64, F16 and BF16 are converted to F32)"),
+            "I64" => SafeTensorsDType.I64,  // PyTorch's batch-norm num_batches_tracked
+            _ => throw Bad(file, $"tensor {Quote(name)} has dtype {Quote(dtype)}; aemnist needs floating-point weights: F32 (F64, F16, BF16 and I64 are converted to F32)"),
         };
         return new SafeTensorsEntry(name, type, shape, offsets[0], offsets[1]);
     }

@@ -111,50 +111,86 @@ public static unsafe partial class Gemm
     }
 
     // A element (i, p) is at a[i*rowStride + p*colStride]; b is (k, n) row-major; c is (m, n) row-major.
+    // Columns are taken in panels of PanelColumns (a multiple of every block width), and every row block sweeps one
+    // panel before the next: the panel of B (k x PanelColumns) then stays in L2 for all of A's rows. Each element of C
+    // is still one chain over k, so the panels change no bit.
+    private const int PanelColumns = 512;
+
+    // With enough rows to share it, each 64-column block of B is first copied into a contiguous (k, 64) buffer, which
+    // every row block then streams with unit stride (the hardware prefetcher's case) instead of one 256-byte piece per
+    // row n floats apart. Same multiply-adds in the same order, so the same bits.
+    private const int PackMinRows = 8;
+    private const int PackedColumns = BlockVectors * 16;
+
+    [ThreadStatic] private static float[]? t_packedPanel;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
     {
-        int i = 0;
-        for (; i + BlockRows <= m; i += BlockRows)
-            RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
-        for (; i < m; i++)
-            RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, accumulate);
+        int packedEnd = 0;
+        if (Vector512.IsHardwareAccelerated && m >= PackMinRows && n >= PackedColumns && k > 0)
+        {
+            packedEnd = n - n % PackedColumns;
+            int length = k * PackedColumns;
+            float[] panel = t_packedPanel is { } existing && existing.Length >= length ? existing : (t_packedPanel = GC.AllocateArray<float>(length, pinned: true));
+            fixed (float* packed = panel)
+                for (int j = 0; j < packedEnd; j += PackedColumns)
+                {
+                    for (int p = 0; p < k; p++)
+                        new ReadOnlySpan<float>(b + (nint)p * n + j, PackedColumns).CopyTo(new Span<float>(packed + (nint)p * PackedColumns, PackedColumns));
+                    int i = 0;
+                    for (; i + BlockRows <= m; i += BlockRows)
+                        Block4x4<Simd512, Vector512<float>>(a + i * rowStride, rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                    for (; i < m; i++)
+                        Block1x4<Simd512, Vector512<float>>(a + i * rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                }
+            if (packedEnd == n) return;
+        }
+        for (int j0 = packedEnd; j0 < n; j0 += PanelColumns)
+        {
+            int end = Math.Min(n, j0 + PanelColumns);
+            int i = 0;
+            for (; i + BlockRows <= m; i += BlockRows)
+                RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+            for (; i < m; i++)
+                RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int start, int end, bool accumulate)
         where TRows : struct, IRowCount
     {
-        int j = 0;
+        int j = start;
         if (Vector512.IsHardwareAccelerated)
-            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
         else if (System.Numerics.Vector.IsHardwareAccelerated)
-            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
-        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, accumulate, ref j);
+            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
+        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
     }
 
-    // Covers columns from j onwards in blocks of BlockVectors vectors, then single vectors; advances j.
+    // Covers columns from j up to end in blocks of BlockVectors vectors, then single vectors; advances j.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate, ref int j)
+    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int end, bool accumulate, ref int j)
         where TRows : struct, IRowCount
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
         int w = TOps.Count;
-        for (; j + BlockVectors * w <= n; j += BlockVectors * w)
+        for (; j + BlockVectors * w <= end; j += BlockVectors * w)
         {
-            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
-            else Block1x4<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
+            else Block1x4<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
         }
-        for (; j + w <= n; j += w)
+        for (; j + w <= end; j += w)
         {
-            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, c + j, k, n, accumulate);
-            else Block1x1<TOps, TVector>(a, colStride, b + j, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
+            else Block1x1<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -176,7 +212,7 @@ public static unsafe partial class Gemm
             x = TOps.Broadcast(*a3);
             c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31); c32 = TOps.MultiplyAdd(x, b2, c32); c33 = TOps.MultiplyAdd(x, b3, c33);
             a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
-            b += n;
+            b += bStride;
         }
         float* r0 = c, r1 = c + n, r2 = c + 2 * (nint)n, r3 = c + 3 * (nint)n;
         Put<TOps, TVector>(c00, r0, accumulate); Put<TOps, TVector>(c01, r0 + w, accumulate); Put<TOps, TVector>(c02, r0 + 2 * w, accumulate); Put<TOps, TVector>(c03, r0 + 3 * w, accumulate);
@@ -186,7 +222,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -200,7 +236,7 @@ public static unsafe partial class Gemm
             c2 = TOps.MultiplyAdd(TOps.Broadcast(*a2), b0, c2);
             c3 = TOps.MultiplyAdd(TOps.Broadcast(*a3), b0, c3);
             a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
         Put<TOps, TVector>(c1, c + n, accumulate);
@@ -209,7 +245,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -223,7 +259,7 @@ public static unsafe partial class Gemm
             c2 = TOps.MultiplyAdd(x, TOps.Load(b + 2 * w), c2);
             c3 = TOps.MultiplyAdd(x, TOps.Load(b + 3 * w), c3);
             a += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
         Put<TOps, TVector>(c1, c + w, accumulate);
@@ -232,7 +268,7 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, float* c, int k, int n, bool accumulate)
+    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -241,7 +277,7 @@ public static unsafe partial class Gemm
         {
             c0 = TOps.MultiplyAdd(TOps.Broadcast(*a), TOps.Load(b), c0);
             a += colStride;
-            b += n;
+            b += bStride;
         }
         Put<TOps, TVector>(c0, c, accumulate);
     }

@@ -1,5 +1,5 @@
 // im2col and col2im: the unfolding that turns Conv2d and ConvTranspose2d into GEMMs, each with a naive twin.
-// Square kernels, one stride and one padding for both axes, one image at a time (the layers loop over the batch).
+// Square kernels, one stride and one padding for both axes; one image, or a batch whose column matrices sit side by side.
 using System.Runtime.CompilerServices;
 
 namespace AeMnist.Tensors;
@@ -46,30 +46,64 @@ public static unsafe class Im2Col
     public static void Unfold(ReadOnlySpan<float> image, Span<float> columns, in ConvGeometry g)
     {
         Check(image, columns, g);
+        fixed (float* x = image, col = columns) UnfoldCore(x, col, g, g.ColumnCols);
+    }
+
+    // images (N, C, H, W) -> columns (C*K*K, N*Ho*Wo)
+    /// <summary>
+    /// Effectively computes columns[r, b*Ho*Wo + q] = the <see cref="Unfold"/> of image b at (r, q): the column matrix of
+    /// the whole batch side by side, so that one GEMM convolves every image.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void UnfoldBatch(ReadOnlySpan<float> images, int n, Span<float> columns, in ConvGeometry g)
+    {
+        CheckBatch(images, columns, n, g);
+        nint stride = (nint)n * g.ColumnCols;
+        fixed (float* x = images, col = columns)
+            for (int b = 0; b < n; b++) UnfoldCore(x + (nint)b * g.ImageLength, col + (nint)b * g.ColumnCols, g, stride);
+    }
+
+    /// <summary>Naive twin of <see cref="UnfoldBatch"/>.</summary>
+    public static void UnfoldBatchNaive(ReadOnlySpan<float> images, int n, Span<float> columns, in ConvGeometry g)
+    {
+        CheckBatch(images, columns, n, g);
+        var one = new float[g.ColumnRows * g.ColumnCols];
+        for (int b = 0; b < n; b++)
+        {
+            UnfoldNaive(images.Slice(b * g.ImageLength, g.ImageLength), one, g);
+            for (int r = 0; r < g.ColumnRows; r++)
+                one.AsSpan(r * g.ColumnCols, g.ColumnCols).CopyTo(columns.Slice((r * n + b) * g.ColumnCols, g.ColumnCols));
+        }
+    }
+
+    // Row r of the image's columns starts at col + r*rowStride.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnfoldCore(float* x, float* col, in ConvGeometry g, nint rowStride)
+    {
         int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
-        fixed (float* x = image, col = columns)
-            for (int c = 0; c < g.Channels; c++)
-                for (int ki = 0; ki < k; ki++)
-                    for (int kj = 0; kj < k; kj++)
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                {
+                    float* row = col + ((c * k + ki) * k + kj) * rowStride;
+                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                    for (int oy = 0; oy < g.OutHeight; oy++)
                     {
-                        float* row = col + (nint)((c * k + ki) * k + kj) * g.ColumnCols;
-                        ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
-                        for (int oy = 0; oy < g.OutHeight; oy++)
+                        float* segment = row + oy * ow;
+                        int iy = oy * s - p + ki;
+                        if (iy < 0 || iy >= g.Height || lo >= hi)
                         {
-                            float* segment = row + oy * ow;
-                            int iy = oy * s - p + ki;
-                            if (iy < 0 || iy >= g.Height || lo >= hi)
-                            {
-                                new Span<float>(segment, ow).Clear();
-                                continue;
-                            }
-                            if (lo > 0) new Span<float>(segment, lo).Clear();
-                            if (hi < ow) new Span<float>(segment + hi, ow - hi).Clear();
-                            float* source = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
-                            if (s == 1) new ReadOnlySpan<float>(source, hi - lo).CopyTo(new Span<float>(segment + lo, hi - lo));
-                            else for (int ox = lo; ox < hi; ox++, source += s) segment[ox] = *source;
+                            new Span<float>(segment, ow).Clear();
+                            continue;
                         }
+                        // Padding edges are a pixel or two: plain stores, not a Clear call each.
+                        for (int ox = 0; ox < lo; ox++) segment[ox] = 0f;
+                        for (int ox = hi; ox < ow; ox++) segment[ox] = 0f;
+                        float* source = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
+                        if (s == 1) new ReadOnlySpan<float>(source, hi - lo).CopyTo(new Span<float>(segment + lo, hi - lo));
+                        else for (int ox = lo; ox < hi; ox++, source += s) segment[ox] = *source;
                     }
+                }
     }
 
     /// <summary>Naive twin of <see cref="Unfold"/>.</summary>
@@ -100,25 +134,55 @@ public static unsafe class Im2Col
     {
         Check(image, columns, g);
         image.Clear();
+        fixed (float* x = image, col = columns) FoldCore(col, x, g, g.ColumnCols);
+    }
+
+    // columns (C*K*K, N*Ho*Wo) -> images (N, C, H, W)
+    /// <summary>Effectively computes image b = the <see cref="Fold"/> of columns[:, b*Ho*Wo .. (b+1)*Ho*Wo) (the adjoint of <see cref="UnfoldBatch"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FoldBatch(ReadOnlySpan<float> columns, int n, Span<float> images, in ConvGeometry g)
+    {
+        CheckBatch(images, columns, n, g);
+        images.Clear();
+        nint stride = (nint)n * g.ColumnCols;
+        fixed (float* x = images, col = columns)
+            for (int b = 0; b < n; b++) FoldCore(col + (nint)b * g.ColumnCols, x + (nint)b * g.ImageLength, g, stride);
+    }
+
+    /// <summary>Naive twin of <see cref="FoldBatch"/>.</summary>
+    public static void FoldBatchNaive(ReadOnlySpan<float> columns, int n, Span<float> images, in ConvGeometry g)
+    {
+        CheckBatch(images, columns, n, g);
+        var one = new float[g.ColumnRows * g.ColumnCols];
+        for (int b = 0; b < n; b++)
+        {
+            for (int r = 0; r < g.ColumnRows; r++)
+                columns.Slice((r * n + b) * g.ColumnCols, g.ColumnCols).CopyTo(one.AsSpan(r * g.ColumnCols, g.ColumnCols));
+            FoldNaive(one, images.Slice(b * g.ImageLength, g.ImageLength), g);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FoldCore(float* col, float* x, in ConvGeometry g, nint rowStride)
+    {
         int k = g.KernelSize, s = g.Stride, p = g.Padding, ow = g.OutWidth;
-        fixed (float* x = image, col = columns)
-            for (int c = 0; c < g.Channels; c++)
-                for (int ki = 0; ki < k; ki++)
-                    for (int kj = 0; kj < k; kj++)
+        for (int c = 0; c < g.Channels; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                {
+                    float* row = col + ((c * k + ki) * k + kj) * rowStride;
+                    ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
+                    if (lo >= hi) continue;
+                    for (int oy = 0; oy < g.OutHeight; oy++)
                     {
-                        float* row = col + (nint)((c * k + ki) * k + kj) * g.ColumnCols;
-                        ValidRange(g.Width, kj, s, p, ow, out int lo, out int hi);
-                        if (lo >= hi) continue;
-                        for (int oy = 0; oy < g.OutHeight; oy++)
-                        {
-                            int iy = oy * s - p + ki;
-                            if (iy < 0 || iy >= g.Height) continue;
-                            float* segment = row + oy * ow;
-                            float* target = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
-                            if (s == 1) Elementwise.AddInPlace(new Span<float>(target, hi - lo), new ReadOnlySpan<float>(segment + lo, hi - lo));
-                            else for (int ox = lo; ox < hi; ox++, target += s) *target += segment[ox];
-                        }
+                        int iy = oy * s - p + ki;
+                        if (iy < 0 || iy >= g.Height) continue;
+                        float* segment = row + oy * ow;
+                        float* target = x + (nint)(c * g.Height + iy) * g.Width + (lo * s - p + kj);
+                        if (s == 1) Elementwise.AddInPlace(new Span<float>(target, hi - lo), new ReadOnlySpan<float>(segment + lo, hi - lo));
+                        else for (int ox = lo; ox < hi; ox++, target += s) *target += segment[ox];
                     }
+                }
     }
 
     /// <summary>Naive twin of <see cref="Fold"/> (same order of additions, so equal bit for bit).</summary>
@@ -147,6 +211,28 @@ public static unsafe class Im2Col
         lo = first <= 0 ? 0 : (first + stride - 1) / stride;
         hi = last < 0 ? 0 : Math.Min(outWidth, last / stride + 1);
         if (hi < lo) hi = lo;
+    }
+
+    // x (A, B, S) -> destination (B, A, S)
+    /// <summary>Effectively computes destination[j, i, :] = x[i, j, :]: (N, C, S) ⇄ (C, N, S), between NCHW tensors and batched GEMM layouts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SwapLeadingAxes(ReadOnlySpan<float> x, Span<float> destination, int a, int b, int s)
+    {
+        if (a < 0 || b < 0 || s < 0 || x.Length != (long)a * b * s || destination.Length != x.Length)
+            throw new ArgumentException($"SwapLeadingAxes of ({a}, {b}, {s}) needs {(long)a * b * s} elements on each side, got {x.Length} and {destination.Length}.");
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < b; j++)
+                x.Slice((i * b + j) * s, s).CopyTo(destination.Slice((j * a + i) * s, s));
+    }
+
+    private static void CheckBatch(ReadOnlySpan<float> images, ReadOnlySpan<float> columns, int n, in ConvGeometry g)
+    {
+        g.Validate();
+        if (n < 0) throw new ArgumentException($"The batch size must not be negative, got {n}.", nameof(n));
+        if (images.Length != (long)n * g.ImageLength)
+            throw new ArgumentException($"images has {images.Length} elements, expected N*C*H*W = {n}*{g.ImageLength}.", nameof(images));
+        if (columns.Length != (long)g.ColumnRows * n * g.ColumnCols)
+            throw new ArgumentException($"columns has {columns.Length} elements, expected (C*K*K)*(N*Ho*Wo) = {g.ColumnRows}*{n * g.ColumnCols}.", nameof(columns));
     }
 
     private static void Check(ReadOnlySpan<float> image, ReadOnlySpan<float> columns, in ConvGeometry g)

@@ -130,6 +130,8 @@ public static class Checkpoint
         json["patience"] = t.Patience;
         json["keep"] = t.Keep == KeepCheckpoint.Best ? "best" : "last";
         json["contamination"] = t.Contamination;
+        json["score"] = Evaluation.AnomalyScore.Name(t.Score);
+        json["noise"] = t.Noise;
         return json;
     }
 
@@ -163,7 +165,9 @@ public static class Checkpoint
             EvalEvery: (int)t["eval_every"]!,
             Patience: (int)t["patience"]!,
             Keep: (string)t["keep"]! == "last" ? KeepCheckpoint.Last : KeepCheckpoint.Best,
-            Contamination: (double)t["contamination"]!);
+            Contamination: (double)t["contamination"]!,
+            Score: t["score"] is { } score ? Evaluation.AnomalyScore.Parse((string)score!) : Evaluation.ScoreKind.Mse,
+            Noise: t["noise"] is { } noise ? (double)noise : 0.0);
         var compute = new ComputeOptions((string)c["engine"]!, (string)c["device"]!, (int)c["threads"]!);
         return new TrainRequest(split, train, compute, (string)o["runs_directory"]!, (string?)o["run_name"]);
     }

@@ -101,16 +101,18 @@ public static class TrainJob
         double dataSeconds = clock.Elapsed.TotalSeconds;
         onStart?.Invoke(run, request);
 
-        var trainer = new Trainer(model, optimizer, options, train, monitor);
+        var trainer = new Trainer(model, optimizer, options, train, monitor, request.Seed);
         // Allocation is measured from the end of the first epoch (when every buffer exists) to the end.
         int collectionsBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
         long allocatedAfterFirst = -1;
         int epochsAtFirst = 0;
-        TrainResult result = trainer.Run(state, record =>
-        {
-            if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = record.Epoch; }
-            onEpoch?.Invoke(record);
-        }, cancel);
+        TrainResult result = options.Architecture.FitsExactly
+            ? Fit(model, options, train, split.Train.Length, monitor, split.Monitor.Length, state, onEpoch)
+            : trainer.Run(state, record =>
+            {
+                if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = record.Epoch; }
+                onEpoch?.Invoke(record);
+            }, cancel);
         int laterEpochs = state.EpochsDone - epochsAtFirst;
         result = result with
         {
@@ -138,17 +140,41 @@ public static class TrainJob
 
         clock.Restart();
         float[] trainErrors = new float[split.Train.Length];
-        model.ReconstructionErrors(train, split.Train.Length, trainErrors);
+        AnomalyScore.Compute(model, options.Score, train, split.Train.Length, trainErrors);
         double threshold = Thresholds.FromContamination(trainErrors, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;
 
         var outcome = new TrainOutcome(request, run, result, split, threshold, dataSeconds, thresholdSeconds);
         var metadata = new ModelMetadata(options.Architecture, options.ResolvedSettings,
-            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), request.Seed, threshold, request.Split);
+            request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol), request.Seed, threshold, request.Split, options.Score);
         ModelFile.Save(run.ModelPath, model.StateDict(), metadata);
         AtomicFile.WriteAllText(run.RunPath, RunJson(request, outcome, data).ToJsonString(JsonOptions));
         if (File.Exists(run.CheckpointPath)) File.Delete(run.CheckpointPath);
         return outcome;
+    }
+
+    // An architecture fitted in closed form (pca): one "epoch" that computes the weights, recorded like a trained one.
+    private static TrainResult Fit(IEngineModel model, TrainOptions options, float[] train, int trainCount, float[] monitor, int monitorCount,
+        TrainState state, Action<EpochRecord>? onEpoch)
+    {
+        var clock = Stopwatch.StartNew();
+        model.LoadStateDict(options.Architecture.Fit(model.Spec, train, trainCount));
+        double Mean(float[] images, int n)
+        {
+            if (n == 0) return double.NaN;
+            var errors = new float[n];
+            model.ReconstructionErrors(images, n, errors);
+            return errors.Average(e => (double)e);
+        }
+        double trainLoss = Mean(train, trainCount), monitorLoss = Mean(monitor, monitorCount);
+        var record = new EpochRecord(1, trainLoss, double.IsFinite(monitorLoss) ? monitorLoss : null, clock.Elapsed.TotalSeconds, Improved: true);
+        state.History.Add(record);
+        state.EpochsDone = 1;
+        state.BestEpoch = 1;
+        state.BestMonitorLoss = monitorLoss;
+        state.BestWeights = model.StateDict();
+        onEpoch?.Invoke(record);
+        return new TrainResult(StopReason.Completed, state, clock.Elapsed.TotalSeconds, null);
     }
 
     /// <summary>run.json: every option, the split's definition, versions, timings and the machine.</summary>
@@ -193,7 +219,7 @@ public static class TrainJob
                 ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,
                 ["final_train_loss"] = state.History.Count > 0 ? state.History[^1].TrainLoss : null,
                 ["threshold"] = double.IsFinite(outcome.Threshold) ? outcome.Threshold : null,
-                ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's errors (contamination {o.Contamination:R})",
+                ["threshold_rule"] = $"percentile {100 * (1 - o.Contamination):R} of the train split's {AnomalyScore.Name(o.Score)} scores (contamination {o.Contamination:R})",
                 ["message"] = outcome.Result.Message,
             },
             ["timings"] = new JsonObject

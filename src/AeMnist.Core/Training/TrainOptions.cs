@@ -13,7 +13,11 @@ public enum KeepCheckpoint
     Last,
 }
 
-/// <summary>Training hyper-parameters and the model's architecture; every field is recorded in run.json.</summary>
+/// <summary>
+/// Training hyper-parameters and the model's architecture; every field is recorded in run.json. <see cref="Score"/> is
+/// the anomaly score the stored threshold is computed with; <see cref="Noise"/> the standard deviation of the Gaussian
+/// noise added to the inputs (clipped to [0, 1]) of a denoising autoencoder, whose targets stay the clean images.
+/// </summary>
 public sealed record TrainOptions(
     string Model = "dense",
     ArchitectureSettings? Settings = null,
@@ -24,7 +28,9 @@ public sealed record TrainOptions(
     int EvalEvery = 10,
     int Patience = 3,
     KeepCheckpoint Keep = KeepCheckpoint.Best,
-    double Contamination = 0.1)
+    double Contamination = 0.1,
+    Evaluation.ScoreKind Score = Evaluation.ScoreKind.Mse,
+    double Noise = 0.0)
 {
     /// <summary>The architecture <see cref="Model"/> names.</summary>
     public Architecture Architecture => Architectures.Get(Model);
@@ -49,6 +55,8 @@ public sealed record TrainOptions(
             throw new ArgumentException($"--weight-decay must be 0 or a positive number, got {WeightDecay}");
         if (EvalEvery <= 0) throw new ArgumentException($"--eval-every must be positive, got {EvalEvery}");
         if (Patience <= 0) throw new ArgumentException($"--patience must be positive, got {Patience}");
+        if (!(Noise >= 0 && Noise <= 10))
+            throw new ArgumentException($"--noise must be a standard deviation from 0 to 10, got {Noise}");
         if (!(Contamination > 0 && Contamination <= 0.5))
             throw new ArgumentException($"--contamination {Contamination} must be in (0, 0.5]");
     }

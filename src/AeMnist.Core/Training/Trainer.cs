@@ -71,9 +71,13 @@ public sealed class Trainer
     private readonly float[] _monitor;
     private readonly int _monitorCount;
     private readonly int[] _order;
+    private readonly ulong _seed;
+    private float[] _noisy = [], _clean = [];
+    private int[] _batchRows = [];
 
-    public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages)
+    public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages, ulong seed = 0)
     {
+        _seed = seed;
         _model = model;
         _optimizer = optimizer;
         _options = options;
@@ -116,7 +120,9 @@ public sealed class Trainer
                 int start = b * batchSize, n = Math.Min(batchSize, _trainCount - start);
                 ReadOnlySpan<float> images = _train.AsSpan(0, _trainCount * pixels);
                 _model.ZeroGrad();
-                float loss = _model.ForwardBackward(images, images, _order.AsSpan(start, n));  // the engine gathers the rows
+                float loss = _options.Noise > 0
+                    ? NoisyStep(images, _order.AsSpan(start, n), state.EpochsDone, b)
+                    : _model.ForwardBackward(images, images, _order.AsSpan(start, n));  // the engine gathers the rows
                 _optimizer.Step();
                 if (!float.IsFinite(loss))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
@@ -166,6 +172,25 @@ public sealed class Trainer
         return new TrainResult(StopReason.Completed, state, total.Elapsed.TotalSeconds, null);
     }
 
+    // A denoising step: the batch's images plus N(0, noise²) per pixel, clipped to [0, 1], against the clean images. The
+    // noise of batch b of epoch e comes from its own generator seeded by (seed, e, b), so a resumed run draws the same.
+    private float NoisyStep(ReadOnlySpan<float> images, ReadOnlySpan<int> rows, int epoch, int batch)
+    {
+        const int pixels = Data.MnistDataset.PixelsPerImage;
+        int n = rows.Length;
+        if (_noisy.Length < n * pixels) { _noisy = new float[n * pixels]; _clean = new float[n * pixels]; _batchRows = [.. Enumerable.Range(0, n)]; }
+        var rng = new Rng(SeedStreams.Noise(_seed) ^ ((ulong)epoch << 32) ^ (ulong)batch);
+        float sigma = (float)_options.Noise;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> image = images.Slice(rows[i] * pixels, pixels);
+            image.CopyTo(_clean.AsSpan(i * pixels, pixels));
+            Span<float> noisy = _noisy.AsSpan(i * pixels, pixels);
+            for (int j = 0; j < pixels; j++) noisy[j] = Math.Clamp(image[j] + sigma * (float)rng.NextGaussian(), 0f, 1f);
+        }
+        return _model.ForwardBackward(_noisy.AsSpan(0, n * pixels), _clean.AsSpan(0, n * pixels), _batchRows.AsSpan(0, n));
+    }
+
     /// <summary>Mean squared error over all pixels of all images (nn.MSELoss over the whole split).</summary>
     private double MeanLoss(float[] images, int count)
     {
@@ -184,4 +209,6 @@ public static class SeedStreams
     public static ulong Initialisation(ulong seed) => seed ^ 0x1111_1111_1111_1111UL;
 
     public static ulong Shuffle(ulong seed) => seed ^ 0x2222_2222_2222_2222UL;
+
+    public static ulong Noise(ulong seed) => seed ^ 0x3333_3333_3333_3333UL;
 }

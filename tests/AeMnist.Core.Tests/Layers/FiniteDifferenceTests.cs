@@ -17,6 +17,13 @@ public class FiniteDifferenceTests
         var rng = new Rng(seed);
         ParameterSet parameters = ParameterSet.Create(layer);
         Init.Uniform(parameters.Data, 0.5f, rng);
+        ParameterSet buffers = ParameterSet.Create([.. layer.LocalBuffers.Select(b => (b.Name, b))]);
+        if (layer is BatchNorm bn)  // running statistics for evaluation mode
+        {
+            buffers.Values(buffers.Find("running_mean")!).Fill(0.1f);
+            buffers.Values(buffers.Find("running_var")!).Fill(0.8f);
+            parameters.Values(parameters.Find("weight")!).Fill(1.2f);
+        }
         float[] input = Approx.Random(rng, shape.Length, -1f, 1f);
         if (awayFromZero)  // keep ReLU inputs off the kink, farther than the finite-difference step
             for (int i = 0; i < input.Length; i++) input[i] = (input[i] < 0 ? -0.1f : 0.1f) + input[i];
@@ -59,6 +66,48 @@ public class FiniteDifferenceTests
         const double relative = 1e-4, absolute = 1e-5;
         Approx.Equal([.. Numeric(x, () => Loss(x, p)).Select(v => (float)v)], dInput, $"{layer.GetType().Name} dInput vs finite differences", relative, absolute);
         Approx.Equal([.. Numeric(p, () => Loss(x, p)).Select(v => (float)v)], parameters.Grad, $"{layer.GetType().Name} dParameters vs finite differences", relative, absolute);
+    }
+
+    // weight (C), bias (C): training mode normalises by the batch's mean and biased variance, evaluation mode by 0.1 and 0.8.
+    private static double[] BatchNormRef(double[] x, double[] p, TensorShape s, bool training)
+    {
+        int spatial = s.H * s.W, c = s.C;
+        var y = new double[x.Length];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double mean = 0.1, variance = 0.8;
+            if (training)
+            {
+                double sum = 0, squares = 0;
+                for (int n = 0; n < s.N; n++)
+                    for (int i = 0; i < spatial; i++) sum += x[(n * c + ch) * spatial + i];
+                mean = sum / (s.N * spatial);
+                for (int n = 0; n < s.N; n++)
+                    for (int i = 0; i < spatial; i++) squares += Math.Pow(x[(n * c + ch) * spatial + i] - mean, 2);
+                variance = squares / (s.N * spatial);
+            }
+            for (int n = 0; n < s.N; n++)
+                for (int i = 0; i < spatial; i++)
+                {
+                    int j = (n * c + ch) * spatial + i;
+                    y[j] = (x[j] - mean) / Math.Sqrt(variance + 1e-5) * p[ch] + p[c + ch];
+                }
+        }
+        return y;
+    }
+
+    [Theory]
+    [InlineData(true, 4, 3, 3, 2)]
+    [InlineData(false, 4, 3, 3, 2)]
+    [InlineData(true, 5, 7, 1, 1)]
+    [InlineData(false, 3, 6, 1, 1)]
+    [InlineData(true, 2, 2, 5, 5)]
+    public void BatchNorm(bool training, int n, int c, int h, int w)
+    {
+        var shape = new TensorShape(n, c, h, w);
+        BatchNorm layer = h == 1 && w == 1 ? new BatchNorm1d(c) : new BatchNorm2d(c);
+        layer.Training = training;
+        CheckBackward(layer, shape, (x, p) => BatchNormRef(x, p, shape, training), 17);
     }
 
     private static double[] LinearRef(double[] x, double[] p, int n, int inF, int outF, int offset = 0)

@@ -52,8 +52,8 @@ public class AutoEncoderTests
     public void ArchitecturesAreFoundByNameInAnyCase()
     {
         Assert.Equal("conv", Architectures.Get("Conv").Name);
-        Assert.Equal(["dense", "conv"], Architectures.All.Select(a => a.Name));
-        Assert.Contains("--model 'resnet' is not a model; use dense or conv", Assert.Throws<ArgumentException>(() => Architectures.Get("resnet")).Message);
+        Assert.Equal(["dense", "conv", "bottleneck", "pca"], Architectures.All.Select(a => a.Name));
+        Assert.Contains("--model 'resnet' is not a model; use dense, conv, bottleneck or pca", Assert.Throws<ArgumentException>(() => Architectures.Get("resnet")).Message);
     }
 
     public static TheoryData<string> Kinds => TestModels.Kinds;

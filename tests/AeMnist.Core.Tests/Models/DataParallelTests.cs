@@ -26,6 +26,7 @@ public class DataParallelTests
     [Theory]
     [InlineData("dense")]
     [InlineData("conv")]
+    [InlineData("bottleneck")]
     public void ResultsAreBitIdenticalForAnyThreadCount(string kind)
     {
         var one = Train(kind, 1);

@@ -54,6 +54,10 @@ public class GemmTests
         Compare(variant, 5, 75, 400, false, rng);
         Compare(variant, 75, 5, 400, false, rng);
         Compare(variant, 3, 576, 25, true, rng);
+        // The bottleneck model's batched convolutions (a few images' columns side by side), past one 512-column panel.
+        Compare(variant, 9, 32, 3 * 196 + 5, false, rng);
+        Compare(variant, 32, 9, 4 * 196, true, rng);
+        Compare(variant, 13, 33, 1100, true, rng);
     }
 
     [Fact]

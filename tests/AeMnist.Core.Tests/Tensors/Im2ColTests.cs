@@ -25,6 +25,43 @@ public class Im2ColTests
     }
 
     [Fact]
+    public void BatchedUnfoldAndFoldEqualTheirNaiveTwinsAndThePerImageOnes()
+    {
+        var rng = new Rng(12);
+        foreach (ConvGeometry g in Geometries().Where((_, i) => i % 7 == 0).Append(ConvGeometry.ForConv(32, 14, 14, 3, 2, 1)))
+            foreach (int n in new[] { 1, 3 })
+            {
+                float[] images = Approx.Random(rng, n * g.ImageLength);
+                int rows = g.ColumnRows, cols = g.ColumnCols;
+                float[] expected = new float[rows * n * cols], actual = Approx.Random(rng, expected.Length);
+                Im2Col.UnfoldBatchNaive(images, n, expected, g);
+                Im2Col.UnfoldBatch(images, n, actual, g);
+                Approx.Identical(expected, actual, $"UnfoldBatch n={n} {g}");
+                float[] one = new float[rows * cols];
+                Im2Col.Unfold(images.AsSpan((n - 1) * g.ImageLength, g.ImageLength), one, g);
+                for (int r = 0; r < rows; r++)
+                    Approx.Identical(one.AsSpan(r * cols, cols), actual.AsSpan((r * n + n - 1) * cols, cols), $"UnfoldBatch row {r} of the last image");
+
+                float[] columns = Approx.Random(rng, expected.Length);
+                float[] folded = Approx.Random(rng, images.Length), foldedNaive = new float[images.Length];
+                Im2Col.FoldBatchNaive(columns, n, foldedNaive, g);
+                Im2Col.FoldBatch(columns, n, folded, g);
+                Approx.Identical(foldedNaive, folded, $"FoldBatch n={n} {g}");
+            }
+    }
+
+    [Fact]
+    public void SwapLeadingAxesTransposesBlocks()
+    {
+        float[] x = [.. Enumerable.Range(0, 2 * 3 * 4).Select(i => (float)i)], y = new float[x.Length], back = new float[x.Length];
+        Im2Col.SwapLeadingAxes(x, y, 2, 3, 4);
+        Assert.Equal([4f, 5f, 6f, 7f], y[8..12]);  // y[1, 0] = x[0, 1]
+        Assert.Equal(x[12..16], y[4..8]);  // y[0, 1] = x[1, 0]
+        Im2Col.SwapLeadingAxes(y, back, 3, 2, 4);
+        Assert.Equal(x, back);
+    }
+
+    [Fact]
     public void UnfoldAndFoldEqualTheirNaiveTwinsBitForBit()
     {
         var rng = new Rng(11);

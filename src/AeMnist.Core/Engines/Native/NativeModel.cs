@@ -8,6 +8,7 @@ using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;
 using AeMnist.Optim;
 using AeMnist.Tensors;
+using ScratchBuffers = AeMnist.Engines.Native.Layers.Buffers;
 
 namespace AeMnist.Engines.Native;
 
@@ -23,7 +24,12 @@ public sealed class NativeModel : IEngineModel
     private readonly int _inputSize;
     private readonly Action<int, int> _trainShard, _reduceChunk, _inferChunk, _transposeWeight;
     private readonly List<float[]> _shardGrads = [];
-    private readonly Network[] _replicas;   // one per pool thread, built on first use
+    private readonly Network[] _replicas;   // one per pool thread, built on first use; inference and unsharded-statistics training
+    private readonly List<Network> _shardNetworks = [];  // one per shard of a batch, for models with batch norm (see ForwardBackward)
+    private readonly int[] _batchNorms;     // layer indices of the batch-norm layers
+    private readonly Action<int, int> _segmentShard;
+    private int _segmentStart;              // the layer the current segment starts from (0 or a batch-norm layer; Layers.Count: backward from the loss)
+    private bool _segmentForward;
     private readonly MseLoss[] _losses;
     private readonly float[][] _gathered;   // a replica's copy of its shard's images
     private readonly float[][] _gatheredTargets;
@@ -52,6 +58,9 @@ public sealed class NativeModel : IEngineModel
         Network first = Replica(0);
         Parameters = ParameterSet.Unbound(first.Parameters.Entries);
         first.Parameters.ShareValuesWith(Parameters);
+        Buffers = ParameterSet.Unbound(first.Buffers.Entries);
+        first.Buffers.ShareValuesWith(Buffers);
+        _batchNorms = [.. first.BatchNormLayers];
         _linears = [.. first.Layers.OfType<Linear>()];
         // Dense shards are larger (fewer per-shard gradient arrays to clear and add); with convolutions, four interleaved
         // groups of 16 keep a shard's scratch in L2. A constant of the architecture, never of the thread count.
@@ -60,6 +69,7 @@ public sealed class NativeModel : IEngineModel
         _reduceChunk = ReduceShards;
         _inferChunk = InferChunk;
         _transposeWeight = TransposeWeight;
+        _segmentShard = SegmentShard;
         LoadStateDict(weights);
     }
 
@@ -67,6 +77,9 @@ public sealed class NativeModel : IEngineModel
 
     /// <summary>All weights and gradients, flat, named as the state dict; the replicas read these weights.</summary>
     public ParameterSet Parameters { get; }
+
+    /// <summary>The buffers (batch norm's running statistics), named as the state dict; the replicas read these.</summary>
+    public ParameterSet Buffers { get; }
 
     /// <summary>Images per shard of a training batch (dense 128, with convolutions 64).</summary>
     public int ShardSize { get; }
@@ -84,9 +97,32 @@ public sealed class NativeModel : IEngineModel
     internal Network Replica(int worker)
     {
         if (_replicas[worker] is { } built) return built;
-        var replica = new Network(Spec);
-        if (worker > 0) replica.Parameters.ShareValuesWith(Parameters);
+        var replica = new Network(Spec) { Training = false };
+        if (worker > 0)
+        {
+            replica.Parameters.ShareValuesWith(Parameters);
+            replica.Buffers.ShareValuesWith(Buffers);
+        }
         return _replicas[worker] = replica;
+    }
+
+    // The network that trains shard `shard` of a batch of a model with batch norm: its activations must outlive the
+    // segment a worker ran, so each shard has its own (the weights and running statistics are the master's).
+    private Network ShardNetwork(int shard)
+    {
+        while (_shardNetworks.Count <= shard)
+        {
+            var network = new Network(Spec) { Training = true };
+            network.Parameters.ShareValuesWith(Parameters);
+            network.Buffers.ShareValuesWith(Buffers);
+            if (_weightsT is not null)
+            {
+                Linear[] linears = [.. network.Layers.OfType<Linear>()];
+                for (int j = 0; j < linears.Length; j++) linears[j].UseTransposedWeight(_weightsT[j]);
+            }
+            _shardNetworks.Add(network);
+        }
+        return _shardNetworks[shard];
     }
 
     public void ZeroGrad() => Parameters.ZeroGrad();
@@ -106,7 +142,7 @@ public sealed class NativeModel : IEngineModel
         int shards = (n + ShardSize - 1) / ShardSize;
         PrepareReplicas();
         while (_shardGrads.Count < shards - 1) _shardGrads.Add(new float[Parameters.Length]);
-        Span<float> rowSums = Buffers.Rent(ref _rowSums, n);
+        Span<float> rowSums = ScratchBuffers.Rent(ref _rowSums, n);
         fixed (float* pInputs = inputs, pTargets = targets)
         fixed (int* pRows = rows)
         {
@@ -116,7 +152,8 @@ public sealed class NativeModel : IEngineModel
             _imageCount = n;
             try
             {
-                _pool.Run(shards, _trainShard);
+                if (_batchNorms.Length == 0) _pool.Run(shards, _trainShard);
+                else RunSegments(shards);
                 if (shards > 1) _pool.Run((Parameters.Length + ReduceChunkLength - 1) / ReduceChunkLength, _reduceChunk);
             }
             finally
@@ -156,20 +193,33 @@ public sealed class NativeModel : IEngineModel
         Infer(images, n, InferenceOutput.Codes, codes);
     }
 
-    public StateDict StateDict() => Copy(Parameters.Data);
+    /// <summary>The parameters and buffers in the state dict's order.</summary>
+    public StateDict StateDict() => new(Spec.StateEntries.Select(e =>
+    {
+        (ParameterSet set, ParameterInfo info) = Find(e);
+        return new NamedTensor(e.Name, (int[])e.Shape.Clone(), set.Values(info).ToArray());
+    }));
 
-    public StateDict Gradients() => Copy(Parameters.Grad);
+    public StateDict Gradients() =>
+        new(Parameters.Entries.Select(e => new NamedTensor(e.Name, (int[])e.Shape.Clone(), Parameters.Gradients(e).ToArray())));
 
     public void LoadStateDict(StateDict weights)
     {
         Spec.CheckWeights(weights);
-        foreach (ParameterInfo entry in Parameters.Entries) weights[entry.Name].Data.CopyTo(Parameters.Values(entry));
+        foreach (StateEntry e in Spec.StateEntries)
+        {
+            (ParameterSet set, ParameterInfo info) = Find(e);
+            weights[e.Name].Data.CopyTo(set.Values(info));
+        }
     }
 
     public void Dispose() { }
 
-    private StateDict Copy(float[] values) =>
-        new(Parameters.Entries.Select(e => new NamedTensor(e.Name, (int[])e.Shape.Clone(), values.AsSpan(e.Offset, e.Length).ToArray())));
+    private (ParameterSet Set, ParameterInfo Info) Find(StateEntry entry)
+    {
+        ParameterSet set = entry.IsBuffer ? Buffers : Parameters;
+        return (set, set.Find(entry.Name) ?? throw new InvalidOperationException($"The native model has no tensor '{entry.Name}'."));
+    }
 
     // Every replica that the pool can run exists and reads the current weights; the transposed Linear weights are
     // refreshed, since the weights may have changed since the last call.
@@ -203,13 +253,110 @@ public sealed class NativeModel : IEngineModel
         MseLoss loss = _losses[worker];
         var shape = new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W);
         loss.Forward(output, targets, shape);
-        loss.RowSums.CopyTo(Buffers.View(_rowSums, _imageCount).Slice(start, count));
+        loss.RowSums.CopyTo(ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
         replica.Backward(loss.Backward((long)_imageCount * _inputSize), computeInputGradient: false);
+    }
+
+    // A model with batch norm trains in segments between its batch-norm layers, every shard on its own network: after
+    // each forward segment the shards' partial sums are added in shard order into the whole batch's statistics (and the
+    // running statistics move once, on the master buffers); after each backward segment likewise the gradient sums.
+    // The batch is normalised exactly as one PyTorch batch, and no sum depends on the thread that computed it.
+    private void RunSegments(int shards)
+    {
+        for (int s = 0; s < shards; s++)
+        {
+            if (s > 0) Array.Clear(_shardGrads[s - 1]);
+            ShardNetwork(s).Parameters.UseGradients(s == 0 ? Parameters.Grad : _shardGrads[s - 1]);
+        }
+        _segmentForward = true;
+        _segmentStart = 0;
+        while (true)
+        {
+            _segmentReachedLoss = false;
+            _pool.Run(shards, _segmentShard);
+            int stop = _segmentStop;
+            if (_segmentForward && !_segmentReachedLoss)
+            {
+                ReduceStatistics(stop, shards);
+                _segmentStart = stop;
+                continue;
+            }
+            _segmentForward = false;  // the last forward segment ran the loss and the first backward segment
+            if (stop < 0) return;
+            ReduceGradientSums(stop, shards);
+            _segmentStart = stop;
+        }
+    }
+
+    private int _segmentStop;
+    private bool _segmentReachedLoss;
+
+    private void ReduceStatistics(int layer, int shards)
+    {
+        var first = (BatchNorm)_shardNetworks[0].Layers[layer];
+        int c = first.NumFeatures;
+        var sum = new double[c];
+        var squares = new double[c];
+        long count = 0;
+        for (int s = 0; s < shards; s++)
+        {
+            var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
+            for (int j = 0; j < c; j++) { sum[j] += bn.PartialSum[j]; squares[j] += bn.PartialSumSquares[j]; }
+            count += bn.Count;
+        }
+        (double[] mean, double[] variance) = BatchNorm.Statistics(sum, squares, count);
+        for (int s = 0; s < shards; s++) ((BatchNorm)_shardNetworks[s].Layers[layer]).SetBatchStatistics(mean, variance);
+        string prefix = Spec.LayerName(layer) + ".";
+        BatchNorm.UpdateRunningStatistics(Buffers.Values(Buffers.Find(prefix + "running_mean")!), Buffers.Values(Buffers.Find(prefix + "running_var")!),
+            Buffers.Values(Buffers.Find(prefix + "num_batches_tracked")!), mean, variance, count, first.Momentum);
+    }
+
+    private void ReduceGradientSums(int layer, int shards)
+    {
+        int c = ((BatchNorm)_shardNetworks[0].Layers[layer]).NumFeatures;
+        var sumDy = new double[c];
+        var sumDyXhat = new double[c];
+        long count = 0;
+        for (int s = 0; s < shards; s++)
+        {
+            var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
+            for (int j = 0; j < c; j++) { sumDy[j] += bn.PartialSumDy[j]; sumDyXhat[j] += bn.PartialSumDyXhat[j]; }
+            count += bn.Count;
+        }
+        for (int s = 0; s < shards; s++) ((BatchNorm)_shardNetworks[s].Layers[layer]).SetGradientMeans(sumDy, sumDyXhat, count);
+    }
+
+    // One segment of one shard: forward to the next batch-norm layer, or (the last forward segment) through the loss and
+    // backward to the last batch-norm layer; or backward to the next batch-norm layer below.
+    private unsafe void SegmentShard(int shard, int worker)
+    {
+        int start = shard * ShardSize, count = Math.Min(ShardSize, _imageCount - start);
+        Network network = _shardNetworks[shard];
+        int stop;
+        if (_segmentForward)
+        {
+            ReadOnlySpan<float> images = _segmentStart == 0 ? Gather(_images, _gathered, worker, start, count) : default;
+            stop = network.ForwardSegment(images, count, _segmentStart, out ReadOnlySpan<float> output);
+            if (stop == network.Layers.Count)
+            {
+                ReadOnlySpan<float> targets = Gather(_targets is null ? _images : _targets, _gatheredTargets, worker, start, count);
+                MseLoss loss = _losses[worker];
+                loss.Forward(output, targets, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
+                loss.RowSums.CopyTo(ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
+                stop = network.BackwardSegment(loss.Backward((long)_imageCount * _inputSize), network.Layers.Count);
+                if (shard == 0) _segmentReachedLoss = true;
+            }
+        }
+        else
+        {
+            stop = network.BackwardSegment(default, _segmentStart);
+        }
+        if (shard == 0) _segmentStop = stop;  // every shard stops at the same layer
     }
 
     private unsafe ReadOnlySpan<float> Gather(float* source, float[][] buffers, int worker, int start, int count)
     {
-        Span<float> gathered = Buffers.Rent(ref buffers[worker], count * _inputSize);
+        Span<float> gathered = ScratchBuffers.Rent(ref buffers[worker], count * _inputSize);
         for (int i = 0; i < count; i++)
             new ReadOnlySpan<float>(source + (nint)_rows[start + i] * _inputSize, _inputSize).CopyTo(gathered.Slice(i * _inputSize, _inputSize));
         return gathered;

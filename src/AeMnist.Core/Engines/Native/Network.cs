@@ -5,6 +5,7 @@
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;
 using AeMnist.Tensors;
+using ScratchBuffers = AeMnist.Engines.Native.Layers.Buffers;
 
 namespace AeMnist.Engines.Native;
 
@@ -27,13 +28,39 @@ internal sealed class Network
         _forwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         _backwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         var named = new List<(string, Parameter)>();
+        var buffers = new List<(string, Parameter)>();
         for (int i = 0; i < _layers.Length; i++)
+        {
             foreach (Parameter p in _layers[i].LocalParameters) named.Add(($"{spec.LayerName(i)}.{p.Name}", p));
+            foreach (Parameter b in _layers[i].LocalBuffers) buffers.Add(($"{spec.LayerName(i)}.{b.Name}", b));
+        }
         Parameters = ParameterSet.Create(named);
+        Buffers = ParameterSet.Create(buffers);
+        BatchNormLayers = [.. Enumerable.Range(0, _layers.Length).Where(i => _layers[i] is BatchNorm)];
     }
 
     /// <summary>This network's parameters, named and ordered as the spec's state dict.</summary>
     public ParameterSet Parameters { get; }
+
+    /// <summary>This network's buffers (batch norm's running statistics), named as the spec's state dict; Grad is unused.</summary>
+    public ParameterSet Buffers { get; }
+
+    /// <summary>Indices of the batch-norm layers, where a sharded training pass must meet its other shards.</summary>
+    public IReadOnlyList<int> BatchNormLayers { get; }
+
+    /// <summary>PyTorch's train()/eval(): whether batch norm uses batch statistics (and updates the running ones).</summary>
+    public bool Training
+    {
+        get => _training;
+        set
+        {
+            _training = value;
+            foreach (Module layer in _layers)
+                if (layer is BatchNorm bn) bn.Training = value;
+        }
+    }
+
+    private bool _training = true;
 
     public IReadOnlyList<Module> Layers => _layers;
 
@@ -62,13 +89,13 @@ internal sealed class Network
                 int length = _spec.Shapes[i].Length;
                 if (wanted)
                 {
-                    Span<float> packed = Buffers.Rent(ref _forwardRelayout[i], padded * length);
+                    Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
                     DirectConv.Interleave(x, n, length, packed);
                     x = packed;
                 }
                 else
                 {
-                    Span<float> rows = Buffers.Rent(ref _forwardRelayout[i], n * length);
+                    Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
                     DirectConv.Deinterleave(x, n, length, rows);
                     x = rows;
                 }
@@ -103,13 +130,13 @@ internal sealed class Network
                 int length = _spec.Shapes[i].Length;
                 if (wanted)
                 {
-                    Span<float> packed = Buffers.Rent(ref _backwardRelayout[i], padded * length);
+                    Span<float> packed = ScratchBuffers.Rent(ref _backwardRelayout[i], padded * length);
                     DirectConv.Interleave(d, n, length, packed);  // padding lanes get zero gradient
                     d = packed;
                 }
                 else
                 {
-                    Span<float> rows = Buffers.Rent(ref _backwardRelayout[i], n * length);
+                    Span<float> rows = ScratchBuffers.Rent(ref _backwardRelayout[i], n * length);
                     DirectConv.Deinterleave(d, n, length, rows);
                     d = rows;
                 }
@@ -118,6 +145,124 @@ internal sealed class Network
             if (i > 0) d = _layers[i - 1].Backward(d, computeInputGradient: i > 1 || computeInputGradient);
         }
         return d;
+    }
+
+    /// <summary>
+    /// A training forward pass in segments that end at batch-norm layers, for a batch cut into shards whose batch
+    /// statistics must be the whole batch's. <paramref name="start"/> 0 begins from <paramref name="images"/>;
+    /// otherwise it is a batch-norm layer whose statistics have been set (BatchNorm.SetBatchStatistics), and the pass
+    /// resumes there. Returns the index of the next batch-norm layer, whose partial sums it has just computed
+    /// (BatchNorm.BeginForward), or Layers.Count with the network's output in <paramref name="output"/>.
+    /// </summary>
+    public int ForwardSegment(ReadOnlySpan<float> images, int n, int start, out ReadOnlySpan<float> output)
+    {
+        int count = _layers.Length, padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        ReadOnlySpan<float> x;
+        bool interleaved = false;
+        int i;
+        if (start == 0)
+        {
+            if (images.Length != n * _spec.Input.Length)
+                throw new ArgumentException($"images has {images.Length} floats, expected {n} x {_spec.Input.Length}.", nameof(images));
+            x = images;
+            i = 0;
+        }
+        else
+        {
+            if (_layers[start] is not BatchNorm resumed) throw new ArgumentException($"Layer {start} is not a batch-norm layer.", nameof(start));
+            x = resumed.FinishForward();
+            i = start + 1;
+        }
+        for (; i <= count; i++)
+        {
+            bool wanted = i < count && _interleaved[i];
+            if (wanted != interleaved)
+            {
+                int length = _spec.Shapes[i].Length;
+                if (wanted)
+                {
+                    Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
+                    DirectConv.Interleave(x, n, length, packed);
+                    x = packed;
+                }
+                else
+                {
+                    Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
+                    DirectConv.Deinterleave(x, n, length, rows);
+                    x = rows;
+                }
+                interleaved = wanted;
+            }
+            if (i == count) break;
+            if (_layers[i] is BatchNorm bn)
+            {
+                bn.BeginForward(x, Shape(i, n));
+                output = default;
+                _lastBatch = n;
+                return i;
+            }
+            x = _layers[i].Forward(x, Shape(i, interleaved ? padded : n));
+        }
+        _lastBatch = n;
+        _lastCount = count;
+        output = x;
+        return count;
+    }
+
+    /// <summary>
+    /// The training backward pass in segments, the counterpart of <see cref="ForwardSegment"/>: from dLoss/dOutput
+    /// (<paramref name="start"/> = Layers.Count) or from a batch-norm layer whose gradient means have been set
+    /// (BatchNorm.SetGradientMeans). Adds every parameter gradient it passes (+=). Returns the index of the next
+    /// batch-norm layer below, whose partial gradient sums it has just computed (BatchNorm.BeginBackward), or -1 when
+    /// the pass is complete. The input gradient is not computed.
+    /// </summary>
+    public int BackwardSegment(ReadOnlySpan<float> dOutput, int start)
+    {
+        int n = _lastBatch, count = _layers.Length, padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        ReadOnlySpan<float> d;
+        bool interleaved = false;
+        if (start == count)
+        {
+            if (_lastCount != count) throw new InvalidOperationException("BackwardSegment needs a complete ForwardSegment first.");
+            if (dOutput.Length != n * _spec.Shapes[count].Length)
+                throw new ArgumentException($"dOutput has {dOutput.Length} floats, expected {n} x {_spec.Shapes[count].Length}.", nameof(dOutput));
+            d = dOutput;
+        }
+        else
+        {
+            if (_layers[start] is not BatchNorm resumed) throw new ArgumentException($"Layer {start} is not a batch-norm layer.", nameof(start));
+            if (start == 0) return -1;
+            d = resumed.FinishBackward();
+        }
+        // Layer `layer`'s output gradient is d; its layout must be that layer's.
+        for (int layer = start - 1; layer >= 0; layer--)
+        {
+            bool wanted = _interleaved[layer];
+            if (wanted != interleaved)
+            {
+                int length = _spec.Shapes[layer + 1].Length;
+                if (wanted)
+                {
+                    Span<float> packed = ScratchBuffers.Rent(ref _backwardRelayout[layer + 1], padded * length);
+                    DirectConv.Interleave(d, n, length, packed);
+                    d = packed;
+                }
+                else
+                {
+                    Span<float> rows = ScratchBuffers.Rent(ref _backwardRelayout[layer + 1], n * length);
+                    DirectConv.Deinterleave(d, n, length, rows);
+                    d = rows;
+                }
+                interleaved = wanted;
+            }
+            if (_layers[layer] is BatchNorm bn)
+            {
+                bn.BeginBackward(d);
+                return layer;
+            }
+            d = _layers[layer].Backward(d, computeInputGradient: layer > 0);
+        }
+        return -1;
     }
 
     private TensorShape Shape(int layer, int n)
@@ -147,7 +292,7 @@ internal sealed class Network
     {
         Conv2dSpec c => c.Stride == 1 && c.Padding == 0,
         ConvTranspose2dSpec t => t.Stride == 1 && t.Padding == 0 && t.OutputPadding == 0,
-        ReLUSpec or SigmoidSpec => true,
+        ReLUSpec or SigmoidSpec => true,  // batch norm is not: it computes on NCHW tensors and ends a run
         _ => false,
     };
 
@@ -159,6 +304,8 @@ internal sealed class Network
         ConvTranspose2dSpec t when interleaved => new InterleavedConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize),
         ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
         ReLUSpec => new ReLU(),
+        BatchNorm2dSpec b => new BatchNorm2d(b.NumFeatures, b.Eps, b.Momentum),
+        BatchNorm1dSpec b => new BatchNorm1d(b.NumFeatures, b.Eps, b.Momentum),
         SigmoidSpec => new Sigmoid(),
         FlattenSpec => new Flatten(),
         UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width),

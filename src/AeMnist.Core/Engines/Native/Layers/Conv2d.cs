@@ -1,5 +1,7 @@
 // A 2-D convolution as nn.Conv2d (square kernel, one stride and padding, no dilation or groups) on NCHW tensors,
-// via im2col + GEMM. The engine uses InterleavedConv2d instead where the layout allows it.
+// via im2col + GEMM over the whole batch at once: the columns of every image sit side by side, so one GEMM of
+// (Cout, Cin*K*K) x (Cin*K*K, N*Ho*Wo) convolves the batch (the shape where a GEMM runs near the FMA peak).
+// The engine uses InterleavedConv2d instead where the layout allows it (stride 1, no padding).
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -7,9 +9,10 @@ namespace AeMnist.Engines.Native.Layers;
 // input (N, Cin, H, W), weight (Cout, Cin, K, K), bias (Cout) -> output (N, Cout, Ho, Wo), Ho = (H + 2P - K)/S + 1
 public sealed class Conv2d : Module
 {
-    private float[] _columns = [];  // Forward's im2col of every image (N, Cin*K*K, Ho*Wo), kept for dWeight
+    private float[] _columns = [];   // Forward's im2col of the batch (Cin*K*K, N*Ho*Wo), kept for dWeight
+    private float[] _product = [];   // W·columns (Cout, N*Ho*Wo); in Backward dOutput in that layout
     private float[] _output = [];
-    private float[] _dColumns = [];  // one image's dColumns, scratch
+    private float[] _dColumns = [];  // (Cin*K*K, N*Ho*Wo)
     private float[] _dInput = [];
     private TensorShape? _inputShape;
 
@@ -54,15 +57,13 @@ public sealed class Conv2d : Module
     {
         CheckInput(input, shape);
         ConvGeometry g = Geometry(shape);
-        int n = shape.N, columnLength = g.ColumnRows * g.ColumnCols, outLength = OutChannels * g.ColumnCols;
-        Span<float> columns = Rent(ref _columns, n * columnLength);
-        Span<float> output = Rent(ref _output, n * outLength);
-        for (int b = 0; b < n; b++)
-        {
-            Span<float> imageColumns = columns.Slice(b * columnLength, columnLength);
-            Im2Col.Unfold(input.Slice(b * g.ImageLength, g.ImageLength), imageColumns, g);
-            Gemm.MatMul(Weight.Data, imageColumns, output.Slice(b * outLength, outLength), OutChannels, g.ColumnRows, g.ColumnCols);
-        }
+        int n = shape.N, positions = n * g.ColumnCols;
+        Span<float> columns = Rent(ref _columns, g.ColumnRows * positions);
+        Span<float> product = Rent(ref _product, OutChannels * positions);
+        Span<float> output = Rent(ref _output, OutChannels * positions);
+        Im2Col.UnfoldBatch(input, n, columns, g);
+        Gemm.MatMul(Weight.Data, columns, product, OutChannels, g.ColumnRows, positions);
+        Im2Col.SwapLeadingAxes(product, output, OutChannels, n, g.ColumnCols);
         Elementwise.AddChannelBias(Bias.Data, output, n, g.ColumnCols);
         _inputShape = shape;
         return output;
@@ -72,19 +73,16 @@ public sealed class Conv2d : Module
     {
         TensorShape shape = CheckBackward(dOutput, _inputShape);
         ConvGeometry g = Geometry(shape);
-        int n = shape.N, columnLength = g.ColumnRows * g.ColumnCols, outLength = OutChannels * g.ColumnCols;
-        for (int b = 0; b < n; b++)
-            Gemm.RowDots(dOutput.Slice(b * outLength, outLength), Buffers.View(_columns, n * columnLength).Slice(b * columnLength, columnLength),
-                Weight.Grad, OutChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
+        int n = shape.N, positions = n * g.ColumnCols;
+        Span<float> dProduct = Rent(ref _product, OutChannels * positions);
+        Im2Col.SwapLeadingAxes(dOutput, dProduct, n, OutChannels, g.ColumnCols);
+        Gemm.RowDots(dProduct, Buffers.View(_columns, g.ColumnRows * positions), Weight.Grad, OutChannels, positions, g.ColumnRows, accumulate: true);
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.ColumnCols);
         if (!computeInputGradient) return [];
-        Span<float> dColumns = Rent(ref _dColumns, columnLength);
+        Span<float> dColumns = Rent(ref _dColumns, g.ColumnRows * positions);
         Span<float> dInput = Rent(ref _dInput, n * g.ImageLength);
-        for (int b = 0; b < n; b++)
-        {
-            Gemm.MatMulTransposeA(Weight.Data, dOutput.Slice(b * outLength, outLength), dColumns, g.ColumnRows, OutChannels, g.ColumnCols);
-            Im2Col.Fold(dColumns, dInput.Slice(b * g.ImageLength, g.ImageLength), g);
-        }
+        Gemm.MatMulTransposeA(Weight.Data, dProduct, dColumns, g.ColumnRows, OutChannels, positions);
+        Im2Col.FoldBatch(dColumns, n, dInput, g);
         return dInput;
     }
 }

@@ -1,5 +1,5 @@
 // A transposed 2-D convolution as nn.ConvTranspose2d (square kernel, no dilation or groups) on NCHW tensors: the
-// adjoint of Conv2d, computed as GEMM + col2im. The engine uses InterleavedConvTranspose2d where the layout allows it.
+// adjoint of Conv2d, computed as one GEMM over the whole batch + col2im. The engine uses InterleavedConvTranspose2d where the layout allows it.
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -7,8 +7,9 @@ namespace AeMnist.Engines.Native.Layers;
 // input (N, Cin, H, W), weight (Cin, Cout, K, K), bias (Cout) -> output (N, Cout, Ho, Wo), Ho = (H - 1)*S - 2P + K + OutputPadding
 public sealed class ConvTranspose2d : Module
 {
-    private float[] _input = [];     // Forward's input, kept for dWeight
-    private float[] _columns = [];   // one image's columns (Cout*K*K, H*W), scratch for Forward and Backward
+    private float[] _input = [];     // Forward's input as (Cin, N*H*W), kept for dWeight
+    private float[] _columns = [];   // the batch's columns (Cout*K*K, N*H*W), scratch for Forward and Backward
+    private float[] _dInputT = [];   // dInput as (Cin, N*H*W)
     private float[] _output = [];
     private float[] _dInput = [];
     private TensorShape? _inputShape;
@@ -64,15 +65,13 @@ public sealed class ConvTranspose2d : Module
     {
         CheckInput(input, shape);
         ConvGeometry g = Geometry(shape);
-        int n = shape.N, inLength = shape.SampleLength;
-        input.CopyTo(Rent(ref _input, input.Length));
-        Span<float> columns = Rent(ref _columns, g.ColumnRows * g.ColumnCols);
+        int n = shape.N, positions = n * g.ColumnCols;
+        Span<float> inputT = Rent(ref _input, input.Length);
+        Im2Col.SwapLeadingAxes(input, inputT, n, InChannels, g.ColumnCols);
+        Span<float> columns = Rent(ref _columns, g.ColumnRows * positions);
         Span<float> output = Rent(ref _output, n * g.ImageLength);
-        for (int b = 0; b < n; b++)
-        {
-            Gemm.MatMulTransposeA(Weight.Data, input.Slice(b * inLength, inLength), columns, g.ColumnRows, InChannels, g.ColumnCols);
-            Im2Col.Fold(columns, output.Slice(b * g.ImageLength, g.ImageLength), g);
-        }
+        Gemm.MatMulTransposeA(Weight.Data, inputT, columns, g.ColumnRows, InChannels, positions);
+        Im2Col.FoldBatch(columns, n, output, g);
         Elementwise.AddChannelBias(Bias.Data, output, n, g.Height * g.Width);
         _inputShape = shape;
         return output;
@@ -82,17 +81,16 @@ public sealed class ConvTranspose2d : Module
     {
         TensorShape shape = CheckBackward(dOutput, _inputShape);
         ConvGeometry g = Geometry(shape);
-        int n = shape.N, inLength = shape.SampleLength;
-        Span<float> dColumns = Rent(ref _columns, g.ColumnRows * g.ColumnCols);
-        Span<float> dInput = computeInputGradient ? Rent(ref _dInput, n * inLength) : [];
-        for (int b = 0; b < n; b++)
-        {
-            Im2Col.Unfold(dOutput.Slice(b * g.ImageLength, g.ImageLength), dColumns, g);
-            Gemm.RowDots(Buffers.View(_input, n * inLength).Slice(b * inLength, inLength), dColumns, Weight.Grad, InChannels, g.ColumnCols, g.ColumnRows, accumulate: true);
-            if (computeInputGradient)
-                Gemm.MatMul(Weight.Data, dColumns, dInput.Slice(b * inLength, inLength), InChannels, g.ColumnRows, g.ColumnCols);
-        }
+        int n = shape.N, positions = n * g.ColumnCols;
+        Span<float> dColumns = Rent(ref _columns, g.ColumnRows * positions);
+        Im2Col.UnfoldBatch(dOutput, n, dColumns, g);
+        Gemm.RowDots(Buffers.View(_input, InChannels * positions), dColumns, Weight.Grad, InChannels, positions, g.ColumnRows, accumulate: true);
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.Height * g.Width);
+        if (!computeInputGradient) return [];
+        Span<float> dInputT = Rent(ref _dInputT, InChannels * positions);
+        Span<float> dInput = Rent(ref _dInput, InChannels * positions);
+        Gemm.MatMul(Weight.Data, dColumns, dInputT, InChannels, g.ColumnRows, positions);
+        Im2Col.SwapLeadingAxes(dInputT, dInput, InChannels, n, g.ColumnCols);
         return dInput;
     }
 }

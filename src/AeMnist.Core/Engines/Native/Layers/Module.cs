@@ -10,6 +10,9 @@ public abstract class Module
     /// <summary>Parameters owned by this module itself, in PyTorch registration order (weight, then bias).</summary>
     public virtual IReadOnlyList<Parameter> LocalParameters => [];
 
+    /// <summary>Buffers owned by this module (batch norm's running statistics): saved and loaded, never trained.</summary>
+    public virtual IReadOnlyList<Parameter> LocalBuffers => [];
+
     /// <summary>Child modules with their state-dict names, in PyTorch order.</summary>
     public virtual IReadOnlyList<(string Name, Module Module)> Children => [];
 

@@ -1,0 +1,54 @@
+// `aemnist encode`: the latent codes (the encoder's output, the tutorial's get_codes) of any images, as CSV or .npy.
+using System.CommandLine;
+using System.Globalization;
+using AeMnist.Data;
+using AeMnist.IO;
+using AeMnist.Models;
+
+namespace AeMnist.Cli.Commands;
+
+internal static class EncodeCommand
+{
+    public static Command Build()
+    {
+        var model = new ModelOptions();
+        var input = new Option<string[]>("--input", "-i")
+        {
+            Description = "Images to encode: IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row, 28x28 PNG files, or directories of PNGs",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "PATH",
+        };
+        var outputPath = new Option<string?>("--output", "-o") { Description = "File to write [default: CSV on stdout]; a name ending in .npy selects --format npy", HelpName = "FILE" };
+        var format = new Option<string?>("--format") { Description = "csv (index,source,z0,z1,...) or npy (NumPy .npy, float32, shape (N, latent...)) [default: from the --output name, else csv]", HelpName = "csv|npy" };
+        var quiet = SharedOptions.Quiet();
+        var command = new Command("encode", "Write the latent codes (encoder outputs) of images as CSV or NumPy .npy") { input, outputPath, format, quiet };
+        foreach (Option o in model.All) command.Add(o);
+
+        command.SetAction(parse =>
+        {
+            string? path = parse.GetValue(outputPath);
+            string kind = parse.GetValue(format)?.Trim().ToLowerInvariant()
+                ?? (path is not null && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy" : "csv");
+            if (kind is not ("csv" or "npy")) throw new UsageException($"--format '{parse.GetValue(format)}' is not a format; use csv or npy");
+            if (kind == "npy" && path is null) throw new UsageException("--format npy writes binary; give --output FILE.npy");
+            using LoadedModel loaded = model.Load(parse);
+            ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
+            SampleShape latent = loaded.Model.Spec.Latent;
+            var codes = new float[batch.Count * latent.Length];
+            loaded.Model.Encode(batch.Pixels, batch.Count, codes);
+            if (kind == "npy")
+                AtomicFile.Write(path!, stream => stream.Write(LatentCodes.Npy(codes,
+                    latent.IsVector ? [batch.Count, latent.C] : [batch.Count, latent.C, latent.H, latent.W])));
+            else if (path is null)
+                parse.InvocationConfiguration.Output.Write(LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
+            else
+                AtomicFile.WriteAllText(path, LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
+            if (!parse.GetValue(quiet))
+                parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null ? "" : "; wrote " + path)}"));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

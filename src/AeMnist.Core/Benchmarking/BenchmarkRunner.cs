@@ -1,0 +1,182 @@
+// Runs a benchmark grid: every cell is an ordinary run directory (DIR/cells/MODEL/dD-sS) trained by TrainJob, then
+// scored on its test split with every requested score; cell.json records the result. A cell with a cell.json made by
+// the same configuration is never recomputed, an interrupted one resumes from its checkpoint, so a benchmark stopped
+// with Ctrl-C (or killed) keeps what it finished and continues where it stopped. Cells run in parallel, each on its
+// own engine threads.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using AeMnist.Data;
+using AeMnist.Engines;
+using AeMnist.Evaluation;
+using AeMnist.IO;
+using AeMnist.Models;
+using AeMnist.Training;
+
+namespace AeMnist.Benchmarking;
+
+/// <summary>A finished cell: AUROC per score, the AUROC of the normal digit against each other digit alone, timings.</summary>
+public sealed record CellResult(
+    BenchmarkCell Cell,
+    IReadOnlyDictionary<ScoreKind, double> Auroc,
+    IReadOnlyDictionary<ScoreKind, double[]> PairAuroc,
+    double TrainSeconds,
+    int Epochs,
+    int BestEpoch,
+    bool ConstantOutput,
+    bool Reused);
+
+public static class BenchmarkRunner
+{
+    public const string CellFileName = "cell.json";
+
+    /// <summary>
+    /// Runs every unfinished cell, <paramref name="parallel"/> at a time with <paramref name="threads"/> engine threads
+    /// each. Returns the finished cells (all of them unless <paramref name="cancel"/> fired) in grid order.
+    /// </summary>
+    public static IReadOnlyList<CellResult> Run(BenchmarkGrid grid, MnistDataset data, EngineCatalog engines, int threads, int parallel,
+        Action<CellResult, int, int>? onCell = null, CancellationToken cancel = default)
+    {
+        BenchmarkCell[] cells = [.. grid.Cells];
+        var results = new CellResult?[cells.Length];
+        int next = -1, done = 0;
+        var gate = new object();
+        void Worker()
+        {
+            for (int i; (i = Interlocked.Increment(ref next)) < cells.Length;)
+            {
+                if (cancel.IsCancellationRequested) return;
+                CellResult? result = RunCell(grid, cells[i], data, engines, threads, cancel);
+                if (result is null) continue;
+                results[i] = result;
+                lock (gate) onCell?.Invoke(result, ++done, cells.Length);
+            }
+        }
+        Task[] workers = [.. Enumerable.Range(0, Math.Max(1, Math.Min(parallel, cells.Length))).Select(_ => Task.Factory.StartNew(Worker, TaskCreationOptions.LongRunning))];
+        Task.WaitAll(workers);
+        return [.. results.OfType<CellResult>()];
+    }
+
+    /// <summary>The cells of the grid that already have a cell.json from the same configuration (for a report without training).</summary>
+    public static IReadOnlyList<CellResult> Finished(BenchmarkGrid grid) =>
+        [.. grid.Cells.Select(c => TryRead(grid, c)).OfType<CellResult>()];
+
+    private static string ModelDirectory(BenchmarkGrid grid, BenchmarkCell cell) => Path.Combine(grid.OutputDirectory, "cells", cell.Model.Slug);
+
+    private static SplitOptions Split(BenchmarkGrid grid, BenchmarkCell cell) =>
+        new(grid.Protocol, cell.Digit, Validation: cell.Model.Validation, Seed: cell.Seed);
+
+    // null when interrupted.
+    private static CellResult? RunCell(BenchmarkGrid grid, BenchmarkCell cell, MnistDataset data, EngineCatalog engines, int threads, CancellationToken cancel)
+    {
+        if (TryRead(grid, cell) is { } finished) return finished;
+        string modelDirectory = ModelDirectory(grid, cell);
+        var run = new RunDirectory(Path.Combine(modelDirectory, cell.Name));
+        if (!File.Exists(run.ModelPath) || File.Exists(run.CheckpointPath))
+        {
+            TrainOutcome outcome;
+            if (File.Exists(run.CheckpointPath))
+                outcome = TrainJob.Resume(run.Path, data, threads, engines, cancel: cancel);
+            else
+            {
+                if (Directory.Exists(run.Path)) Directory.Delete(run.Path, recursive: true);  // a cell killed before its first checkpoint
+                var request = new TrainRequest(Split(grid, cell), cell.Model.Train, new ComputeOptions(Threads: threads), modelDirectory, cell.Name);
+                outcome = TrainJob.Execute(request, data, engines, cancel: cancel);
+            }
+            if (outcome.Result.Reason == StopReason.Interrupted) return null;
+        }
+        return Evaluate(grid, cell, run, data, engines, threads);
+    }
+
+    private static CellResult Evaluate(BenchmarkGrid grid, BenchmarkCell cell, RunDirectory run, MnistDataset data, EngineCatalog engines, int threads)
+    {
+        var (spec, weights, metadata) = ModelFile.Load(run.ModelPath);
+        using IEngine engine = engines.Create(new ComputeOptions(Threads: threads));
+        using IEngineModel model = engine.Load(spec, weights);
+        var auroc = new Dictionary<ScoreKind, double>();
+        var pairs = new Dictionary<ScoreKind, double[]>();
+        bool constant = false;
+        foreach (ScoreKind score in grid.Scores)
+        {
+            EvaluationOutcome outcome = EvaluateJob.Execute(model, metadata, Split(grid, cell), data, new ThresholdRule.Stored(), score: score);
+            auroc[score] = outcome.Result.Auroc;
+            pairs[score] = PairAuroc(outcome.Test, cell.Digit);
+            constant = outcome.ConstantOutput;
+        }
+        JsonObject runJson = JsonNode.Parse(File.ReadAllText(run.RunPath))!.AsObject();
+        double seconds = (double?)runJson["timings"]?["train_seconds"] ?? double.NaN;
+        int epochs = (int?)runJson["result"]?["epochs_run"] ?? 0, best = (int?)runJson["result"]?["best_epoch"] ?? 0;
+        var result = new CellResult(cell, auroc, pairs, seconds, epochs, best, constant, Reused: false);
+        AtomicFile.WriteAllText(Path.Combine(run.Path, CellFileName), CellJson(grid, result).ToJsonString(TrainJob.JsonOptions));
+        return result;
+    }
+
+    /// <summary>AUROC of the normal digit against each other digit alone (NaN at the normal digit itself).</summary>
+    public static double[] PairAuroc(ScoredImages test, int normal)
+    {
+        var result = new double[10];
+        for (int other = 0; other < 10; other++)
+        {
+            if (other == normal) { result[other] = double.NaN; continue; }
+            int[] keep = [.. Enumerable.Range(0, test.Labels.Length).Where(i => test.Labels[i] == normal || test.Labels[i] == other)];
+            float[] errors = [.. keep.Select(i => test.Errors[i])];
+            bool[] truth = [.. keep.Select(i => test.Labels[i] != normal)];
+            result[other] = ScoreSteps.Build(errors, truth).Auroc();
+        }
+        return result;
+    }
+
+    private static JsonObject CellJson(BenchmarkGrid grid, CellResult r)
+    {
+        var auroc = new JsonObject();
+        var pairs = new JsonObject();
+        foreach ((ScoreKind score, double value) in r.Auroc)
+        {
+            auroc[AnomalyScore.Name(score)] = value;
+            pairs[AnomalyScore.Name(score)] = new JsonArray([.. r.PairAuroc[score].Select(v => double.IsFinite(v) ? (JsonNode?)v : null)]);
+        }
+        return new JsonObject
+        {
+            ["format"] = "aemnist-benchmark-cell-1",
+            ["model"] = r.Cell.Model.Text,
+            ["configuration"] = r.Cell.Model.ToJson(),
+            ["protocol"] = SplitOptions.ProtocolName(grid.Protocol),
+            ["digit"] = r.Cell.Digit,
+            ["seed"] = r.Cell.Seed,
+            ["auroc"] = auroc,
+            ["auroc_against_digit"] = pairs,
+            ["train_seconds"] = double.IsFinite(r.TrainSeconds) ? r.TrainSeconds : null,
+            ["epochs_run"] = r.Epochs,
+            ["best_epoch"] = r.BestEpoch,
+            ["constant_output"] = r.ConstantOutput,
+            ["aemnist_version"] = ModelMetadata.ToolVersion,
+        };
+    }
+
+    // A cell.json of this configuration and protocol holding every requested score, or null.
+    private static CellResult? TryRead(BenchmarkGrid grid, BenchmarkCell cell)
+    {
+        string path = Path.Combine(ModelDirectory(grid, cell), cell.Name, CellFileName);
+        if (!File.Exists(path)) return null;
+        JsonObject json;
+        try { json = JsonNode.Parse(File.ReadAllText(path))!.AsObject(); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return null; }
+        if (json["configuration"]?.ToJsonString() != cell.Model.ToJson().ToJsonString())
+            throw new DataFormatException($"{path}: this cell was made by another configuration of '{cell.Model.Text}'; use another --output or remove the directory");
+        if ((string?)json["protocol"] != SplitOptions.ProtocolName(grid.Protocol))
+            throw new DataFormatException($"{path}: this cell was made with the {(string?)json["protocol"]} protocol; use another --output");
+        var auroc = new Dictionary<ScoreKind, double>();
+        var pairs = new Dictionary<ScoreKind, double[]>();
+        foreach (ScoreKind score in grid.Scores)
+        {
+            string name = AnomalyScore.Name(score);
+            if (json["auroc"]?[name] is not JsonValue value) return null;  // scored with fewer scores: evaluate again
+            auroc[score] = (double)value;
+            pairs[score] = [.. json["auroc_against_digit"]![name]!.AsArray().Select(v => v is null ? double.NaN : (double)v)];
+        }
+        return new CellResult(cell, auroc, pairs, (double?)json["train_seconds"] ?? double.NaN, (int)json["epochs_run"]!, (int)json["best_epoch"]!,
+            (bool)json["constant_output"]!, Reused: true);
+    }
+
+    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,237 @@
+// Batch normalisation as nn.BatchNorm2d / nn.BatchNorm1d (affine, running statistics, PyTorch's eps and momentum).
+// Training mode normalises by the batch's statistics, evaluation mode by the running ones. A training batch that the
+// engine cuts into shards is normalised by the statistics of the whole batch, as PyTorch would: each shard's layer
+// computes partial sums (BeginForward, BeginBackward), the model adds them in shard order and hands the totals back
+// (SetBatchStatistics, SetGradientMeans), then each shard finishes (FinishForward, FinishBackward). Forward and
+// Backward on their own do all of it for one call's batch.
+using AeMnist.Tensors;
+
+namespace AeMnist.Engines.Native.Layers;
+
+// input (N, C, H, W), weight (C), bias (C); buffers running_mean (C), running_var (C), num_batches_tracked () -> output (N, C, H, W)
+public abstract class BatchNorm : Module
+{
+    private float[] _input = [];     // BeginForward's input, normalised by FinishForward
+    private float[] _xhat = [];      // (x - mean) * invStd, kept for Backward
+    private float[] _output = [];
+    private float[] _dOutput = [];   // BeginBackward's dOutput, used by FinishBackward
+    private float[] _dInput = [];
+    private readonly float[] _mean, _invStd, _scale, _meanDy, _meanDyXhat;
+    private readonly float[] _zeros;
+    private TensorShape? _inputShape;
+    private bool _trainingForward;   // the last forward normalised by batch statistics
+
+    protected BatchNorm(int numFeatures, double eps, double momentum)
+    {
+        if (numFeatures < 1 || !(eps > 0) || !(momentum > 0 && momentum <= 1))
+            throw new ArgumentOutOfRangeException(nameof(numFeatures), $"BatchNorm({numFeatures}, eps={eps}, momentum={momentum}) has an invalid setting.");
+        NumFeatures = numFeatures;
+        Eps = eps;
+        Momentum = momentum;
+        Weight = new Parameter("weight", numFeatures);
+        Bias = new Parameter("bias", numFeatures);
+        RunningMean = new Parameter("running_mean", numFeatures);
+        RunningVar = new Parameter("running_var", numFeatures);
+        NumBatchesTracked = new Parameter("num_batches_tracked");
+        _mean = new float[numFeatures];
+        _invStd = new float[numFeatures];
+        _scale = new float[numFeatures];
+        _meanDy = new float[numFeatures];
+        _meanDyXhat = new float[numFeatures];
+        _zeros = new float[numFeatures];
+        PartialSum = new double[numFeatures];
+        PartialSumSquares = new double[numFeatures];
+        PartialSumDy = new double[numFeatures];
+        PartialSumDyXhat = new double[numFeatures];
+    }
+
+    public int NumFeatures { get; }
+    public double Eps { get; }
+    public double Momentum { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+    public Parameter RunningMean { get; }
+    public Parameter RunningVar { get; }
+    public Parameter NumBatchesTracked { get; }
+
+    /// <summary>PyTorch's module.training: batch statistics (true) or running statistics (false).</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>Σ x and Σ x² per channel over the last BeginForward's input.</summary>
+    public double[] PartialSum { get; }
+    public double[] PartialSumSquares { get; }
+
+    /// <summary>Σ dy and Σ dy·xhat per channel over the last BeginBackward's dOutput.</summary>
+    public double[] PartialSumDy { get; }
+    public double[] PartialSumDyXhat { get; }
+
+    /// <summary>Values per channel in the last input: N*H*W.</summary>
+    public long Count => _inputShape is { } s ? (long)s.N * s.H * s.W : 0;
+
+    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
+
+    public override IReadOnlyList<Parameter> LocalBuffers => [RunningMean, RunningVar, NumBatchesTracked];
+
+    public override TensorShape OutputShape(TensorShape input) =>
+        input.C == NumFeatures ? input : throw new ArgumentException($"{GetType().Name}({NumFeatures}) got {input.C} channels, shape {input}.");
+
+    public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        if (!Training)
+        {
+            CheckInput(input, shape);
+            OutputShape(shape);
+            _inputShape = shape;
+            input.CopyTo(Rent(ref _input, input.Length));
+            SetRunningStatisticsAsBatch();
+            return Normalize(trainingForward: false);
+        }
+        BeginForward(input, shape);
+        (double[] mean, double[] variance) = Statistics(PartialSum, PartialSumSquares, Count);
+        SetBatchStatistics(mean, variance);
+        UpdateRunningStatistics(RunningMean.Data, RunningVar.Data, NumBatchesTracked.Data, mean, variance, Count, Momentum);
+        return FinishForward();
+    }
+
+    /// <summary>Training forward, first half: keeps the input and computes this call's partial sums.</summary>
+    public void BeginForward(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        CheckInput(input, shape);
+        OutputShape(shape);
+        _inputShape = shape;
+        input.CopyTo(Rent(ref _input, input.Length));
+        Array.Clear(PartialSum);
+        Array.Clear(PartialSumSquares);
+        BatchNormKernels.ChannelMoments(Buffers.View(_input, input.Length), shape.N, NumFeatures, shape.H * shape.W, PartialSum, PartialSumSquares);
+    }
+
+    /// <summary>The batch's mean and biased variance per channel from summed partials over <paramref name="count"/> values each.</summary>
+    public static (double[] Mean, double[] Variance) Statistics(ReadOnlySpan<double> sum, ReadOnlySpan<double> sumSquares, long count)
+    {
+        var mean = new double[sum.Length];
+        var variance = new double[sum.Length];
+        for (int c = 0; c < sum.Length; c++)
+        {
+            mean[c] = sum[c] / count;
+            variance[c] = Math.Max(sumSquares[c] / count - mean[c] * mean[c], 0.0);
+        }
+        return (mean, variance);
+    }
+
+    /// <summary>Sets the statistics FinishForward normalises by: the batch's mean and biased variance.</summary>
+    public void SetBatchStatistics(ReadOnlySpan<double> mean, ReadOnlySpan<double> variance)
+    {
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            _mean[c] = (float)mean[c];
+            _invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + Eps));
+        }
+    }
+
+    /// <summary>
+    /// PyTorch's update of the running statistics by one training batch of <paramref name="count"/> values per channel:
+    /// running = (1 - momentum)·running + momentum·batch, with the unbiased variance; num_batches_tracked += 1.
+    /// </summary>
+    public static void UpdateRunningStatistics(Span<float> runningMean, Span<float> runningVar, Span<float> numBatchesTracked,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, long count, double momentum)
+    {
+        double unbias = count > 1 ? count / (double)(count - 1) : 1.0;
+        for (int c = 0; c < runningMean.Length; c++)
+        {
+            runningMean[c] = (float)((1 - momentum) * runningMean[c] + momentum * mean[c]);
+            runningVar[c] = (float)((1 - momentum) * runningVar[c] + momentum * variance[c] * unbias);
+        }
+        numBatchesTracked[0] += 1;
+    }
+
+    /// <summary>Training forward, second half: normalises the kept input by the statistics set last.</summary>
+    public ReadOnlySpan<float> FinishForward() => Normalize(trainingForward: true);
+
+    private void SetRunningStatisticsAsBatch()
+    {
+        ReadOnlySpan<float> mean = RunningMean.Data, variance = RunningVar.Data;
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            _mean[c] = mean[c];
+            _invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + Eps));
+        }
+    }
+
+    private ReadOnlySpan<float> Normalize(bool trainingForward)
+    {
+        TensorShape shape = _inputShape ?? throw new InvalidOperationException("BatchNorm.FinishForward called before BeginForward.");
+        int length = shape.Length;
+        Span<float> xhat = Rent(ref _xhat, length), output = Rent(ref _output, length);
+        BatchNormKernels.Normalize(Buffers.View(_input, length), _mean, _invStd, Weight.Data, Bias.Data, xhat, output, shape.N, NumFeatures, shape.H * shape.W);
+        _trainingForward = trainingForward;
+        return output;
+    }
+
+    public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
+    {
+        BeginBackward(dOutput);
+        if (!computeInputGradient) return [];
+        if (_trainingForward) SetGradientMeans(PartialSumDy, PartialSumDyXhat, Count);
+        return FinishBackward();
+    }
+
+    /// <summary>Backward, first half: keeps dOutput, computes the partial sums and adds dWeight, dBias (+=).</summary>
+    public void BeginBackward(ReadOnlySpan<float> dOutput)
+    {
+        TensorShape shape = CheckBackward(dOutput, _inputShape);
+        int length = shape.Length;
+        dOutput.CopyTo(Rent(ref _dOutput, length));
+        Array.Clear(PartialSumDy);
+        Array.Clear(PartialSumDyXhat);
+        BatchNormKernels.ChannelGradientSums(Buffers.View(_dOutput, length), Buffers.View(_xhat, length), shape.N, NumFeatures, shape.H * shape.W,
+            PartialSumDy, PartialSumDyXhat);
+        Span<float> dWeight = Weight.Grad, dBias = Bias.Grad;
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            dWeight[c] += (float)PartialSumDyXhat[c];
+            dBias[c] += (float)PartialSumDy[c];
+        }
+        Array.Clear(_meanDy);
+        Array.Clear(_meanDyXhat);
+    }
+
+    /// <summary>Sets the batch's Σ dy / count and Σ dy·xhat / count per channel (training mode), from summed partials.</summary>
+    public void SetGradientMeans(ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat, long count)
+    {
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            _meanDy[c] = (float)(sumDy[c] / count);
+            _meanDyXhat[c] = (float)(sumDyXhat[c] / count);
+        }
+    }
+
+    /// <summary>
+    /// Backward, second half: dInput = (dy - mean(dy) - xhat·mean(dy·xhat))·weight·invStd in training mode (the means set
+    /// by <see cref="SetGradientMeans"/>), dy·weight·invStd in evaluation mode.
+    /// </summary>
+    public ReadOnlySpan<float> FinishBackward()
+    {
+        TensorShape shape = _inputShape ?? throw new InvalidOperationException("BatchNorm.FinishBackward called before Forward.");
+        int length = shape.Length;
+        ReadOnlySpan<float> weight = Weight.Data;
+        for (int c = 0; c < NumFeatures; c++) _scale[c] = weight[c] * _invStd[c];
+        Span<float> dInput = Rent(ref _dInput, length);
+        BatchNormKernels.NormalizeBackward(Buffers.View(_dOutput, length), Buffers.View(_xhat, length),
+            _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dInput, shape.N, NumFeatures, shape.H * shape.W);
+        return dInput;
+    }
+}
+
+// input (N, C, H, W) -> output (N, C, H, W)
+public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double momentum = 0.1) : BatchNorm(numFeatures, eps, momentum)
+{
+    public override TensorShape OutputShape(TensorShape input) =>
+        input.H == 1 && input.W == 1 ? throw new ArgumentException($"BatchNorm2d({NumFeatures}) needs (N, C, H, W) input, got {input}.") : base.OutputShape(input);
+}
+
+// input (N, F) -> output (N, F)
+public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double momentum = 0.1) : BatchNorm(numFeatures, eps, momentum)
+{
+    public override TensorShape OutputShape(TensorShape input) =>
+        input.H != 1 || input.W != 1 ? throw new ArgumentException($"BatchNorm1d({NumFeatures}) needs (N, F) input, got {input}.") : base.OutputShape(input);
+}

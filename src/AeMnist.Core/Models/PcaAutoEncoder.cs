@@ -1,0 +1,86 @@
+// The linear autoencoder the tutorial's text explains: Linear(784, k) then Linear(k, 784), no activation. Its best
+// weights are known in closed form (Eckart-Young): the top k principal components of the training images, so this
+// architecture is fitted exactly by an eigendecomposition of their covariance instead of trained. It is saved as an
+// ordinary model.safetensors (encoder.0 = (components, -components·mean), decoder.0 = (componentsᵀ, mean)), so every
+// verb and PyTorch read it like any other model.
+using MathNet.Numerics.LinearAlgebra;
+using static AeMnist.Models.Layers;
+
+namespace AeMnist.Models;
+
+// images (784) -> encoder (components) -> decoder (784)
+public sealed class PcaAutoEncoder : Architecture
+{
+    private const int Pixels = 28 * 28;
+
+    public static readonly ArchitectureOption Components = new("components", "K", "Principal components kept by the pca model", [16], Max: Pixels);
+
+    public override string Name => "pca";
+
+    public override string Summary => "the linear autoencoder (PCA): Linear 784 → --components → 784, fitted exactly by eigendecomposition";
+
+    public override IReadOnlyList<ArchitectureOption> Options => [Components];
+
+    public override bool FitsExactly => true;
+
+    /// <summary>One fit (recorded as one epoch), a 10 % validation split as for the bottleneck model, scored by SSIM.</summary>
+    public override (Training.TrainOptions Options, double Validation) Recipe =>
+        (new Training.TrainOptions(Model: Name, Epochs: 1, Score: Evaluation.ScoreKind.Ssim), 0.1);
+
+    protected override ModelSpec Build(ArchitectureSettings settings)
+    {
+        int k = settings[Components][0];
+        return new ModelSpec(this, settings, SampleShape.Vector(Pixels), encoder: [Linear(Pixels, k)], decoder: [Linear(k, Pixels)]);
+    }
+
+    public override ArchitectureSettings? SettingsFromShapes(IReadOnlyDictionary<string, int[]> shapes) =>
+        shapes.TryGetValue("encoder.0.weight", out int[]? w) && w.Length == 2 ? Settings((Components, [w[0]])) : null;
+
+    /// <summary>
+    /// The exact fit: mean and covariance of the <paramref name="n"/> images in double, its eigendecomposition (MathNet,
+    /// single-threaded so the result never depends on the machine's cores), the eigenvectors of the k largest
+    /// eigenvalues, each signed so that its largest-magnitude entry is positive.
+    /// </summary>
+    public override StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n)
+    {
+        int k = spec.Settings[Components][0];
+        if (n < 2) throw new ArgumentException($"the pca model needs at least 2 training images, got {n}");
+        var mean = new double[Pixels];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < Pixels; j++) mean[j] += images[i * Pixels + j];
+        for (int j = 0; j < Pixels; j++) mean[j] /= n;
+        var centred = Matrix<double>.Build.Dense(n, Pixels);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < Pixels; j++) centred[i, j] = images[i * Pixels + j] - mean[j];
+        MathNet.Numerics.Control.UseSingleThread();
+        Matrix<double> covariance = centred.TransposeThisAndMultiply(centred) / (n - 1);
+        var evd = covariance.Evd(Symmetricity.Symmetric);
+        // Ascending eigenvalues: the last k columns are the top components.
+        var encoderWeight = new float[k * Pixels];
+        var encoderBias = new float[k];
+        var decoderWeight = new float[Pixels * k];
+        var decoderBias = new float[Pixels];
+        for (int c = 0; c < k; c++)
+        {
+            Vector<double> v = evd.EigenVectors.Column(Pixels - 1 - c);
+            int peak = v.AbsoluteMaximumIndex();
+            double sign = v[peak] < 0 ? -1 : 1;
+            double bias = 0;
+            for (int j = 0; j < Pixels; j++)
+            {
+                double value = sign * v[j];
+                encoderWeight[c * Pixels + j] = (float)value;
+                decoderWeight[j * k + c] = (float)value;
+                bias -= value * mean[j];
+            }
+            encoderBias[c] = (float)bias;
+        }
+        for (int j = 0; j < Pixels; j++) decoderBias[j] = (float)mean[j];
+        return new StateDict([
+            new NamedTensor("encoder.0.weight", [k, Pixels], encoderWeight),
+            new NamedTensor("encoder.0.bias", [k], encoderBias),
+            new NamedTensor("decoder.0.weight", [Pixels, k], decoderWeight),
+            new NamedTensor("decoder.0.bias", [Pixels], decoderBias),
+        ]);
+    }
+}

@@ -1,0 +1,312 @@
+// The kernels of batch normalisation over x (N, C, S) (S = H*W for BatchNorm2d, 1 for BatchNorm1d), each with a
+// naive twin. Per-channel sums are partial: each (n, c) row is summed in float in Gemm.RowDots's order (16 lanes, the
+// fixed tree, then the tail) and added in double to the channel's total in n order, so a caller can add the partial
+// sums of several shards in shard order and get the same bits however the batch was threaded. Vector512 is used on
+// every machine (.NET emulates it where AVX-512 is missing), so the order never depends on the vector width.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace AeMnist.Tensors;
+
+public static unsafe class BatchNormKernels
+{
+    private const int Lanes = 16;
+
+    // x (N, C, S) -> sum (C), sumSquares (C), accumulated
+    /// <summary>Effectively computes sum[c] += Σ_{n,s} x[n, c, s] and sumSquares[c] += Σ_{n,s} x[n, c, s]², each row in float, the rows in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ChannelMoments(ReadOnlySpan<float> x, int n, int channels, int spatial, Span<double> sum, Span<double> sumSquares)
+    {
+        Check(x, n, channels, spatial, nameof(x));
+        CheckChannels(sum, channels, nameof(sum));
+        CheckChannels(sumSquares, channels, nameof(sumSquares));
+        fixed (float* px = x)
+        fixed (double* ps = sum, pq = sumSquares)
+            for (int b = 0; b < n; b++)
+            {
+                if (spatial == 1)
+                {
+                    // BatchNorm1d: rows of one value, so the row "sums" are x and x*x; vectors run across the channels.
+                    float* row = px + (nint)b * channels;
+                    int c = 0;
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        Vector256<float> v = Vector256.Load(row + c);
+                        (Vector512.Load(ps + c) + Widen(v)).Store(ps + c);
+                        (Vector512.Load(pq + c) + Widen(v * v)).Store(pq + c);
+                    }
+                    for (; c < channels; c++)
+                    {
+                        ps[c] += row[c];
+                        pq[c] += row[c] * row[c];
+                    }
+                    continue;
+                }
+                for (int c = 0; c < channels; c++)
+                {
+                    float* row = px + ((nint)b * channels + c) * spatial;
+                    ps[c] += RowDot(row, null, spatial);
+                    pq[c] += RowDot(row, row, spatial);
+                }
+            }
+    }
+
+    /// <summary>Naive twin of <see cref="ChannelMoments"/>, with the lanes written out.</summary>
+    public static void ChannelMomentsNaive(ReadOnlySpan<float> x, int n, int channels, int spatial, Span<double> sum, Span<double> sumSquares)
+    {
+        Check(x, n, channels, spatial, nameof(x));
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                ReadOnlySpan<float> row = x.Slice((b * channels + c) * spatial, spatial);
+                sum[c] += RowDotNaive(row, default, spatial);
+                sumSquares[c] += RowDotNaive(row, row, spatial);
+            }
+    }
+
+    // dy (N, C, S), xhat (N, C, S) -> sumDy (C), sumDyXhat (C), accumulated
+    /// <summary>Effectively computes sumDy[c] += Σ dy[n, c, s] and sumDyXhat[c] += Σ dy[n, c, s]·xhat[n, c, s], rows in float, totals in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ChannelGradientSums(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int channels, int spatial, Span<double> sumDy, Span<double> sumDyXhat)
+    {
+        Check(dy, n, channels, spatial, nameof(dy));
+        Check(xhat, n, channels, spatial, nameof(xhat));
+        CheckChannels(sumDy, channels, nameof(sumDy));
+        CheckChannels(sumDyXhat, channels, nameof(sumDyXhat));
+        fixed (float* pd = dy, px = xhat)
+        fixed (double* ps = sumDy, pq = sumDyXhat)
+            for (int b = 0; b < n; b++)
+            {
+                if (spatial == 1)
+                {
+                    float* d = pd + (nint)b * channels, h = px + (nint)b * channels;
+                    int c = 0;
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        Vector256<float> v = Vector256.Load(d + c);
+                        (Vector512.Load(ps + c) + Widen(v)).Store(ps + c);
+                        (Vector512.Load(pq + c) + Widen(v * Vector256.Load(h + c))).Store(pq + c);
+                    }
+                    for (; c < channels; c++)
+                    {
+                        ps[c] += d[c];
+                        pq[c] += d[c] * h[c];
+                    }
+                    continue;
+                }
+                for (int c = 0; c < channels; c++)
+                {
+                    nint offset = ((nint)b * channels + c) * spatial;
+                    ps[c] += RowDot(pd + offset, null, spatial);
+                    pq[c] += RowDot(pd + offset, px + offset, spatial);
+                }
+            }
+    }
+
+    /// <summary>Naive twin of <see cref="ChannelGradientSums"/>.</summary>
+    public static void ChannelGradientSumsNaive(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int channels, int spatial, Span<double> sumDy, Span<double> sumDyXhat)
+    {
+        Check(dy, n, channels, spatial, nameof(dy));
+        Check(xhat, n, channels, spatial, nameof(xhat));
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                int offset = (b * channels + c) * spatial;
+                sumDy[c] += RowDotNaive(dy.Slice(offset, spatial), default, spatial);
+                sumDyXhat[c] += RowDotNaive(dy.Slice(offset, spatial), xhat.Slice(offset, spatial), spatial);
+            }
+    }
+
+    // x (N, C, S), mean (C), invStd (C), weight (C), bias (C) -> xhat (N, C, S), y (N, C, S)
+    /// <summary>Effectively computes xhat = (x - mean[c]) · invStd[c] and y = fma(xhat, weight[c], bias[c]) element by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Normalize(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> xhat, Span<float> y, int n, int channels, int spatial)
+    {
+        Check(x, n, channels, spatial, nameof(x));
+        Check(xhat, n, channels, spatial, nameof(xhat));
+        Check(y, n, channels, spatial, nameof(y));
+        CheckChannels(mean, channels, nameof(mean));
+        CheckChannels(invStd, channels, nameof(invStd));
+        CheckChannels(weight, channels, nameof(weight));
+        CheckChannels(bias, channels, nameof(bias));
+        fixed (float* px = x, pm = mean, pi = invStd, pw = weight, pb = bias, ph = xhat, py = y)
+            for (int b = 0; b < n; b++)
+            {
+                nint rowStart = (nint)b * channels * spatial;
+                if (spatial == 1)
+                {
+                    // BatchNorm1d: one value per channel, so the vectors run across the channels.
+                    int c = 0;
+                    for (; c + Lanes <= channels; c += Lanes)
+                    {
+                        Vector512<float> h = (Vector512.Load(px + rowStart + c) - Vector512.Load(pm + c)) * Vector512.Load(pi + c);
+                        h.Store(ph + rowStart + c);
+                        Vector512.FusedMultiplyAdd(h, Vector512.Load(pw + c), Vector512.Load(pb + c)).Store(py + rowStart + c);
+                    }
+                    for (; c < channels; c++)
+                    {
+                        float h = (px[rowStart + c] - pm[c]) * pi[c];
+                        ph[rowStart + c] = h;
+                        py[rowStart + c] = MathF.FusedMultiplyAdd(h, pw[c], pb[c]);
+                    }
+                    continue;
+                }
+                for (int c = 0; c < channels; c++)
+                {
+                    nint o = rowStart + (nint)c * spatial;
+                    Vector512<float> m = Vector512.Create(pm[c]), inv = Vector512.Create(pi[c]), w = Vector512.Create(pw[c]), bb = Vector512.Create(pb[c]);
+                    int s = 0;
+                    for (; s + Lanes <= spatial; s += Lanes)
+                    {
+                        Vector512<float> h = (Vector512.Load(px + o + s) - m) * inv;
+                        h.Store(ph + o + s);
+                        Vector512.FusedMultiplyAdd(h, w, bb).Store(py + o + s);
+                    }
+                    for (; s < spatial; s++)
+                    {
+                        float h = (px[o + s] - pm[c]) * pi[c];
+                        ph[o + s] = h;
+                        py[o + s] = MathF.FusedMultiplyAdd(h, pw[c], pb[c]);
+                    }
+                }
+            }
+    }
+
+    /// <summary>Naive twin of <see cref="Normalize"/>.</summary>
+    public static void NormalizeNaive(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> xhat, Span<float> y, int n, int channels, int spatial)
+    {
+        Check(x, n, channels, spatial, nameof(x));
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+                for (int s = 0; s < spatial; s++)
+                {
+                    int i = (b * channels + c) * spatial + s;
+                    xhat[i] = (x[i] - mean[c]) * invStd[c];
+                    y[i] = MathF.FusedMultiplyAdd(xhat[i], weight[c], bias[c]);
+                }
+    }
+
+    // dy (N, C, S), xhat (N, C, S), meanDy (C), meanDyXhat (C), scale (C) -> dx (N, C, S)
+    /// <summary>
+    /// Effectively computes dx = fma(-xhat, meanDyXhat[c], dy - meanDy[c]) · scale[c]: batch norm's input gradient in
+    /// training mode with scale = weight·invStd (in evaluation mode, pass zero means: dx = dy · scale).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void NormalizeBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> meanDy, ReadOnlySpan<float> meanDyXhat, ReadOnlySpan<float> scale,
+        Span<float> dx, int n, int channels, int spatial)
+    {
+        Check(dy, n, channels, spatial, nameof(dy));
+        Check(xhat, n, channels, spatial, nameof(xhat));
+        Check(dx, n, channels, spatial, nameof(dx));
+        CheckChannels(meanDy, channels, nameof(meanDy));
+        CheckChannels(meanDyXhat, channels, nameof(meanDyXhat));
+        CheckChannels(scale, channels, nameof(scale));
+        fixed (float* pd = dy, ph = xhat, pm = meanDy, pmx = meanDyXhat, ps = scale, pdx = dx)
+            for (int b = 0; b < n; b++)
+            {
+                nint rowStart = (nint)b * channels * spatial;
+                if (spatial == 1)
+                {
+                    int c = 0;
+                    for (; c + Lanes <= channels; c += Lanes)
+                    {
+                        Vector512<float> t = Vector512.Load(pd + rowStart + c) - Vector512.Load(pm + c);
+                        t = Vector512.FusedMultiplyAdd(-Vector512.Load(ph + rowStart + c), Vector512.Load(pmx + c), t);
+                        (t * Vector512.Load(ps + c)).Store(pdx + rowStart + c);
+                    }
+                    for (; c < channels; c++)
+                        pdx[rowStart + c] = MathF.FusedMultiplyAdd(-ph[rowStart + c], pmx[c], pd[rowStart + c] - pm[c]) * ps[c];
+                    continue;
+                }
+                for (int c = 0; c < channels; c++)
+                {
+                    nint o = rowStart + (nint)c * spatial;
+                    Vector512<float> m = Vector512.Create(pm[c]), mx = Vector512.Create(pmx[c]), sc = Vector512.Create(ps[c]);
+                    int s = 0;
+                    for (; s + Lanes <= spatial; s += Lanes)
+                    {
+                        Vector512<float> t = Vector512.Load(pd + o + s) - m;
+                        t = Vector512.FusedMultiplyAdd(-Vector512.Load(ph + o + s), mx, t);
+                        (t * sc).Store(pdx + o + s);
+                    }
+                    for (; s < spatial; s++)
+                        pdx[o + s] = MathF.FusedMultiplyAdd(-ph[o + s], pmx[c], pd[o + s] - pm[c]) * ps[c];
+                }
+            }
+    }
+
+    /// <summary>Naive twin of <see cref="NormalizeBackward"/>.</summary>
+    public static void NormalizeBackwardNaive(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> meanDy, ReadOnlySpan<float> meanDyXhat, ReadOnlySpan<float> scale,
+        Span<float> dx, int n, int channels, int spatial)
+    {
+        Check(dy, n, channels, spatial, nameof(dy));
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+                for (int s = 0; s < spatial; s++)
+                {
+                    int i = (b * channels + c) * spatial + s;
+                    dx[i] = MathF.FusedMultiplyAdd(-xhat[i], meanDyXhat[c], dy[i] - meanDy[c]) * scale[c];
+                }
+    }
+
+    // Eight floats as eight doubles (exact).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Widen(Vector256<float> v)
+    {
+        (Vector256<double> low, Vector256<double> high) = Vector256.Widen(v);
+        return Vector512.Create(low, high);
+    }
+
+    // Σ a[i]·b[i] (or Σ a[i] when b is null) in 16 lanes, the fixed tree, then the tail chained on.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float RowDot(float* a, float* b, int length)
+    {
+        int i = 0;
+        float sum = 0f;
+        if (length >= Lanes)
+        {
+            Vector512<float> acc = Vector512<float>.Zero;
+            if (b is null) for (; i + Lanes <= length; i += Lanes) acc += Vector512.Load(a + i);
+            else for (; i + Lanes <= length; i += Lanes) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+            sum = Reductions.ReduceLanes(acc);
+        }
+        if (b is null) for (; i < length; i++) sum += a[i];
+        else for (; i < length; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+        return sum;
+    }
+
+    private static float RowDotNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int length)
+    {
+        Span<float> lanes = stackalloc float[Lanes];
+        bool product = !b.IsEmpty;
+        int whole = length - length % Lanes;
+        for (int i = 0; i < whole; i++)
+            lanes[i % Lanes] = product ? MathF.FusedMultiplyAdd(a[i], b[i], lanes[i % Lanes]) : lanes[i % Lanes] + a[i];
+        float sum = 0f;
+        if (whole > 0)
+        {
+            for (int width = Lanes / 2; width >= 1; width /= 2)
+                for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
+            sum = lanes[0];
+        }
+        for (int i = whole; i < length; i++) sum = product ? MathF.FusedMultiplyAdd(a[i], b[i], sum) : sum + a[i];
+        return sum;
+    }
+
+    private static void Check(ReadOnlySpan<float> x, int n, int channels, int spatial, string name)
+    {
+        if (n < 0 || channels < 1 || spatial < 1)
+            throw new ArgumentException($"Invalid batch-norm sizes (n={n}, channels={channels}, spatial={spatial}).", name);
+        if (x.Length != (long)n * channels * spatial)
+            throw new ArgumentException($"{name} has {x.Length} elements, expected N*C*S = {n}*{channels}*{spatial}.", name);
+    }
+
+    private static void CheckChannels<T>(ReadOnlySpan<T> values, int channels, string name)
+    {
+        if (values.Length != channels) throw new ArgumentException($"{name} has {values.Length} elements, expected {channels} channels.", name);
+    }
+
+    private static void CheckChannels<T>(Span<T> values, int channels, string name) => CheckChannels((ReadOnlySpan<T>)values, channels, name);
+}
