@@ -17,53 +17,110 @@ internal static class EvaluateCommand
     {
         var model = new ModelOptions();
         var split = new SharedOptions.SplitSet();
-        var threshold = new Option<double?>("--threshold") { Description = "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", HelpName = "X" };
-        var contamination = new Option<double?>("--contamination") { Description = "Threshold at the (1 - F) quantile of the train split's errors", HelpName = "F" };
-        var percentile = new Option<double?>("--percentile") { Description = "Threshold at the P-th percentile of the train split's normal-digit errors", HelpName = "P" };
-        var minF1 = new Option<double?>("--min-f1") { Description = "Exit with code 3 if F1 (anomaly positive) is below X", HelpName = "X" };
-        var minAuroc = new Option<double?>("--min-auroc") { Description = "Exit with code 3 if AUROC is below X", HelpName = "X" };
+        var threshold = SharedOptions.OptionalDouble("--threshold", "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", "X");
+        var contamination = SharedOptions.OptionalDouble("--contamination", "Threshold at the (1 - F) quantile of the train split's errors", "F");
+        var percentile = SharedOptions.OptionalDouble("--percentile", "Threshold at the P-th percentile of the train split's normal-digit errors", "P");
+        var minF1 = SharedOptions.OptionalDouble("--min-f1", "Exit with code 3 if F1 (anomaly positive) is below X", "X");
+        var minAuroc = SharedOptions.OptionalDouble("--min-auroc", "Exit with code 3 if AUROC is below X", "X");
         var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o")
+        {
+            Description = "Also write the metrics as JSON to FILE ('-' for stdout) [default: RUN/metrics.json, for a run's model at its stored threshold only]",
+            HelpName = "FILE",
+        });
         var data = SharedOptions.Data();
         var json = SharedOptions.Json();
-        var quiet = SharedOptions.Quiet();
+        var quiet = SharedOptions.Quiet(hasJson: true);
         var command = new Command("evaluate", "Evaluate a model on its test split: confusion matrix, F1, AUROC, AP, per-digit flag rates");
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in new Option[] { threshold, contamination, percentile, minF1, minAuroc, report, data, json, quiet }) command.Add(o);
+        foreach (Option o in new Option[] { threshold, contamination, percentile, minF1, minAuroc, report, outputPath, data, json, quiet }) command.Add(o);
 
         command.SetAction(parse =>
         {
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
+            string? metricsPath = parse.GetValue(outputPath);
+            if (metricsPath is not null) OutputFiles.Check("--output", metricsPath);
+            RunDirectory? run = model.FindRun(parse);
+            if (run is null && parse.GetValue(report))
+                throw new UsageException("--report writes into a run directory, and --model-file is not a run's model; use aemnist report --model-file FILE --output DIR");
+            // The split: the model's own when its file records one (then the split options cannot apply), else the options'.
             SplitOptions fromOptions = split.Read(parse);
-            using LoadedModel loaded = model.Load(parse);
-            var (autoEncoder, metadata, run, modelPath) = (loaded.Model, loaded.Metadata, loaded.Run, loaded.ModelPath);
+            using LoadedModel loaded = model.Load(parse, run);
+            var (autoEncoder, metadata, modelPath) = (loaded.Model, loaded.Metadata, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
-            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule);
-            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+            if (metadata.Split is { } own)
+                SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({Describe(own)})");
+            MnistDataset mnist = run is not null ? SharedOptions.LoadDataFor(run, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, modelFile: modelPath);
 
-            string outputDirectory = run?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-            AtomicFile.WriteAllText(Path.Combine(outputDirectory, RunDirectory.MetricsFileName), metrics.ToJsonString(TrainJob.JsonOptions));
+            var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(modelPath));
+            EvaluationResult r = outcome.Result;
+            long flagged = r.Metrics.TruePositives + r.Metrics.FalsePositives;
+            if (Warnings.Threshold(flagged, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(), "test images",
+                    "choose one inside that range (--threshold X, --contamination F or --percentile P)") is { } useless)
+                warnings.Add(useless);
+            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+            metrics["warnings"] = warnings.ToJson();
+
+            // metrics.json is the run's own record of its stored threshold: an exploratory rule never replaces it.
+            string? written = null, notWritten = null;
+            if (metricsPath is not null)
+            {
+                OutputFiles.WriteText(parse, metricsPath, metrics.ToJsonString(TrainJob.JsonOptions) + "\n");
+                written = OutputFiles.IsStdout(metricsPath) ? null : metricsPath;
+            }
+            else if (run is not null && rule is ThresholdRule.Stored)
+            {
+                Exists(run);
+                AtomicFile.WriteAllText(run.MetricsPath, metrics.ToJsonString(TrainJob.JsonOptions));
+                written = run.MetricsPath;
+            }
+            else
+            {
+                notWritten = run is null
+                    ? $"{modelPath} is not a run's model, so no metrics.json was written beside it; pass --output FILE to save the metrics"
+                    : $"{run.MetricsPath} keeps the figures at the run's stored threshold (this threshold was {outcome.ThresholdRuleText}); pass --output FILE to save these";
+            }
             string? reportPath = null;
             if (parse.GetValue(report))
             {
-                HtmlReport.Write(outputDirectory, EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, modelPath));
-                reportPath = Path.Combine(outputDirectory, "report.html");
+                Exists(run!);
+                HtmlReport.Write(run!.Path, EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, modelPath));
+                reportPath = Path.Combine(run.Path, "report.html");
             }
 
             var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
-            else if (!parse.GetValue(quiet)) EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
+            if (parse.GetValue(json))
+            {
+                if (metricsPath is null || !OutputFiles.IsStdout(metricsPath)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
+            }
+            else if (!parse.GetValue(quiet) && !(metricsPath is not null && OutputFiles.IsStdout(metricsPath)))
+            {
+                EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
+                if (written is not null) output.WriteLine($"Metrics: {written}");
+                if (notWritten is not null) output.WriteLine($"Note: {notWritten}.");
+            }
 
             var failures = new List<string>();
-            EvaluationResult r = outcome.Result;
             if (f1Gate is { } f && !(r.Metrics.F1 >= f)) failures.Add($"F1 {r.Metrics.F1:F4} is below --min-f1 {f}");
             if (aurocGate is { } a && !(r.Auroc >= a)) failures.Add($"AUROC {r.Auroc:F4} is below --min-auroc {a}");
             if (failures.Count > 0) throw new CliExitException(ExitCodes.QualityGate, "quality gate not met: " + string.Join("; ", failures));
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>"normal 5, seed protocol, seed 42".</summary>
+    internal static string Describe(SplitOptions s) => $"normal {s.Normal}, {SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}";
+
+    /// <summary>A run directory removed while the command ran is never re-created: one line saying so instead.</summary>
+    internal static void Exists(RunDirectory run)
+    {
+        if (!Directory.Exists(run.Path))
+            throw new IOException($"{run.Path}: the run directory was removed while aemnist was working; nothing was written");
     }
 
     internal static ThresholdRule ReadRule(double? threshold, double? contamination, double? percentile)

@@ -19,8 +19,6 @@ internal static class EvaluationText
         output.WriteLine($"Test split: {m.Count} images ({m.Normals} normal, {m.Anomalies} anomalies). Threshold {outcome.Threshold:G6} ({outcome.ThresholdRuleText}); error >= threshold is an anomaly.");
         if (outcome.Split.MonitorsTest)
             output.WriteLine("Note: this run's early stopping watched the test split (no --validation), so these test figures are optimistic.");
-        if (outcome.ConstantOutput)
-            output.WriteLine("Warning: the model reconstructs every image as the same image (a dead final ReLU); its errors only measure ink. Retrain with another --seed.");
         output.WriteLine();
         if (output == Console.Out && !Console.IsOutputRedirected)
             WriteTables(outcome);

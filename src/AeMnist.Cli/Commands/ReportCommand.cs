@@ -16,14 +16,18 @@ internal static class ReportCommand
     {
         var model = new ModelOptions();
         var split = new SharedOptions.SplitSet();
-        var compare = new Option<string[]>("--compare")
+        var compare = SharedOptions.PathOption(new Option<string[]>("--compare")
         {
             Description = "Run directories to put side by side in one comparison page",
             AllowMultipleArgumentsPerToken = true,
             HelpName = "DIR",
-        };
-        var outputPath = new Option<string?>("--output", "-o") { Description = "Comparison page to write [default: RUNS-DIR/comparison.html]", HelpName = "FILE" };
-        var threshold = new Option<double?>("--threshold") { Description = "Threshold to report at [default: the model's stored one]", HelpName = "X" };
+        });
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o")
+        {
+            Description = "With --compare: the page to write ('-' for stdout) [default: RUNS-DIR/comparison.html]; with --model-file: the directory for the report",
+            HelpName = "FILE|DIR",
+        });
+        var threshold = SharedOptions.OptionalDouble("--threshold", "Threshold to report at [default: the model's stored one]", "X");
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
         var command = new Command("report", "Write report.html for a run (loss curves, error histograms, ROC/PR, confusion matrix, sample reconstructions)")
@@ -38,35 +42,71 @@ internal static class ReportCommand
             ThresholdRule rule = EvaluateCommand.ReadRule(parse.GetValue(threshold), null, null);
             SplitOptions fromOptions = split.Read(parse);
             var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
             bool isQuiet = parse.GetValue(quiet);
             string[] runs = parse.GetValue(compare) ?? [];
+            string? outputOption = parse.GetValue(outputPath);
+            var warnings = new Warnings(error);
             if (runs.Length > 0)
             {
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
                 if (runs.Length < 2) throw new UsageException("--compare needs at least two run directories");
+                SharedOptions.RejectGiven(parse, [model.Model], "each compared run's model.safetensors says what it is");
+                string page = outputOption ?? Path.Combine(parse.GetValue(model.RunsDir)!, "comparison.html");
+                if (outputOption is not null) OutputFiles.Check("--output", page, runs);
                 ComputeOptions compute = model.Compute.Read(parse);
-                MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-                var inputs = runs.Select(path =>
+                RunDirectory[] opened = [.. runs.Select(RunDirectory.Open)];
+                var inputs = opened.Select(run =>
                 {
-                    RunDirectory run = RunDirectory.Open(path);
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule);
-                    return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
+                    if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
+                    MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, "--threshold", run.ModelPath);
+                    Warn(warnings, outcome, loaded);
+                    return (Path.GetFileName(Path.GetFullPath(run.Path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
-                string page = parse.GetValue(outputPath) ?? Path.Combine(parse.GetValue(model.RunsDir)!, "comparison.html");
-                HtmlReport.WriteComparison(page, inputs);
-                if (!isQuiet) output.WriteLine($"Wrote {page}");
+                if (outputOption is null)
+                {
+                    // The default page goes into the runs directory, made if need be (only now that every run was read).
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(page))!);
+                    OutputFiles.Check("--output", page);
+                }
+                if (OutputFiles.IsStdout(page)) OutputFiles.WriteText(parse, page, HtmlReport.RenderComparison(inputs));
+                else
+                {
+                    HtmlReport.WriteComparison(page, inputs);
+                    if (!isQuiet) output.WriteLine($"Wrote {page}");
+                }
                 return ExitCodes.Success;
             }
-            if (parse.GetValue(outputPath) is not null) throw new UsageException("--output applies to --compare; a run's report goes into its directory");
 
-            using LoadedModel model1 = model.Load(parse);
-            var (loaded, meta, runDirectory, modelPath) = (model1.Model, model1.Metadata, model1.Run, model1.ModelPath);
-            MnistDataset data2 = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(loaded, meta, meta.Split ?? fromOptions, data2, rule);
-            string directory = runDirectory?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-            IReadOnlyList<string> written = HtmlReport.Write(directory, EvaluateJob.ReportInput(result, loaded, meta, data2, runDirectory, modelPath));
+            RunDirectory? runDirectory = model.FindRun(parse);
+            string directory;
+            if (runDirectory is not null)
+            {
+                if (outputOption is not null) throw new UsageException("--output cannot apply: a run's report goes into its own directory; drop it (or use --compare)");
+                directory = runDirectory.Path;
+            }
+            else
+            {
+                // A model file that is not a run's: the report goes only where the user says, never beside someone else's file.
+                directory = outputOption ?? throw new UsageException(
+                    $"{parse.GetValue(model.ModelFile)} is not a run's model; say where the report goes with --output DIR (aemnist writes nothing beside another's file)");
+                if (File.Exists(directory) || OutputFiles.IsStdout(directory))
+                    throw new UsageException($"--output {directory} must be a directory for the report and its charts");
+                Directory.CreateDirectory(directory);
+            }
+            using LoadedModel model1 = model.Load(parse, runDirectory);
+            var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
+            if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
+            MnistDataset data2 = runDirectory is not null ? SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            EvaluationOutcome result = EvaluateJob.Execute(loadedModel, meta, meta.Split ?? fromOptions, data2, rule, "--threshold", modelPath);
+            Warn(warnings, result, model1);
+            ReportInput input = EvaluateJob.ReportInput(result, loadedModel, meta, data2, runDirectory, modelPath);
+            if (warnings.All.Count > 0) input = input with { Settings = [.. input.Settings, .. warnings.All.Select(w => ("warning", w))] };
+            if (runDirectory is not null) EvaluateCommand.Exists(runDirectory);
+            IReadOnlyList<string> written = HtmlReport.Write(directory, input);
             if (!isQuiet)
             {
                 output.WriteLine($"Wrote {Path.Combine(directory, "report.html")} (open it in a browser)");
@@ -75,5 +115,14 @@ internal static class ReportCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static void Warn(Warnings warnings, EvaluationOutcome outcome, LoadedModel loaded)
+    {
+        if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
+        var m = outcome.Result.Metrics;
+        if (Warnings.Threshold(m.TruePositives + m.FalsePositives, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(),
+                "test images", "choose one inside that range with --threshold X") is { } useless)
+            warnings.Add(useless);
     }
 }

@@ -38,23 +38,27 @@ public sealed record EvaluationOutcome(
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, string? modelFile = null)
     {
         float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
         model.ReconstructionErrors(images, indices.Length, errors);
+        Training.ModelHealth.CheckFinite(errors, modelFile ?? model.Spec.Describe(), i => $"MNIST image {indices[i]}");
         byte[] labels = data.GatherLabels(indices);
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
 
-    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule)
+    public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule,
+        string thresholdOptions = "--threshold, --contamination or --percentile", string? modelFile = null)
     {
+        if (rule is ThresholdRule.Stored && metadata.Threshold is null)
+            throw new ArgumentException($"the model stores no threshold; pass {thresholdOptions}");
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
-        ScoredImages test = Score(model, data, split.Test, splitOptions.Normal);
+        ScoredImages test = Score(model, data, split.Test, splitOptions.Normal, modelFile);
         (double threshold, string ruleText) = rule switch
         {
             ThresholdRule.Fixed f => (f.Value, "given with --threshold"),
-            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal).Errors, c.Fraction),
+            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal, modelFile).Errors, c.Fraction),
                 $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's errors"),
             ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal), p.P),
                 $"percentile {Text(p.P)} of the train split's normal-digit errors"),
@@ -62,7 +66,7 @@ public static class EvaluateJob
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test));
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, data, split.Test) || metadata.Collapsed);
     }
 
     /// <summary>
@@ -71,16 +75,8 @@ public static class EvaluateJob
     /// </summary>
     public static bool HasConstantOutput(IEngineModel model, MnistDataset data, int[] indices)
     {
-        int n = Math.Min(indices.Length, 256);
-        if (n < 2) return false;
-        float[] images = data.Gather(indices.AsSpan(0, n));
-        var output = new float[images.Length];
-        model.Reconstruct(images, n, output);
-        const int p = MnistDataset.PixelsPerImage;
-        ReadOnlySpan<float> first = output.AsSpan(0, p);
-        for (int i = 1; i < n; i++)
-            if (!output.AsSpan(i * p, p).SequenceEqual(first)) return false;
-        return true;
+        int n = Math.Min(indices.Length, Training.ModelHealth.ProbeImages);
+        return Training.ModelHealth.IsConstant(model, data.Gather(indices.AsSpan(0, n)), n);
     }
 
     private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal)

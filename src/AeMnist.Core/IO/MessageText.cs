@@ -3,14 +3,14 @@ using System.Text;
 
 namespace AeMnist.IO;
 
-internal static class MessageText
+public static class MessageText
 {
     /// <summary>
     /// Text from a file, single-quoted for a one-line message: control characters escaped as \uXXXX and long
     /// text cut to <paramref name="maxShown"/> characters with "...", so no input can split the message or
     /// flood the terminal.
     /// </summary>
-    internal static string Quote(ReadOnlySpan<char> text, int maxShown = 80)
+    public static string Quote(ReadOnlySpan<char> text, int maxShown = 80)
     {
         var sb = new StringBuilder("'");
         foreach (char c in text.Length > maxShown ? text[..maxShown] : text)

@@ -17,6 +17,9 @@ public sealed record ModelMetadata(
     double? Threshold = null,
     SplitOptions? Split = null)
 {
+    /// <summary>Training found the model collapsed (it reconstructs every image as the same image); see docs/reliability.md.</summary>
+    public bool Collapsed { get; init; }
+
     public static string ToolVersion =>
         typeof(ModelFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
@@ -39,6 +42,7 @@ public sealed record ModelMetadata(
         if (Protocol is { } protocol) map["protocol"] = protocol;
         if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
         if (Threshold is { } threshold) map["threshold"] = threshold.ToString("R", CultureInfo.InvariantCulture);
+        if (Collapsed) map["collapsed"] = "true";  // written only for collapsed models, so other files keep their bytes
         if (Split is { } s)
         {
             map["train_normal"] = s.TrainNormal.ToString(CultureInfo.InvariantCulture);
@@ -67,36 +71,96 @@ public static class ModelFile
         string name = Path.GetFileName(path);
         if (Directory.Exists(path))
             throw new DataFormatException($"{path}: is a directory; pass the model file, or use --run DIR");
-        if (!File.Exists(path))
+        if (!File.Exists(path) && IO.FileKinds.Of(path) == IO.FileKind.Missing)
             throw new DataFormatException($"{path}: model file not found");
-        SafeTensorsFile file = SafeTensors.Read(path);
-        IReadOnlyDictionary<string, string> meta = file.Metadata;
-        string? kind = modelOverride ?? (meta.TryGetValue("model", out string? m) ? m : null);
+        // The architecture, its settings and every tensor's name and shape are checked against the header, before the
+        // data is read: a header cannot make this reader hold more than the architecture's own weights.
+        ModelSpec? spec = null;
+        ModelMetadata? metadata = null;
+        SafeTensorsFile file = SafeTensors.Read(path, header =>
+        {
+            (spec, metadata) = Describe(header, modelOverride, name);
+        });
+        var weights = new StateDict(file.Names.Select(n => new NamedTensor(n, file.Tensors[n].Shape, file.Tensors[n].Data)));
+        // The file's own order may differ (a PyTorch writer sorts names); the model keeps the spec's order.
+        weights = new StateDict(spec!.StateEntries.Select(e => weights[e.Name]));
+        CheckFinite(weights, name, "");
+        return (spec, weights, metadata!);
+    }
+
+    /// <summary>
+    /// The architecture and settings a header describes (its metadata, or <paramref name="modelOverride"/> and the tensor
+    /// shapes), checked against every tensor's name and shape, and the rest of the metadata, each field validated.
+    /// </summary>
+    public static (ModelSpec Spec, ModelMetadata Metadata) Describe(SafeTensorsHeaderInfo header, string? modelOverride, string name)
+    {
+        IReadOnlyDictionary<string, string> meta = header.Metadata;
+        string? recorded = meta.TryGetValue("model", out string? m) ? m : null;
+        string? kind = modelOverride ?? recorded;
         if (kind is null)
             throw new DataFormatException($"{name}: has no 'model' metadata; pass --model {string.Join(" or --model ", Architectures.All.Select(a => a.Name))}");
         Architecture architecture = Architectures.Find(kind)
-            ?? throw new DataFormatException($"{name}: metadata names an unknown model '{kind}'; expected {Architectures.Names}");
-
-        var weights = new StateDict(file.Names.Select(n => new NamedTensor(n, file.Tensors[n].Shape, file.Tensors[n].Data)));
-        ArchitectureSettings settings = Settings(architecture, meta, weights, name);
+            ?? (modelOverride is not null
+                ? throw new ArgumentException($"--model {Quote(kind)} is not a model; use {Architectures.Names}")
+                : throw new DataFormatException($"{name}: metadata names an unknown model {Quote(kind)}; expected {Architectures.Names}"));
+        if (modelOverride is not null && recorded is not null && Architectures.Find(recorded) is { } own && own != architecture)
+            throw new ArgumentException($"--model {architecture.Name} does not apply: {name} says it is a {own.Name} model; drop --model");
+        ArchitectureSettings settings = Settings(architecture, meta, header.Shapes, name);
         ModelSpec spec = architecture.Spec(settings);
-        try
+        foreach (StateEntry e in spec.StateEntries)
         {
-            spec.CheckWeights(weights);
+            var t = header.Tensors.FirstOrDefault(t => t.Name == e.Name);
+            if (t.Name is null)
+                throw new DataFormatException($"{name}: tensor {Quote(e.Name)} is missing for {spec.Describe()}");
+            if (!t.Shape.SequenceEqual(e.Shape))
+                throw new DataFormatException($"{name}: tensor {Quote(e.Name)} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}] for {spec.Describe()}");
         }
-        catch (ArgumentException e)
+        if (header.Tensors.Count != spec.StateEntries.Count)
         {
-            throw new DataFormatException($"{name}: {e.Message}");
+            var known = spec.StateEntries.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+            throw new DataFormatException($"{name}: unexpected tensor {Quote(header.Tensors.First(t => !known.Contains(t.Name)).Name)} for {spec.Describe()}");
         }
-        // The file's own order may differ (a PyTorch writer sorts names); the model keeps the spec's order.
-        weights = new StateDict(spec.StateEntries.Select(e => weights[e.Name]));
-        return (spec, weights, ReadMetadata(meta, architecture, settings, name));
+        return (spec, ReadMetadata(meta, architecture, settings, name));
     }
 
-    // Each option from the metadata when recorded, else from the shapes (files saved elsewhere), else its default.
-    private static ArchitectureSettings Settings(Architecture architecture, IReadOnlyDictionary<string, string> meta, StateDict weights, string name)
+    /// <summary>A model whose weights hold NaN or infinity cannot give a meaningful error: a data error naming the tensor.</summary>
+    public static void CheckFinite(StateDict weights, string file, string what)
     {
-        ArchitectureSettings? fromShapes = architecture.SettingsFromShapes(weights.Tensors.ToDictionary(t => t.Name, t => t.Shape));
+        foreach (NamedTensor t in weights.Tensors)
+        {
+            int bad = FirstNonFinite(t.Data);
+            if (bad >= 0)
+                throw new DataFormatException(
+                    $"{file}: {what}tensor {Quote(t.Name)} holds {t.Data[bad]} at index {bad}; a model with non-finite weights gives no meaningful error (retrain it)");
+        }
+    }
+
+    private static int FirstNonFinite(float[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    private static string Quote(string text) => IO.MessageText.Quote(text);
+
+    // "--train-normal must be positive, got -5" (the splitter's words for an option) as "'train_normal' must be ..." (a metadata key).
+    private static string OptionToKey(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, "--([a-z-]+)", m => $"'{m.Groups[1].Value.Replace('-', '_')}'");
+
+    // Each option from the metadata when recorded, else from the shapes (files saved elsewhere), else its default.
+    private static ArchitectureSettings Settings(Architecture architecture, IReadOnlyDictionary<string, string> meta, IReadOnlyDictionary<string, int[]> shapes, string name)
+    {
+        ArchitectureSettings? fromShapes;
+        try
+        {
+            fromShapes = architecture.Options.All(o => meta.ContainsKey(o.Name)) ? null : architecture.SettingsFromShapes(shapes);
+        }
+        catch (ArgumentException)
+        {
+            string first = shapes.Keys.Order(StringComparer.Ordinal).FirstOrDefault() ?? "";
+            throw new DataFormatException($"{name}: the tensor shapes (e.g. {Quote(first)} [{string.Join(", ", shapes.GetValueOrDefault(first) ?? [])}]) are not those of any {architecture.Name} model aemnist can build");
+        }
         var given = new Dictionary<string, string>();
         foreach (ArchitectureOption option in architecture.Options)
         {
@@ -107,40 +171,60 @@ public static class ModelFile
         {
             return architecture.Settings(given);
         }
-        catch (ArgumentException e)
+        catch (ArgumentException)
         {
-            throw new DataFormatException($"{name}: metadata {e.Message.Replace("--", "", StringComparison.Ordinal)}");
+            string key = architecture.Options.First(o => given.ContainsKey(o.Name) && !TryParse(o, given[o.Name])).Name;
+            throw new DataFormatException(meta.ContainsKey(key)
+                ? $"{name}: metadata '{key}' is {Quote(given[key])}; expected {architecture.Options.First(o => o.Name == key).Expected}"
+                : $"{name}: the tensor shapes give {key} {Quote(given[key])}; expected {architecture.Options.First(o => o.Name == key).Expected}");
         }
+    }
+
+    private static bool TryParse(ArchitectureOption option, string text)
+    {
+        try { option.Parse(text); return true; }
+        catch (ArgumentException) { return false; }
     }
 
     private static ModelMetadata ReadMetadata(IReadOnlyDictionary<string, string> meta, Architecture architecture, ArchitectureSettings settings, string name)
     {
         int? Int(string key) => meta.TryGetValue(key, out string? v)
             ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
-                : throw new DataFormatException($"{name}: metadata '{key}' is '{v}', expected an integer")
+                : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected an integer")
             : null;
         double? Double(string key) => meta.TryGetValue(key, out string? v)
             ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) ? x
-                : throw new DataFormatException($"{name}: metadata '{key}' is '{v}', expected a number")
+                : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected a number")
             : null;
         ulong? seed = meta.TryGetValue("seed", out string? s)
             ? ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong x) ? x
-                : throw new DataFormatException($"{name}: metadata 'seed' is '{s}', expected an integer")
+                : throw new DataFormatException($"{name}: metadata 'seed' is {Quote(s)}, expected an integer")
             : null;
+        if (meta.TryGetValue("format", out string? format) && format != "aemnist-model")
+            throw new DataFormatException(format.StartsWith("aemnist-checkpoint", StringComparison.Ordinal)
+                ? $"{name}: is a training checkpoint, not a model; finish its run with aemnist train --resume DIR"
+                : $"{name}: metadata 'format' is {Quote(format)}, expected aemnist-model");
         int? normal = Int("normal");
         if (normal is < 0 or > 9) throw new DataFormatException($"{name}: metadata 'normal' is {normal}, expected a digit 0-9");
         string? protocolText = meta.TryGetValue("protocol", out string? p) ? p : null;
+        SplitProtocol protocol = SplitProtocol.Seed;
+        if (protocolText is not null && !SplitOptions.TryParseProtocol(protocolText, out protocol))
+            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected seed or one-class");
+        double? threshold = Double("threshold");
+        if (threshold is < 0) throw new DataFormatException($"{name}: metadata 'threshold' is {threshold}, expected a number 0 or more");
         SplitOptions? split = null;
         if (normal is { } digit && protocolText is not null && seed is { } seedValue)
         {
-            if (!SplitOptions.TryParseProtocol(protocolText, out SplitProtocol protocol))
-                throw new DataFormatException($"{name}: metadata 'protocol' is '{protocolText}', expected seed or one-class");
             var defaults = new SplitOptions();
             split = new SplitOptions(protocol, digit,
                 Int("train_normal") ?? defaults.TrainNormal, Int("train_anomalies") ?? defaults.TrainAnomalies,
                 Int("test_normal") ?? defaults.TestNormal, Int("test_anomalies") ?? defaults.TestAnomalies,
                 Double("validation") ?? 0, seedValue);
+            try { Splitter.Validate(split); }
+            catch (ArgumentException e) { throw new DataFormatException($"{name}: metadata {OptionToKey(e.Message)}"); }
         }
-        return new ModelMetadata(architecture, settings, normal, protocolText, seed, Double("threshold"), split);
+        bool collapsed = meta.TryGetValue("collapsed", out string? c) && (c == "true" ? true
+            : c == "false" ? false : throw new DataFormatException($"{name}: metadata 'collapsed' is {Quote(c)}, expected true or false"));
+        return new ModelMetadata(architecture, settings, normal, protocolText, seed, threshold, split) { Collapsed = collapsed };
     }
 }

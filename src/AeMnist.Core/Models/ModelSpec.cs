@@ -54,7 +54,18 @@ public sealed class ModelSpec
     /// <summary>The state dict's entries in PyTorch's named_parameters() order.</summary>
     public IReadOnlyList<StateEntry> StateEntries { get; }
 
-    public int ParameterCount => StateEntries.Sum(e => e.Length);
+    public long ParameterCount => StateEntries.Sum(e => (long)e.Length);
+
+    /// <summary>The most parameters a model may have to be trained here (256 MB of weights; training holds several copies).</summary>
+    public const long MaxParameters = 1L << 26;
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="spec"/> has more than <see cref="MaxParameters"/> parameters.</summary>
+    public static void CheckSize(ModelSpec spec)
+    {
+        if (spec.ParameterCount > MaxParameters)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{spec.Describe()} has {spec.ParameterCount:N0} parameters, more than the {MaxParameters:N0} aemnist trains; choose smaller sizes"));
+    }
 
     /// <summary>The state-dict prefix of layer <paramref name="index"/> of <see cref="Layers"/>: "encoder.2", "decoder.0".</summary>
     public string LayerName(int index) => index < Encoder.Count
@@ -81,14 +92,14 @@ public sealed class ModelSpec
         foreach (StateEntry e in StateEntries)
         {
             if (!weights.TryGet(e.Name, out NamedTensor t))
-                throw new ArgumentException($"tensor '{e.Name}' is missing for {Describe()}");
+                throw new ArgumentException($"tensor {IO.MessageText.Quote(e.Name)} is missing for {Describe()}");
             if (!t.Shape.SequenceEqual(e.Shape))
-                throw new ArgumentException($"tensor '{e.Name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}] for {Describe()}");
+                throw new ArgumentException($"tensor {IO.MessageText.Quote(e.Name)} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}] for {Describe()}");
         }
         if (weights.Count != StateEntries.Count)
         {
             var known = StateEntries.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-            throw new ArgumentException($"unexpected tensor '{weights.Tensors.First(t => !known.Contains(t.Name)).Name}' for {Describe()}");
+            throw new ArgumentException($"unexpected tensor {IO.MessageText.Quote(weights.Tensors.First(t => !known.Contains(t.Name)).Name)} for {Describe()}");
         }
     }
 

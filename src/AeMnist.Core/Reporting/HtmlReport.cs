@@ -24,7 +24,8 @@ public static class HtmlReport
     /// </summary>
     public static IReadOnlyList<string> Write(string directory, ReportInput input)
     {
-        Directory.CreateDirectory(directory);
+        // The directory must exist: a run directory removed meanwhile is never re-created holding only a report.
+        if (!Directory.Exists(directory)) throw new IOException($"{directory}: directory does not exist (removed meanwhile?); nothing was written");
         var charts = Charts(input);
         var grids = Grids(input);
         var written = new List<string>();
@@ -284,8 +285,6 @@ public static class HtmlReport
     /// </summary>
     public static void WriteComparison(string path, IReadOnlyList<(string RunName, ReportInput Input)> runs)
     {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null) Directory.CreateDirectory(directory);
         AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(RenderComparison(runs)));
     }
 

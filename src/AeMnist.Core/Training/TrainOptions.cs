@@ -51,5 +51,6 @@ public sealed record TrainOptions(
         if (Patience <= 0) throw new ArgumentException($"--patience must be positive, got {Patience}");
         if (!(Contamination > 0 && Contamination <= 0.5))
             throw new ArgumentException($"--contamination {Contamination} must be in (0, 0.5]");
+        ModelSpec.CheckSize(Spec());
     }
 }

@@ -165,7 +165,7 @@ public class HtmlReportTests
     [Fact]
     public void Write_WritesTheReportEveryChartAndGrid()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "aemnist-report-" + Guid.NewGuid().ToString("N"));
+        string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "aemnist-report-" + Guid.NewGuid().ToString("N"))).FullName;
         try
         {
             var written = HtmlReport.Write(dir, Run);
@@ -242,7 +242,7 @@ public class HtmlReportTests
     {
         // .ci/browser-check.sh sets AEMNIST_SAMPLE_REPORT_DIR to render the sample in Chromium.
         string? target = Environment.GetEnvironmentVariable("AEMNIST_SAMPLE_REPORT_DIR");
-        string dir = target ?? Path.Combine(Path.GetTempPath(), "aemnist-sample-" + Guid.NewGuid().ToString("N"));
+        string dir = Directory.CreateDirectory(target ?? Path.Combine(Path.GetTempPath(), "aemnist-sample-" + Guid.NewGuid().ToString("N"))).FullName;
         try
         {
             HtmlReport.Write(dir, Run);
