@@ -72,7 +72,9 @@ public static class App
             Command current = parse.CommandResult.Command;
             string command = current is RootCommand ? "" : current.Name + " ";
             // A mistyped command is reported by name, not as the "required command" missing because of it.
+            // A value the options' own parsers refused ("--lr '0,001' is not a number") says more than "--input is required".
             ParseError error = parse.Errors.FirstOrDefault(e => parse.UnmatchedTokens.Any(t => e.Message.Contains(t, StringComparison.Ordinal)))
+                ?? parse.Errors.FirstOrDefault(e => e.Message.StartsWith('-') || e.Message.StartsWith('\''))
                 ?? parse.Errors[0];
             string message = OneLine(error.Message);
             // "Did you mean": the closest option (or, at the top, command) to an unrecognised token.

@@ -103,7 +103,7 @@ internal static partial class SharedOptions
     {
         public static int ParseInt(string name, string text)
         {
-            string t = text.Trim();
+            string t = text;
             if (!IntegerText().IsMatch(t)) throw Bad(name, text, "a whole number");
             if (!int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
                 throw new FormatException($"{name} {MessageText.Quote(text, 40)} is out of range; it must be a whole number from {int.MinValue} to {int.MaxValue}");
@@ -112,7 +112,7 @@ internal static partial class SharedOptions
 
         public static ulong ParseULong(string name, string text)
         {
-            string t = text.Trim();
+            string t = text;
             if (!IntegerText().IsMatch(t) || t.StartsWith('-')) throw Bad(name, text, "a whole number 0 or more");
             if (!ulong.TryParse(t.TrimStart('+'), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
                 throw new FormatException($"{name} {MessageText.Quote(text, 40)} is out of range; it must be a whole number from 0 to {ulong.MaxValue}");
@@ -121,7 +121,7 @@ internal static partial class SharedOptions
 
         public static double ParseDouble(string name, string text)
         {
-            string t = text.Trim();
+            string t = text;
             if (SpecialText().Match(t) is { Success: true } special)
                 return special.Groups[1].Value.Length > 0 ? double.NaN : t.StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
             if (!DecimalText().IsMatch(t)) throw Bad(name, text, "a number");
@@ -130,20 +130,22 @@ internal static partial class SharedOptions
 
         private static FormatException Bad(string name, string text, string what)
         {
-            string shown = MessageText.Quote(text, 40);
-            if (text.Contains(','))
+            string shown = MessageText.Quote(text, 40), t = text;
+            if (t.Contains(','))
             {
-                bool decimalComma = DecimalCommaText().IsMatch(text.Trim());
-                return new FormatException(what == "a number" && decimalComma
-                    ? $"{name} {shown} is not a number: use a point for decimals ({text.Trim().Replace(',', '.')}); a comma is not a decimal point or a group separator"
-                    : $"{name} {shown} is not {what}: write digits only, without group separators ({text.Trim().Replace(",", "", StringComparison.Ordinal)})");
+                if (what == "a number" && DecimalCommaText().IsMatch(t))
+                    return new FormatException($"{name} {shown} is not a number: use a point for decimals ({t.Replace(',', '.')}); a comma is not a decimal point or a group separator");
+                if (GroupedText().IsMatch(t))
+                    return new FormatException($"{name} {shown} is not {what}: write digits only, without group separators ({t.Replace(",", "", StringComparison.Ordinal)})");
+                return new FormatException($"{name} {shown} is not {what}: a comma is not a decimal point or a group separator");
             }
-            if (text.Contains('_') || text.Contains('\'') || text.Contains(' ') || text.Contains('\u00A0'))
+            if (t.IndexOfAny(['_', '\'', ' ', '\u00A0', '\u202F']) >= 0)
                 return new FormatException($"{name} {shown} is not {what}: write digits only, without group separators");
-            if (what != "a number" && DecimalText().IsMatch(text.Trim()))
-                return new FormatException($"{name} {shown} is not {what}");
             return new FormatException($"{name} {shown} is not {what}");
         }
+
+        [GeneratedRegex(@"^[+-]?[0-9]{1,3}(,[0-9]{3})+\z")]
+        private static partial Regex GroupedText();
 
         [GeneratedRegex(@"^[+-]?[0-9]+\z")]
         private static partial Regex IntegerText();

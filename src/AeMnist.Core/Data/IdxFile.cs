@@ -42,6 +42,9 @@ internal sealed class IdxFile : IDisposable
     private readonly long? _knownLength;
     private bool _reserved;
 
+    /// <summary>A gzip file's trailer (its inflated size mod 2^32): the first buffer's size when it agrees with the header, never trusted beyond it.</summary>
+    private long _sizeHint;
+
     public string Name { get; }
 
     /// <summary>The bytes the file will hold when read: the header's claim (or, for a header that cannot be read, what was read).</summary>
@@ -70,7 +73,19 @@ internal sealed class IdxFile : IDisposable
         }
         try
         {
-            return Open(stream, kind == FileKind.Regular ? stream.Length : null, Path.GetFileName(path));
+            long? length = kind == FileKind.Regular ? stream.Length : null;
+            long hint = 0;
+            if (length >= 18)
+            {
+                Span<byte> trailer = stackalloc byte[4];
+                stream.Seek(-4, SeekOrigin.End);
+                stream.ReadExactly(trailer);
+                hint = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+                stream.Seek(0, SeekOrigin.Begin);
+            }
+            IdxFile file = Open(stream, length, Path.GetFileName(path));
+            file._sizeHint = hint;
+            return file;
         }
         catch
         {
@@ -169,7 +184,8 @@ internal sealed class IdxFile : IDisposable
         // A stream of unknown length (gzip, FIFO, device): a buffer that grows with the bytes actually read, never past
         // the declared size plus one byte (which tells a longer file).
         long limit = Declared + 1;
-        var buffer = new byte[(int)Math.Min(Math.Max(_headLength, 1 << 16), limit)];
+        long first = _sizeHint == Declared % (1L << 32) && Declared > 0 ? Declared + 1 : 1 << 16;
+        var buffer = new byte[(int)Math.Min(Math.Max(_headLength, first), limit)];
         _head.AsSpan(0, _headLength).CopyTo(buffer);
         long length = _headLength;
         while (true)

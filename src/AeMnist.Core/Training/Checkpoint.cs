@@ -307,7 +307,8 @@ public static class Checkpoint
         public bool Has(string key) => o.ContainsKey(key);
 
         public DataFormatException Bad(string key, string expected) =>
-            new($"{file}: checkpoint field 'request.{prefix}{key}' is {(o[key] is { } n ? MessageText.Quote(n.ToJsonString(), 40) : "missing")}; expected {expected}");
+            new($"{file}: checkpoint field 'request.{prefix}{key}' is {(o[key] is JsonValue v && v.TryGetValue(out string? text) ? MessageText.Quote(text, 40)
+                : o[key] is { } n ? MessageText.Quote(n.ToJsonString(), 40) : "missing")}; expected {expected}");
 
         private JsonValue Value(string key, string expected) => o[key] as JsonValue ?? throw Bad(key, expected);
 

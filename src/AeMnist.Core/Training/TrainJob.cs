@@ -40,6 +40,12 @@ public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, Comput
 
     /// <summary>The data the run trains on (set when it starts).</summary>
     public DataRecord? Data { get; init; }
+
+    /// <summary>
+    /// Training commits a checkpoint after an evaluation when at least this long has passed since the last commit (each
+    /// costs a flush to disk); it always commits when it starts, stops or is interrupted. Not recorded: it changes no result.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed record TrainOutcome(
@@ -155,11 +161,13 @@ public static class TrainJob
     /// data must be the data the run was trained on (same checksum).
     /// </summary>
     public static TrainOutcome Resume(ResumableRun resumable, MnistDataset data, int? threads = null, EngineCatalog? engines = null,
-        Action<EpochRecord>? onEpoch = null, Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default, Action<string>? onNote = null)
+        Action<EpochRecord>? onEpoch = null, Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default, Action<string>? onNote = null,
+        TimeSpan? checkpointInterval = null)
     {
         RunDirectory run = resumable.Run;
         CheckpointContents saved = resumable.Contents;
         TrainRequest request = saved.Request;
+        if (checkpointInterval is { } interval) request = request with { CheckpointInterval = interval };
         CheckData(request, data, run.Path);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
         if (saved.Final is { } final)
@@ -171,7 +179,12 @@ public static class TrainJob
         Checkpoint.CheckPosition(saved, split.Train.Length, run.CheckpointPath);
         if (threads is { } count) request = request with { Compute = request.Compute with { Threads = count } };
         engines ??= EngineCatalog.Native;
-        request = request with { Compute = engines.Validate(request.Compute) };
+        try { request = request with { Compute = engines.Validate(request.Compute with { Threads = 1 }) with { Threads = request.Compute.Threads } }; }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException($"{run.CheckpointPath}: the run was trained with --engine {MessageText.Quote(request.Compute.Engine, 40)} --device {MessageText.Quote(request.Compute.Device, 40)}, which this build cannot continue ({e.Message})");
+        }
+        request = request with { Compute = engines.Validate(request.Compute) };  // the thread count (the user's) is checked as an option
         TrainingMemory.Check(request.Train.Spec(), request.Train, split, request.Compute.Threads);
         using IEngine engine = engines.Create(request.Compute);
         IEngineModel model = engine.Load(request.Train.Spec(), saved.Weights);
@@ -222,6 +235,7 @@ public static class TrainJob
         float[] monitor = data.Gather(split.Monitor);
         double dataSeconds = clock.Elapsed.TotalSeconds;
         onStart?.Invoke(run, request);
+        var sinceCommit = Stopwatch.StartNew();
 
         while (true)
         {
@@ -243,8 +257,11 @@ public static class TrainJob
                     // Commit after every evaluation that training goes on from, so a killed run loses little.
                     bool stopping = record.Epoch >= options.Epochs || state.BadEvaluations >= options.Patience
                         || (retry && state.ConstantEvaluations >= Trainer.CollapseEvaluations);
-                    if (record.MonitorLoss is not null && !stopping)
+                    if (record.MonitorLoss is not null && !stopping && sinceCommit.Elapsed >= attempt.CheckpointInterval)
+                    {
                         Guarded(run, () => Commit(run, attempt, current, optimizer, state, split, data, "running", null));
+                        sinceCommit.Restart();
+                    }
                 }, cancel);
             }
             catch (OutOfMemoryException e) when (e is not InsufficientMemoryException)

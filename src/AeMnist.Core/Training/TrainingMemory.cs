@@ -31,8 +31,27 @@ public static class TrainingMemory
         return model + shards + activations + images;
     }
 
-    /// <summary>The memory this process may use (the machine's, or a container's limit).</summary>
-    public static long Available => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    /// <summary>
+    /// The memory this process may use: the GC's limit (the machine's memory, a container's limit or DOTNET_GCHeapHardLimit),
+    /// and on Linux no more than the kernel says is available now (other processes' memory is not ours to take).
+    /// </summary>
+    public static long Available
+    {
+        get
+        {
+            long limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            try
+            {
+                if (OperatingSystem.IsLinux() && File.Exists("/proc/meminfo"))
+                    foreach (string line in File.ReadLines("/proc/meminfo"))
+                        if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                            && long.TryParse(line["MemAvailable:".Length..].Trim().Split(' ')[0], NumberStyles.None, CultureInfo.InvariantCulture, out long kib))
+                            return Math.Min(limit, kib * 1024 + GC.GetTotalMemory(false));
+            }
+            catch (IOException) { }
+            return limit;
+        }
+    }
 
     /// <summary>Refuses (as a usage error naming the option to change) a run whose estimate exceeds the memory available.</summary>
     public static void Check(ModelSpec spec, TrainOptions options, DataSplit split, int threads)
