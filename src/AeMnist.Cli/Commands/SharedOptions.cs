@@ -103,30 +103,22 @@ internal static partial class SharedOptions
     {
         public static int ParseInt(string name, string text)
         {
-            string t = text;
-            if (!IntegerText().IsMatch(t)) throw Bad(name, text, "a whole number");
-            if (!int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+            if (!StrictNumbers.IsInteger(text)) throw Bad(name, text, "a whole number");
+            if (!StrictNumbers.TryParseInt(text, out int value))
                 throw new FormatException($"{name} {MessageText.Quote(text, 40)} is out of range; it must be a whole number from {int.MinValue} to {int.MaxValue}");
             return value;
         }
 
         public static ulong ParseULong(string name, string text)
         {
-            string t = text;
-            if (!IntegerText().IsMatch(t) || t.StartsWith('-')) throw Bad(name, text, "a whole number 0 or more");
-            if (!ulong.TryParse(t.TrimStart('+'), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
+            if (!StrictNumbers.IsInteger(text) || text.StartsWith('-')) throw Bad(name, text, "a whole number 0 or more");
+            if (!StrictNumbers.TryParseULong(text, out ulong value))
                 throw new FormatException($"{name} {MessageText.Quote(text, 40)} is out of range; it must be a whole number from 0 to {ulong.MaxValue}");
             return value;
         }
 
-        public static double ParseDouble(string name, string text)
-        {
-            string t = text;
-            if (SpecialText().Match(t) is { Success: true } special)
-                return special.Groups[1].Value.Length > 0 ? double.NaN : t.StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
-            if (!DecimalText().IsMatch(t)) throw Bad(name, text, "a number");
-            return double.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture);
-        }
+        public static double ParseDouble(string name, string text) =>
+            StrictNumbers.TryParseDouble(text, out double value) ? value : throw Bad(name, text, "a number");
 
         private static FormatException Bad(string name, string text, string what)
         {
@@ -147,17 +139,11 @@ internal static partial class SharedOptions
         [GeneratedRegex(@"^[+-]?[0-9]{1,3}(,[0-9]{3})+\z")]
         private static partial Regex GroupedText();
 
-        [GeneratedRegex(@"^[+-]?[0-9]+\z")]
-        private static partial Regex IntegerText();
 
-        [GeneratedRegex(@"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\z")]
-        private static partial Regex DecimalText();
 
         [GeneratedRegex(@"^[+-]?[0-9]*,[0-9]+\z")]
         private static partial Regex DecimalCommaText();
 
-        [GeneratedRegex(@"^(?:(nan)|[+-]?(?:infinity|inf))\z", RegexOptions.IgnoreCase)]
-        private static partial Regex SpecialText();
     }
 
     // ---- Paths: a token that looks like an option is never a path ----------------------------------------------------

@@ -20,7 +20,7 @@ public sealed record ArchitectureOption(string Name, string HelpName, string Des
             throw new ArgumentException($"--{Name} '{text}' must be {expected}");
         var values = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < Min || values[i] > Max)
+            if (!parts[i].All(char.IsAsciiDigit) || !int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < Min || values[i] > Max)
                 throw new ArgumentException($"--{Name} '{text}' must be {expected}");
         return values;
     }

@@ -189,15 +189,15 @@ public static class ModelFile
     private static ModelMetadata ReadMetadata(IReadOnlyDictionary<string, string> meta, Architecture architecture, ArchitectureSettings settings, string name)
     {
         int? Int(string key) => meta.TryGetValue(key, out string? v)
-            ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
+            ? IO.StrictNumbers.TryParseInt(v, out int x) ? x
                 : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected an integer")
             : null;
         double? Double(string key) => meta.TryGetValue(key, out string? v)
-            ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) ? x
+            ? IO.StrictNumbers.TryParseDouble(v, out double x) && double.IsFinite(x) ? x
                 : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected a number")
             : null;
         ulong? seed = meta.TryGetValue("seed", out string? s)
-            ? ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong x) ? x
+            ? IO.StrictNumbers.TryParseULong(s, out ulong x) ? x
                 : throw new DataFormatException($"{name}: metadata 'seed' is {Quote(s)}, expected an integer")
             : null;
         if (meta.TryGetValue("format", out string? format) && format != "aemnist-model")

@@ -366,15 +366,15 @@ public static class Checkpoint
         public bool Bool(string key) => String(key) switch { "true" => true, "false" => false, var v => throw Bad(key, v, "true or false") };
 
         public int Int(string key, int min, int max) =>
-            int.TryParse(String(key), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max ? v
+            StrictNumbers.TryParseInt(String(key), out int v) && v >= min && v <= max ? v
                 : throw Bad(key, String(key), max == int.MaxValue ? $"an integer {min} or more" : $"an integer {min}-{max}");
 
         public long Long(string key, long min, long max) =>
-            long.TryParse(String(key), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max ? v
+            StrictNumbers.TryParseLong(String(key), out long v) && v >= min && v <= max ? v
                 : throw Bad(key, String(key), $"an integer {min} or more");
 
         public double Double(string key, double min, double max) =>
-            double.TryParse(String(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && !double.IsNaN(v) && v >= min && v <= max
+            StrictNumbers.TryParseDouble(String(key), out double v) && !double.IsNaN(v) && v >= min && v <= max
                 && (double.IsFinite(v) || double.IsPositiveInfinity(max)) ? v
                 : throw Bad(key, String(key), double.IsPositiveInfinity(max) ? $"a number {min} or more, or Infinity" : $"a number {min} or more");
 
@@ -384,7 +384,7 @@ public static class Checkpoint
             string[] parts = text.Split(',');
             var words = new ulong[parts.Length];
             for (int i = 0; i < parts.Length; i++)
-                if (!ulong.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out words[i])) throw Bad(key, text, "four comma-separated integers");
+                if (!StrictNumbers.TryParseULong(parts[i], out words[i]) || parts[i].StartsWith('+')) throw Bad(key, text, "four comma-separated integers");
             if (words.Length != 4 || words.All(w => w == 0)) throw Bad(key, text, "four comma-separated integers, not all zero");
             return words;
         }

@@ -271,13 +271,13 @@ public sealed partial class RunDirectory
             string where = $"{source} line {i + 1}";
             if (cells.Length != 4)
                 throw new DataFormatException($"{where}: {MessageText.Quote(line)} has {cells.Length} cells, expected 4");
-            bool ok = int.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch)
-                & double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double train)
-                & double.TryParse(cells[3], NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds);
+            bool ok = StrictNumbers.TryParseInt(cells[0], out int epoch)
+                & StrictNumbers.TryParseDouble(cells[1], out double train)
+                & StrictNumbers.TryParseDouble(cells[3], out double seconds);
             double? monitor = null;
             if (cells[2].Length > 0)
             {
-                ok &= double.TryParse(cells[2], NumberStyles.Float, CultureInfo.InvariantCulture, out double m) && double.IsFinite(m) && m >= 0;
+                ok &= StrictNumbers.TryParseDouble(cells[2], out double m) && double.IsFinite(m) && m >= 0;
                 monitor = m;
             }
             if (!ok || !double.IsFinite(train) || train < 0 || !double.IsFinite(seconds) || seconds < 0)
