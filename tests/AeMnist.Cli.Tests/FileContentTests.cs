@@ -161,6 +161,21 @@ public sealed class FileContentTests(InterruptedRun fixture) : IClassFixture<Int
     }
 
     [Fact]
+    public void Report_of_a_model_with_a_NaN_weight_is_a_data_error_naming_the_tensor_not_a_chart_error()
+    {
+        using var scratch = new TempDirectory();
+        string model = scratch.Write("m.safetensors", SafetensorsFiles.Dense(meta: m =>
+        {
+            m["train_normal"] = "50"; m["train_anomalies"] = "5"; m["test_normal"] = "40"; m["test_anomalies"] = "40";
+        }, data: d => { BitConverter.GetBytes(float.NaN).CopyTo(d, 40); return d; }));
+        ProcessResult result = AemnistProcess.Run(["report", "--model-file", model, "--data", fixture.Data, "--output", scratch.File("out")], scratch.Path);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("m.safetensors: tensor 'encoder.0.weight' holds NaN at index 10", result.Stderr);
+        Assert.DoesNotContain("Range must be", result.Stderr);
+        Assert.False(File.Exists(scratch.File("out/report.html")));
+    }
+
+    [Fact]
     public void A_device_or_a_header_claiming_gigabytes_costs_a_few_bytes()
     {
         using var scratch = new TempDirectory();
