@@ -106,6 +106,8 @@ public static class App
     private static (int Code, string Message) Classify(Exception e) => e switch
     {
         CliExitException x => (x.ExitCode, x.Message),
+        // An ArgumentException with a parameter name comes from a method's own checks (ours or .NET's): a bug, not a usage error.
+        ArgumentException { ParamName: not null } => (ExitCodes.DataError, $"internal error: {OneLine(e.Message)} (run with --verbose for details, and please report it)"),
         UsageException or ArgumentException or EngineUnavailableException => (ExitCodes.UsageError, OneLine(e.Message)),
         DataFormatException => (ExitCodes.DataError, OneLine(e.Message)),
         // Our own I/O errors start with the path; .NET's (which may name a temporary file) are put in our words.

@@ -225,6 +225,8 @@ public sealed class FileContentTests(InterruptedRun fixture) : IClassFixture<Int
         ProcessResult folder = AemnistProcess.Run(["evaluate", "--run", Path.GetDirectoryName(fixture.Run)!], scratch.Path);
         Assert.Contains("this is a runs directory, not a run: pass --runs-dir", folder.Stderr);
         Assert.DoesNotContain("--resume " + Path.GetDirectoryName(fixture.Run), folder.Stderr);
+        ProcessResult resumeFolder = AemnistProcess.Run(["train", "--resume", Path.GetDirectoryName(fixture.Run)!], scratch.Path);
+        Assert.Contains("this is a runs directory, not a run: resume one of its runs", resumeFolder.Stderr);
         // --run given a file: it says what it is.
         ProcessResult file = AemnistProcess.Run(["evaluate", "--run", Path.Combine(fixture.Run, "run.json")], scratch.Path);
         Assert.Contains("is a regular file, not a run directory", file.Stderr);

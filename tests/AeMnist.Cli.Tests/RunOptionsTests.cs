@@ -50,6 +50,7 @@ public sealed class RunOptionsTests(TrainedRun fixture) : IClassFixture<TrainedR
     [InlineData("report --normal 3", "--normal cannot apply")]
     [InlineData("evaluate --model conv", "--model cannot apply")]
     [InlineData("score --model dense -i x.csv", "--model cannot apply")]
+    [InlineData("score --runs-dir elsewhere -i x.csv", "--runs-dir cannot apply")]
     public void A_split_or_model_option_given_for_a_run_that_fixes_it_is_an_error(string args, string message)
     {
         string[] before = Listing();

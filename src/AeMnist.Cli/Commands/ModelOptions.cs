@@ -49,7 +49,12 @@ internal sealed class ModelOptions
             SharedOptions.RejectGiven(parse, [RunsDir], "--model-file names the model, so no run is looked for");
             return RunOf(modelPath);
         }
-        return runPath is not null ? RunDirectory.Open(runPath) : RunDirectory.Newest(parse.GetValue(RunsDir)!);
+        if (runPath is not null)
+        {
+            SharedOptions.RejectGiven(parse, [RunsDir], "--run names the run, so no runs directory is searched");
+            return RunDirectory.Open(runPath);
+        }
+        return RunDirectory.Newest(parse.GetValue(RunsDir)!);
     }
 
     /// <summary>The run a model file belongs to: model.safetensors in a directory with its run.json; else null (a foreign file).</summary>

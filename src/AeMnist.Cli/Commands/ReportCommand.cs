@@ -53,6 +53,7 @@ internal static class ReportCommand
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
                 if (runs.Length < 2) throw new UsageException("--compare needs at least two run directories");
                 SharedOptions.RejectGiven(parse, [model.Model], "each compared run's model.safetensors says what it is");
+                if (outputOption is not null) SharedOptions.RejectGiven(parse, [model.RunsDir], "--output names the page, so it does not go into a runs directory");
                 string page = outputOption ?? Path.Combine(parse.GetValue(model.RunsDir)!, "comparison.html");
                 if (outputOption is not null) OutputFiles.Check("--output", page, runs);
                 ComputeOptions compute = model.Compute.Read(parse);

@@ -226,7 +226,7 @@ internal sealed class IdxFile : IDisposable
     private static int Guard(string name, Func<int> read)
     {
         try { return read(); }
-        catch (InvalidDataException e) { throw new DataFormatException($"{name}: corrupt gzip data ({e.Message.TrimEnd('.')})", e); }
+        catch (InvalidDataException e) { throw new DataFormatException($"{name}: corrupt gzip data; the file is damaged or not gzip", e); }
         catch (EndOfStreamException e) { throw new DataFormatException($"{name}: gzip data ends early; the file is truncated", e); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -213,7 +213,7 @@ public sealed partial class RunDirectory
             string text = File.ReadAllText(RunPath);
             json = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException($"{RunPath}: is not a JSON object");
         }
-        catch (JsonException e) { throw new DataFormatException($"{RunPath}: is not valid JSON ({MessageText.Quote(e.Message, 60)})"); }
+        catch (JsonException e) { throw new DataFormatException($"{RunPath}: is not valid JSON (line {(e.LineNumber ?? 0) + 1}, byte {e.BytePositionInLine ?? 0})", e); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{RunPath}: cannot read file ({FileErrors.Reason(e)})", e); }
         string? Text(JsonNode? node, string field) => node is null ? null
             : node is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DataFormatException($"{RunPath}: field '{field}' is {MessageText.Quote(node.ToJsonString(), 40)}, expected a string");

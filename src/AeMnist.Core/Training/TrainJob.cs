@@ -136,7 +136,9 @@ public static class TrainJob
         if (state == RunState.NotARun)
             throw new DataFormatException(File.Exists(run.LockPath)
                 ? $"{runPath}: no checkpoint here; the run was stopped before it saved anything, so there is nothing to resume (train it again)"
-                : $"{runPath}: no checkpoint here; only an interrupted run can be resumed");
+                : Directory.EnumerateDirectories(runPath).Any(d => File.Exists(Path.Combine(d, RunDirectory.CheckpointFileName)) || File.Exists(Path.Combine(d, RunDirectory.ModelFileName)))
+                    ? $"{runPath}: no checkpoint here; this is a runs directory, not a run: resume one of its runs (aemnist train --resume {Path.Combine(runPath, "NAME")})"
+                    : $"{runPath}: no checkpoint here; only an interrupted run can be resumed");
         FileLock held = run.Lock();
         try
         {
