@@ -154,6 +154,9 @@ public static class HtmlReport
         h.Append($"<header>\n<h1>{E(input.Title)}</h1>\n");
         h.Append($"<p class=\"lede\">Autoencoder anomaly detection on MNIST: {Count(total)} test digits ({Count(total - anomalies)} normal, {Count(anomalies)} anomalous); ")
          .Append($"a digit is flagged as anomalous when its reconstruction error is at or above the threshold {E(input.Threshold.ToString("G4", Inv))}.</p>\n");
+        // Warnings (a collapsed model, a threshold that flags none or all) stand at the top, not only among the settings.
+        foreach (var (_, warning) in input.Settings.Where(s => s.Key == "warning"))
+            h.Append($"<p class=\"warning\"><strong>Warning:</strong> {E(warning)}</p>\n");
         h.Append("<div class=\"tiles\">\n");
         foreach (var (key, value) in new[]
                  {
@@ -241,6 +244,7 @@ public static class HtmlReport
         h3 { font-size: 16px; margin: 18px 0 2px; }
         .lede { color: #444444; margin: 0 0 14px; max-width: 820px; }
         .note { color: #555555; font-size: 13px; margin: 2px 0 8px; }
+        .warning { border: 1px solid #c0392b; background: #fdecea; color: #7b1d12; border-radius: 6px; padding: 8px 12px; margin: 0 0 14px; max-width: 820px; }
         .tiles { display: flex; flex-wrap: wrap; gap: 10px; }
         .tile { border: 1px solid #cfcfcf; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
         .tile .v { font-size: 22px; font-weight: bold; font-variant-numeric: tabular-nums; }
