@@ -56,14 +56,39 @@ public static class App
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         RootCommand root = BuildRoot();
+        // `aemnist help` and `aemnist help train` are `aemnist --help` and `aemnist train --help`.
+        if (args.Length > 0 && args[0] == "help")
+        {
+            if (args.Length > 2 || (args.Length == 2 && root.Subcommands.All(c => c.Name != args[1])))
+            {
+                string? suggestion = args.Length == 2 ? Suggestions.DidYouMean(args[1], root.Subcommands.Select(c => c.Name)) : null;
+                stderr.WriteLine($"aemnist: help takes one command name: {string.Join(", ", root.Subcommands.Select(c => c.Name))}" +
+                                 (suggestion is null ? "" : $"; did you mean {suggestion}?") + " (see 'aemnist --help')");
+                return ExitCodes.UsageError;
+            }
+            args = args.Length == 1 ? ["--help"] : [args[1], "--help"];
+        }
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            string command = parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name + " ";
+            Command current = parse.CommandResult.Command;
+            string command = current is RootCommand ? "" : current.Name + " ";
             // A mistyped command is reported by name, not as the "required command" missing because of it.
+            // A value the options' own parsers refused ("--lr '0,001' is not a number") says more than "--input is required".
             ParseError error = parse.Errors.FirstOrDefault(e => parse.UnmatchedTokens.Any(t => e.Message.Contains(t, StringComparison.Ordinal)))
+                ?? parse.Errors.FirstOrDefault(e => e.Message.StartsWith('-') || e.Message.StartsWith('\''))
                 ?? parse.Errors[0];
-            stderr.WriteLine($"aemnist: {OneLine(error.Message)} (see 'aemnist {command}--help')");
+            string message = OneLine(error.Message);
+            // "Did you mean": the closest option (or, at the top, command) to an unrecognised token.
+            if (parse.UnmatchedTokens.FirstOrDefault(t => message.Contains(t, StringComparison.Ordinal)) is { } unmatched)
+            {
+                IEnumerable<string> known = unmatched.StartsWith('-') ? SharedOptions.OptionNames(current)
+                    : current is RootCommand ? root.Subcommands.Select(c => c.Name) : [];
+                if (Suggestions.DidYouMean(unmatched, known) is { } suggestion)
+                    message = $"{message.TrimEnd('.')}; did you mean {suggestion}?";
+                message = message.Replace($"'{unmatched}'", IO.MessageText.Quote(unmatched, 60), StringComparison.Ordinal);
+            }
+            stderr.WriteLine($"aemnist: {message} (see 'aemnist {command}--help')");
             return ExitCodes.UsageError;
         }
         bool verbose = parse.GetValue(Verbose);
@@ -83,11 +108,17 @@ public static class App
     private static (int Code, string Message) Classify(Exception e) => e switch
     {
         CliExitException x => (x.ExitCode, x.Message),
+        // An ArgumentException with a parameter name comes from a method's own checks (ours or .NET's): a bug, not a usage error.
+        ArgumentException { ParamName: not null } => (ExitCodes.DataError, $"internal error: {OneLine(e.Message)} (run with --verbose for details, and please report it)"),
         UsageException or ArgumentException or EngineUnavailableException => (ExitCodes.UsageError, OneLine(e.Message)),
         DataFormatException => (ExitCodes.DataError, OneLine(e.Message)),
-        IOException or UnauthorizedAccessException => (ExitCodes.DataError, OneLine(e.Message)),
+        // Our own I/O errors start with the path; .NET's (which may name a temporary file) are put in our words.
+        IOException or UnauthorizedAccessException when e.Message.Contains(": ", StringComparison.Ordinal) && !e.Message.Contains(" : '", StringComparison.Ordinal)
+            => (ExitCodes.DataError, OneLine(e.Message)),
+        IOException or UnauthorizedAccessException => (ExitCodes.DataError, $"input/output error: {IO.FileErrors.Reason(e)}"),
         NotSupportedException => (ExitCodes.UsageError, OneLine(e.Message)),
-        OutOfMemoryException => (ExitCodes.DataError, "out of memory; use a smaller --batch-size or split"),
+        InsufficientMemoryException => (ExitCodes.DataError, OneLine(e.Message)),
+        OutOfMemoryException => (ExitCodes.DataError, "out of memory; the inputs, the model or the batch are too large for this machine (run with --verbose to see where)"),
         _ => (ExitCodes.DataError, $"internal error: {OneLine(e.Message)} (run with --verbose for details, and please report it)"),
     };
 

@@ -42,7 +42,7 @@ public sealed class InterruptResumeTests(ITestOutputHelper output) : IDisposable
             epochs = attempt;
             string name = $"interrupted-{epochs}";
             using AemnistProcess child = AemnistProcess.Start(Options(epochs, name), _scratch.Path);
-            Assert.True(child.WaitForLine(IsEpochLine, TimeSpan.FromSeconds(60)), $"no epoch line from the child\n{child.Stdout}\n{child.Stderr}");
+            Assert.True(child.WaitForLine(IsEpochLine, TimeSpan.FromSeconds(60)), "no expected line from the child: " + child.Describe());
             signal = child.Interrupt();
             ProcessResult result = child.WaitForExit(TimeSpan.FromSeconds(60));
             if (result.ExitCode == 0)

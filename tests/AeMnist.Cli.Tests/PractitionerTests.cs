@@ -332,15 +332,15 @@ public sealed class PractitionerTests : IDisposable
         ProcessResult probe = Bash($"unshare -rm bash -c '{hide} && ls /usr/share/fonts | wc -l'");
         Assert.True(probe.ExitCode == 0 && probe.Stdout.Trim() == "0", $"cannot hide the fonts (unshare needs user namespaces or root): {probe}");
 
-        ProcessResult result = Bash($"unshare -rm bash -c '{hide} && eval $AEMNIST report --model-file {model} {string.Join(" ", SmallSplit)} --data {Data} -q'");
+        ProcessResult result = Bash($"unshare -rm bash -c '{hide} && eval $AEMNIST report --model-file {model} --output {_scratch.File("report")} {string.Join(" ", SmallSplit)} --data {Data} -q'");
         Assert.True(result.ExitCode == 0, result.ToString());
-        string svg = File.ReadAllText(_scratch.File("roc.svg"));
+        string svg = File.ReadAllText(_scratch.File("report/roc.svg"));
         var texts = AeMnist.Reporting.Chart.SvgTexts(svg);
         Assert.Contains("false positive rate", texts);
         Assert.Contains(texts, t => t.StartsWith("ROC curve (AUROC ", StringComparison.Ordinal));
         Assert.Contains("0.5", texts);
         // And the PNG has ink where the title is: dark pixels in the top band, above the plot.
-        using SKBitmap png = SKBitmap.Decode(_scratch.File("roc.png"));
+        using SKBitmap png = SKBitmap.Decode(_scratch.File("report/roc.png"));
         int dark = 0;
         for (int y = 2; y < 30; y++)
             for (int x = 0; x < png.Width; x++)

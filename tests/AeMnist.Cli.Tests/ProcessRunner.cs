@@ -29,6 +29,8 @@ internal sealed partial class AemnistProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Runs `aemnist ARGS` to completion; a run past the timeout is killed and fails the test.</summary>
     public static ProcessResult Run(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
@@ -96,6 +98,13 @@ internal sealed partial class AemnistProcess : IDisposable
 
     public string Stdout { get { lock (_lock) return _stdout.ToString(); } }
 
+    /// <summary>For a failed wait: whether the child still runs or how it ended, and everything it printed.</summary>
+    public string Describe()
+    {
+        string state = _process.HasExited ? $"exited with code {_process.ExitCode}" : "still running";
+        return $"{state} after {_clock.Elapsed.TotalSeconds:F1}s\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+    }
+
     public string Stderr { get { lock (_lock) return _stderr.ToString(); } }
 
     /// <summary>
@@ -106,15 +115,24 @@ internal sealed partial class AemnistProcess : IDisposable
     {
         var deadline = Stopwatch.StartNew();
         int seen = 0;
-        lock (_lock)
+        bool Scan()
         {
-            while (true)
+            for (; seen < _lines.Count; seen++)
+                if (match(_lines[seen])) return true;
+            return false;
+        }
+        while (true)
+        {
+            lock (_lock)
+                if (Scan()) return true;
+            if (_process.HasExited)
             {
-                for (; seen < _lines.Count; seen++)
-                    if (match(_lines[seen])) return true;
-                if (_process.HasExited || deadline.Elapsed >= timeout) return false;
-                Monitor.Wait(_lock, TimeSpan.FromMilliseconds(50));
+                // The process may exit before its last lines are read: drain the readers (outside the lock they need), then look again.
+                _process.WaitForExit();
+                lock (_lock) return Scan();
             }
+            if (deadline.Elapsed >= timeout) return false;
+            lock (_lock) Monitor.Wait(_lock, TimeSpan.FromMilliseconds(50));
         }
     }
 

@@ -95,7 +95,10 @@ internal static class Idx
 /// </summary>
 internal static class SmallMnist
 {
-    private static readonly Lazy<MnistDataset> Shipped = new(() => MnistDataset.Load(MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!));
+    private static readonly Lazy<MnistDataset> Shipped = new(() => MnistDataset.Load(ShippedDirectory));
+
+    /// <summary>The shipped MNIST beside the program.</summary>
+    public static string ShippedDirectory => MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!;
 
     public static string Write(TempDirectory scratch, int train = 2000, int test = 1000)
     {

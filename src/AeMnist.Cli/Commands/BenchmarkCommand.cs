@@ -36,10 +36,10 @@ internal static class BenchmarkCommand
             HelpName = "SCORES",
         };
         var protocol = new Option<string>("--protocol") { Description = "seed or one-class (the literature's)", DefaultValueFactory = _ => "one-class", HelpName = "seed|one-class" };
-        var output = new Option<string>("--output", "-o") { Description = "Directory of the cells and the tables; an existing one is continued", DefaultValueFactory = _ => Path.Combine("benchmarks", "one-class"), HelpName = "DIR" };
-        var threads = new Option<int>("--threads") { Description = "Engine threads per cell", DefaultValueFactory = _ => 1, HelpName = "N" };
-        var parallel = new Option<int?>("--parallel") { Description = "Cells trained at once [default: cores / --threads]", HelpName = "N" };
-        var minMean = new Option<double?>("--min-mean-auroc") { Description = "Exit with code 3 unless the best row's mean AUROC (a fraction, 0.985 for 98.5 %) is at least X", HelpName = "X" };
+        var output = SharedOptions.PathOption(new Option<string>("--output", "-o") { Description = "Directory of the cells and the tables; an existing one is continued", DefaultValueFactory = _ => Path.Combine("benchmarks", "one-class"), HelpName = "DIR" });
+        var threads = SharedOptions.Int("--threads", "Engine threads per cell", 1);
+        var parallel = SharedOptions.OptionalInt("--parallel", "Cells trained at once [default: cores / --threads]");
+        var minMean = SharedOptions.OptionalDouble("--min-mean-auroc", "Exit with code 3 unless the best row's mean AUROC (a fraction, 0.985 for 98.5 %) is at least X", "X");
         var noTrain = new Option<bool>("--no-train") { Description = "Only write the tables from the cells finished so far" };
         var data = SharedOptions.Data();
         var json = SharedOptions.Json();

@@ -4,6 +4,7 @@ using System.Globalization;
 using AeMnist.Data;
 using AeMnist.IO;
 using AeMnist.Models;
+using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
 
@@ -12,17 +13,12 @@ internal static class EncodeCommand
     public static Command Build()
     {
         var model = new ModelOptions();
-        var input = new Option<string[]>("--input", "-i")
-        {
-            Description = "Images to encode: IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row, 28x28 PNG files, or directories of PNGs",
-            Required = true,
-            AllowMultipleArgumentsPerToken = true,
-            HelpName = "PATH",
-        };
-        var outputPath = new Option<string?>("--output", "-o") { Description = "File to write [default: CSV on stdout]; a name ending in .npy selects --format npy", HelpName = "FILE" };
+        var inputs = new InputOptions(labelled: false);
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o") { Description = "File to write ('-' for stdout) [default: CSV on stdout]; a name ending in .npy selects --format npy", HelpName = "FILE" });
         var format = new Option<string?>("--format") { Description = "csv (index,source,z0,z1,...) or npy (NumPy .npy, float32, shape (N, latent...)) [default: from the --output name, else csv]", HelpName = "csv|npy" };
         var quiet = SharedOptions.Quiet();
-        var command = new Command("encode", "Write the latent codes (encoder outputs) of images as CSV or NumPy .npy") { input, outputPath, format, quiet };
+        var command = new Command("encode", "Write the latent codes (encoder outputs) of images as CSV or NumPy .npy") { outputPath, format, quiet };
+        foreach (Option o in inputs.All) command.Add(o);
         foreach (Option o in model.All) command.Add(o);
 
         command.SetAction(parse =>
@@ -30,23 +26,28 @@ internal static class EncodeCommand
             string? path = parse.GetValue(outputPath);
             string kind = parse.GetValue(format)?.Trim().ToLowerInvariant()
                 ?? (path is not null && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy" : "csv");
-            if (kind is not ("csv" or "npy")) throw new UsageException($"--format '{parse.GetValue(format)}' is not a format; use csv or npy");
-            if (kind == "npy" && path is null) throw new UsageException("--format npy writes binary; give --output FILE.npy");
-            using LoadedModel loaded = model.Load(parse);
-            ImageBatch batch = ImageInputs.Read(parse.GetValue(input)!);
+            if (kind is not ("csv" or "npy")) throw new UsageException($"--format {MessageText.Quote(parse.GetValue(format)!, 40)} is not a format; use csv or npy");
+            if (kind == "npy" && (path is null || OutputFiles.IsStdout(path))) throw new UsageException("--format npy writes binary; give --output FILE.npy");
+            if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
+            RunDirectory? run = model.FindRun(parse);
+            using LoadedModel loaded = model.Load(parse, run);
+            ImageBatch batch = inputs.Read(parse);
             SampleShape latent = loaded.Model.Spec.Latent;
             var codes = new float[batch.Count * latent.Length];
             loaded.Model.Encode(batch.Pixels, batch.Count, codes);
+            if (ModelHealth.FirstNonFinite(codes) is var bad and >= 0)
+                throw new DataFormatException($"{loaded.ModelPath}: the model gives a latent value of {codes[bad]} for {batch.Sources[bad / latent.Length]}; its weights overflow (retrain it)");
             if (kind == "npy")
                 AtomicFile.Write(path!, stream => stream.Write(LatentCodes.Npy(codes,
                     latent.IsVector ? [batch.Count, latent.C] : [batch.Count, latent.C, latent.H, latent.W])));
             else if (path is null)
                 parse.InvocationConfiguration.Output.Write(LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
             else
-                AtomicFile.WriteAllText(path, LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
+                OutputFiles.WriteText(parse, path, LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
             if (!parse.GetValue(quiet))
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null ? "" : "; wrote " + path)}"));
+                    $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null || OutputFiles.IsStdout(path) ? "" : "; wrote " + path)}"));
+            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
             return ExitCodes.Success;
         });
         return command;

@@ -17,62 +17,124 @@ internal static class EvaluateCommand
     {
         var model = new ModelOptions();
         var split = new SharedOptions.SplitSet();
-        var threshold = new Option<double?>("--threshold") { Description = "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", HelpName = "X" };
-        var contamination = new Option<double?>("--contamination") { Description = "Threshold at the (1 - F) quantile of the train split's errors", HelpName = "F" };
-        var percentile = new Option<double?>("--percentile") { Description = "Threshold at the P-th percentile of the train split's normal-digit errors", HelpName = "P" };
-        var fpr = new Option<double?>("--fpr") { Description = "Threshold that flags a share F of the normal digits of the validation split (else the train split); needs no known anomalies", HelpName = "F" };
+        var threshold = SharedOptions.OptionalDouble("--threshold", "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", "X");
+        var contamination = SharedOptions.OptionalDouble("--contamination", "Threshold at the (1 - F) quantile of the train split's errors", "F");
+        var percentile = SharedOptions.OptionalDouble("--percentile", "Threshold at the P-th percentile of the train split's normal-digit errors", "P");
+        var fpr = SharedOptions.OptionalDouble("--fpr", "Threshold that flags a share F of the normal digits of the validation split (else the train split); needs no known anomalies", "F");
         var inputs = new InputOptions(labelled: true);
-        var minF1 = new Option<double?>("--min-f1") { Description = "Exit with code 3 if F1 (anomaly positive) is below X", HelpName = "X" };
-        var minAuroc = new Option<double?>("--min-auroc") { Description = "Exit with code 3 if AUROC is below X", HelpName = "X" };
+        var minF1 = SharedOptions.OptionalDouble("--min-f1", "Exit with code 3 if F1 (anomaly positive) is below X", "X");
+        var minAuroc = SharedOptions.OptionalDouble("--min-auroc", "Exit with code 3 if AUROC is below X", "X");
         var score = new SharedOptions.ScoreOption();
         var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o")
+        {
+            Description = "Also write the metrics as JSON to FILE ('-' for stdout) [default: RUN/metrics.json, for a run's model at its stored threshold only]",
+            HelpName = "FILE",
+        });
         var data = SharedOptions.Data();
         var json = SharedOptions.Json();
-        var quiet = SharedOptions.Quiet();
+        var quiet = SharedOptions.Quiet(hasJson: true);
         var command = new Command("evaluate", "Evaluate a model on its test split or on labelled --input data: confusion matrix, F1, AUROC, AP, per-digit flag rates");
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, .. inputs.All, score.Option, minF1, minAuroc, report, data, json, quiet]) command.Add(o);
+        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, .. inputs.All, score.Option, minF1, minAuroc, report, outputPath, data, json, quiet]) command.Add(o);
 
         command.SetAction(parse =>
         {
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile), parse.GetValue(fpr));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
+            string? metricsPath = parse.GetValue(outputPath);
+            if (metricsPath is not null) OutputFiles.Check("--output", metricsPath);
+            RunDirectory? run = model.FindRun(parse);
+            if (run is null && parse.GetValue(report))
+                throw new UsageException("--report writes into a run directory, and --model-file is not a run's model; use aemnist report --model-file FILE --output DIR");
+            // The split: the model's own when its file records one (then the split options cannot apply), else the options'.
             SplitOptions fromOptions = split.Read(parse);
             ScoreKind? scoreKind = score.Read(parse);
-            using LoadedModel loaded = model.Load(parse);
-            var (autoEncoder, metadata, run, modelPath) = (loaded.Model, loaded.Metadata, loaded.Run, loaded.ModelPath);
+            using LoadedModel loaded = model.Load(parse, run);
+            var (autoEncoder, metadata, modelPath) = (loaded.Model, loaded.Metadata, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
+            if (metadata.Split is { } own)
+                SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({Describe(own)})");
             LabelledImages? labelled = inputs.ReadLabelled(parse);
-            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind);
-            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+            MnistDataset mnist = run is not null ? SharedOptions.LoadDataFor(run, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind, modelFile: modelPath);
 
-            string outputDirectory = run?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-            // metrics.json is the run's figures on its own test split; figures on --input data go to stdout (and --report) only.
-            if (labelled is null)
-                AtomicFile.WriteAllText(Path.Combine(outputDirectory, RunDirectory.MetricsFileName), metrics.ToJsonString(TrainJob.JsonOptions));
+            var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(modelPath));
+            EvaluationResult r = outcome.Result;
+            long flagged = r.Metrics.TruePositives + r.Metrics.FalsePositives;
+            if (Warnings.Threshold(flagged, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(),
+                    labelled is null ? "test images" : "input images",
+                    "choose one inside that range (--threshold X, --contamination F, --percentile P or --fpr F)") is { } useless)
+                warnings.Add(useless);
+            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+            metrics["warnings"] = warnings.ToJson();
+
+            // metrics.json is the run's own record of its test split at its stored threshold: an exploratory rule, another
+            // score or --input data never replaces it.
+            string? written = null, notWritten = null;
+            if (metricsPath is not null)
+            {
+                OutputFiles.WriteText(parse, metricsPath, metrics.ToJsonString(TrainJob.JsonOptions) + "\n");
+                written = OutputFiles.IsStdout(metricsPath) ? null : metricsPath;
+            }
+            else if (run is not null && rule is ThresholdRule.Stored && labelled is null && scoreKind is null)
+            {
+                Exists(run);
+                AtomicFile.WriteAllText(run.MetricsPath, metrics.ToJsonString(TrainJob.JsonOptions));
+                written = run.MetricsPath;
+            }
+            else
+            {
+                notWritten = run is null
+                    ? $"{modelPath} is not a run's model, so no metrics.json was written beside it; pass --output FILE to save the metrics"
+                    : labelled is not null
+                        ? $"{run.MetricsPath} keeps the figures of the run's own test split; these figures on {labelled.Name} were not saved; pass --output FILE to save them"
+                        : scoreKind is not null
+                            ? $"{run.MetricsPath} keeps the figures at the run's stored threshold and score; pass --output FILE to save these"
+                            : $"{run.MetricsPath} keeps the figures at the run's stored threshold (this threshold was {outcome.ThresholdRuleText}); pass --output FILE to save these";
+            }
             string? reportPath = null;
             if (parse.GetValue(report))
             {
-                string reportDirectory = labelled is null ? outputDirectory : Path.Combine(outputDirectory, "input-" + InputOptions.Slug(labelled.Name));
+                Exists(run!);
+                string reportDirectory = labelled is null ? run!.Path : Path.Combine(run!.Path, "input-" + InputOptions.Slug(labelled.Name));
+                Directory.CreateDirectory(reportDirectory);
                 HtmlReport.Write(reportDirectory, EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, modelPath));
                 reportPath = Path.Combine(reportDirectory, HtmlReport.FileName);
             }
 
             var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
-            else if (!parse.GetValue(quiet)) EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
+            if (parse.GetValue(json))
+            {
+                if (metricsPath is null || !OutputFiles.IsStdout(metricsPath)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
+            }
+            else if (!parse.GetValue(quiet) && !(metricsPath is not null && OutputFiles.IsStdout(metricsPath)))
+            {
+                EvaluationText.Write(output, outcome, metadata, modelPath, reportPath);
+                if (written is not null) output.WriteLine($"Metrics: {written}");
+                if (notWritten is not null) output.WriteLine($"Note: {notWritten}.");
+            }
             inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
 
             var failures = new List<string>();
-            EvaluationResult r = outcome.Result;
             if (f1Gate is { } f && !(r.Metrics.F1 >= f)) failures.Add($"F1 {r.Metrics.F1:F4} is below --min-f1 {f}");
             if (aurocGate is { } a && !(r.Auroc >= a)) failures.Add($"AUROC {r.Auroc:F4} is below --min-auroc {a}");
             if (failures.Count > 0) throw new CliExitException(ExitCodes.QualityGate, "quality gate not met: " + string.Join("; ", failures));
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>"normal 5, seed protocol, seed 42".</summary>
+    internal static string Describe(SplitOptions s) => $"normal {s.Normal}, {SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}";
+
+    /// <summary>A run directory removed while the command ran is never re-created: one line saying so instead.</summary>
+    internal static void Exists(RunDirectory run)
+    {
+        if (!Directory.Exists(run.Path))
+            throw new IOException($"{run.Path}: the run directory was removed while aemnist was working; nothing was written");
     }
 
     internal static ThresholdRule ReadRule(double? threshold, double? contamination, double? percentile, double? fpr = null)

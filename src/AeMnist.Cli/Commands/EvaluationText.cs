@@ -24,8 +24,6 @@ internal static class EvaluationText
             output.WriteLine("Note: this run's early stopping watched the test split (no --validation), so these test figures are optimistic.");
         if (!outcome.TrainedHere)
             output.WriteLine("Note: the model file records no training split (trained elsewhere?); the split comes from --normal, --protocol and --seed, and whether the model saw these test digits is unknown.");
-        if (outcome.ConstantOutput)
-            output.WriteLine("Warning: the model reconstructs every image as the same image (a dead final ReLU); its errors only measure ink. Retrain with another --seed.");
         output.WriteLine();
         if (output == Console.Out && !Console.IsOutputRedirected)
             WriteTables(outcome);

@@ -10,17 +10,12 @@ namespace AeMnist.Cli.Commands;
 internal sealed partial class InputOptions
 {
     public readonly Option<string[]> Input;
-    public readonly Option<string?> Labels = new("--labels") { Description = "IDX label file of an IDX --input [default: found beside it by name]", HelpName = "FILE" };
+    public readonly Option<string?> Labels = SharedOptions.PathOption(new Option<string?>("--labels") { Description = "IDX label file of an IDX --input [default: found beside it by name]", HelpName = "FILE" });
     public readonly Option<bool> Invert = new("--invert")
     {
         Description = "Inputs are dark ink on a light background: values become 255 - v; images are composited on white, then inverted",
     };
-    public readonly Option<double> PixelMax = new("--pixel-max")
-    {
-        Description = "Value of a white pixel in CSV input: 255, or 1 for values already scaled to 0-1",
-        DefaultValueFactory = _ => 255.0,
-        HelpName = "N",
-    };
+    public readonly Option<double> PixelMax = SharedOptions.Double("--pixel-max", "Value of a white pixel in CSV input: 255, or 1 for values already scaled to 0-1", 255.0, "N");
     public readonly Option<bool> SkipBad = new("--skip-bad") { Description = "In directories, report and skip unreadable image files instead of stopping" };
     private readonly bool _labelled;
     private ImageBatch? _batch;
@@ -28,7 +23,7 @@ internal sealed partial class InputOptions
     public InputOptions(bool labelled)
     {
         _labelled = labelled;
-        Input = new Option<string[]>("--input", "-i")
+        Input = SharedOptions.PathOption(new Option<string[]>("--input", "-i")
         {
             Description = labelled
                 ? "Labelled images to evaluate on instead of the test split: a CSV with a digit label then 784 pixels per row (Kaggle's mnist_test.csv), or an IDX image file with its label file; '-' reads stdin"
@@ -36,7 +31,7 @@ internal sealed partial class InputOptions
             Required = !labelled,
             AllowMultipleArgumentsPerToken = !labelled,
             HelpName = labelled ? "FILE" : "PATH",
-        };
+        });
     }
 
     public Option[] All => _labelled ? [Input, Labels, Invert, PixelMax] : [Input, Invert, PixelMax, SkipBad];

@@ -2,6 +2,7 @@
 // computes it (--engine, --device, --threads).
 using System.CommandLine;
 using AeMnist.Engines;
+using AeMnist.IO;
 using AeMnist.Models;
 using AeMnist.Training;
 
@@ -10,6 +11,12 @@ namespace AeMnist.Cli.Commands;
 /// <summary>A model loaded on its engine; disposing it releases both.</summary>
 internal sealed record LoadedModel(IEngine Engine, IEngineModel Model, ModelMetadata Metadata, RunDirectory? Run, string ModelPath) : IDisposable
 {
+    /// <summary>What the run's run.json records (null for a model file outside a run).</summary>
+    public RunInfo? Info { get; init; }
+
+    /// <summary>Training found this model collapsed (its metadata or its run says so).</summary>
+    public bool RecordedCollapsed => Metadata.Collapsed || Info?.Collapsed == true;
+
     public void Dispose()
     {
         Model.Dispose();
@@ -19,8 +26,8 @@ internal sealed record LoadedModel(IEngine Engine, IEngineModel Model, ModelMeta
 
 internal sealed class ModelOptions
 {
-    public readonly Option<string?> Run = new("--run") { Description = "Run directory to use [default: the newest run under --runs-dir]", HelpName = "DIR" };
-    public readonly Option<string?> ModelFile = new("--model-file") { Description = "A model.safetensors file (e.g. trained in PyTorch) instead of a run", HelpName = "FILE" };
+    public readonly Option<string?> Run = SharedOptions.PathOption(new Option<string?>("--run") { Description = "Run directory to use [default: the newest finished run under --runs-dir]", HelpName = "DIR" });
+    public readonly Option<string?> ModelFile = SharedOptions.PathOption(new Option<string?>("--model-file") { Description = "A model.safetensors file (e.g. trained in PyTorch) instead of a run", HelpName = "FILE" });
     public readonly Option<string?> Model = new("--model")
     {
         Description = $"Architecture of a --model-file without metadata: {Architectures.Names}",
@@ -31,32 +38,56 @@ internal sealed class ModelOptions
 
     public Option[] All => [Run, ModelFile, Model, RunsDir, .. Compute.All];
 
-    /// <summary>The model on the engine the options name and, when it came from a run, that run's directory.</summary>
-    public LoadedModel Load(ParseResult parse)
+    /// <summary>The run directory the options name (before anything is loaded), or null for a model file outside a run.</summary>
+    public RunDirectory? FindRun(ParseResult parse)
     {
-        string? runPath = parse.GetValue(Run), modelPath = parse.GetValue(ModelFile), kind = parse.GetValue(Model);
+        string? runPath = parse.GetValue(Run), modelPath = parse.GetValue(ModelFile);
         if (runPath is not null && modelPath is not null)
             throw new UsageException("give --run or --model-file, not both");
-        if (kind is not null && Architectures.Find(kind) is null)
-            throw new UsageException($"--model '{kind}' is not a model; use {Architectures.Names}");
-        ComputeOptions compute = Compute.Read(parse);
-        RunDirectory? run = null;
-        if (modelPath is null)
+        if (modelPath is not null)
         {
-            run = runPath is not null ? RunDirectory.Open(runPath) : RunDirectory.Newest(parse.GetValue(RunsDir)!);
-            modelPath = run.ModelPath;
+            SharedOptions.RejectGiven(parse, [RunsDir], "--model-file names the model, so no run is looked for");
+            return RunOf(modelPath);
         }
-        return Load(modelPath, kind, compute, run);
+        if (runPath is not null)
+        {
+            SharedOptions.RejectGiven(parse, [RunsDir], "--run names the run, so no runs directory is searched");
+            return RunDirectory.Open(runPath);
+        }
+        return RunDirectory.Newest(parse.GetValue(RunsDir)!);
+    }
+
+    /// <summary>The run a model file belongs to: model.safetensors in a directory with its run.json; else null (a foreign file).</summary>
+    public static RunDirectory? RunOf(string modelPath)
+    {
+        string full = Path.GetFullPath(modelPath);
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is null || Path.GetFileName(full) != RunDirectory.ModelFileName) return null;
+        var run = new RunDirectory(directory);
+        return File.Exists(run.RunPath) && run.State == RunState.Finished ? run : null;
+    }
+
+    /// <summary>The model on the engine the options name and, when it came from a run, that run's directory.</summary>
+    public LoadedModel Load(ParseResult parse, RunDirectory? run)
+    {
+        string? modelPath = parse.GetValue(ModelFile), kind = parse.GetValue(Model);
+        if (kind is not null && Architectures.Find(kind) is null)
+            throw new UsageException($"--model {MessageText.Quote(kind)} is not a model; use {Architectures.Names}");
+        if (modelPath is null && kind is not null)
+            throw new UsageException($"--model cannot apply: the run's model.safetensors says what it is; --model is for a --model-file without metadata; drop it");
+        ComputeOptions compute = Compute.Read(parse);
+        return Load(modelPath ?? run!.ModelPath, kind, compute, run);
     }
 
     /// <summary>The model file at <paramref name="modelPath"/> on the engine <paramref name="compute"/> names.</summary>
     public static LoadedModel Load(string modelPath, string? kind, ComputeOptions compute, RunDirectory? run)
     {
+        RunInfo? info = run?.ReadInfo();
         var (spec, weights, metadata) = AeMnist.Models.ModelFile.Load(modelPath, kind);
         IEngine engine = App.Engines.Create(compute);
         try
         {
-            return new LoadedModel(engine, engine.Load(spec, weights), metadata, run, modelPath);
+            return new LoadedModel(engine, engine.Load(spec, weights), metadata, run, modelPath) { Info = info };
         }
         catch
         {

@@ -16,14 +16,18 @@ internal static class ReportCommand
     {
         var model = new ModelOptions();
         var split = new SharedOptions.SplitSet();
-        var compare = new Option<string[]>("--compare")
+        var compare = SharedOptions.PathOption(new Option<string[]>("--compare")
         {
             Description = "Run directories, or folders of runs, to put side by side in one comparison page",
             AllowMultipleArgumentsPerToken = true,
             HelpName = "DIR",
-        };
-        var outputPath = new Option<string?>("--output", "-o") { Description = "Comparison page to write [default: comparison.html in the runs folder given, else in --runs-dir]", HelpName = "FILE" };
-        var threshold = new Option<double?>("--threshold") { Description = "Threshold to report at [default: the model's stored one]", HelpName = "X" };
+        });
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o")
+        {
+            Description = "With --compare: the page to write ('-' for stdout) [default: comparison.html in the runs folder given, else in --runs-dir]; with --model-file: the directory for the report",
+            HelpName = "FILE|DIR",
+        });
+        var threshold = SharedOptions.OptionalDouble("--threshold", "Threshold to report at [default: the model's stored one]", "X");
         var score = new SharedOptions.ScoreOption();
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
@@ -40,8 +44,11 @@ internal static class ReportCommand
             SplitOptions fromOptions = split.Read(parse);
             ScoreKind? scoreKind = score.Read(parse);
             var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
             bool isQuiet = parse.GetValue(quiet);
             string[] runs = parse.GetValue(compare) ?? [];
+            string? outputOption = parse.GetValue(outputPath);
+            var warnings = new Warnings(error);
             if (runs.Length > 0)
             {
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
@@ -49,29 +56,63 @@ internal static class ReportCommand
                 List<string> expanded = ExpandRuns(runs);
                 if (expanded.Count < 2)
                     throw new UsageException($"--compare needs at least two runs; {string.Join(", ", runs)} hold{(runs.Length == 1 ? "s" : "")} {expanded.Count}");
-                ComputeOptions compute = model.Compute.Read(parse);
-                MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-                var inputs = expanded.Select(path =>
-                {
-                    RunDirectory run = RunDirectory.Open(path);
-                    using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind);
-                    return (Path.GetFileName(Path.GetFullPath(path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
-                }).ToList();
+                SharedOptions.RejectGiven(parse, [model.Model], "each compared run's model.safetensors says what it is");
+                if (outputOption is not null) SharedOptions.RejectGiven(parse, [model.RunsDir], "--output names the page, so it does not go into a runs directory");
                 string defaultFolder = runs.Length == 1 && !IsRun(runs[0]) ? runs[0] : parse.GetValue(model.RunsDir)!;
-                string page = parse.GetValue(outputPath) ?? Path.Combine(defaultFolder, HtmlReport.ComparisonFileName);
-                HtmlReport.WriteComparison(page, inputs);
-                if (!isQuiet) output.WriteLine($"Wrote {page} ({inputs.Count} runs: {string.Join(", ", inputs.Select(i => i.Item1))})");
+                string page = outputOption ?? Path.Combine(defaultFolder, HtmlReport.ComparisonFileName);
+                if (outputOption is not null) OutputFiles.Check("--output", page, runs);
+                ComputeOptions compute = model.Compute.Read(parse);
+                RunDirectory[] opened = [.. expanded.Select(RunDirectory.Open)];
+                var inputs = opened.Select(run =>
+                {
+                    using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
+                    if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
+                    MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind, modelFile: run.ModelPath);
+                    Warn(warnings, outcome, loaded);
+                    return (Path.GetFileName(Path.GetFullPath(run.Path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
+                }).ToList();
+                if (outputOption is null)
+                {
+                    // The default page goes into the runs folder, made if need be (only now that every run was read).
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(page))!);
+                    OutputFiles.Check("--output", page);
+                }
+                if (OutputFiles.IsStdout(page)) OutputFiles.WriteText(parse, page, HtmlReport.RenderComparison(inputs));
+                else
+                {
+                    HtmlReport.WriteComparison(page, inputs);
+                    if (!isQuiet) output.WriteLine($"Wrote {page} ({inputs.Count} runs: {string.Join(", ", inputs.Select(i => i.Item1))})");
+                }
                 return ExitCodes.Success;
             }
-            if (parse.GetValue(outputPath) is not null) throw new UsageException("--output applies to --compare; a run's report goes into its directory");
 
-            using LoadedModel model1 = model.Load(parse);
-            var (loaded, meta, runDirectory, modelPath) = (model1.Model, model1.Metadata, model1.Run, model1.ModelPath);
-            MnistDataset data2 = SharedOptions.LoadData(parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(loaded, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind);
-            string directory = runDirectory?.Path ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-            IReadOnlyList<string> written = HtmlReport.Write(directory, EvaluateJob.ReportInput(result, loaded, meta, data2, runDirectory, modelPath));
+            RunDirectory? runDirectory = model.FindRun(parse);
+            string directory;
+            if (runDirectory is not null)
+            {
+                if (outputOption is not null) throw new UsageException("--output cannot apply: a run's report goes into its own directory; drop it (or use --compare)");
+                directory = runDirectory.Path;
+            }
+            else
+            {
+                // A model file that is not a run's: the report goes only where the user says, never beside someone else's file.
+                directory = outputOption ?? throw new UsageException(
+                    $"{parse.GetValue(model.ModelFile)} is not a run's model; say where the report goes with --output DIR (aemnist writes nothing beside another's file)");
+                if (File.Exists(directory) || OutputFiles.IsStdout(directory))
+                    throw new UsageException($"--output {directory} must be a directory for the report and its charts");
+                Directory.CreateDirectory(directory);
+            }
+            using LoadedModel model1 = model.Load(parse, runDirectory);
+            var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
+            if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
+            MnistDataset data2 = runDirectory is not null ? SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            EvaluationOutcome result = EvaluateJob.Execute(loadedModel, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind, modelFile: modelPath);
+            Warn(warnings, result, model1);
+            ReportInput input = EvaluateJob.ReportInput(result, loadedModel, meta, data2, runDirectory, modelPath);
+            // The page states the same warnings in its own words (Readings); stderr gets them for scripts.
+            if (runDirectory is not null) EvaluateCommand.Exists(runDirectory);
+            IReadOnlyList<string> written = HtmlReport.Write(directory, input);
             if (!isQuiet)
             {
                 output.WriteLine($"Wrote {Path.Combine(directory, "report.html")} (open it in a browser)");
@@ -104,5 +145,14 @@ internal static class ReportCommand
             runs.AddRange(inside);
         }
         return runs;
+    }
+
+    private static void Warn(Warnings warnings, EvaluationOutcome outcome, LoadedModel loaded)
+    {
+        if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
+        var m = outcome.Result.Metrics;
+        if (Warnings.Threshold(m.TruePositives + m.FalsePositives, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(),
+                "test images", "choose one inside that range with --threshold X") is { } useless)
+            warnings.Add(useless);
     }
 }

@@ -6,6 +6,7 @@ using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.Evaluation;
 using AeMnist.IO;
+using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
 
@@ -15,14 +16,12 @@ internal static class ScoreCommand
     {
         var model = new ModelOptions();
         var inputs = new InputOptions(labelled: false);
-        var outputPath = new Option<string?>("--output", "-o") { Description = "CSV file to write [default: stdout]", HelpName = "FILE" };
-        var threshold = new Option<double?>("--threshold") { Description = "Anomaly threshold on the score [default: the model's stored threshold, else --fpr 0.05]", HelpName = "X" };
-        var fpr = new Option<double?>("--fpr")
-        {
-            Description = "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
-            HelpName = "F",
-        };
-        var normal = new Option<int?>("--normal") { Description = "The normal digit, for --fpr with a model file that does not record it", HelpName = "DIGIT" };
+        var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o") { Description = "CSV file to write ('-' for stdout) [default: stdout]", HelpName = "FILE" });
+        var threshold = SharedOptions.OptionalDouble("--threshold", "Anomaly threshold on the score [default: the model's stored threshold, else --fpr 0.05]", "X");
+        var fpr = SharedOptions.OptionalDouble("--fpr",
+            "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
+            "F");
+        var normal = SharedOptions.OptionalInt("--normal", "The normal digit, for --fpr with a model file that does not record it", "DIGIT");
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
         var score = new SharedOptions.ScoreOption();
@@ -38,11 +37,16 @@ internal static class ScoreCommand
             if (given is not null && parse.GetValue(fpr) is not null) throw new UsageException("give --threshold or --fpr, not both");
             if (parse.GetValue(normal) is { } d && d is < 0 or > 9) throw new UsageException($"--normal {d} must be a digit 0-9");
             ScoreKind? asked = score.Read(parse);
-            using LoadedModel loaded = model.Load(parse);
+            string? path = parse.GetValue(outputPath);
+            if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
+            RunDirectory? run = model.FindRun(parse);
+            using LoadedModel loaded = model.Load(parse, run);
             IEngineModel autoEncoder = loaded.Model;
             ScoreKind stored = loaded.Metadata.Score ?? ScoreKind.Mse, kind = asked ?? stored;
             if (given is null && parse.GetValue(fpr) is null && kind != stored && loaded.Metadata.Threshold is not null)
                 throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {AnomalyScore.Name(stored)} score, not {AnomalyScore.Name(kind)}; pass --threshold X or --fpr F");
+            if (given is not null || (parse.GetValue(fpr) is null && loaded.Metadata.Threshold is not null))
+                SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no MNIST digits are read");
             ImageBatch batch = inputs.Read(parse);
             var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
             var errors = new float[batch.Count];
@@ -53,6 +57,15 @@ internal static class ScoreCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             AnomalyScore.Compute(autoEncoder, kind, batch.Pixels, batch.Count, errors);
             double seconds = clock.Elapsed.TotalSeconds;
+            ModelHealth.CheckFinite(errors, loaded.ModelPath, i => batch.Sources[i]);
+
+            var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            if (loaded.RecordedCollapsed || ModelHealth.IsConstant(autoEncoder, batch.Pixels, batch.Count))
+                warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
+            int flagged = errors.Count(e => e >= limit);
+            if (batch.Count > 1 && Warnings.Threshold(flagged, batch.Count, limit, errors.Min(), errors.Max(), "images",
+                    "if that is not what you expect, choose a threshold inside that range with --threshold X") is { } useless)
+                warnings.Add(useless);
 
             // A label column when some input has labels (a CSV's leading label), empty where an image has none.
             bool labels = batch.HasLabels;
@@ -62,15 +75,14 @@ internal static class ScoreCommand
                 string label = labels ? (batch.Labels[i] >= 0 ? batch.Labels[i].ToString(CultureInfo.InvariantCulture) : "") + "," : "";
                 csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit ? 1 : 0)}\n");
             }
-            string? path = parse.GetValue(outputPath);
             if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
-            else AtomicFile.WriteAllText(path, csv.ToString());
+            else OutputFiles.WriteText(parse, path, csv.ToString());
             if (!parse.GetValue(quiet))
             {
-                int flagged = errors.Count(e => e >= limit);
+                bool toFile = path is not null && !OutputFiles.IsStdout(path);
                 // On stderr, so that stdout stays pure CSV when no --output is given.
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(path is null ? "" : "; wrote " + path)}"));
+                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(toFile ? "; wrote " + path : "")}"));
             }
             inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
             return ExitCodes.Success;
@@ -92,8 +104,8 @@ internal static class ScoreCommand
             ?? (digit is int d
                 ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
                 : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
-        Data.MnistDataset mnist = SharedOptions.LoadData(dataDirectory);
-        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule, score: kind);
+        Data.MnistDataset mnist = loaded.Run is not null ? SharedOptions.LoadDataFor(loaded.Run, dataDirectory) : SharedOptions.LoadData(dataDirectory);
+        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule, score: kind, modelFile: loaded.ModelPath);
         string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
         if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of digit {split.Normal}";
         return (outcome.Threshold, text);

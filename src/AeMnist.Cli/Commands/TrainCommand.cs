@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.Evaluation;
+using AeMnist.IO;
 using AeMnist.Models;
 using AeMnist.Training;
 
@@ -28,124 +29,158 @@ internal static class TrainCommand
             Description = $"{o.Description} ({string.Join(", ", Architectures.All.Where(a => a.Options.Contains(o)).Select(a => a.Name))} only) [default: {ArchitectureOption.Format(o.Default)}]",
             HelpName = o.HelpName,
         }).ToArray();
-        var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs", DefaultValueFactory = _ => 100, HelpName = "N" };
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per mini-batch", DefaultValueFactory = _ => 512, HelpName = "N" };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.01, HelpName = "RATE" };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "Adam weight decay (L2, as torch.optim.Adam)", DefaultValueFactory = _ => 0.0, HelpName = "W" };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", DefaultValueFactory = _ => 10, HelpName = "N" };
-        var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement", DefaultValueFactory = _ => 3, HelpName = "N" };
+        var epochs = SharedOptions.Int("--epochs", "Maximum number of epochs", 100);
+        var batchSize = SharedOptions.Int("--batch-size", "Images per mini-batch (a batch larger than the train split is the whole split)", 512);
+        var lr = SharedOptions.Double("--lr", "Adam learning rate", 0.01, "RATE");
+        var weightDecay = SharedOptions.Double("--weight-decay", "Adam weight decay (L2, as torch.optim.Adam)", 0.0, "W");
+        var evalEvery = SharedOptions.Int("--eval-every", "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", 10);
+        var patience = SharedOptions.Int("--patience", "Stop after N evaluations without improvement", 3);
         var keep = new Option<string>("--keep") { Description = "Which weights to save: best (lowest monitored loss) or last (as the tutorial)", DefaultValueFactory = _ => "best", HelpName = "best|last" };
-        var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", DefaultValueFactory = _ => 0.1, HelpName = "F" };
+        var contamination = SharedOptions.Double("--contamination", "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", 0.1, "F");
         var score = new SharedOptions.ScoreOption();
         score.Option.Description = "Anomaly score the stored threshold is computed with, and that evaluate, score and report then use: " +
             string.Join("; ", AnomalyScore.All.Select(k => $"{AnomalyScore.Name(k)}: {AnomalyScore.Describe(k)}")) + " [default: mse]";
-        var noise = new Option<double>("--noise") { Description = "Denoising: add Gaussian noise of this standard deviation to the inputs (clipped to [0, 1]); the targets stay the clean images", DefaultValueFactory = _ => 0.0, HelpName = "SIGMA" };
-        var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option) to exactly the result of an uninterrupted one", HelpName = "DIR" };
+        var noise = SharedOptions.Double("--noise", "Denoising: add Gaussian noise of this standard deviation to the inputs (clipped to [0, 1]); the targets stay the clean images", 0.0, "SIGMA");
+        var retryCollapsed = SharedOptions.Int("--retry-collapsed",
+            $"When the model collapses (constant output at {Trainer.CollapseEvaluations} evaluations in a row), train again with the next seed, up to N times (0-{TrainRequest.MaxRetries}; the seeds are recorded in run.json)", 0);
+        var resume = SharedOptions.PathOption(new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option; only --threads and --data may be given) to exactly the result of an uninterrupted one", HelpName = "DIR" });
         var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
         var data = SharedOptions.Data();
         var runsDir = SharedOptions.RunsDir();
         var compute = new SharedOptions.ComputeSet();
         var json = SharedOptions.Json();
-        var quiet = SharedOptions.Quiet();
+        var quiet = SharedOptions.Quiet(hasJson: true);
 
         var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, runName, resume, data, runsDir, .. compute.All, json, quiet];
+        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, retryCollapsed, runName, resume, data, runsDir, .. compute.All, json, quiet];
         foreach (Option o in own) command.Add(o);
 
         command.SetAction(parse =>
         {
+            string? resumePath = parse.GetValue(resume);
             ComputeOptions computeOptions = compute.Read(parse);
-            Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
-            // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
-            (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
-            bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
-            T Pick<T>(Option<T> o, T fallback) => Given(o) ? parse.GetValue(o)! : fallback;
-            SplitOptions splitOptions = split.Read(parse);
-            if (!Given(split.Validation) && recipeValidation != splitOptions.Validation)
+            ResumableRun? resumable = null;
+            TrainRequest? request = null;
+            if (resumePath is not null)
             {
-                splitOptions = splitOptions with { Validation = recipeValidation };
-                Splitter.Validate(splitOptions);
+                // A resumed run keeps every option of its checkpoint: any other option given would be ignored, so it is an error.
+                Option[] fixedByCheckpoint = [.. split.All, model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination,
+                    score.Option, noise, retryCollapsed, runName, runsDir, compute.Engine, compute.Device];
+                SharedOptions.RejectGiven(parse, fixedByCheckpoint, "a resumed run keeps the options of its checkpoint (only --threads and --data may be given)");
+                resumable = TrainJob.OpenResumable(resumePath);  // a wrong directory fails before half a second goes on loading the data
             }
-            var given = settings.Where(o => parse.GetValue(o) is not null).ToDictionary(o => o.Name[2..], o => parse.GetValue(o)!);
-            var options = new TrainOptions(
-                Model: architecture.Name,
-                Settings: architecture.Settings(given),
-                Epochs: Pick(epochs, recipe.Epochs),
-                BatchSize: Pick(batchSize, recipe.BatchSize),
-                LearningRate: Pick(lr, recipe.LearningRate),
-                WeightDecay: Pick(weightDecay, recipe.WeightDecay),
-                EvalEvery: Pick(evalEvery, recipe.EvalEvery),
-                Patience: Pick(patience, recipe.Patience),
-                Keep: !Given(keep) ? recipe.Keep : parse.GetValue(keep) switch
-                {
-                    "best" => KeepCheckpoint.Best,
-                    "last" => KeepCheckpoint.Last,
-                    var other => throw new UsageException($"--keep '{other}' is not a choice; use best or last"),
-                },
-                Contamination: Pick(contamination, recipe.Contamination),
-                Score: score.Read(parse) ?? recipe.Score,
-                Noise: Pick(noise, recipe.Noise));
-            options.Validate();
-
-            bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
-            var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(resume) is { } toResume)
-                TrainJob.OpenResumable(toResume);  // a wrong directory fails before half a second goes on loading the data
-            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
-
-            // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
-            using var stop = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-            TrainOutcome outcome;
-            TrainProgress? progress = null;
-            try
+            else
             {
-                string? resumePath = parse.GetValue(resume);
-                void Start(RunDirectory run, TrainRequest request)
+                Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
+                // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
+                (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
+                bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+                T Pick<T>(Option<T> o, T fallback) => Given(o) ? parse.GetValue(o)! : fallback;
+                SplitOptions splitOptions = split.Read(parse);
+                if (!Given(split.Validation) && recipeValidation != splitOptions.Validation)
                 {
-                    progress = new TrainProgress(output, isQuiet, request.Train.Epochs);
-                    progress.Start(run, request, mnist, resumed: resumePath is not null);
+                    splitOptions = splitOptions with { Validation = recipeValidation };
+                    Splitter.Validate(splitOptions);
                 }
-                outcome = resumePath is not null
-                    ? TrainJob.Resume(resumePath, mnist, computeOptions.Threads, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token)
-                    : TrainJob.Execute(new TrainRequest(splitOptions, options, computeOptions, parse.GetValue(runsDir)!, parse.GetValue(runName)),
-                        mnist, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
+                var given = settings.Where(o => parse.GetValue(o) is not null).ToDictionary(o => o.Name[2..], o => parse.GetValue(o)!);
+                var options = new TrainOptions(
+                    Model: architecture.Name,
+                    Settings: architecture.Settings(given),
+                    Epochs: Pick(epochs, recipe.Epochs),
+                    BatchSize: Pick(batchSize, recipe.BatchSize),
+                    LearningRate: Pick(lr, recipe.LearningRate),
+                    WeightDecay: Pick(weightDecay, recipe.WeightDecay),
+                    EvalEvery: Pick(evalEvery, recipe.EvalEvery),
+                    Patience: Pick(patience, recipe.Patience),
+                    Keep: !Given(keep) ? recipe.Keep : parse.GetValue(keep)!.Trim().ToLowerInvariant() switch
+                    {
+                        "best" => KeepCheckpoint.Best,
+                        "last" => KeepCheckpoint.Last,
+                        var other => throw new UsageException($"--keep {MessageText.Quote(parse.GetValue(keep)!)} is not a choice; use best or last"),
+                    },
+                    Contamination: Pick(contamination, recipe.Contamination),
+                    Score: score.Read(parse) ?? recipe.Score,
+                    Noise: Pick(noise, recipe.Noise));
+                options.Validate();
+                int retries = parse.GetValue(retryCollapsed);
+                if (retries is < 0 or > TrainRequest.MaxRetries)
+                    throw new UsageException($"--retry-collapsed {retries} must be 0-{TrainRequest.MaxRetries}");
+                string? name = parse.GetValue(runName);
+                RunDirectory.CheckName(name);
+                request = new TrainRequest(splitOptions, options, computeOptions, parse.GetValue(runsDir)!, name) { RetryCollapsed = retries };
             }
 
-            TrainState state = outcome.Result.State;
-            if (outcome.Result.Reason == StopReason.Interrupted)
+            using (resumable)
             {
-                if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
-                throw new CliExitException(ExitCodes.Interrupted,
-                    $"interrupted after {state.EpochsDone} epochs and {state.BatchesDone} batches; checkpoint saved in {outcome.Run.Path}. Resume with: aemnist train --resume {outcome.Run.Path}");
+                bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
+                var output = parse.InvocationConfiguration.Output;
+                var warnings = new Warnings(parse.InvocationConfiguration.Error);
+                MnistDataset mnist = resumable is not null
+                    ? SharedOptions.LoadDataFor(resumable.Run.Path, resumable.Contents.Request.Data, parse.GetValue(data))
+                    : SharedOptions.LoadData(parse.GetValue(data));
+
+                // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
+                using var stop = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+                Console.CancelKeyPress += onCancel;
+                using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+                TrainOutcome outcome;
+                TrainProgress? progress = null;
+                try
+                {
+                    void Start(RunDirectory run, TrainRequest started)
+                    {
+                        progress = new TrainProgress(output, isQuiet, started.Train.Epochs);
+                        progress.Start(run, started, mnist, resumed: resumable is not null);
+                    }
+                    void Note(string text) => warnings.Add(text);
+                    outcome = resumable is not null
+                        ? TrainJob.Resume(resumable, mnist, computeOptions.Threads, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token, Note)
+                        : TrainJob.Execute(request!, mnist, App.Engines, r => progress?.OnEpoch(r), Start, stop.Token, Note);
+                }
+                finally
+                {
+                    Console.CancelKeyPress -= onCancel;
+                }
+
+                TrainState state = outcome.Result.State;
+                if (outcome.CompletedOnly && !isQuiet)
+                    output.WriteLine($"{outcome.Run.Path}: training had already finished ({TrainJob.StatusName(outcome.Result.Reason)}, {state.EpochsDone} epochs); wrote the files it had not written yet");
+                if (outcome.Result.Reason == StopReason.Interrupted)
+                {
+                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                    throw new CliExitException(ExitCodes.Interrupted,
+                        $"interrupted after {state.EpochsDone} epochs and {state.BatchesDone} batches; checkpoint saved in {outcome.Run.Path}. Resume with: aemnist train --resume {outcome.Run.Path}");
+                }
+                if (outcome.Collapsed)
+                    warnings.Add(ModelHealth.CollapseWarning(outcome.Run.ModelPath) + (outcome.Request.RetryCollapsed > 0
+                        ? $"; it collapsed with every seed tried ({string.Join(", ", [.. outcome.Request.CollapsedSeeds, outcome.Request.Seed])})" : ""));
+                if (outcome.Result.Reason == StopReason.Diverged)
+                {
+                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                    string kept = state.BestWeights is null && state.BestEpoch == 0
+                        ? $"no evaluation succeeded before that, so {outcome.Run.ModelPath} holds the initial weights (epoch 0)"
+                        : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
+                    throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
+                }
+                if (!outcome.CompletedOnly) progress!.Finish(outcome);
+                if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                return ExitCodes.Success;
             }
-            if (outcome.Result.Reason == StopReason.Diverged)
-            {
-                if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
-                string kept = state.BestWeights is null
-                    ? $"no evaluation succeeded before that, so {outcome.Run.ModelPath} holds the initial weights (epoch 0)"
-                    : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
-                throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
-            }
-            progress!.Finish(outcome);
-            if (asJson) output.WriteLine(Summary(outcome).ToJsonString(TrainJob.JsonOptions));
-            return ExitCodes.Success;
         });
         return command;
     }
 
-    private static JsonObject Summary(TrainOutcome outcome)
+    private static JsonObject Summary(TrainOutcome outcome, Warnings warnings)
     {
         TrainState state = outcome.Result.State;
         return new JsonObject
         {
+            ["warnings"] = warnings.ToJson(),
+            ["collapsed"] = outcome.Collapsed,
+            ["seed"] = outcome.Request.Seed,
+            ["collapsed_seeds"] = new JsonArray([.. outcome.Request.CollapsedSeeds.Select(s => (JsonNode)s)]),
             ["run"] = outcome.Run.Path,
             ["model"] = outcome.Run.ModelPath,
             ["status"] = outcome.Result.Reason.ToString().ToLowerInvariant(),

@@ -72,11 +72,15 @@ public static class BenchmarkRunner
         if (TryRead(grid, cell) is { } finished) return finished;
         string modelDirectory = ModelDirectory(grid, cell);
         var run = new RunDirectory(Path.Combine(modelDirectory, cell.Name));
-        if (!File.Exists(run.ModelPath) || File.Exists(run.CheckpointPath))
+        RunState state = run.State;
+        if (state != RunState.Finished)
         {
             TrainOutcome outcome;
-            if (File.Exists(run.CheckpointPath))
-                outcome = TrainJob.Resume(run.Path, data, threads, engines, cancel: cancel);
+            if (state is RunState.Resumable or RunState.FinishedIncomplete)
+            {
+                using ResumableRun resumable = TrainJob.OpenResumable(run.Path);
+                outcome = TrainJob.Resume(resumable, data, threads, engines, cancel: cancel);
+            }
             else
             {
                 if (Directory.Exists(run.Path)) Directory.Delete(run.Path, recursive: true);  // a cell killed before its first checkpoint

@@ -38,7 +38,8 @@ public static class IdxReader
 
     internal static ImageSet ParseImages(byte[] bytes, string name) => ParseImages(bytes, bytes.Length, name);
 
-    internal static ImageSet ParseImages(byte[] bytes, int length, string name)
+    /// <summary>Images from a file's first <paramref name="length"/> bytes (<paramref name="bytes"/> may hold only the header when the header does not match the length).</summary>
+    internal static ImageSet ParseImages(byte[] bytes, long length, string name)
     {
         IdxImageHeader header = ParseImageHeader(bytes, length, name);
         var pixels = new float[(long)header.Count * header.Rows * header.Cols];
@@ -47,10 +48,10 @@ public static class IdxReader
     }
 
     /// <summary>Validates an image file's header against its length; pixels start at byte 16.</summary>
-    internal static IdxImageHeader ParseImageHeader(byte[] bytes, int length, string name)
+    internal static IdxImageHeader ParseImageHeader(byte[] bytes, long length, string name)
     {
         CheckMagic(bytes, length, name, ImagesMagic, 3, "image");
-        if (length < 16)
+        if (length < 16 || bytes.Length < 16)
             throw new DataFormatException($"{name}: truncated header ({length} bytes, an IDX image header needs 16)");
         long count = ReadDim(bytes, 4, name, "image count");
         long rows = ReadDim(bytes, 8, name, "row count");
@@ -62,6 +63,7 @@ public static class IdxReader
         if (expected != length)
             throw new DataFormatException(
                 $"{name}: header says {count} images of {rows}x{cols} ({expected} bytes), but the file has {length} bytes; the file is truncated or corrupt");
+        if (bytes.Length < length) throw new DataFormatException($"{name}: the file changed while it was read");
         return new IdxImageHeader((int)count, (int)rows, (int)cols);
     }
 
@@ -73,15 +75,16 @@ public static class IdxReader
 
     internal static byte[] ParseLabels(byte[] bytes, string name) => ParseLabels(bytes, bytes.Length, name);
 
-    internal static byte[] ParseLabels(byte[] bytes, int length, string name)
+    internal static byte[] ParseLabels(byte[] bytes, long length, string name)
     {
         CheckMagic(bytes, length, name, LabelsMagic, 1, "label");
-        if (length < 8)
+        if (length < 8 || bytes.Length < 8)
             throw new DataFormatException($"{name}: truncated header ({length} bytes, an IDX label header needs 8)");
         long count = ReadDim(bytes, 4, name, "label count");
         if (8 + count != length)
             throw new DataFormatException(
                 $"{name}: header says {count} labels ({8 + count} bytes), but the file has {length} bytes; the file is truncated or corrupt");
+        if (bytes.Length < length) throw new DataFormatException($"{name}: the file changed while it was read");
         byte[] labels = bytes.AsSpan(8, (int)count).ToArray();
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] > 9)
@@ -89,10 +92,10 @@ public static class IdxReader
         return labels;
     }
 
-    private static void CheckMagic(byte[] bytes, int length, string name, int magic, int dims, string kind)
+    private static void CheckMagic(byte[] bytes, long length, string name, int magic, int dims, string kind)
     {
         if (length == 0) throw new DataFormatException($"{name}: file is empty");
-        if (length < 4)
+        if (length < 4 || bytes.Length < 4)
             throw new DataFormatException($"{name}: truncated header ({length} bytes)");
         int found = BinaryPrimitives.ReadInt32BigEndian(bytes);
         if (found == magic) return;
@@ -112,57 +115,22 @@ public static class IdxReader
     }
 
     /// <summary>
-    /// Reads a file whole, inflating it if it starts with the gzip magic (1F 8B). Returns a buffer and the
-    /// number of valid bytes in it (the buffer may be longer, to avoid a copy).
+    /// Reads a file whole, inflating it if it starts with the gzip magic (1F 8B). Returns a buffer and the file's
+    /// length (see <see cref="IdxFile"/>: the buffer holds only the header when the header does not fit the length).
     /// </summary>
-    internal static (byte[] Bytes, int Length) ReadFileBytes(string path)
+    internal static (byte[] Bytes, long Length) ReadFileBytes(string path, ReadBudget? budget = null)
     {
-        string name = Path.GetFileName(path);
-        if (!File.Exists(path))
-            throw new DataFormatException($"{path}: file not found");
-        byte[] raw;
-        try { raw = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataFormatException($"{path}: cannot read file ({e.Message})", e);
-        }
-        return Inflate(raw, name);
+        using IdxFile file = IdxFile.Open(path);
+        file.Reserve(budget ?? new ReadBudget(MaxDecompressedBytes));
+        return file.ReadAll();
     }
 
     /// <summary>A file's bytes as read, or inflated if they start with the gzip magic (1F 8B); <paramref name="name"/> starts error messages.</summary>
-    internal static (byte[] Bytes, int Length) Inflate(byte[] raw, string name)
+    internal static (byte[] Bytes, long Length) Inflate(byte[] raw, string name)
     {
-        if (raw.Length < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return (raw, raw.Length);
-        try
-        {
-            // gzip's trailer holds the inflated size mod 2^32: a capacity hint only, never trusted beyond the cap.
-            long hint = raw.Length >= 18 ? BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) : 0;
-            int capacity = (int)Math.Clamp(hint + 1, 1, Math.Min(MaxDecompressedBytes, (long)raw.Length * 1100));
-            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            var buffer = new byte[capacity];
-            int length = 0;
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (buffer.Length >= MaxDecompressedBytes)
-                        throw new DataFormatException($"{name}: decompresses to more than {MaxDecompressedBytes >> 20} MiB; not an MNIST file");
-                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, MaxDecompressedBytes));
-                }
-                int read = gzip.Read(buffer, length, buffer.Length - length);
-                if (read == 0) break;
-                length += read;
-            }
-            return (buffer, length);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException($"{name}: corrupt gzip data ({e.Message.TrimEnd('.')})", e);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new DataFormatException($"{name}: gzip data ends early; the file is truncated", e);
-        }
+        using IdxFile file = IdxFile.Open(new MemoryStream(raw), raw.Length, name);
+        file.Reserve(new ReadBudget(MaxDecompressedBytes));
+        return file.ReadAll();
     }
 }
 

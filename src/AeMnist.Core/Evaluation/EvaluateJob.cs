@@ -70,11 +70,12 @@ public sealed record EvaluationOutcome(
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse, string? modelFile = null)
     {
         float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
         AnomalyScore.Compute(model, score, images, indices.Length, errors);
+        Training.ModelHealth.CheckFinite(errors, modelFile ?? model.Spec.Describe(), i => $"MNIST image {indices[i]}");
         byte[] labels = data.GatherLabels(indices);
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normalDigit));
     }
@@ -89,14 +90,14 @@ public static class EvaluateJob
     /// The rule text says which applied.
     /// </summary>
     public static EvaluationOutcome Execute(IEngineModel model, ModelMetadata metadata, SplitOptions splitOptions, MnistDataset data, ThresholdRule rule,
-        LabelledImages? input = null, ScoreKind? score = null)
+        LabelledImages? input = null, ScoreKind? score = null, string? modelFile = null)
     {
         ScoreKind stored = metadata.Score ?? ScoreKind.Mse, kind = score ?? stored;
         string name = AnomalyScore.Name(kind);
         if (rule is ThresholdRule.Stored && kind != stored) rule = new ThresholdRule.Contamination(0.1);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
-        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal, kind) : Score(model, input, splitOptions.Normal, kind);
+        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal, kind, modelFile) : Score(model, input, splitOptions.Normal, kind, modelFile);
         string defaultNote = "";
         if (rule is ThresholdRule.Stored && metadata.Threshold is null)
         {
@@ -107,18 +108,18 @@ public static class EvaluateJob
         (double threshold, string ruleText) = rule switch
         {
             ThresholdRule.Fixed f => (f.Value, "given with --threshold"),
-            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal, kind).Errors, c.Fraction),
+            ThresholdRule.Contamination c => (Thresholds.FromContamination(Score(model, data, split.Train, splitOptions.Normal, kind, modelFile).Errors, c.Fraction),
                 $"contamination {Text(c.Fraction)}: percentile {Text(100 * (1 - c.Fraction))} of the train split's {scores}" +
                 (kind != stored && score is not null && metadata.Threshold is not null ? $" (the stored threshold is for the {AnomalyScore.Name(stored)} score)" : "")),
-            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal, kind), p.P),
+            ThresholdRule.Percentile p => (Thresholds.FromPercentile(NormalTrainErrors(model, data, split, splitOptions.Normal, kind, modelFile), p.P),
                 $"percentile {Text(p.P)} of the train split's normal-digit {scores}"),
-            ThresholdRule.FalsePositiveRate f => (Thresholds.FromPercentile(NormalTuningErrors(model, data, split, splitOptions.Normal, kind), 100 * (1 - f.Fraction)),
+            ThresholdRule.FalsePositiveRate f => (Thresholds.FromPercentile(NormalTuningErrors(model, data, split, splitOptions.Normal, kind, modelFile), 100 * (1 - f.Fraction)),
                 $"{defaultNote}--fpr {Text(f.Fraction)}: flags {Text(100 * f.Fraction)}% of the normal digits of the {(split.Validation.Length > 0 ? "validation" : "train")} split (percentile {Text(100 * (1 - f.Fraction))} of their {scores})"),
             _ => (metadata.Threshold ?? throw new ArgumentException("the model stores no threshold; pass --threshold, --contamination or --percentile"),
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length), kind)
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length) || metadata.Collapsed, kind)
         {
             TestPixels = pixels,
             TestName = input?.Name ?? "the test split",
@@ -129,11 +130,12 @@ public static class EvaluateJob
     }
 
     /// <summary>Scores labelled images from --input; an image is an anomaly when its label is not <paramref name="normalDigit"/>.</summary>
-    public static ScoredImages Score(IEngineModel model, LabelledImages input, int normalDigit, ScoreKind score = ScoreKind.Mse)
+    public static ScoredImages Score(IEngineModel model, LabelledImages input, int normalDigit, ScoreKind score = ScoreKind.Mse, string? modelFile = null)
     {
         int n = input.Labels.Length;
         var errors = new float[n];
         AnomalyScore.Compute(model, score, input.Pixels, n, errors);
+        Training.ModelHealth.CheckFinite(errors, modelFile ?? model.Spec.Describe(), i => $"{input.Name} image {i}");
         return new ScoredImages([.. Enumerable.Range(0, n)], errors, input.Labels, Evaluator.IsAnomaly(input.Labels, normalDigit));
     }
 
@@ -146,12 +148,12 @@ public static class EvaluateJob
         return best < 0 ? (double.NaN, double.NaN) : (curve.Thresholds[best], curve.F1[best]);
     }
 
-    private static float[] NormalTuningErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score)
+    private static float[] NormalTuningErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score, string? modelFile)
     {
         int[] pool = split.Validation.Length > 0 ? split.Validation : split.Train;
         int[] normals = pool.Where(i => data.Labels[i] == normal).ToArray();
         if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the train split, and it has none");
-        return Score(model, data, normals, normal, score).Errors;
+        return Score(model, data, normals, normal, score, modelFile).Errors;
     }
 
     /// <summary>
@@ -164,22 +166,14 @@ public static class EvaluateJob
     /// <summary>The same check on the first (up to) 256 of <paramref name="count"/> images in <paramref name="pixels"/>.</summary>
     public static bool HasConstantOutput(IEngineModel model, float[] pixels, int count)
     {
-        int n = Math.Min(count, 256);
-        if (n < 2) return false;
-        const int p = MnistDataset.PixelsPerImage;
-        ReadOnlySpan<float> images = pixels.AsSpan(0, n * p);
-        var output = new float[images.Length];
-        model.Reconstruct(images, n, output);
-        ReadOnlySpan<float> first = output.AsSpan(0, p);
-        for (int i = 1; i < n; i++)
-            if (!output.AsSpan(i * p, p).SequenceEqual(first)) return false;
-        return true;
+        int n = Math.Min(count, Training.ModelHealth.ProbeImages);
+        return Training.ModelHealth.IsConstant(model, pixels, n);
     }
 
-    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score)
+    private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score, string? modelFile)
     {
         int[] normals = split.Train.Where(i => data.Labels[i] == normal).ToArray();
-        return Score(model, data, normals, normal, score).Errors;
+        return Score(model, data, normals, normal, score, modelFile).Errors;
     }
 
     private static string Text(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);

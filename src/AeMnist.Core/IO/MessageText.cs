@@ -3,22 +3,31 @@ using System.Text;
 
 namespace AeMnist.IO;
 
-internal static class MessageText
+public static class MessageText
 {
     /// <summary>
     /// Text from a file, single-quoted for a one-line message: control characters escaped as \uXXXX and long
     /// text cut to <paramref name="maxShown"/> characters with "...", so no input can split the message or
     /// flood the terminal.
     /// </summary>
-    internal static string Quote(ReadOnlySpan<char> text, int maxShown = 80)
+    public static string Quote(ReadOnlySpan<char> text, int maxShown = 80)
     {
         var sb = new StringBuilder("'");
-        foreach (char c in text.Length > maxShown ? text[..maxShown] : text)
+        int shown = 0;
+        bool cut = false;
+        foreach (char c in text)
         {
-            if (char.IsControl(c) || c is '\u2028' or '\u2029') sb.Append($"\\u{(int)c:x4}");
-            else sb.Append(c);
+            // Escapes count at their printed length, so no input can make the quote longer than about maxShown.
+            string piece = char.IsControl(c) || c is '\u2028' or '\u2029' ? $"\\u{(int)c:x4}" : c.ToString();
+            if (shown + piece.Length > maxShown)
+            {
+                cut = true;
+                break;
+            }
+            sb.Append(piece);
+            shown += piece.Length;
         }
-        if (text.Length > maxShown) sb.Append("...");
+        if (cut) sb.Append("...");
         return sb.Append('\'').ToString();
     }
 }

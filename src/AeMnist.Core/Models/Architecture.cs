@@ -15,15 +15,18 @@ public sealed record ArchitectureOption(string Name, string HelpName, string Des
     public int[] Parse(string text)
     {
         string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
-        string expected = IsList ? $"integers {Min}-{Max} separated by commas, e.g. {Format(Default)}" : $"an integer {Min}-{Max}, e.g. {Format(Default)}";
+        string expected = Expected;
         if (parts.Length == 0 || (!IsList && parts.Length != 1))
             throw new ArgumentException($"--{Name} '{text}' must be {expected}");
         var values = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < Min || values[i] > Max)
+            if (!parts[i].All(char.IsAsciiDigit) || !int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < Min || values[i] > Max)
                 throw new ArgumentException($"--{Name} '{text}' must be {expected}");
         return values;
     }
+
+    /// <summary>"integers 1-16384 separated by commas, e.g. 64,32".</summary>
+    public string Expected => IsList ? $"integers {Min}-{Max} separated by commas, e.g. {Format(Default)}" : $"an integer {Min}-{Max}, e.g. {Format(Default)}";
 
     public static string Format(int[] values) => string.Join(",", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
 }

@@ -72,7 +72,19 @@ public sealed class ModelSpec
     public bool HasBuffers => StateEntries.Any(e => e.IsBuffer);
 
     /// <summary>Trained values (buffers not counted).</summary>
-    public int ParameterCount => StateEntries.Where(e => !e.IsBuffer).Sum(e => e.Length);
+    public long ParameterCount => StateEntries.Where(e => !e.IsBuffer).Sum(e => (long)e.Length);
+
+    /// <summary>The most values a model may hold to be trained here (256 MB of weights; training holds several copies).</summary>
+    public const long MaxParameters = 1L << 26;
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="spec"/> holds more than <see cref="MaxParameters"/> values.</summary>
+    public static void CheckSize(ModelSpec spec)
+    {
+        long values = spec.StateEntries.Sum(e => (long)e.Length);
+        if (values > MaxParameters)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{spec.Describe()} has {values:N0} parameters, more than the {MaxParameters:N0} aemnist trains; choose smaller sizes"));
+    }
 
     /// <summary>The state-dict prefix of layer <paramref name="index"/> of <see cref="Layers"/>: "encoder.2", "decoder.0".</summary>
     public string LayerName(int index) => index < Encoder.Count
@@ -101,14 +113,14 @@ public sealed class ModelSpec
         foreach (StateEntry e in StateEntries)
         {
             if (!weights.TryGet(e.Name, out NamedTensor t))
-                throw new ArgumentException($"tensor '{e.Name}' is missing for {Describe()}");
+                throw new ArgumentException($"tensor {IO.MessageText.Quote(e.Name)} is missing for {Describe()}");
             if (!t.Shape.SequenceEqual(e.Shape))
-                throw new ArgumentException($"tensor '{e.Name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}] for {Describe()}");
+                throw new ArgumentException($"tensor {IO.MessageText.Quote(e.Name)} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", e.Shape)}] for {Describe()}");
         }
         if (weights.Count != StateEntries.Count)
         {
             var known = StateEntries.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-            throw new ArgumentException($"unexpected tensor '{weights.Tensors.First(t => !known.Contains(t.Name)).Name}' for {Describe()}");
+            throw new ArgumentException($"unexpected tensor {IO.MessageText.Quote(weights.Tensors.First(t => !known.Contains(t.Name)).Name)} for {Describe()}");
         }
     }
 

@@ -28,7 +28,8 @@ public static class HtmlReport
     /// </summary>
     public static IReadOnlyList<string> Write(string directory, ReportInput input)
     {
-        Directory.CreateDirectory(directory);
+        // The directory must exist: a run directory removed meanwhile is never re-created holding only a report.
+        if (!Directory.Exists(directory)) throw new IOException($"{directory}: directory does not exist (removed meanwhile?); nothing was written");
         Built built = Build(input);
         var written = new List<string>();
         void Put(string name, byte[] bytes)
@@ -270,8 +271,6 @@ public static class HtmlReport
     /// </summary>
     public static void WriteComparison(string path, IReadOnlyList<(string RunName, ReportInput Input)> runs)
     {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null) Directory.CreateDirectory(directory);
         AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(RenderComparison(runs)));
     }
 

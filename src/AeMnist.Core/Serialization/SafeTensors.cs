@@ -21,27 +21,86 @@ public static class SafeTensors
     /// <summary>
     /// Reads and validates a safetensors file. Every problem with the file, including a missing or
     /// unreadable one, is a <see cref="DataFormatException"/> with a one-line message; see
-    /// <see cref="Read(ReadOnlySpan{byte}, string)"/> for what is checked.
+    /// <see cref="Read(ReadOnlySpan{byte}, string)"/> for what is checked. The file is opened once and read in order:
+    /// the header length, the header, then (only once the header has been checked, by this reader and by
+    /// <paramref name="checkHeader"/>, which may throw) exactly the data the header describes, plus one byte to tell a
+    /// longer file. So a device (/dev/zero), a FIFO or a header that claims gigabytes costs a few bytes.
     /// </summary>
-    public static SafeTensorsFile Read(string path)
+    public static SafeTensorsFile Read(string path, Action<SafeTensorsHeaderInfo>? checkHeader = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (Directory.Exists(path)) throw new DataFormatException($"{path}: is a directory, not a safetensors file");
-        if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
+        FileKind kind = FileKinds.Of(path);
+        if (kind == FileKind.Directory) throw new DataFormatException($"{path}: is a directory, not a safetensors file");
+        if (kind == FileKind.Missing) throw new DataFormatException($"{path}: file not found");
         string name = Path.GetFileName(path);
-        byte[] bytes;
         try
         {
-            long length = new FileInfo(path).Length;
-            if (length > Array.MaxLength)
-                throw new DataFormatException($"{name}: file is {length} bytes, more than the {Array.MaxLength} bytes aemnist can read");
-            bytes = File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            long? length = kind == FileKind.Regular ? stream.Length : null;
+            var prefix = new byte[8];
+            int got = ReadUpTo(stream, prefix, 0, 8);
+            if (got < 8) return Read(prefix.AsSpan(0, got), name);  // too short: the span reader says so
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (length is { } n && headerLength > (ulong)(n - 8))
+                throw SafeTensorsHeader.Bad(name, $"header length {headerLength} runs past the end of the file ({n} bytes); the file is truncated or not safetensors");
+            if (headerLength > MaxHeaderBytes)
+                throw SafeTensorsHeader.Bad(name, $"header length {headerLength} is over the {MaxHeaderBytes}-byte limit; the file is corrupt or not safetensors");
+            var header = new byte[8 + (int)headerLength];
+            prefix.CopyTo(header, 0);
+            int read = ReadUpTo(stream, header, 8, (int)headerLength);
+            if (read < (int)headerLength)
+                throw SafeTensorsHeader.Bad(name, $"header length {headerLength} runs past the end of the file ({8 + read} bytes); the file is truncated or not safetensors");
+            var (entries, metadata) = SafeTensorsHeader.Parse(header.AsSpan(8), name);
+            ulong dataEnd = entries.Count == 0 ? 0 : entries.Max(e => e.End);
+            long dataLength = length is { } total ? total - 8 - (long)headerLength : (long)Math.Min(dataEnd, (ulong)Array.MaxLength);
+            if (dataLength > Array.MaxLength - header.Length)
+                throw SafeTensorsHeader.Bad(name, $"file is {8 + (long)headerLength + dataLength} bytes, more than the {Array.MaxLength} bytes aemnist can read");
+            long[] elements = CheckEntries(entries, (int)dataLength, name);
+            checkHeader?.Invoke(new SafeTensorsHeaderInfo(
+                entries.Select((e, i) => (e.Name, Array.ConvertAll(e.Shape, d => (int)d), elements[i])).ToList(), metadata));
+            // The data: exactly what the header describes (and one byte more, to tell a stream that goes on).
+            var all = new byte[header.Length + dataLength + (length is null ? 1 : 0)];
+            header.CopyTo(all, 0);
+            int dataRead = ReadUpTo(stream, all, header.Length, all.Length - header.Length);
+            if (length is null && dataRead > dataLength)
+                throw SafeTensorsHeader.Bad(name, $"bytes follow the last tensor's data (at byte {header.Length + dataLength}); the file is corrupt");
+            return Read(all.AsSpan(0, header.Length + dataRead), name);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new DataFormatException($"{path}: cannot read file ({e.Message.TrimEnd('.')})", e);
+            throw new DataFormatException($"{path}: cannot read file ({FileErrors.Reason(e)})", e);
         }
-        return Read(bytes, name);
+    }
+
+    /// <summary>The checked header of a safetensors file (names, shapes, metadata) without reading its data.</summary>
+    public static SafeTensorsHeaderInfo ReadHeader(string path)
+    {
+        try
+        {
+            Read(path, header => throw new HeaderRead(header));
+        }
+        catch (HeaderRead read)
+        {
+            return read.Header;
+        }
+        throw new InvalidOperationException("unreachable: the header callback always throws");
+    }
+
+    private sealed class HeaderRead(SafeTensorsHeaderInfo header) : Exception
+    {
+        public SafeTensorsHeaderInfo Header { get; } = header;
+    }
+
+    private static int ReadUpTo(Stream stream, byte[] buffer, int offset, int count)
+    {
+        int total = 0;
+        while (total < count)
+        {
+            int n = stream.Read(buffer, offset + total, count - total);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
     }
 
     /// <summary>

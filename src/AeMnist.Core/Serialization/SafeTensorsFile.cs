@@ -27,3 +27,10 @@ public sealed class SafeTensorsFile
     /// <summary>The <c>__metadata__</c> map; empty when the file has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 }
+
+/// <summary>A checked safetensors header, before its data is read: each tensor's name, shape and element count, in header order, and the metadata.</summary>
+public sealed record SafeTensorsHeaderInfo(IReadOnlyList<(string Name, int[] Shape, long Elements)> Tensors, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>Name → shape.</summary>
+    public IReadOnlyDictionary<string, int[]> Shapes => Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
+}

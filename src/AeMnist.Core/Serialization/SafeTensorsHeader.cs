@@ -52,12 +52,14 @@ internal static class SafeTensorsHeader
         }
         catch (JsonException e)
         {
-            throw Bad(file, $"header is not valid JSON ({OneLine(e.Message)}); the file is corrupt or not safetensors", e);
+            // .NET's own sentence is not ours to print; where the JSON breaks is what helps.
+            throw Bad(file, header.IsEmpty ? "header is empty; the file is not safetensors"
+                : $"header is not valid JSON ({(e.LineNumber is > 0 ? $"line {e.LineNumber + 1}, byte {e.BytePositionInLine}" : $"at byte {8 + (e.BytePositionInLine ?? 0)}")}); the file is corrupt or not safetensors", e);
         }
         catch (InvalidOperationException e)
         {
             // GetString on an escaped lone surrogate such as "\ud800".
-            throw Bad(file, $"header is not valid JSON ({OneLine(e.Message)}); the file is corrupt or not safetensors", e);
+            throw Bad(file, "header is not valid JSON (a string holds an unpaired surrogate escape); the file is corrupt or not safetensors", e);
         }
         return (entries, metadata ?? new Dictionary<string, string>(StringComparer.Ordinal));
     }
@@ -169,6 +171,4 @@ internal static class SafeTensorsHeader
 
     /// <summary>A name from the file, quoted for a one-line message (see <see cref="MessageText.Quote"/>).</summary>
     internal static string Quote(string text) => MessageText.Quote(text);
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").TrimEnd('.', ' ');
 }

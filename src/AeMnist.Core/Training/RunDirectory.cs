@@ -1,11 +1,35 @@
-// A run directory under --runs-dir: model.safetensors, run.json, history.csv, metrics.json, report.html.
-// A new run never overwrites an existing one; every file in it is written atomically.
+// A run directory under --runs-dir: checkpoint.safetensors while it trains, then model.safetensors, run.json,
+// history.csv, and later metrics.json and report.html. A new run is built under a temporary name with its first
+// checkpoint and published by one rename that never replaces anything, so a run directory exists only complete and
+// never overwrites another. The checkpoint is the run's one commit point (see Checkpoint); every other file is
+// written atomically after it, and `.aemnist-run` is locked while a process trains the run.
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AeMnist.IO;
 
 namespace AeMnist.Training;
+
+/// <summary>Where a run stands, as its files say.</summary>
+public enum RunState
+{
+    /// <summary>No model and no checkpoint: not a run directory (or one from before this aemnist).</summary>
+    NotARun,
+
+    /// <summary>A checkpoint to continue from; training is interrupted, or in progress when <see cref="RunDirectory.IsLocked"/>.</summary>
+    Resumable,
+
+    /// <summary>Training finished (its checkpoint is final) but not every file was written yet: `train --resume` completes them.</summary>
+    FinishedIncomplete,
+
+    /// <summary>Training finished and every file is written.</summary>
+    Finished,
+}
+
+/// <summary>What run.json records about a run's data and health (null fields were not recorded).</summary>
+public sealed record RunInfo(string? Status, string? DataDirectory, string? DataSha256, bool Collapsed, ulong? Seed, IReadOnlyList<ulong> CollapsedSeeds);
 
 public sealed partial class RunDirectory
 {
@@ -14,6 +38,12 @@ public sealed partial class RunDirectory
     public const string HistoryFileName = "history.csv";
     public const string MetricsFileName = "metrics.json";
     public const string CheckpointFileName = "checkpoint.safetensors";
+
+    /// <summary>The file locked while a process trains the run (and, before, the claim of a new directory).</summary>
+    public const string ClaimFileName = ".aemnist-run";
+
+    /// <summary>The files a run owns: no --output may replace them.</summary>
+    public static IReadOnlyList<string> OwnFiles { get; } = [ModelFileName, RunFileName, HistoryFileName, MetricsFileName, CheckpointFileName, ClaimFileName];
 
     public string Path { get; }
 
@@ -24,112 +54,237 @@ public sealed partial class RunDirectory
     public string HistoryPath => System.IO.Path.Combine(Path, HistoryFileName);
     public string MetricsPath => System.IO.Path.Combine(Path, MetricsFileName);
     public string CheckpointPath => System.IO.Path.Combine(Path, CheckpointFileName);
+    public string LockPath => System.IO.Path.Combine(Path, ClaimFileName);
+
+    /// <summary>True when a process holds this run's lock (it is training it now).</summary>
+    public bool IsLocked => FileLock.IsHeld(LockPath);
+
+    /// <summary>Where the run stands: finished, finished with files still to write, resumable, or not a run at all.</summary>
+    public RunState State
+    {
+        get
+        {
+            if (File.Exists(CheckpointPath))
+                return Checkpoint.IsFinal(CheckpointPath) ? RunState.FinishedIncomplete : RunState.Resumable;
+            return File.Exists(ModelPath) ? RunState.Finished : RunState.NotARun;
+        }
+    }
+
+    /// <summary>Locks the run for this process; a run another process is training is a one-line error.</summary>
+    public FileLock Lock()
+    {
+        FileLock? held;
+        try { held = FileLock.TryAcquire(LockPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw FileErrors.Cannot("lock the run", Path, e); }
+        return held ?? throw new DataFormatException($"{Path}: another aemnist process is training this run; wait for it to finish (or stop it) first");
+    }
 
     /// <summary>
-    /// Creates a new, empty run directory. A name the user chose must not exist yet; a generated name
-    /// gets a -2, -3, ... suffix instead of clashing.
+    /// Creates a new run directory holding what <paramref name="populate"/> writes into it (its first checkpoint), and locks it.
+    /// The directory is built under a temporary name and renamed into place only when complete, never over an existing
+    /// one: a name the user chose must not exist yet; a generated name gets a -2, -3, ... suffix instead of clashing.
     /// </summary>
-    public static RunDirectory Create(string runsDirectory, string? runName, string defaultName)
+    public static (RunDirectory Run, FileLock Lock) Create(string runsDirectory, string? runName, string defaultName, Action<RunDirectory> populate)
     {
-        if (runName is not null && !SafeName().IsMatch(runName))
-            throw new ArgumentException($"--run-name '{runName}' must be letters, digits, '.', '_' or '-' (no slashes)");
-        Directory.CreateDirectory(runsDirectory);
+        CheckName(runName);
+        EnsureRunsDirectory(runsDirectory);
+        RemoveStale(runsDirectory);
         string baseName = runName ?? defaultName;
-        for (int attempt = 1; ; attempt++)
-        {
-            string name = attempt == 1 ? baseName : $"{baseName}-{attempt}";
-            string path = System.IO.Path.Combine(runsDirectory, name);
-            if (Directory.Exists(path) || File.Exists(path))
-            {
-                if (runName is not null)
-                    throw new ArgumentException($"run directory {path} already exists; choose another --run-name or remove it");
-                continue;
-            }
-            Directory.CreateDirectory(path);
-            // Claim the directory with a file only one process can create: of two processes that passed the
-            // check above at the same instant, the second finds the claim taken and treats the name as existing.
-            if (!TryClaim(path))
-            {
-                if (runName is not null)
-                    throw new ArgumentException($"run directory {path} already exists; choose another --run-name or remove it");
-                continue;
-            }
-            return new RunDirectory(path);
-        }
-    }
-
-    /// <summary>Creates the claim file in <paramref name="path"/> if no one has; true for exactly one caller.</summary>
-    internal static bool TryClaim(string path)
-    {
+        string staging = System.IO.Path.Combine(runsDirectory, $".{baseName}.aemnist-{Environment.ProcessId}-{System.IO.Path.GetRandomFileName()}.tmp");
+        FileLock? held = null;
         try
         {
-            using (new FileStream(System.IO.Path.Combine(path, ClaimFileName), FileMode.CreateNew, FileAccess.Write)) { }
-            return true;
+            Directory.CreateDirectory(staging);
+            var building = new RunDirectory(staging);
+            held = building.Lock();
+            populate(building);
+            for (int attempt = 1; ; attempt++)
+            {
+                string name = attempt == 1 ? baseName : $"{baseName}-{attempt}";
+                string path = System.IO.Path.Combine(runsDirectory, name);
+                if (DirectoryRename.TryRenameNoReplace(staging, path)) return (new RunDirectory(path), held);
+                if (runName is not null)
+                    throw new ArgumentException($"run directory {path} already exists; choose another --run-name or remove it");
+            }
         }
-        catch (IOException) when (File.Exists(System.IO.Path.Combine(path, ClaimFileName)))
+        catch (Exception e)
         {
-            return false;
+            held?.Dispose();
+            TryDeleteTree(staging);
+            if (e is IOException or UnauthorizedAccessException)
+                throw new IOException($"{System.IO.Path.Combine(runsDirectory, baseName)}: cannot create the run directory: {FileErrors.Reason(e.InnerException ?? e)}", e);
+            throw;
         }
     }
 
-    /// <summary>The empty marker that claims a new run directory for one process.</summary>
-    public const string ClaimFileName = ".aemnist-run";
+    /// <summary>A --run-name must be a plain name: letters, digits, '.', '_', '-', not starting with '.' (hidden and temporary names do).</summary>
+    public static void CheckName(string? runName)
+    {
+        if (runName is not null && (!SafeName().IsMatch(runName) || runName.StartsWith('.')))
+            throw new ArgumentException($"--run-name {MessageText.Quote(runName)} must be letters, digits, '.', '_' or '-', not starting with '.' (no slashes)");
+    }
 
-    /// <summary>The most recently created run directory (by run.json time) that holds a model.</summary>
+    private static void EnsureRunsDirectory(string runsDirectory)
+    {
+        FileKind kind = FileKinds.Of(runsDirectory);
+        if (kind != FileKind.Missing && kind != FileKind.Directory)
+            throw new ArgumentException($"--runs-dir {runsDirectory} is {FileKinds.Describe(kind)}, not a directory");
+        try { Directory.CreateDirectory(runsDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw FileErrors.Cannot("create the runs directory", runsDirectory, e); }
+    }
+
+    /// <summary>
+    /// Removes what killed processes left in a runs directory: run directories still under their temporary name whose
+    /// builder is gone, and stray temporary files.
+    /// </summary>
+    public static void RemoveStale(string runsDirectory)
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists(runsDirectory)) return;
+        try
+        {
+            foreach (string dir in Directory.EnumerateDirectories(runsDirectory, ".*.aemnist-*.tmp"))
+                if (AtomicFile.WriterOf(System.IO.Path.GetFileName(dir)) is { } pid && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                    TryDeleteTree(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        AtomicFile.RemoveStaleTemporaries(runsDirectory);
+    }
+
+    private static void TryDeleteTree(string path)
+    {
+        try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The most recently finished run (by its model's time) under <paramref name="runsDirectory"/>.</summary>
     public static RunDirectory Newest(string runsDirectory)
     {
-        if (!Directory.Exists(runsDirectory))
+        FileKind kind = FileKinds.Of(runsDirectory);
+        if (kind == FileKind.Missing)
             throw new DataFormatException($"{runsDirectory}: runs directory not found; train a model first (aemnist train) or pass --run DIR");
+        if (kind != FileKind.Directory)
+            throw new DataFormatException($"{runsDirectory}: is {FileKinds.Describe(kind)}, not a runs directory; pass --runs-dir DIR or --run DIR");
         var newest = new DirectoryInfo(runsDirectory).EnumerateDirectories()
-            .Where(d => File.Exists(System.IO.Path.Combine(d.FullName, ModelFileName)))
+            .Where(d => !d.Name.StartsWith('.') && File.Exists(System.IO.Path.Combine(d.FullName, ModelFileName)) && !File.Exists(System.IO.Path.Combine(d.FullName, CheckpointFileName)))
             .OrderByDescending(d => File.GetLastWriteTimeUtc(System.IO.Path.Combine(d.FullName, ModelFileName)))
             .ThenByDescending(d => d.Name, StringComparer.Ordinal)
             .FirstOrDefault();
         return newest is null
-            ? throw new DataFormatException($"{runsDirectory}: no run with a {ModelFileName} in it; train a model first (aemnist train) or pass --run DIR")
+            ? throw new DataFormatException($"{runsDirectory}: no finished run with a {ModelFileName} in it; train a model first (aemnist train) or pass --run DIR")
             : new RunDirectory(newest.FullName);
     }
 
-    /// <summary>An existing run directory given with --run; it must hold a model.</summary>
+    /// <summary>An existing, finished run directory given with --run; anything else is a one-line error that says what it is and what to do.</summary>
     public static RunDirectory Open(string path)
     {
-        if (!Directory.Exists(path))
+        FileKind kind = FileKinds.Of(path);
+        if (kind == FileKind.Missing)
             throw new DataFormatException($"{path}: run directory not found");
+        if (kind != FileKind.Directory)
+            throw new DataFormatException($"{path}: is {FileKinds.Describe(kind)}, not a run directory{(kind == FileKind.Regular ? "; for a model file use --model-file" : "")}");
         var run = new RunDirectory(path);
-        if (!File.Exists(run.ModelPath))
-            throw new DataFormatException($"{path}: no {ModelFileName} in this run directory; was training interrupted? (resume it with aemnist train --resume {path})");
-        return run;
+        switch (run.State)
+        {
+            case RunState.Finished:
+                return run;
+            case RunState.FinishedIncomplete when File.Exists(run.ModelPath):
+                return run;
+            case RunState.FinishedIncomplete:
+                throw new DataFormatException($"{path}: training finished but its files were not all written; complete them with aemnist train --resume {path}");
+            case RunState.Resumable:
+                throw new DataFormatException(run.IsLocked
+                    ? $"{path}: no {ModelFileName} yet; the run is still training (another aemnist process holds it)"
+                    : $"{path}: no {ModelFileName} yet; training was interrupted (resume it with aemnist train --resume {path})");
+            default:
+                bool holdsRuns = Directory.EnumerateDirectories(path).Any(d => File.Exists(System.IO.Path.Combine(d, ModelFileName)) || File.Exists(System.IO.Path.Combine(d, CheckpointFileName)));
+                throw new DataFormatException(holdsRuns
+                    ? $"{path}: no {ModelFileName} here; this is a runs directory, not a run: pass --runs-dir {path} (its newest run) or --run {System.IO.Path.Combine(path, "NAME")}"
+                    : $"{path}: no {ModelFileName} here; not a run directory");
+        }
     }
 
-    public void WriteHistory(IEnumerable<EpochRecord> history)
+    /// <summary>What run.json says about the data and the model's health; null when the run has no run.json. Malformed fields are errors naming them.</summary>
+    public RunInfo? ReadInfo()
+    {
+        if (!File.Exists(RunPath)) return null;
+        JsonObject json;
+        try
+        {
+            string text = File.ReadAllText(RunPath);
+            json = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException($"{RunPath}: is not a JSON object");
+        }
+        catch (JsonException e) { throw new DataFormatException($"{RunPath}: is not valid JSON (line {(e.LineNumber ?? 0) + 1}, byte {e.BytePositionInLine ?? 0})", e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{RunPath}: cannot read file ({FileErrors.Reason(e)})", e); }
+        string? Text(JsonNode? node, string field) => node is null ? null
+            : node is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DataFormatException($"{RunPath}: field '{field}' is {MessageText.Quote(node.ToJsonString(), 40)}, expected a string");
+        JsonNode? data = json["split"]?["data"];
+        string? sha = Text(data?["sha256"], "split.data.sha256");
+        if (sha is not null && (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower)))
+            throw new DataFormatException($"{RunPath}: field 'split.data.sha256' is {MessageText.Quote(sha, 70)}, expected 64 lowercase hexadecimal digits");
+        bool collapsed = json["result"]?["collapsed"] is JsonValue c && c.TryGetValue(out bool b) && b;
+        ulong? seed = json["options"]?["seed"] is JsonValue sv && sv.TryGetValue(out ulong u) ? u : null;
+        var collapsedSeeds = json["options"]?["collapsed_seeds"] is JsonArray list
+            ? list.Select(x => x is JsonValue v && v.TryGetValue(out ulong s) ? s : 0UL).ToList() : [];
+        return new RunInfo(Text(json["status"], "status"), Text(data?["directory"], "split.data.directory") ?? Text(json["split"]?["data_directory"], "split.data_directory"),
+            sha, collapsed, seed, collapsedSeeds);
+    }
+
+    public void WriteHistory(IEnumerable<EpochRecord> history) => AtomicFile.WriteAllText(HistoryPath, HistoryText(history));
+
+    /// <summary>history.csv's text: a header, then one row per finished epoch.</summary>
+    public static string HistoryText(IEnumerable<EpochRecord> history)
     {
         var text = new StringBuilder("epoch,train_loss,monitor_loss,seconds\n");
         foreach (var r in history)
             text.Append(CultureInfo.InvariantCulture,
                 $"{r.Epoch},{r.TrainLoss:R},{(r.MonitorLoss is { } m ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{r.Seconds:F4}\n");
-        AtomicFile.WriteAllText(HistoryPath, text.ToString());
+        return text.ToString();
     }
 
     public static List<EpochRecord> ReadHistory(string path)
     {
-        var rows = new List<EpochRecord>();
-        if (!File.Exists(path)) return rows;
-        foreach (string line in File.ReadLines(path).Skip(1))
+        if (!File.Exists(path)) return [];
+        string text;
+        try
         {
+            // history.csv holds a few dozen bytes per epoch; a file of many megabytes is not one.
+            long length = new FileInfo(path).Length;
+            if (length > 64L << 20) throw new DataFormatException($"{path}: is {length} bytes, too large for a history.csv");
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{path}: cannot read file ({FileErrors.Reason(e)})", e); }
+        return ParseHistory(text, path);
+    }
+
+    /// <summary>Rows of history.csv text; <paramref name="source"/> starts error messages. Every cell is checked: epochs 1, 2, ... in order, losses finite.</summary>
+    public static List<EpochRecord> ParseHistory(string text, string source)
+    {
+        var rows = new List<EpochRecord>();
+        string[] lines = text.Split('\n');
+        if (lines.Length > 0 && lines[0].Length > 0 && lines[0] != "epoch,train_loss,monitor_loss,seconds")
+            throw new DataFormatException($"{source}: header {MessageText.Quote(lines[0])} is not epoch,train_loss,monitor_loss,seconds");
+        for (int i = 1; i < lines.Length; i++)
+        {
+            string line = lines[i].TrimEnd('\r');
             if (line.Length == 0) continue;
             string[] cells = line.Split(',');
+            string where = $"{source} line {i + 1}";
             if (cells.Length != 4)
-                throw new DataFormatException($"{path}: line '{line}' has {cells.Length} cells, expected 4");
-            try
+                throw new DataFormatException($"{where}: {MessageText.Quote(line)} has {cells.Length} cells, expected 4");
+            bool ok = StrictNumbers.TryParseInt(cells[0], out int epoch)
+                & StrictNumbers.TryParseDouble(cells[1], out double train)
+                & StrictNumbers.TryParseDouble(cells[3], out double seconds);
+            double? monitor = null;
+            if (cells[2].Length > 0)
             {
-                double? monitor = cells[2].Length == 0 ? null : double.Parse(cells[2], CultureInfo.InvariantCulture);
-                rows.Add(new EpochRecord(int.Parse(cells[0], CultureInfo.InvariantCulture), double.Parse(cells[1], CultureInfo.InvariantCulture),
-                    monitor, double.Parse(cells[3], CultureInfo.InvariantCulture), false));
+                ok &= StrictNumbers.TryParseDouble(cells[2], out double m) && double.IsFinite(m) && m >= 0;
+                monitor = m;
             }
-            catch (FormatException)
-            {
-                throw new DataFormatException($"{path}: line '{line}' is not numbers");
-            }
+            if (!ok || !double.IsFinite(train) || train < 0 || !double.IsFinite(seconds) || seconds < 0)
+                throw new DataFormatException($"{where}: {MessageText.Quote(line)} is not an epoch number and finite, non-negative losses and seconds");
+            if (epoch != rows.Count + 1)
+                throw new DataFormatException($"{where}: epoch {epoch} where epoch {rows.Count + 1} was expected");
+            rows.Add(new EpochRecord(epoch, train, monitor, seconds, false));
         }
         return rows;
     }
@@ -138,6 +293,7 @@ public sealed partial class RunDirectory
     public static string DefaultName(string model, int normal, ulong seed, DateTime utcNow) =>
         $"{model}-{normal}-s{seed}-{utcNow:yyyyMMdd-HHmmss}";
 
-    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    // \z, not $: "$" also matches before a final newline, which let "name\n" through.
+    [GeneratedRegex(@"^[A-Za-z0-9._-]+\z")]
     private static partial Regex SafeName();
 }

@@ -59,5 +59,6 @@ public sealed record TrainOptions(
             throw new ArgumentException($"--noise must be a standard deviation from 0 to 10, got {Noise}");
         if (!(Contamination > 0 && Contamination <= 0.5))
             throw new ArgumentException($"--contamination {Contamination} must be in (0, 0.5]");
+        ModelSpec.CheckSize(Spec());
     }
 }

@@ -19,6 +19,9 @@ public enum StopReason
     EarlyStopped,
     Interrupted,
     Diverged,
+
+    /// <summary>The model collapsed (constant output at two evaluations in a row) and the run asked to retry with another seed.</summary>
+    Collapsed,
 }
 
 /// <summary>Everything about a run in progress: enough to resume it exactly.</summary>
@@ -45,6 +48,9 @@ public sealed class TrainState
 
     /// <summary>Evaluations in a row without improvement (the tutorial's early_stop counter).</summary>
     public int BadEvaluations { get; set; }
+
+    /// <summary>Evaluations in a row at which the model's output did not depend on its input (a collapse).</summary>
+    public int ConstantEvaluations { get; set; }
 
     /// <summary>Weights at the best evaluation (null until the first one).</summary>
     public StateDict? BestWeights { get; set; }
@@ -74,10 +80,16 @@ public sealed class Trainer
     private readonly ulong _seed;
     private float[] _noisy = [], _clean = [];
     private int[] _batchRows = [];
+    private readonly bool _stopOnCollapse;
 
-    public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages, ulong seed = 0)
+    /// <summary>Evaluations in a row with constant output after which a run that retries collapses stops.</summary>
+    public const int CollapseEvaluations = 2;
+
+    public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages, ulong seed = 0,
+        bool stopOnCollapse = false)
     {
         _seed = seed;
+        _stopOnCollapse = stopOnCollapse;
         _model = model;
         _optimizer = optimizer;
         _options = options;
@@ -99,8 +111,10 @@ public sealed class Trainer
     {
         var total = Stopwatch.StartNew();
         const int pixels = Data.MnistDataset.PixelsPerImage;
-        int batchSize = _options.BatchSize;
-        int batches = (_trainCount + batchSize - 1) / batchSize;
+        // A batch larger than the split is the whole split (as PyTorch's DataLoader), and the count is computed in 64
+        // bits: (count + 2^31 - 2) / (2^31 - 1) wrapped to a negative number of batches and trained nothing.
+        int batchSize = Math.Max(1, Math.Min(_options.BatchSize, _trainCount));
+        int batches = (int)(((long)_trainCount + batchSize - 1) / batchSize);
         while (state.EpochsDone < _options.Epochs)
         {
             var epochClock = Stopwatch.StartNew();
@@ -143,6 +157,7 @@ public sealed class Trainer
                 if (!double.IsFinite(monitorLoss.Value))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
                         $"monitored loss became {monitorLoss} after epoch {epoch}; try a lower --lr");
+                state.ConstantEvaluations = ModelHealth.IsConstant(_model, _monitor, _monitorCount) ? state.ConstantEvaluations + 1 : 0;
                 if (monitorLoss.Value < state.BestMonitorLoss)
                 {
                     improved = true;
@@ -166,6 +181,9 @@ public sealed class Trainer
             state.ShuffleState = shuffle.GetState();
             onEpoch?.Invoke(record);
 
+            if (_stopOnCollapse && state.ConstantEvaluations >= CollapseEvaluations && state.EpochsDone < _options.Epochs)
+                return new TrainResult(StopReason.Collapsed, state, total.Elapsed.TotalSeconds,
+                    $"the model collapsed (constant output at {state.ConstantEvaluations} evaluations in a row, after epoch {epoch})");
             if (state.BadEvaluations >= _options.Patience)
                 return new TrainResult(StopReason.EarlyStopped, state, total.Elapsed.TotalSeconds, null);
         }

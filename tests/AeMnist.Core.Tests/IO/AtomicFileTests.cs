@@ -78,7 +78,8 @@ public sealed class AtomicFileTests : IDisposable
     public void Write_DestinationDirectoryMissing_ThrowsAndCreatesNothing()
     {
         string path = Path.Combine(_dir.Path, "missing", "x.bin");
-        Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.WriteAllBytes(path, new byte[] { 1 }));
+        var e = Assert.Throws<IOException>(() => AtomicFile.WriteAllBytes(path, new byte[] { 1 }));
+        Assert.Equal($"{path}: cannot write: directory {Path.Combine(_dir.Path, "missing")} does not exist", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(_dir.Path));
     }
 

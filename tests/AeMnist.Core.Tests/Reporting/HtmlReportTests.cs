@@ -275,7 +275,7 @@ public class HtmlReportTests
     [Fact]
     public void Write_WritesTheReportAndEveryChartAsSvgAndPng()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "aemnist-report-" + Guid.NewGuid().ToString("N"));
+        string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "aemnist-report-" + Guid.NewGuid().ToString("N"))).FullName;
         try
         {
             var written = HtmlReport.Write(dir, Run);
@@ -357,7 +357,7 @@ public class HtmlReportTests
     {
         // Set AEMNIST_SAMPLE_REPORT_DIR to keep the sample and render it in Chromium.
         string? target = Environment.GetEnvironmentVariable("AEMNIST_SAMPLE_REPORT_DIR");
-        string dir = target ?? Path.Combine(Path.GetTempPath(), "aemnist-sample-" + Guid.NewGuid().ToString("N"));
+        string dir = Directory.CreateDirectory(target ?? Path.Combine(Path.GetTempPath(), "aemnist-sample-" + Guid.NewGuid().ToString("N"))).FullName;
         try
         {
             HtmlReport.Write(dir, Run);

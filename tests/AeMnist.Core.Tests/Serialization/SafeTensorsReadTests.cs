@@ -173,8 +173,14 @@ public sealed class SafeTensorsReadTests
     public void HeaderNotJson(string header)
     {
         string message = Error(File(header));
+        if (header.Length == 0)
+        {
+            Assert.Equal("m.safetensors: header is empty; the file is not safetensors", message);
+            return;
+        }
         Assert.StartsWith("m.safetensors: header is not valid JSON (", message);
         Assert.EndsWith("); the file is corrupt or not safetensors", message);
+        Assert.DoesNotContain("JSON token", message);  // .NET's own sentence is replaced by where the JSON breaks
         Assert.DoesNotContain('\n', message);
     }
 

@@ -1,0 +1,56 @@
+// .NET's file exceptions in the tool's own words: "no space left on device", "permission denied", "directory
+// /x does not exist", never "Could not find a part of the path '/x/.y.tmp'" (a temporary name the user never gave).
+namespace AeMnist.IO;
+
+public static class FileErrors
+{
+    /// <summary>Linux errno values that .NET passes through as an IOException's HResult.</summary>
+    private const int EIO = 5, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21,
+        ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, EROFS = 30, EMLINK = 31, ENAMETOOLONG = 36, ENOTEMPTY = 39, ELOOP = 40, EDQUOT = 122;
+
+    /// <summary>What went wrong, in a few words, without any path: "no space left on device".</summary>
+    public static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        DirectoryNotFoundException => "its directory does not exist",
+        FileNotFoundException => "not found",
+        PathTooLongException => "the path is too long",
+        IOException io => (io.HResult & 0xFFFF) switch
+        {
+            ENOSPC => "no space left on device",
+            EDQUOT => "disk quota exceeded",
+            EFBIG => "file too large for this file system or limit",
+            EROFS => "read-only file system",
+            EACCES => "permission denied",
+            EISDIR => "it is a directory",
+            ENOTDIR => "a part of the path is not a directory",
+            EEXIST => "it already exists",
+            ENOTEMPTY => "the directory is not empty",
+            EBUSY or ETXTBSY => "it is busy",
+            EAGAIN => "another process holds it",
+            EIO => "input/output error (a failing disk?)",
+            ENOMEM => "out of memory",
+            EMLINK => "too many links",
+            ENAMETOOLONG => "the name is too long",
+            ELOOP => "too many levels of symbolic links",
+            _ => Strip(io.Message),
+        },
+        _ => Strip(e.Message),
+    };
+
+    /// <summary>True when <paramref name="e"/> says the disk (or the quota) is full.</summary>
+    public static bool IsDiskFull(Exception e) => e is IOException io && (io.HResult & 0xFFFF) is ENOSPC or EDQUOT;
+
+    /// <summary>An IOException "PATH: cannot WHAT: REASON" for <paramref name="path"/>.</summary>
+    public static IOException Cannot(string what, string path, Exception e, string? advice = null) =>
+        new($"{path}: cannot {what}: {Reason(e)}{(advice is null ? "" : "; " + advice)}", e);
+
+    // .NET's own message without the quoted path it appends (" : '/x/y'") and without a final period.
+    private static string Strip(string message)
+    {
+        int quote = message.IndexOf(" : '", StringComparison.Ordinal);
+        if (quote < 0) quote = message.IndexOf(" '", StringComparison.Ordinal);
+        string text = quote > 0 ? message[..quote] : message;
+        return text.ReplaceLineEndings(" ").Trim().TrimEnd('.').ToLowerInvariant() is { Length: > 0 } t ? t : "input/output error";
+    }
+}
