@@ -31,7 +31,7 @@ internal static class TorchEngineLoader
     /// <summary>The one line a build without the torch engine gives.</summary>
     public const string Absent =
         "--engine torch: this aemnist was built without the torch engine; from a checkout run it with " +
-        "'dotnet run -c Release --project src/AeMnist.Cli -p:WithTorch=true -- ...', or install the tool package built with -p:WithTorch=true (README, 'The torch engine')";
+        "'dotnet run -c Release --project src/AeMnist.Cli -p:WithTorch=true -- ...', or install the tool package AeMnist.WithTorch, packed with -p:WithTorch=true (README, 'The torch engine')";
 
     private static EngineProvider Load()
     {
