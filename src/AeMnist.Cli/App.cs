@@ -34,8 +34,11 @@ public static class App
         Recursive = true,
     };
 
-    /// <summary>The engines this program offers (--engine).</summary>
-    public static EngineCatalog Engines { get; } = EngineCatalog.Native;
+    /// <summary>
+    /// The engines this program offers (--engine): native, and torch, which a build with -p:WithTorch=true ships and
+    /// which is loaded by name only when asked for (<see cref="TorchEngineLoader"/>).
+    /// </summary>
+    public static EngineCatalog Engines { get; } = EngineCatalog.Native.With(TorchEngineLoader.Provider);
 
     public static RootCommand BuildRoot()
     {

@@ -4,13 +4,18 @@
 # Prints seconds per epoch (median of epochs 2..N), the ratio (to PyTorch on the same threads, and to PyTorch's
 # faster configuration: the same threads or torch.set_num_threads(1)), scoring throughput over the 10,000-image
 # test file, peak memory, allocation per epoch, and the GFLOPS reached as a share of the machine's measured
-# FMA peak (tests/AeMnist.Benchmarks `peak`, times the thread count).
-#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS]     (defaults: 20 epochs, 2 threads)
+# FMA peak (tests/AeMnist.Benchmarks `peak`, times the thread count). The TorchSharp columns ("ts") are aemnist's
+# torch engine (LibTorch 2.10 through TorchSharp 0.107, the same spec and batches) on the same threads, and at its best
+# setting: the fastest of the same threads, one thread, and the same threads with OMP_WAIT_POLICY=PASSIVE.
+#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS] [TORCHSHARP_EPOCHS]
+#   (defaults: 20 epochs, 2 threads, TorchSharp 5 epochs: it is slow enough that 5 give a stable median)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-20}
 threads=${2:-2}
-dotnet build src/AeMnist.Cli -c Release -v q --nologo >/dev/null
+ts_epochs=${3:-5}
+# With the torch engine (-p:WithTorch=true); the native figures are the same program's.
+dotnet build src/AeMnist.Cli -c Release -p:WithTorch=true -v q --nologo >/dev/null
 dotnet build tests/AeMnist.Benchmarks -c Release -v q --nologo >/dev/null
 peak=$(dotnet tests/AeMnist.Benchmarks/bin/Release/net10.0/AeMnist.Benchmarks.dll peak | sed -E 's/.*: ([0-9.]+) GFLOPS/\1/')
 aemnist="dotnet src/AeMnist.Cli/bin/Release/net10.0/aemnist.dll"
@@ -24,7 +29,15 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     echo "    apt-get update && apt-get install -y python3-torch libopenblas0-pthread"
 fi
 
-printf "%-6s %-10s %12s %12s %8s %14s %9s %14s %14s %12s %12s %14s %14s\n" model engine "s/epoch" "torch s/ep" speedup "torch best s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch" "train GFLOPS"
+median_epoch() {  # median seconds per epoch over epochs 2..N of a run's history.csv
+    python3 -c "import csv, statistics, sys; s = [float(r['seconds']) for r in csv.DictReader(open(sys.argv[1]))]; print(statistics.median(s[1:] or s))" "$1"
+}
+score_rate() {  # images per second of one `aemnist score` over the test file (measured inside the process)
+    sed -E 's/.*\(([0-9]+) images\/s\).*/\1/' <<<"$($aemnist score "$@" -i data/mnist/t10k-images-idx3-ubyte.gz -o "$work/scores.csv" 2>&1 >/dev/null)"
+}
+
+printf "%-6s %-10s %12s %12s %8s %14s %9s %14s %14s %12s %12s %14s %14s %10s %12s %-22s %10s %8s\n" model engine "s/epoch" "torch s/ep" speedup "torch best s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch" "train GFLOPS" \
+    "ts s/ep" "ts best s/ep" "ts best setting" "ts img/s" "ts MB"
 for model in dense conv; do
     name=bench-$model
     # --patience high and --eval-every past the end: every epoch trains, only the last one evaluates.
@@ -66,7 +79,29 @@ PY
         best_speedup=$(python3 -c "print(f'{$best_epoch / $ours_epoch:.1f}x')"); best_epoch=$(printf "%.4f" "$best_epoch")
     fi
     share=$(python3 -c "print(f'{$ours_gflops:.0f} ({100 * $ours_gflops / ($peak * $threads):.0f}%)')")
-    printf "%-6s %-10s %12.4f %12s %8s %14s %9s %14s %14s %12d %12s %14.0f %14s\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best_epoch" "$best_speedup" "$best" "$torch_rate" \
-        $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc" "$share"
+    # TorchSharp: aemnist's torch engine, same options, fewer epochs; same threads, one thread, and OMP_WAIT_POLICY=PASSIVE.
+    ts_epoch="-"; ts_best="-"; ts_setting="-"; ts_rate="-"; ts_mb="-"
+    if $aemnist train --engine torch --epochs 1 --train-normal 50 --train-anomalies 5 --test-normal 10 --test-anomalies 10 \
+            --runs-dir "$work" --run-name probe-$model --quiet 2>"$work/ts.err"; then
+        declare -A ts_runs=()
+        for setting in "threads $threads" "threads 1" "threads $threads, OMP_WAIT_POLICY=PASSIVE"; do
+            t=$(sed -E 's/threads ([0-9]+).*/\1/' <<<"$setting"); env_policy=(); [[ $setting == *PASSIVE* ]] && env_policy=(OMP_WAIT_POLICY=PASSIVE)
+            ts_name=ts-$model-$RANDOM
+            env "${env_policy[@]}" /usr/bin/time -f "%M" -o "$work/$ts_name.rss" $aemnist train --engine torch --model $model --epochs "$ts_epochs" --threads "$t" \
+                --eval-every 1000 --patience 1000 --runs-dir "$work" --run-name $ts_name --quiet
+            ts_runs[$setting]=$(median_epoch "$work/$ts_name/history.csv")
+            if [[ $setting == "threads $threads" ]]; then
+                ts_epoch=$(printf "%.4f" "${ts_runs[$setting]}"); ts_mb=$(( $(cat "$work/$ts_name.rss") / 1024 ))
+                ts_rate=$(score_rate --run "$work/$ts_name" --engine torch --threads "$threads")
+            fi
+        done
+        ts_setting=$(for k in "${!ts_runs[@]}"; do echo "${ts_runs[$k]} $k"; done | sort -g | head -1 | cut -d' ' -f2-)
+        ts_best=$(printf "%.4f" "${ts_runs[$ts_setting]}")
+        unset ts_runs
+    else
+        echo "torch engine not measured: $(cat "$work/ts.err")"
+    fi
+    printf "%-6s %-10s %12.4f %12s %8s %14s %9s %14s %14s %12d %12s %14.0f %14s %10s %12s %-22s %10s %8s\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best_epoch" "$best_speedup" "$best" "$torch_rate" \
+        $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc" "$share" "$ts_epoch" "$ts_best" "$ts_setting" "$ts_rate" "$ts_mb"
 done
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)), $(nproc) cores, measured FMA peak $peak GFLOPS per core; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"

@@ -44,6 +44,7 @@ internal sealed class ModelOptions
         string? runPath = parse.GetValue(Run), modelPath = parse.GetValue(ModelFile);
         if (runPath is not null && modelPath is not null)
             throw new UsageException("give --run or --model-file, not both");
+        Compute.Read(parse);  // an impossible --engine, --device or --threads is a usage error before any file is looked for
         if (modelPath is not null)
         {
             SharedOptions.RejectGiven(parse, [RunsDir], "--model-file names the model, so no run is looked for");

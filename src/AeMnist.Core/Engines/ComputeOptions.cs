@@ -22,8 +22,13 @@ public sealed record ComputeOptions(string Engine = NativeEngine.EngineName, str
     public static int MaxThreads => Math.Max(8, 4 * Environment.ProcessorCount);
 }
 
-/// <summary>An engine the catalog can create: its name, the devices it computes on, and how to create it.</summary>
-public sealed record EngineProvider(string Name, string Summary, IReadOnlyList<string> Devices, Func<ComputeOptions, IEngine> Create);
+/// <summary>
+/// An engine the catalog can create: its name, the devices it computes on, and how to create it. <paramref name="Check"/>,
+/// when given, tells before any data is loaded whether the engine can run here with these options (e.g. that its native
+/// libraries load, that a CUDA device exists) and throws <see cref="EngineUnavailableException"/> saying why not.
+/// </summary>
+public sealed record EngineProvider(string Name, string Summary, IReadOnlyList<string> Devices, Func<ComputeOptions, IEngine> Create,
+    Action<ComputeOptions>? Check = null);
 
 /// <summary>Thrown when an engine or device is known but cannot run here; its message says why and what to do.</summary>
 public sealed class EngineUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
@@ -53,7 +58,8 @@ public sealed class EngineCatalog
 
     /// <summary>
     /// Checks <paramref name="options"/> (engine and device names in any case, the thread count in range) and returns
-    /// them normalised; every problem is an <see cref="ArgumentException"/> naming the option.
+    /// them normalised; every problem is an <see cref="ArgumentException"/> naming the option. Then the engine's own
+    /// check runs, which may throw <see cref="EngineUnavailableException"/> (its libraries do not load, no such device).
     /// </summary>
     public ComputeOptions Validate(ComputeOptions options)
     {
@@ -62,13 +68,18 @@ public sealed class EngineCatalog
         string device = options.Device.Trim().ToLowerInvariant();
         if (!ComputeOptions.KnownDevices.Contains(device))
             throw new ArgumentException($"--device '{options.Device}' is not a device; use {string.Join(" or ", ComputeOptions.KnownDevices)}");
+        // Another engine is suggested only when it computes on that device unconditionally: one with a Check (e.g. torch,
+        // whose LibTorch build may be CPU-only) might not, and the advice must be true.
+        EngineProvider? alternative = _providers.FirstOrDefault(p => p.Check is null && p.Devices.Contains(device));
         if (!provider.Devices.Contains(device))
             throw new ArgumentException($"--device {device}: the {provider.Name} engine computes on {string.Join(" or ", provider.Devices)} only; use --device {provider.Devices[0]}"
-                + (_providers.Any(p => p.Devices.Contains(device)) ? $" or --engine {_providers.First(p => p.Devices.Contains(device)).Name}" : ""));
+                + (alternative is not null ? $" or --engine {alternative.Name}" : ""));
         if (options.Threads < 1 || options.Threads > ComputeOptions.MaxThreads)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"--threads {options.Threads} must be 1-{ComputeOptions.MaxThreads} (this machine has {Environment.ProcessorCount} cores)"));
-        return new ComputeOptions(provider.Name, device, options.Threads);
+        var valid = new ComputeOptions(provider.Name, device, options.Threads);
+        provider.Check?.Invoke(valid);
+        return valid;
     }
 
     /// <summary>The engine <paramref name="options"/> name, created; it may throw <see cref="EngineUnavailableException"/>.</summary>

@@ -171,8 +171,8 @@ public static class Checkpoint
         foreach (StateEntry e in spec.StateEntries) expected.Add((e.Name, e.Shape, "weights"));
         if (!final)
         {
-            foreach (StateEntry e in spec.StateEntries) expected.Add((AdamPrefix + "exp_avg." + e.Name, e.Shape, "optimiser state"));
-            foreach (StateEntry e in spec.StateEntries) expected.Add((AdamPrefix + "exp_avg_sq." + e.Name, e.Shape, "optimiser state"));
+            foreach (StateEntry e in spec.ParameterEntries) expected.Add((AdamPrefix + "exp_avg." + e.Name, e.Shape, "optimiser state"));
+            foreach (StateEntry e in spec.ParameterEntries) expected.Add((AdamPrefix + "exp_avg_sq." + e.Name, e.Shape, "optimiser state"));
             if (shapes.Keys.Any(k => k.StartsWith(BestPrefix, StringComparison.Ordinal)))
                 foreach (StateEntry e in spec.StateEntries) expected.Add((BestPrefix + e.Name, e.Shape, "best weights"));
         }

@@ -182,9 +182,9 @@ public static class TrainJob
         if (threads is { } count) request = request with { Compute = request.Compute with { Threads = count } };
         engines ??= EngineCatalog.Native;
         try { request = request with { Compute = engines.Validate(request.Compute with { Threads = 1 }) with { Threads = request.Compute.Threads } }; }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or EngineUnavailableException)
         {
-            throw new DataFormatException($"{run.CheckpointPath}: the run was trained with --engine {MessageText.Quote(request.Compute.Engine, 40)} --device {MessageText.Quote(request.Compute.Device, 40)}, which this build cannot continue ({e.Message})");
+            throw new DataFormatException($"{run.CheckpointPath}: the run was trained with --engine {MessageText.Quote(request.Compute.Engine, 40)} --device {MessageText.Quote(request.Compute.Device, 40)}, which this build cannot continue ({(e is EngineUnavailableException ? "it has no torch engine; resume with a build made with -p:WithTorch=true" : e.Message)})");
         }
         request = request with { Compute = engines.Validate(request.Compute) };  // the thread count (the user's) is checked as an option
         TrainingMemory.Check(request.Train.Spec(), request.Train, split, request.Compute.Threads);

@@ -42,6 +42,22 @@ public class EngineCatalogTests
     }
 
     [Fact]
+    public void AnEngineWithACheckRunsItInValidateAndIsNotSuggestedForOtherEnginesDevices()
+    {
+        var checkedOptions = new List<ComputeOptions>();
+        var conditional = new EngineProvider("gpu", "an engine whose build may lack cuda", ["cpu", "cuda"], _ => throw new InvalidOperationException("not created"),
+            o => { checkedOptions.Add(o); if (o.Device == "cuda") throw new EngineUnavailableException("gpu: no CUDA here"); });
+        EngineCatalog catalog = EngineCatalog.Native.With(conditional);
+        Assert.Equal(new ComputeOptions("gpu", "cpu", 2), catalog.Validate(new ComputeOptions("GPU", "CPU", 2)));
+        Assert.Equal([new ComputeOptions("gpu", "cpu", 2)], checkedOptions);
+        Assert.Equal("gpu: no CUDA here", Assert.Throws<EngineUnavailableException>(() => catalog.Validate(new ComputeOptions("gpu", "cuda", 1))).Message);
+        // The native engine's advice names no engine that may not compute on cuda after all.
+        var e = Assert.Throws<ArgumentException>(() => catalog.Validate(new ComputeOptions("native", "cuda", 1)));
+        Assert.Equal("--device cuda: the native engine computes on cpu only; use --device cpu", e.Message);
+        Assert.Equal(2, checkedOptions.Count);  // the native engine's validation ran no other engine's check
+    }
+
+    [Fact]
     public void AModelNeedsExactlyItsSpecsTensors()
     {
         using var engine = new NativeEngine();

@@ -1,0 +1,58 @@
+// The models the differential tests run on both engines: one small case per group of layer kinds (every LayerSpec type
+// of AeMnist.Core must appear in some case; LayerCoverageTests fails otherwise), and every registered architecture.
+using AeMnist.Models;
+using static AeMnist.Models.Layers;
+
+namespace AeMnist.Torch.Tests;
+
+/// <summary>A model for the differential tests: its spec, and images to feed it (pixels in [0, 1]).</summary>
+public sealed record DifferentialCase(string Name, ModelSpec Spec, bool RealImages)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>An architecture made of given layers, for specs that no registered architecture has.</summary>
+internal sealed class LayerTestArchitecture(string name, SampleShape input, LayerSpec[] encoder, LayerSpec[] decoder) : Architecture
+{
+    public override string Name => name;
+
+    public override string Summary => "a differential test case";
+
+    protected override ModelSpec Build(ArchitectureSettings settings) => new(this, settings, input, encoder, decoder);
+}
+
+public static class LayerCases
+{
+    /// <summary>Small models that between them use every layer kind, with strides, paddings and output paddings.</summary>
+    public static IReadOnlyList<DifferentialCase> Layers { get; } =
+    [
+        Case("linear-relu-sigmoid", SampleShape.Vector(10), [Linear(10, 4), ReLU()], [Linear(4, 10), Sigmoid()]),
+        Case("conv-convtranspose", new SampleShape(2, 9, 9), [Conv2d(2, 3, kernelSize: 3), ReLU()], [ConvTranspose2d(3, 2, kernelSize: 3), Sigmoid()]),
+        Case("strided-padded", new SampleShape(2, 9, 9), [Conv2d(2, 4, kernelSize: 3, stride: 2, padding: 1), ReLU()],
+            [ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1), ReLU()]),
+        Case("output-padding", new SampleShape(1, 8, 8), [Conv2d(1, 3, kernelSize: 3, stride: 2, padding: 1), ReLU()],
+            [ConvTranspose2d(3, 1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1), Sigmoid()]),
+        Case("flatten-linear-unflatten", new SampleShape(2, 6, 6), [Conv2d(2, 3, kernelSize: 3), ReLU(), Flatten(), Linear(48, 5)],
+            [Linear(5, 48), ReLU(), Unflatten(3, 4, 4), ConvTranspose2d(3, 2, kernelSize: 3), Sigmoid()]),
+        Case("batch-norm", new SampleShape(2, 6, 6), [Conv2d(2, 3, kernelSize: 3), BatchNorm2d(3), ReLU(), Flatten(), Linear(48, 5), BatchNorm1d(5, momentum: 0.3)],
+            [Linear(5, 48), ReLU(), Unflatten(3, 4, 4), ConvTranspose2d(3, 2, kernelSize: 3), Sigmoid()]),
+    ];
+
+    /// <summary>Every registered architecture with its default settings, on real MNIST digits.</summary>
+    public static IReadOnlyList<DifferentialCase> ArchitectureCases =>
+        [.. Architectures.All.Select(a => new DifferentialCase(a.Name, a.Spec(), RealImages: true))];
+
+    public static IReadOnlyList<DifferentialCase> All => [.. Layers, .. ArchitectureCases];
+
+    public static TheoryData<string> Names => [.. All.Select(c => c.Name)];
+
+    public static TheoryData<string> ArchitectureNames => [.. Architectures.All.Select(a => a.Name)];
+
+    /// <summary>The architectures that train (pca's weights are fitted in closed form, on any engine, and never trained).</summary>
+    public static TheoryData<string> TrainedArchitectureNames => [.. Architectures.All.Where(a => !a.FitsExactly).Select(a => a.Name)];
+
+    public static DifferentialCase Get(string name) => All.Single(c => c.Name == name);
+
+    private static DifferentialCase Case(string name, SampleShape input, LayerSpec[] encoder, LayerSpec[] decoder) =>
+        new(name, new LayerTestArchitecture(name, input, encoder, decoder).Spec(), RealImages: false);
+}
