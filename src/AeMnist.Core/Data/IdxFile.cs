@@ -210,17 +210,8 @@ internal sealed class IdxFile : IDisposable
         _file.Dispose();
     }
 
-    private static int ReadUpTo(Stream stream, byte[] buffer, int offset, int count)
-    {
-        int total = 0;
-        while (total < count)
-        {
-            int n = stream.Read(buffer, offset + total, count - total);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
+    private static int ReadUpTo(Stream stream, byte[] buffer, int offset, int count) =>
+        stream.ReadAtLeast(buffer.AsSpan(offset, count), count, throwOnEndOfStream: false);
 
     // Reading errors in the reader's words.
     private static int Guard(string name, Func<int> read)
@@ -232,35 +223,5 @@ internal sealed class IdxFile : IDisposable
         {
             throw new DataFormatException($"{name}: cannot read file ({FileErrors.Reason(e)})", e);
         }
-    }
-
-    /// <summary>A few bytes already read, then the rest of a stream: lets a sniffed stream be read from its start without seeking.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
-    {
-        private int _position;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position < prefix.Length)
-            {
-                int n = Math.Min(buffer.Length, prefix.Length - _position);
-                prefix.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-            return rest.Read(buffer);
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

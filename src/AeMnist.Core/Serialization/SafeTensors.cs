@@ -91,17 +91,8 @@ public static class SafeTensors
         public SafeTensorsHeaderInfo Header { get; } = header;
     }
 
-    private static int ReadUpTo(Stream stream, byte[] buffer, int offset, int count)
-    {
-        int total = 0;
-        while (total < count)
-        {
-            int n = stream.Read(buffer, offset + total, count - total);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
+    private static int ReadUpTo(Stream stream, byte[] buffer, int offset, int count) =>
+        stream.ReadAtLeast(buffer.AsSpan(offset, count), count, throwOnEndOfStream: false);
 
     /// <summary>
     /// Parses safetensors bytes; <paramref name="displayName"/> starts every error message. Checks: the

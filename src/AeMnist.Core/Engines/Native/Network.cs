@@ -83,24 +83,7 @@ internal sealed class Network
         int padded = DirectConv.Groups(n) * DirectConv.Lanes;
         for (int i = 0; i <= count; i++)
         {
-            bool wanted = i < count && _interleaved[i];
-            if (wanted != interleaved)
-            {
-                int length = _spec.Shapes[i].Length;
-                if (wanted)
-                {
-                    Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
-                    DirectConv.Interleave(x, n, length, packed);
-                    x = packed;
-                }
-                else
-                {
-                    Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
-                    DirectConv.Deinterleave(x, n, length, rows);
-                    x = rows;
-                }
-                interleaved = wanted;
-            }
+            x = ForwardLayout(i, i < count && _interleaved[i], ref interleaved, x, n, padded);
             if (i < count) x = _layers[i].Forward(x, Shape(i, interleaved ? padded : n));
         }
         _lastBatch = n;
@@ -175,24 +158,7 @@ internal sealed class Network
         }
         for (; i <= count; i++)
         {
-            bool wanted = i < count && _interleaved[i];
-            if (wanted != interleaved)
-            {
-                int length = _spec.Shapes[i].Length;
-                if (wanted)
-                {
-                    Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
-                    DirectConv.Interleave(x, n, length, packed);
-                    x = packed;
-                }
-                else
-                {
-                    Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
-                    DirectConv.Deinterleave(x, n, length, rows);
-                    x = rows;
-                }
-                interleaved = wanted;
-            }
+            x = ForwardLayout(i, i < count && _interleaved[i], ref interleaved, x, n, padded);
             if (i == count) break;
             if (_layers[i] is BatchNorm bn)
             {
@@ -311,4 +277,24 @@ internal sealed class Network
         UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width),
         _ => throw new NotSupportedException($"The native engine has no implementation of {layer}."),
     };
+
+    /// <summary>
+    /// Before forward layer <paramref name="i"/> (or the output, i == count): the activations <paramref name="x"/> in the
+    /// layout that layer wants, interleaved (images in groups of DirectConv.Lanes, padded to <paramref name="padded"/>) or rows.
+    /// </summary>
+    private ReadOnlySpan<float> ForwardLayout(int i, bool wanted, scoped ref bool interleaved, ReadOnlySpan<float> x, int n, int padded)
+    {
+        if (wanted == interleaved) return x;
+        interleaved = wanted;
+        int length = _spec.Shapes[i].Length;
+        if (wanted)
+        {
+            Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
+            DirectConv.Interleave(x, n, length, packed);
+            return packed;
+        }
+        Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
+        DirectConv.Deinterleave(x, n, length, rows);
+        return rows;
+    }
 }
