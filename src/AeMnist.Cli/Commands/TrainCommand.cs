@@ -73,6 +73,9 @@ internal static class TrainCommand
             else
             {
                 Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
+                if (architecture.FitsExactly)
+                    SharedOptions.RejectGiven(parse, [epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, noise, retryCollapsed],
+                        $"--model {architecture.Name} is fitted exactly, in closed form, not trained");
                 // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
                 (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
                 bool Given(Option o) => parse.GetResult(o) is { Implicit: false };

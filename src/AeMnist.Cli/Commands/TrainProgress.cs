@@ -21,9 +21,11 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
         if (resumed) output.WriteLine($"Resuming {run.Path}");
         string settings = options.Architecture.DescribeSettings(options.ResolvedSettings);
         string engine = request.Compute.Engine == Engines.Native.NativeEngine.EngineName ? "" : $", on the {request.Compute.Engine} engine ({request.Compute.Device})";
-        output.WriteLine($"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +
-                         $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}");
-        if (split.Validation == 0)
+        output.WriteLine(options.Architecture.FitsExactly
+            ? $"Fitting {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}: exactly, in closed form (no epochs, no optimiser)"
+            : $"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +
+              $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}");
+        if (split.Validation == 0 && !options.Architecture.FitsExactly)
             output.WriteLine("Note: no --validation split, so early stopping watches the TEST split (as the tutorial does); test figures are optimistic.");
         output.WriteLine($"Data: {data.Directory}; run directory: {run.Path}");
     }
@@ -59,8 +61,12 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
             _ => $"finished {s.EpochsDone} epochs",
         };
         string kept = outcome.Request.Train.Keep == KeepCheckpoint.Best ? $"kept the weights of epoch {s.BestEpoch} (best monitored loss {s.BestMonitorLoss:F6})" : "kept the last epoch's weights";
-        output.WriteLine($"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
-        output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's errors at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
+        output.WriteLine(outcome.Request.Train.Architecture.FitsExactly
+            ? $"Fitted in {outcome.Result.Seconds:F1}s; monitored loss {s.BestMonitorLoss:F6}."
+            : $"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
+        Evaluation.ScoreKind score = outcome.Request.Train.Score;
+        string scores = score == Evaluation.ScoreKind.Mse ? "errors" : $"{Evaluation.AnomalyScore.Name(score)} scores";
+        output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's {scores} at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
         output.WriteLine($"Saved {outcome.Run.ModelPath}");
         output.WriteLine($"Next: aemnist evaluate --run {outcome.Run.Path}");
     }

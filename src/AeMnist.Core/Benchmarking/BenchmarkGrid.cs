@@ -34,6 +34,8 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
             string key = part[..eq].Trim(), value = part[(eq + 1)..].Trim();
             if (architecture.Options.All(o => o.Name != key) && !TrainingKeys.Contains(key))
                 throw new ArgumentException($"--model '{text}': '{key}' is neither an option of {architecture.Name} ({string.Join(", ", architecture.Options.Select(o => o.Name).DefaultIfEmpty("none"))}) nor a training option ({string.Join(", ", TrainingKeys)})");
+            if (architecture.FitsExactly && TrainingKeys.Contains(key) && key != "validation")
+                throw new ArgumentException($"--model '{text}': '{key}' cannot apply: {architecture.Name} is fitted exactly, in closed form, not trained");
             if (!given.TryAdd(key, value)) throw new ArgumentException($"--model '{text}': '{key}' is given twice");
         }
         ArchitectureSettings settings = architecture.Settings(given.Where(p => architecture.Options.Any(o => o.Name == p.Key)).ToDictionary(p => p.Key, p => p.Value));
