@@ -5,11 +5,14 @@
 // a directory or a block device is refused. An error is an IOException in the tool's words naming the destination
 // (never the temporary name), and it leaves the destination as it was. Temporary names carry the writer's process
 // id (".NAME.aemnist-PID-RANDOM.tmp"), so a temporary file stranded by a killed process is recognised as such and
-// removed by the next write of the same file.
+// removed by the next write of the same file. After the rename the directory is synced too (POSIX: the new name
+// reaches the disk only then), so a power cut after a write returns leaves the new file, not the old one or none.
+using System.Runtime.InteropServices;
+
 namespace AeMnist.IO;
 
-/// <summary>Atomic whole-file writes: temporary file in the destination's directory, flush, rename.</summary>
-public static class AtomicFile
+/// <summary>Atomic whole-file writes: temporary file in the destination's directory, flush, rename, sync the directory.</summary>
+public static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically, replacing any existing file.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes) =>
@@ -103,6 +106,7 @@ public static class AtomicFile
             if (Fault.Value?.Invoke(destination) is { } fault) throw fault;
             KeepMode(destination, temp);
             File.Move(temp, destination, overwrite: true);
+            SyncDirectory(directory, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -173,4 +177,34 @@ public static class AtomicFile
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>
+    /// fsync on the directory, so that the rename itself is on disk. A directory that cannot be opened for reading (or a
+    /// platform without directory handles, Windows) keeps the rename as it stands; an I/O error while syncing is an error.
+    /// </summary>
+    private static void SyncDirectory(string directory, string path)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        int cloexec = OperatingSystem.IsLinux() ? 0x80000 : OperatingSystem.IsMacOS() ? 0x1000000 : 0;  // O_CLOEXEC
+        int fd = Open(directory, 0 /* O_RDONLY */ | cloexec);
+        if (fd < 0) return;
+        try
+        {
+            if (Fsync(fd) != 0 && Marshal.GetLastPInvokeError() == 5 /* EIO */)
+                throw new IOException($"{path}: cannot write: the disk reported an I/O error while saving the directory {directory}");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 }
