@@ -182,7 +182,7 @@ public static partial class AtomicFile
     /// fsync on the directory, so that the rename itself is on disk. A directory that cannot be opened for reading (or a
     /// platform without directory handles, Windows) keeps the rename as it stands; an I/O error while syncing is an error.
     /// </summary>
-    private static void SyncDirectory(string directory, string path)
+    internal static void SyncDirectory(string directory, string path)
     {
         if (OperatingSystem.IsWindows()) return;
         int cloexec = OperatingSystem.IsLinux() ? 0x80000 : OperatingSystem.IsMacOS() ? 0x1000000 : 0;  // O_CLOEXEC

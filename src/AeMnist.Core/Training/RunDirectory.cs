@@ -102,7 +102,11 @@ public sealed partial class RunDirectory
             {
                 string name = attempt == 1 ? baseName : $"{baseName}-{attempt}";
                 string path = System.IO.Path.Combine(runsDirectory, name);
-                if (DirectoryRename.TryRenameNoReplace(staging, path)) return (new RunDirectory(path), held);
+                if (DirectoryRename.TryRenameNoReplace(staging, path))
+                {
+                    AtomicFile.SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, path);  // the new run's name, on disk
+                    return (new RunDirectory(path), held);
+                }
                 if (runName is not null)
                     throw new ArgumentException($"run directory {path} already exists; choose another --run-name or remove it");
             }
