@@ -20,7 +20,7 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
         SplitOptions split = request.Split;
         if (resumed) output.WriteLine($"Resuming {run.Path}");
         string settings = options.Architecture.DescribeSettings(options.ResolvedSettings);
-        string engine = request.Compute.Engine == Engines.Native.NativeEngine.EngineName ? "" : $", on the {request.Compute.Engine} engine ({request.Compute.Device})";
+        string engine = request.Compute.Engine == Engines.Native.NativeEngine.EngineName ? "" : $" with the {request.Compute.Engine} engine ({request.Compute.Device})";
         output.WriteLine(options.Architecture.FitsExactly
             ? $"Fitting {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}: exactly, in closed form (no epochs, no optimiser)"
             : $"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +

@@ -7,7 +7,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (N, Cin, H, W), weight (Cout, Cin, K, K), bias (Cout) -> output (N, Cout, Ho, Wo), Ho = (H + 2P - K)/S + 1
-public sealed class Conv2d : Module
+public sealed class Conv2d : ConvModule
 {
     private float[] _columns = [];   // Forward's im2col of the batch (Cin*K*K, N*Ho*Wo), kept for dWeight
     private float[] _product = [];   // W·columns (Cout, N*Ho*Wo); in Backward dOutput in that layout
@@ -17,28 +17,9 @@ public sealed class Conv2d : Module
     private TensorShape? _inputShape;
 
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0)
+        : base(transposed: false, inChannels, outChannels, kernelSize, stride, padding, outputPadding: 0)
     {
-        if (inChannels < 1 || outChannels < 1 || kernelSize < 1 || stride < 1 || padding < 0)
-            throw new ArgumentOutOfRangeException(nameof(kernelSize),
-                $"Conv2d({inChannels}, {outChannels}, kernel_size={kernelSize}, stride={stride}, padding={padding}) has an invalid size.");
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        KernelSize = kernelSize;
-        Stride = stride;
-        Padding = padding;
-        Weight = new Parameter("weight", outChannels, inChannels, kernelSize, kernelSize);
-        Bias = new Parameter("bias", outChannels);
     }
-
-    public int InChannels { get; }
-    public int OutChannels { get; }
-    public int KernelSize { get; }
-    public int Stride { get; }
-    public int Padding { get; }
-    public Parameter Weight { get; }
-    public Parameter Bias { get; }
-
-    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
 
     private ConvGeometry Geometry(TensorShape input)
     {

@@ -5,7 +5,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (N, Cin, H, W), weight (Cin, Cout, K, K), bias (Cout) -> output (N, Cout, Ho, Wo), Ho = (H - 1)*S - 2P + K + OutputPadding
-public sealed class ConvTranspose2d : Module
+public sealed class ConvTranspose2d : ConvModule
 {
     private float[] _input = [];     // Forward's input as (Cin, N*H*W), kept for dWeight
     private float[] _columns = [];   // the batch's columns (Cout*K*K, N*H*W), scratch for Forward and Backward
@@ -15,31 +15,9 @@ public sealed class ConvTranspose2d : Module
     private TensorShape? _inputShape;
 
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0)
+        : base(transposed: true, inChannels, outChannels, kernelSize, stride, padding, outputPadding)
     {
-        if (inChannels < 1 || outChannels < 1 || kernelSize < 1 || stride < 1 || padding < 0 || outputPadding < 0 || outputPadding >= stride)
-            throw new ArgumentOutOfRangeException(nameof(kernelSize),
-                $"ConvTranspose2d({inChannels}, {outChannels}, kernel_size={kernelSize}, stride={stride}, padding={padding}, " +
-                $"output_padding={outputPadding}) has an invalid size (output_padding must be smaller than stride).");
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        KernelSize = kernelSize;
-        Stride = stride;
-        Padding = padding;
-        OutputPadding = outputPadding;
-        Weight = new Parameter("weight", inChannels, outChannels, kernelSize, kernelSize);
-        Bias = new Parameter("bias", outChannels);
     }
-
-    public int InChannels { get; }
-    public int OutChannels { get; }
-    public int KernelSize { get; }
-    public int Stride { get; }
-    public int Padding { get; }
-    public int OutputPadding { get; }
-    public Parameter Weight { get; }
-    public Parameter Bias { get; }
-
-    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
 
     // The geometry of the output image, whose windows land on the H x W input positions.
     private ConvGeometry Geometry(TensorShape input)

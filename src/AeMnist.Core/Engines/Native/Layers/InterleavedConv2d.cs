@@ -6,7 +6,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input [N/16][Cin][H][W][16], weight (Cout, Cin, K, K), bias (Cout) -> output [N/16][Cout][H-K+1][W-K+1][16]
-public sealed class InterleavedConv2d : Module
+public sealed class InterleavedConv2d : ConvModule
 {
     private float[] _input = [];      // Forward's input, kept for dWeight
     private float[] _output = [];
@@ -16,23 +16,9 @@ public sealed class InterleavedConv2d : Module
     private TensorShape? _inputShape;
 
     public InterleavedConv2d(int inChannels, int outChannels, int kernelSize)
+        : base(transposed: false, inChannels, outChannels, kernelSize, stride: 1, padding: 0, outputPadding: 0)
     {
-        if (inChannels < 1 || outChannels < 1 || kernelSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(kernelSize), $"Conv2d({inChannels}, {outChannels}, kernel_size={kernelSize}) has an invalid size.");
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        KernelSize = kernelSize;
-        Weight = new Parameter("weight", outChannels, inChannels, kernelSize, kernelSize);
-        Bias = new Parameter("bias", outChannels);
     }
-
-    public int InChannels { get; }
-    public int OutChannels { get; }
-    public int KernelSize { get; }
-    public Parameter Weight { get; }
-    public Parameter Bias { get; }
-
-    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
 
     public override TensorShape OutputShape(TensorShape input)
     {
