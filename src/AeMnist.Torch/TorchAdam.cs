@@ -23,7 +23,15 @@ internal sealed class TorchAdam : IOptimizer, IDisposable
             eps: options.Eps, weight_decay: options.WeightDecay);
     }
 
-    public AdamOptions Options { get; }
+    public AdamOptions Options { get; private set; }
+
+    public void SetLearningRate(double learningRate)
+    {
+        AdamOptions changed = Options with { LearningRate = learningRate };
+        changed.Validate();
+        foreach (var group in _adam.ParamGroups) group.LearningRate = learningRate;
+        Options = changed;
+    }
 
     public long StepCount { get; private set; }
 

@@ -71,6 +71,7 @@ public sealed class RunOptionsTests(TrainedRun fixture) : IClassFixture<TrainedR
     [InlineData("--lr 0.1 --batch-size 64", "--batch-size and --lr")]
     [InlineData("--noise 0.3", "--noise")]
     [InlineData("--keep last", "--keep")]
+    [InlineData("--lr-schedule cosine", "--lr-schedule")]
     public void A_training_option_given_for_a_model_fitted_in_closed_form_is_an_error(string options, string names)
     {
         string runs = fixture.Scratch.File("pca-runs-" + names.Length);
@@ -81,6 +82,22 @@ public sealed class RunOptionsTests(TrainedRun fixture) : IClassFixture<TrainedR
         CliResult grid = CliRunner.Run(["benchmark", "--model", "pca:" + options.Split(' ')[0][2..] + "=" + options.Split(' ')[1], "--output", runs, "--no-train"]);
         Assert.True(grid.ExitCode == 2, grid.ToString());
         Assert.Contains("cannot apply: pca is fitted exactly", grid.Stderr);
+    }
+
+    [Theory]
+    [InlineData("cosin")]
+    [InlineData("")]
+    [InlineData("Cosine annealing")]
+    public void An_unknown_learning_rate_schedule_is_an_error_before_anything_is_written(string schedule)
+    {
+        string runs = fixture.Scratch.File("schedule-runs");
+        CliResult result = CliRunner.Run(["train", "--lr-schedule", schedule, "--data", fixture.Data, "--runs-dir", runs]);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("is not a schedule; use constant or cosine", result.Stderr);
+        Assert.False(Directory.Exists(runs));
+        CliResult grid = CliRunner.Run(["benchmark", "--model", "bottleneck:lr-schedule=" + schedule, "--output", runs, "--no-train"]);
+        Assert.True(grid.ExitCode == 2, grid.ToString());
+        Assert.Contains("is not a schedule", grid.Stderr);
     }
 
     [Theory]

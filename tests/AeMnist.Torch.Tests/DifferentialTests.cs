@@ -137,6 +137,31 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void ANewLearningRateTakesEffectOnBothEngines()
+    {
+        // A schedule's epoch boundary: after SetLearningRate(lr / 4) the next step is the step of an Adam built with lr / 4.
+        DifferentialCase c = LayerCases.Get("linear-relu-sigmoid");
+        StateDict weights = c.Spec.InitialWeights(new Rng(15));
+        float[] images = Mnist.Images(c, Batch);
+        int[] rows = [.. Enumerable.Range(0, Batch)];
+        using IEngine nativeEngine = Engines.Native(), torchEngine = Engines.Torch();
+        foreach (IEngine engine in new[] { nativeEngine, torchEngine })
+        {
+            using IEngineModel changed = engine.Load(c.Spec, weights), built = engine.Load(c.Spec, weights);
+            IOptimizer a = changed.CreateAdam(new AdamOptions(LearningRate: 0.04)), b = built.CreateAdam(new AdamOptions(LearningRate: 0.01));
+            a.SetLearningRate(0.01);
+            foreach (var (model, adam) in new[] { (changed, a), (built, b) })
+            {
+                model.ZeroGrad();
+                model.ForwardBackward(images, images, rows);
+                adam.Step();
+            }
+            Assert.True(changed.StateDict().BitEquals(built.StateDict()), $"{engine.GetType().Name}: the new learning rate was not used");
+            Assert.Equal(0.01, a.Options.LearningRate);
+        }
+    }
+
+    [Fact]
     public void ALayerTheTorchEngineDoesNotKnowIsAClearError()
     {
         var spec = new LayerTestArchitecture("mystery", SampleShape.Vector(4), [new MysteryLayerSpec()], [new MysteryLayerSpec()]).Spec();

@@ -32,6 +32,11 @@ internal static class TrainCommand
         var epochs = SharedOptions.Int("--epochs", "Maximum number of epochs", 100);
         var batchSize = SharedOptions.Int("--batch-size", "Images per mini-batch (a batch larger than the train split is the whole split)", 512);
         var lr = SharedOptions.Double("--lr", "Adam learning rate", 0.01, "RATE");
+        var lrSchedule = new Option<string?>("--lr-schedule")
+        {
+            Description = "How the learning rate moves over the epochs: constant, or cosine (annealed towards 0 over --epochs, set per epoch as PyTorch's CosineAnnealingLR) [default: constant]",
+            HelpName = "constant|cosine",
+        };
         var weightDecay = SharedOptions.Double("--weight-decay", "Adam weight decay (L2, as torch.optim.Adam)", 0.0, "W");
         var evalEvery = SharedOptions.Int("--eval-every", "Evaluate the monitored split every N epochs (after epochs 1, 1+N, ...)", 10);
         var patience = SharedOptions.Int("--patience", "Stop after N evaluations without improvement", 3);
@@ -53,7 +58,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        Option[] own = [model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, retryCollapsed, runName, resume, data, runsDir, .. compute.All, json, quiet];
+        Option[] own = [model, .. settings, epochs, batchSize, lr, lrSchedule, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, retryCollapsed, runName, resume, data, runsDir, .. compute.All, json, quiet];
         foreach (Option o in own) command.Add(o);
 
         command.SetAction(parse =>
@@ -66,7 +71,7 @@ internal static class TrainCommand
             {
                 // A resumed run keeps every option of its checkpoint: any other option given would be ignored, so it is an error.
                 Option[] fixedByCheckpoint = [.. split.All, model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination,
-                    score.Option, noise, retryCollapsed, runName, runsDir, compute.Engine, compute.Device];
+                    score.Option, noise, lrSchedule, retryCollapsed, runName, runsDir, compute.Engine, compute.Device];
                 SharedOptions.RejectGiven(parse, fixedByCheckpoint, "a resumed run keeps the options of its checkpoint (only --threads and --data may be given)");
                 resumable = TrainJob.OpenResumable(resumePath);  // a wrong directory fails before half a second goes on loading the data
             }
@@ -74,7 +79,7 @@ internal static class TrainCommand
             {
                 Models.Architecture architecture = Architectures.Get(parse.GetValue(model)!);
                 if (architecture.FitsExactly)
-                    SharedOptions.RejectGiven(parse, [epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, noise, retryCollapsed],
+                    SharedOptions.RejectGiven(parse, [epochs, batchSize, lr, lrSchedule, weightDecay, evalEvery, patience, keep, noise, retryCollapsed],
                         $"--model {architecture.Name} is fitted exactly, in closed form, not trained");
                 // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
                 (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
@@ -104,7 +109,8 @@ internal static class TrainCommand
                     },
                     Contamination: Pick(contamination, recipe.Contamination),
                     Score: score.Read(parse) ?? recipe.Score,
-                    Noise: Pick(noise, recipe.Noise));
+                    Noise: Pick(noise, recipe.Noise),
+                    Schedule: parse.GetValue(lrSchedule) is { } schedule ? Schedule(schedule) : recipe.Schedule);
                 options.Validate();
                 int retries = parse.GetValue(retryCollapsed);
                 if (retries is < 0 or > TrainRequest.MaxRetries)
@@ -173,6 +179,12 @@ internal static class TrainCommand
             }
         });
         return command;
+    }
+
+    private static LrSchedule Schedule(string text)
+    {
+        try { return TrainOptions.ParseSchedule(text); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     private static JsonObject Summary(TrainOutcome outcome, Warnings warnings)

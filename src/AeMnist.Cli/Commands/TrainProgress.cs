@@ -24,7 +24,7 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
         output.WriteLine(options.Architecture.FitsExactly
             ? $"Fitting {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}: exactly, in closed form (no epochs, no optimiser)"
             : $"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +
-              $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}");
+              $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}{(options.Schedule == LrSchedule.Constant ? "" : $" ({TrainOptions.ScheduleName(options.Schedule)} schedule)")}");
         if (split.Validation == 0 && !options.Architecture.FitsExactly)
             output.WriteLine("Note: no --validation split, so early stopping watches the TEST split (as the tutorial does); test figures are optimistic.");
         output.WriteLine($"Data: {data.Directory}; run directory: {run.Path}");

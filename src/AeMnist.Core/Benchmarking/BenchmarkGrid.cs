@@ -19,9 +19,15 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
     /// <summary>A directory name for the configuration's cells: the text with anything but letters, digits, '=', '.', '_', ',' and '-' as '-'.</summary>
     public string Slug => new([.. Text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '=' or '.' or '_' or ',' or '-' ? c : '-')]);
 
-    private static readonly string[] TrainingKeys = ["epochs", "lr", "batch-size", "weight-decay", "noise", "validation", "eval-every", "patience", "keep"];
+    private static readonly string[] TrainingKeys = ["epochs", "lr", "batch-size", "weight-decay", "noise", "validation", "eval-every", "patience", "keep", "lr-schedule"];
 
     /// <summary>Parses NAME[:KEY=VALUE...]; an unknown name, key or value is an <see cref="ArgumentException"/> naming it.</summary>
+    private static LrSchedule Schedule(string text, string value)
+    {
+        try { return TrainOptions.ParseSchedule(value); }
+        catch (ArgumentException e) { throw new ArgumentException($"--model '{text}': {e.Message}"); }
+    }
+
     public static BenchmarkModel Parse(string text)
     {
         string[] parts = text.Trim().Split(':');
@@ -55,6 +61,7 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
             LearningRate = Number("lr", recipe.LearningRate),
             WeightDecay = Number("weight-decay", recipe.WeightDecay),
             Noise = Number("noise", recipe.Noise),
+            Schedule = given.TryGetValue("lr-schedule", out string? schedule) ? Schedule(text, schedule) : recipe.Schedule,
             EvalEvery = Int("eval-every", recipe.EvalEvery),
             Patience = Int("patience", recipe.Patience),
             Keep = given.TryGetValue("keep", out string? keep)

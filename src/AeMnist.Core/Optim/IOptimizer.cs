@@ -11,6 +11,9 @@ public interface IOptimizer
     /// <summary>Steps taken (PyTorch's per-parameter "step", equal for all of them).</summary>
     long StepCount { get; }
 
+    /// <summary>Sets the learning rate of the following steps (a schedule's epoch boundary); the moments and the step count stay.</summary>
+    void SetLearningRate(double learningRate);
+
     /// <summary>One update of the parameters from their current gradients.</summary>
     void Step();
 

@@ -235,6 +235,8 @@ public static class Checkpoint
         json["contamination"] = t.Contamination;
         json["score"] = Evaluation.AnomalyScore.Name(t.Score);
         json["noise"] = t.Noise;
+        // Written only when not constant, so that the records (and benchmark cells) of runs before schedules are unchanged.
+        if (t.Schedule != LrSchedule.Constant) json["lr_schedule"] = TrainOptions.ScheduleName(t.Schedule);
         return json;
     }
 
@@ -282,7 +284,9 @@ public static class Checkpoint
             Contamination: t.Double("contamination", double.Epsilon, 0.5),
             Score: t.Has("score") ? (Evaluation.AnomalyScore.TryParse(t.String("score"), out Evaluation.ScoreKind score) ? score
                 : throw t.Bad("score", string.Join(", ", Evaluation.AnomalyScore.All.Select(Evaluation.AnomalyScore.Name)))) : Evaluation.ScoreKind.Mse,
-            Noise: t.Has("noise") ? t.Double("noise", 0, 1e6) : 0.0);
+            Noise: t.Has("noise") ? t.Double("noise", 0, 1e6) : 0.0,
+            Schedule: !t.Has("lr_schedule") ? LrSchedule.Constant
+                : t.String("lr_schedule") switch { "constant" => LrSchedule.Constant, "cosine" => LrSchedule.Cosine, _ => throw t.Bad("lr_schedule", "constant or cosine") });
         try
         {
             train.Validate();

@@ -4,6 +4,19 @@ using AeMnist.Models;
 
 namespace AeMnist.Training;
 
+/// <summary>How the learning rate moves over the epochs (--lr-schedule).</summary>
+public enum LrSchedule
+{
+    /// <summary>--lr throughout (the tutorial's; the default).</summary>
+    Constant,
+
+    /// <summary>
+    /// Cosine annealing to zero over the run, set once per epoch as torch.optim.lr_scheduler.CosineAnnealingLR(T_max=epochs,
+    /// eta_min=0) stepped after every epoch: epoch e (0-based) trains at lr · (1 + cos(π e / epochs)) / 2.
+    /// </summary>
+    Cosine,
+}
+
 public enum KeepCheckpoint
 {
     /// <summary>Keep the weights of the evaluation with the lowest monitored loss (default).</summary>
@@ -30,8 +43,27 @@ public sealed record TrainOptions(
     KeepCheckpoint Keep = KeepCheckpoint.Best,
     double Contamination = 0.1,
     Evaluation.ScoreKind Score = Evaluation.ScoreKind.Mse,
-    double Noise = 0.0)
+    double Noise = 0.0,
+    LrSchedule Schedule = LrSchedule.Constant)
 {
+    /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based) under <see cref="Schedule"/>.</summary>
+    public double LearningRateAt(int epoch) => Schedule switch
+    {
+        LrSchedule.Cosine => LearningRate * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2,
+        _ => LearningRate,
+    };
+
+    /// <summary>"constant", "cosine".</summary>
+    public static string ScheduleName(LrSchedule schedule) => schedule == LrSchedule.Cosine ? "cosine" : "constant";
+
+    /// <summary>The schedule called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --lr-schedule.</summary>
+    public static LrSchedule ParseSchedule(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "constant" => LrSchedule.Constant,
+        "cosine" => LrSchedule.Cosine,
+        _ => throw new ArgumentException($"--lr-schedule {IO.MessageText.Quote(text, 40)} is not a schedule; use constant or cosine"),
+    };
+
     /// <summary>The architecture <see cref="Model"/> names.</summary>
     public Architecture Architecture => Architectures.Get(Model);
 

@@ -118,6 +118,8 @@ public sealed class Trainer
         while (state.EpochsDone < _options.Epochs)
         {
             var epochClock = Stopwatch.StartNew();
+            // A schedule sets the epoch's rate at its start (a resumed epoch too), as a PyTorch scheduler stepped per epoch.
+            if (_options.Schedule != LrSchedule.Constant) _optimizer.SetLearningRate(_options.LearningRateAt(state.EpochsDone));
             // The permutation of an epoch is a function of the shuffle state at its start, so a resumed
             // epoch sees the same batches.
             var shuffle = Rng.FromState(state.ShuffleState);

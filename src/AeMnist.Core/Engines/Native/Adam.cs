@@ -24,7 +24,14 @@ public sealed class Adam : IOptimizer
     }
 
     public ParameterSet Parameters { get; }
-    public AdamOptions Options { get; }
+    public AdamOptions Options { get; private set; }
+
+    public void SetLearningRate(double learningRate)
+    {
+        AdamOptions changed = Options with { LearningRate = learningRate };
+        changed.Validate();
+        Options = changed;
+    }
 
     /// <summary>First moments (PyTorch's exp_avg), laid out like <see cref="ParameterSet.Data"/>.</summary>
     public float[] M { get; }
