@@ -57,7 +57,7 @@ internal static class EvaluateCommand
             if (metadata.Split is { } own)
                 SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({Describe(own)})");
             LabelledImages? labelled = inputs.ReadLabelled(parse);
-            MnistDataset mnist = run is not null ? SharedOptions.LoadDataFor(run, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
             EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind, modelFile: modelPath);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);

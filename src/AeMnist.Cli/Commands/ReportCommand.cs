@@ -63,11 +63,12 @@ internal static class ReportCommand
                 if (outputOption is not null) OutputFiles.Check("--output", page, runs);
                 ComputeOptions compute = model.Compute.Read(parse);
                 RunDirectory[] opened = [.. expanded.Select(RunDirectory.Open)];
+                Func<string?, MnistDataset> loadOnce = SharedOptions.LoadOnce();  // runs on the same data read it once
                 var inputs = opened.Select(run =>
                 {
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
                     if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
-                    MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
+                    MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
                     EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind, modelFile: run.ModelPath);
                     Warn(warnings, outcome, loaded);
                     return (Path.GetFileName(Path.GetFullPath(run.Path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
@@ -106,7 +107,7 @@ internal static class ReportCommand
             using LoadedModel model1 = model.Load(parse, runDirectory);
             var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
             if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
-            MnistDataset data2 = runDirectory is not null ? SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data)) : SharedOptions.LoadData(parse.GetValue(data));
+            MnistDataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
             EvaluationOutcome result = EvaluateJob.Execute(loadedModel, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind, modelFile: modelPath);
             Warn(warnings, result, model1);
             ReportInput input = EvaluateJob.ReportInput(result, loadedModel, meta, data2, runDirectory, modelPath);

@@ -104,7 +104,7 @@ internal static class ScoreCommand
             ?? (digit is int d
                 ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
                 : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
-        Data.MnistDataset mnist = loaded.Run is not null ? SharedOptions.LoadDataFor(loaded.Run, dataDirectory) : SharedOptions.LoadData(dataDirectory);
+        Data.MnistDataset mnist = SharedOptions.LoadDataFor(loaded.Run, dataDirectory);
         EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule, score: kind, modelFile: loaded.ModelPath);
         string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
         if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of digit {split.Normal}";

@@ -287,6 +287,18 @@ internal static partial class SharedOptions
         return data;
     }
 
+    /// <summary><see cref="LoadData"/>, each directory read once however often it is asked for (report --compare's runs).</summary>
+    public static Func<string?, MnistDataset> LoadOnce()
+    {
+        var loaded = new Dictionary<string, MnistDataset>(StringComparer.Ordinal);
+        return directory =>
+        {
+            string key = directory is null ? "" : Path.GetFullPath(directory);
+            if (!loaded.TryGetValue(key, out MnistDataset? data)) loaded[key] = data = LoadData(directory);
+            return data;
+        };
+    }
+
     private static string? DefaultDataDirectory() => MnistDataset.FindDefaultDirectory(Environment.CurrentDirectory);
 
     /// <summary>
@@ -294,22 +306,27 @@ internal static partial class SharedOptions
     /// the shipped data; in every case the files' checksum must be the recorded one. A run that records nothing (one made
     /// before aemnist recorded its data, or a model file) uses --data or the shipped data.
     /// </summary>
-    public static MnistDataset LoadDataFor(RunDirectory? run, string? dataOption) =>
-        LoadDataFor(run?.Path, run?.ReadInfo() is { } info ? new DataRecord(info.DataDirectory ?? "", info.DataSha256 ?? "") : null, dataOption);
+    public static MnistDataset LoadDataFor(RunDirectory? run, string? dataOption, Func<string?, MnistDataset>? load = null) =>
+        LoadDataFor(run?.Path, run?.ReadInfo() is { } info ? new DataRecord(info.DataDirectory ?? "", info.DataSha256 ?? "") : null, dataOption, load);
 
-    public static MnistDataset LoadDataFor(string? runPath, DataRecord? recorded, string? dataOption)
+    /// <summary>
+    /// The same; <paramref name="load"/> (default <see cref="LoadData"/>) reads a directory, so that a command using several
+    /// runs can read and hash each directory once (<see cref="LoadOnce"/>).
+    /// </summary>
+    public static MnistDataset LoadDataFor(string? runPath, DataRecord? recorded, string? dataOption, Func<string?, MnistDataset>? load = null)
     {
-        if (recorded is not { Sha256.Length: > 0 }) return LoadData(dataOption);
+        load ??= LoadData;
+        if (recorded is not { Sha256.Length: > 0 }) return load(dataOption);
         MnistDataset Checked(MnistDataset data, string how)
         {
             if (data.Sha256 == recorded.Sha256) return data;
             throw new DataFormatException(
                 $"{data.Directory}: these MNIST files {how} are not the ones {runPath} was trained on ({recorded.Directory}, sha256 {recorded.Sha256[..12]}...); pass --data with the run's own files");
         }
-        if (dataOption is not null) return Checked(LoadData(dataOption), "(--data)");
-        if (recorded.Directory.Length > 0 && Directory.Exists(recorded.Directory)) return Checked(LoadData(recorded.Directory), "(recorded in its run.json)");
+        if (dataOption is not null) return Checked(load(dataOption), "(--data)");
+        if (recorded.Directory.Length > 0 && Directory.Exists(recorded.Directory)) return Checked(load(recorded.Directory), "(recorded in its run.json)");
         string? fallback = DefaultDataDirectory();
-        if (fallback is not null && LoadData(fallback) is { } shipped && shipped.Sha256 == recorded.Sha256) return shipped;
+        if (fallback is not null && load(fallback) is { } shipped && shipped.Sha256 == recorded.Sha256) return shipped;
         throw new DataFormatException($"{recorded.Directory}: {runPath} was trained on the MNIST files in this directory, which is not there any more; pass --data DIR with the same files");
     }
 

@@ -70,9 +70,12 @@ public sealed record EvaluationOutcome(
 
 public static class EvaluateJob
 {
-    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse, string? modelFile = null)
+    public static ScoredImages Score(IEngineModel model, MnistDataset data, int[] indices, int normalDigit, ScoreKind score = ScoreKind.Mse, string? modelFile = null) =>
+        Score(model, data.Gather(indices), data, indices, normalDigit, score, modelFile);
+
+    // images: the MNIST images at indices, already gathered.
+    private static ScoredImages Score(IEngineModel model, float[] images, MnistDataset data, int[] indices, int normalDigit, ScoreKind score, string? modelFile)
     {
-        float[] images = data.Gather(indices);
         var errors = new float[indices.Length];
         AnomalyScore.Compute(model, score, images, indices.Length, errors);
         Training.ModelHealth.CheckFinite(errors, modelFile ?? model.Spec.Describe(), i => $"MNIST image {indices[i]}");
@@ -97,7 +100,7 @@ public static class EvaluateJob
         if (rule is ThresholdRule.Stored && kind != stored) rule = new ThresholdRule.Contamination(0.1);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
-        ScoredImages test = input is null ? Score(model, data, split.Test, splitOptions.Normal, kind, modelFile) : Score(model, input, splitOptions.Normal, kind, modelFile);
+        ScoredImages test = input is null ? Score(model, pixels, data, split.Test, splitOptions.Normal, kind, modelFile) : Score(model, input, splitOptions.Normal, kind, modelFile);
         string defaultNote = "";
         if (rule is ThresholdRule.Stored && metadata.Threshold is null)
         {
@@ -119,7 +122,7 @@ public static class EvaluateJob
                 "the model's stored threshold, from train's contamination rule"),
         };
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold, test.Labels);
-        return new EvaluationOutcome(split, test, threshold, ruleText, result, HasConstantOutput(model, pixels, test.Errors.Length) || metadata.Collapsed, kind)
+        return new EvaluationOutcome(split, test, threshold, ruleText, result, Training.ModelHealth.IsConstant(model, pixels, test.Errors.Length) || metadata.Collapsed, kind)
         {
             TestPixels = pixels,
             TestName = input?.Name ?? "the test split",
@@ -154,20 +157,6 @@ public static class EvaluateJob
         int[] normals = pool.Where(i => data.Labels[i] == normal).ToArray();
         if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the train split, and it has none");
         return Score(model, data, normals, normal, score, modelFile).Errors;
-    }
-
-    /// <summary>
-    /// True when the model reconstructs every one of (up to) 256 test images as the same image: the
-    /// collapse of a dead final ReLU, which the tutorial's conv model suffers for some seeds.
-    /// </summary>
-    public static bool HasConstantOutput(IEngineModel model, MnistDataset data, int[] indices) =>
-        HasConstantOutput(model, data.Gather(indices.AsSpan(0, Math.Min(indices.Length, 256))), Math.Min(indices.Length, 256));
-
-    /// <summary>The same check on the first (up to) 256 of <paramref name="count"/> images in <paramref name="pixels"/>.</summary>
-    public static bool HasConstantOutput(IEngineModel model, float[] pixels, int count)
-    {
-        int n = Math.Min(count, Training.ModelHealth.ProbeImages);
-        return Training.ModelHealth.IsConstant(model, pixels, n);
     }
 
     private static float[] NormalTrainErrors(IEngineModel model, MnistDataset data, DataSplit split, int normal, ScoreKind score, string? modelFile)

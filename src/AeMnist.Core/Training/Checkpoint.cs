@@ -55,6 +55,7 @@ public static class Checkpoint
             ["best_monitor_loss"] = state.BestMonitorLoss.ToString("R", CultureInfo.InvariantCulture),
             ["best_epoch"] = state.BestEpoch.ToString(CultureInfo.InvariantCulture),
             ["bad_evaluations"] = state.BadEvaluations.ToString(CultureInfo.InvariantCulture),
+            ["constant_evaluations"] = state.ConstantEvaluations.ToString(CultureInfo.InvariantCulture),
             ["history"] = RunDirectory.HistoryText(state.History),
         };
         if (c.Final is { } final)
@@ -122,6 +123,8 @@ public static class Checkpoint
             BestMonitorLoss = m.Double("best_monitor_loss", 0, double.PositiveInfinity),
             BestEpoch = m.Int("best_epoch", 0, t.Epochs),
             BadEvaluations = m.Int("bad_evaluations", 0, t.Patience),
+            // The collapse count (--retry-collapsed): a resumed run must stop where an uninterrupted one would.
+            ConstantEvaluations = m.Has("constant_evaluations") ? m.Int("constant_evaluations", 0, Trainer.CollapseEvaluations) : 0,
             BestWeights = !final && all.Tensors.Any(x => x.Name.StartsWith(BestPrefix, StringComparison.Ordinal)) ? Section(BestPrefix, "best weights") : null,
         };
         long steps = m.Long("adam_step", 0, long.MaxValue);

@@ -159,7 +159,8 @@ public sealed class Trainer
                 if (!double.IsFinite(monitorLoss.Value))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
                         $"monitored loss became {monitorLoss} after epoch {epoch}; try a lower --lr");
-                state.ConstantEvaluations = ModelHealth.IsConstant(_model, _monitor, _monitorCount) ? state.ConstantEvaluations + 1 : 0;
+                if (_stopOnCollapse)  // only --retry-collapsed acts on it; the finished model is checked once in TrainJob
+                    state.ConstantEvaluations = ModelHealth.IsConstant(_model, _monitor, _monitorCount) ? state.ConstantEvaluations + 1 : 0;
                 if (monitorLoss.Value < state.BestMonitorLoss)
                 {
                     improved = true;
