@@ -84,6 +84,38 @@ public sealed class RunOptionsTests(TrainedRun fixture) : IClassFixture<TrainedR
         Assert.Contains("cannot apply: pca is fitted exactly", grid.Stderr);
     }
 
+    [Fact]
+    public void Options_that_a_mode_ignores_are_errors_and_labels_are_never_invented()
+    {
+        string scratch = fixture.Scratch.File("ignored");
+        Directory.CreateDirectory(scratch);
+        string csv = Path.Combine(scratch, "rows.csv");
+        File.WriteAllText(csv, "5," + string.Join(",", Enumerable.Range(0, 784).Select(i => i % 28 is > 8 and < 20 && i / 28 is > 8 and < 20 ? "200" : "0")) + "\n");
+        string png = Path.Combine(scratch, "digit.png");
+        File.WriteAllBytes(png, AeMnist.Imaging.ImageFiles.EncodeGrayPng([.. Enumerable.Range(0, 784).Select(i => (byte)(i % 28 is > 8 and < 20 ? 200 : 0))], 28, 28));
+        void Refused(int code, string expect, params string[] args)
+        {
+            CliResult r = CliRunner.Run(args);
+            Assert.True(r.ExitCode == code, $"{string.Join(' ', args)}: {r}");
+            Assert.Contains(expect, r.Stderr);
+        }
+        // The run records its split, so score --fpr knows its normal digit; --normal would be ignored.
+        Refused(2, "--normal cannot apply", "score", "--run", Run, "--fpr", "0.05", "--normal", "3", "-i", csv);
+        // The one-class protocol uses every image; the seed protocol's counts would be ignored.
+        Refused(2, "--train-normal cannot apply: the one-class protocol", "train", "--protocol", "one-class", "--train-normal", "100", "--data", fixture.Data, "--runs-dir", Path.Combine(scratch, "runs"));
+        Assert.False(Directory.Exists(Path.Combine(scratch, "runs")));
+        // benchmark --no-train trains nothing: --parallel would be ignored.
+        Refused(2, "--parallel cannot apply: --no-train", "benchmark", "--no-train", "--parallel", "3", "--output", Path.Combine(scratch, "bench"));
+        // --pixel-max scales CSV values; IDX and image files have bytes.
+        Refused(2, "--pixel-max 1 applies to CSV input only", "score", "--run", Run, "-i", png, "--pixel-max", "1");
+        // evaluate --input needs labels: an image file has none (it was once scored as label 255, every image an anomaly).
+        Refused(1, "carries no digit label", "evaluate", "--run", Run, "--data", fixture.Data, "--input", png);
+        // evaluate --output never replaces its own --input.
+        byte[] before = File.ReadAllBytes(csv);
+        Refused(2, "is also an input", "evaluate", "--run", Run, "--data", fixture.Data, "--input", csv, "--output", csv);
+        Assert.Equal(before, File.ReadAllBytes(csv));
+    }
+
     [Theory]
     [InlineData("cosin")]
     [InlineData("")]

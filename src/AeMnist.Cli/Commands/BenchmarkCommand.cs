@@ -88,7 +88,10 @@ internal static class BenchmarkCommand
             IReadOnlyList<CellResult> results;
             bool interrupted = false;
             if (parse.GetValue(noTrain))
+            {
+                SharedOptions.RejectGiven(parse, [data, threads, parallel], "--no-train trains nothing; it only rewrites the tables from the finished cells");
                 results = BenchmarkRunner.Finished(grid);
+            }
             else
             {
                 MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));

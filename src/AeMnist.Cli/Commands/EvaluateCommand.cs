@@ -44,7 +44,8 @@ internal static class EvaluateCommand
             ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile), parse.GetValue(fpr));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             string? metricsPath = parse.GetValue(outputPath);
-            if (metricsPath is not null) OutputFiles.Check("--output", metricsPath);
+            if (metricsPath is not null)
+                OutputFiles.Check("--output", metricsPath, [.. parse.GetValue(inputs.Input) ?? [], .. parse.GetValue(inputs.Labels) is { } l ? [l] : Array.Empty<string>()]);
             RunDirectory? run = model.FindRun(parse);
             if (run is null && parse.GetValue(report))
                 throw new UsageException("--report writes into a run directory, and --model-file is not a run's model; use aemnist report --model-file FILE --output DIR");

@@ -47,6 +47,8 @@ internal static class ScoreCommand
                 throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {AnomalyScore.Name(stored)} score, not {AnomalyScore.Name(kind)}; pass --threshold X or --fpr F");
             if (given is not null || (parse.GetValue(fpr) is null && loaded.Metadata.Threshold is not null))
                 SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no MNIST digits are read");
+            if (loaded.Metadata.Split is { } own)
+                SharedOptions.RejectGiven(parse, [normal], $"{loaded.ModelPath} records its split ({EvaluateCommand.Describe(own)}), so its normal digit is known");
             ImageBatch batch = inputs.Read(parse);
             var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
             var errors = new float[batch.Count];

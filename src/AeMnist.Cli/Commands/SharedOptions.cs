@@ -268,6 +268,9 @@ internal static partial class SharedOptions
             string protocolText = parse.GetValue(Protocol)!;
             if (!SplitOptions.TryParseProtocol(protocolText.Trim().ToLowerInvariant(), out SplitProtocol protocol))
                 throw new UsageException($"--protocol {MessageText.Quote(protocolText)} is not a protocol; use seed or one-class");
+            if (protocol == SplitProtocol.OneClass)
+                RejectGiven(parse, [TrainNormal, TrainAnomalies, TestNormal, TestAnomalies],
+                    "the one-class protocol trains on every training image of the normal digit and tests on the whole test file");
             var options = new SplitOptions(protocol, parse.GetValue(Normal), parse.GetValue(TrainNormal), parse.GetValue(TrainAnomalies),
                 parse.GetValue(TestNormal), parse.GetValue(TestAnomalies), parse.GetValue(Validation), parse.GetValue(Seed));
             Splitter.Validate(options);

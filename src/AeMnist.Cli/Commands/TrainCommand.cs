@@ -198,7 +198,7 @@ internal static class TrainCommand
             ["collapsed_seeds"] = new JsonArray([.. outcome.Request.CollapsedSeeds.Select(s => (JsonNode)s)]),
             ["run"] = outcome.Run.Path,
             ["model"] = outcome.Run.ModelPath,
-            ["status"] = outcome.Result.Reason.ToString().ToLowerInvariant(),
+            ["status"] = TrainJob.StatusName(outcome.Result.Reason),  // run.json's words
             ["epochs_run"] = state.EpochsDone,
             ["best_epoch"] = state.BestEpoch,
             ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,

@@ -70,7 +70,7 @@ public static class ImageInputs
         private readonly List<(int Row, bool InkInAlpha)> _images = [];
         private readonly List<string> _warnings = [];
         private int _count;
-        private bool _labelsUsed;
+        private bool _labelsUsed, _csvRead;
 
         public void Add(string path)
         {
@@ -182,6 +182,8 @@ public static class ImageInputs
 
         private void AddImage(byte[] bytes, string source)
         {
+            if (options.RequireLabels)
+                throw new DataFormatException($"{source}: an image file carries no digit label; labelled input is a CSV with a label column or an IDX image file with its label file");
             GrayImage image = ImageFiles.Decode(bytes, source, Side, Side, options.Invert);
             var floats = new float[Pixels];
             for (int i = 0; i < Pixels; i++) floats[i] = image.Pixels[i] / 255f;
@@ -217,6 +219,7 @@ public static class ImageInputs
 
         private void AddCsv(Stream stream, string name)
         {
+            _csvRead = true;
             CsvImageSet csv;
             try
             {
@@ -284,6 +287,8 @@ public static class ImageInputs
         {
             if (options.LabelsPath is not null && !_labelsUsed)
                 throw new ArgumentException("--labels goes with an IDX image --input; a CSV carries its labels in its first column");
+            if (options.PixelMax != 255 && !_csvRead)
+                throw new ArgumentException($"--pixel-max {options.PixelMax.ToString(CultureInfo.InvariantCulture)} applies to CSV input only (IDX and image files have 0-255 bytes); drop it");
             if (_count == 0)
                 throw new DataFormatException(_skipped.Count > 0 ? $"no image could be read; {_skipped.Count} skipped, the first: {_skipped[0]}" : "no images to score");
             // Images from files (PNG, ...): the same checks, over all of them together.

@@ -97,7 +97,9 @@ public static class EvaluateJob
     {
         ScoreKind stored = metadata.Score ?? ScoreKind.Mse, kind = score ?? stored;
         string name = AnomalyScore.Name(kind);
-        if (rule is ThresholdRule.Stored && kind != stored) rule = new ThresholdRule.Contamination(0.1);
+        // Another score than the stored threshold's: train's default rule on that score (a model storing no threshold at
+        // all gets the foreign model's default below, whatever the score).
+        if (rule is ThresholdRule.Stored && kind != stored && metadata.Threshold is not null) rule = new ThresholdRule.Contamination(0.1);
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, splitOptions);
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
         ScoredImages test = input is null ? Score(model, pixels, data, split.Test, splitOptions.Normal, kind, modelFile) : Score(model, input, splitOptions.Normal, kind, modelFile);
