@@ -51,6 +51,17 @@ public sealed class BenchmarkTests : IDisposable
         Assert.Equal(runJson, File.ReadAllText(Path.Combine(cell, "run.json")));
         Assert.Equal(auroc, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "cell.json")))!["auroc"]!["ssim"]!);
 
+        // A damaged cell.json (a field gone, a number turned to text) is likewise scored again, not a crash.
+        string damaged = File.ReadAllText(Path.Combine(cell, "cell.json"));
+        JsonObject broken = JsonNode.Parse(damaged)!.AsObject();
+        broken.Remove("epochs_run");
+        broken["best_epoch"] = "one";
+        File.WriteAllText(Path.Combine(cell, "cell.json"), broken.ToJsonString());
+        CliResult fourth = Benchmark();
+        Assert.True(fourth.ExitCode == 0, fourth.ToString());
+        Assert.Equal(runJson, File.ReadAllText(Path.Combine(cell, "run.json")));
+        Assert.NotNull(JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "cell.json")))!["epochs_run"]);
+
         CliResult gate = Benchmark("--min-mean-auroc", "0.9999");
         Assert.Equal(3, gate.ExitCode);
         Assert.Contains("quality gate not met: the best mean AUROC", gate.Stderr);

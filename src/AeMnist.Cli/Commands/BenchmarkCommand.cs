@@ -23,7 +23,7 @@ internal static class BenchmarkCommand
         var models = new Option<string[]>("--model")
         {
             Description = "A model configuration NAME[:KEY=VALUE...] (repeat for several), e.g. bottleneck:latent=32:epochs=60; KEY is an architecture option " +
-                $"or epochs, lr, batch-size, weight-decay, noise, validation, eval-every, patience, keep. Models: {Architectures.Names} [default: {string.Join(" and ", DefaultModels)}]",
+                $"or epochs, lr, lr-schedule, batch-size, weight-decay, noise, validation, eval-every, patience, keep. Models: {Architectures.Names} [default: {string.Join(" and ", DefaultModels)}]",
             AllowMultipleArgumentsPerToken = true,
             HelpName = "NAME[:KEY=VALUE...]",
         };

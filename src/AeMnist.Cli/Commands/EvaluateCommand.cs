@@ -28,7 +28,7 @@ internal static class EvaluateCommand
         var report = new Option<bool>("--report") { Description = "Also write report.html and its charts into the run directory" };
         var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o")
         {
-            Description = "Also write the metrics as JSON to FILE ('-' for stdout) [default: RUN/metrics.json, for a run's model at its stored threshold only]",
+            Description = "Write the metrics as JSON to FILE ('-' for stdout) instead of RUN/metrics.json [default: RUN/metrics.json, for a run's model at its stored threshold only]",
             HelpName = "FILE",
         });
         var data = SharedOptions.Data();

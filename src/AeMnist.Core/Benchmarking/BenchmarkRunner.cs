@@ -169,18 +169,22 @@ public static class BenchmarkRunner
             throw new DataFormatException($"{path}: this cell was made by another configuration of '{cell.Model.Text}'; use another --output or remove the directory");
         if ((string?)json["protocol"] != SplitOptions.ProtocolName(grid.Protocol))
             throw new DataFormatException($"{path}: this cell was made with the {(string?)json["protocol"]} protocol; use another --output");
+        // A cell.json that is damaged or from an older build is not a result: the cell is evaluated again from its model.
+        static double? Number(JsonNode? node) => node is JsonValue v && v.TryGetValue(out double d) ? d : null;
         var auroc = new Dictionary<ScoreKind, double>();
         var pairs = new Dictionary<ScoreKind, double[]>();
         foreach (ScoreKind score in grid.Scores)
         {
             string name = AnomalyScore.Name(score);
-            if (json["auroc"]?[name] is not JsonValue value) return null;  // scored with fewer scores: evaluate again
-            auroc[score] = (double)value;
-            pairs[score] = [.. json["auroc_against_digit"]![name]!.AsArray().Select(v => v is null ? double.NaN : (double)v)];
+            if (Number(json["auroc"]?[name]) is not { } value) return null;  // scored with fewer scores: evaluate again
+            if (json["auroc_against_digit"]?[name] is not JsonArray against || against.Count != 10) return null;
+            auroc[score] = value;
+            pairs[score] = [.. against.Select(v => Number(v) ?? double.NaN)];
         }
-        return new CellResult(cell, auroc, pairs, (double?)json["train_seconds"] ?? double.NaN, (int)json["epochs_run"]!, (int)json["best_epoch"]!,
-            (bool)json["constant_output"]!, Reused: true);
+        if (Number(json["epochs_run"]) is not { } epochs || Number(json["best_epoch"]) is not { } best
+            || json["constant_output"] is not JsonValue constant || !constant.TryGetValue(out bool isConstant))
+            return null;
+        return new CellResult(cell, auroc, pairs, Number(json["train_seconds"]) ?? double.NaN, (int)epochs, (int)best, isConstant, Reused: true);
     }
 
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

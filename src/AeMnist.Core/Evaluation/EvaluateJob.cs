@@ -157,7 +157,7 @@ public static class EvaluateJob
     {
         int[] pool = split.Validation.Length > 0 ? split.Validation : split.Train;
         int[] normals = pool.Where(i => data.Labels[i] == normal).ToArray();
-        if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the train split, and it has none");
+        if (normals.Length == 0) throw new ArgumentException($"--fpr needs normal digits ({normal}) in the {(split.Validation.Length > 0 ? "validation" : "train")} split, and it has none");
         return Score(model, data, normals, normal, score, modelFile).Errors;
     }
 

@@ -15,8 +15,6 @@ public sealed record CsvImageSet(float[] Pixels, int Count, string[] Sources, in
 {
     public void Deconstruct(out float[] pixels, out int count, out string[] sources) => (pixels, count, sources) = (Pixels, Count, Sources);
 
-    /// <summary>True when every row had a label column.</summary>
-    public bool HasLabelColumn => Labels.Length > 0 && Labels.All(l => l >= 0);
 }
 
 /// <summary>CSV image input: rows of comma-separated pixel values, scaled to [0, 1] as the IDX reader does.</summary>

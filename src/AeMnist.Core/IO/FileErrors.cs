@@ -38,8 +38,6 @@ public static class FileErrors
         _ => Strip(e.Message),
     };
 
-    /// <summary>True when <paramref name="e"/> says the disk (or the quota) is full.</summary>
-    public static bool IsDiskFull(Exception e) => e is IOException io && (io.HResult & 0xFFFF) is ENOSPC or EDQUOT;
 
     /// <summary>An IOException "PATH: cannot WHAT: REASON" for <paramref name="path"/>.</summary>
     public static IOException Cannot(string what, string path, Exception e, string? advice = null) =>

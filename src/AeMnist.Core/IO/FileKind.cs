@@ -28,8 +28,6 @@ public static partial class FileKinds
         return Directory.Exists(path) ? FileKind.Directory : File.Exists(path) ? FileKind.Regular : FileKind.Missing;
     }
 
-    /// <summary>True for kinds that are written in place rather than replaced: character devices, FIFOs and sockets.</summary>
-    public static bool IsStream(FileKind kind) => kind is FileKind.CharacterDevice or FileKind.Fifo or FileKind.Socket;
 
     /// <summary>"a directory", "a character device", ... for messages.</summary>
     public static string Describe(FileKind kind) => kind switch

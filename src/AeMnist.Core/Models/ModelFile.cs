@@ -211,18 +211,11 @@ public static class ModelFile
     {
         foreach (NamedTensor t in weights.Tensors)
         {
-            int bad = FirstNonFinite(t.Data);
+            int bad = Training.ModelHealth.FirstNonFinite(t.Data);
             if (bad >= 0)
                 throw new DataFormatException(
                     $"{file}: {what}tensor {Quote(t.Name)} holds {t.Data[bad]} at index {bad}; a model with non-finite weights gives no meaningful error (retrain it)");
         }
-    }
-
-    private static int FirstNonFinite(float[] values)
-    {
-        for (int i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i])) return i;
-        return -1;
     }
 
     private static string Quote(string text) => IO.MessageText.Quote(text);

@@ -329,42 +329,6 @@ public static unsafe class BatchNormKernels
         return t2.GetElement(0) + t2.GetElement(1);
     }
 
-    // Σ a[i]·b[i] (or Σ a[i] when b is null) in 16 lanes, the fixed tree, then the tail chained on.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float RowDot(float* a, float* b, int length)
-    {
-        int i = 0;
-        float sum = 0f;
-        if (length >= Lanes)
-        {
-            Vector512<float> acc = Vector512<float>.Zero;
-            if (b is null) for (; i + Lanes <= length; i += Lanes) acc += Vector512.Load(a + i);
-            else for (; i + Lanes <= length; i += Lanes) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
-            sum = Reductions.ReduceLanes(acc);
-        }
-        if (b is null) for (; i < length; i++) sum += a[i];
-        else for (; i < length; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
-        return sum;
-    }
-
-    private static float RowDotNaive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int length)
-    {
-        Span<float> lanes = stackalloc float[Lanes];
-        bool product = !b.IsEmpty;
-        int whole = length - length % Lanes;
-        for (int i = 0; i < whole; i++)
-            lanes[i % Lanes] = product ? MathF.FusedMultiplyAdd(a[i], b[i], lanes[i % Lanes]) : lanes[i % Lanes] + a[i];
-        float sum = 0f;
-        if (whole > 0)
-        {
-            for (int width = Lanes / 2; width >= 1; width /= 2)
-                for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
-            sum = lanes[0];
-        }
-        for (int i = whole; i < length; i++) sum = product ? MathF.FusedMultiplyAdd(a[i], b[i], sum) : sum + a[i];
-        return sum;
-    }
-
     private static void Check(ReadOnlySpan<float> x, int n, int channels, int spatial, string name)
     {
         if (n < 0 || channels < 1 || spatial < 1)
