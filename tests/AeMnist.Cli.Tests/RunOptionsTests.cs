@@ -85,6 +85,19 @@ public sealed class RunOptionsTests(TrainedRun fixture) : IClassFixture<TrainedR
     }
 
     [Fact]
+    public void Input_warnings_are_in_the_json_warnings_too()
+    {
+        string csv = fixture.Scratch.File("scaled.csv");
+        File.WriteAllText(csv, string.Join("\n", new[] { 5, 3 }.Select(d =>
+            d + "," + string.Join(",", Enumerable.Range(0, 784).Select(i => i % 28 is > 8 and < 20 && i / 28 is > 8 and < 20 ? "0.8" : "0")))) + "\n");
+        CliResult result = CliRunner.Run(["evaluate", "--run", Run, "--data", fixture.Data, "--input", csv, "--json"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] json = [.. JsonNode.Parse(result.Stdout)!["warnings"]!.AsArray().Select(w => (string)w!)];
+        Assert.Contains(json, w => w.Contains("looks already scaled", StringComparison.Ordinal) && w.Contains("--pixel-max 1", StringComparison.Ordinal));
+        Assert.Contains("aemnist: warning: scaled.csv: every value is between 0 and 1", result.Stderr);
+    }
+
+    [Fact]
     public void Options_that_a_mode_ignores_are_errors_and_labels_are_never_invented()
     {
         string scratch = fixture.Scratch.File("ignored");

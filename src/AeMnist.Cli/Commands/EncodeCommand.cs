@@ -47,7 +47,7 @@ internal static class EncodeCommand
             if (!parse.GetValue(quiet))
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null || OutputFiles.IsStdout(path) ? "" : "; wrote " + path)}"));
-            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
+            inputs.AddWarnings(parse, new Warnings(parse.InvocationConfiguration.Error));  // printed even with --quiet
             return ExitCodes.Success;
         });
         return command;

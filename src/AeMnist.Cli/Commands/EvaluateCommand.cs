@@ -62,6 +62,7 @@ internal static class EvaluateCommand
             EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind, modelFile: modelPath);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            inputs.AddWarnings(parse, warnings);
             if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(modelPath));
             EvaluationResult r = outcome.Result;
             long flagged = r.Metrics.TruePositives + r.Metrics.FalsePositives;
@@ -117,7 +118,6 @@ internal static class EvaluateCommand
                 if (written is not null) output.WriteLine($"Metrics: {written}");
                 if (notWritten is not null) output.WriteLine($"Note: {notWritten}.");
             }
-            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
 
             var failures = new List<string>();
             if (f1Gate is { } f && !(r.Metrics.F1 >= f)) failures.Add($"F1 {r.Metrics.F1:F4} is below --min-f1 {f}");

@@ -68,13 +68,15 @@ internal sealed partial class InputOptions
         return new LabelledImages(name, _batch.Pixels, [.. _batch.Labels.Select(l => (byte)l)]);
     }
 
-    /// <summary>Prints the read's warnings and skipped files on stderr, one line each.</summary>
-    public void WriteWarnings(ParseResult parse)
+    /// <summary>
+    /// Prints the skipped files on stderr and adds the read's warnings to <paramref name="warnings"/> (which prints each
+    /// and lists it under "warnings" in JSON output); both even with --quiet.
+    /// </summary>
+    public void AddWarnings(ParseResult parse, Warnings warnings)
     {
         if (_batch is null) return;
-        TextWriter error = parse.InvocationConfiguration.Error;
-        foreach (string skipped in _batch.Skipped) error.WriteLine($"aemnist: skipped {skipped}");
-        foreach (string warning in _batch.Warnings) error.WriteLine($"aemnist: warning: {warning}");
+        foreach (string skipped in _batch.Skipped) parse.InvocationConfiguration.Error.WriteLine($"aemnist: skipped {skipped}");
+        foreach (string warning in _batch.Warnings) warnings.Add(warning);
     }
 
     /// <summary>A file name made safe as a directory name: input-mnist_test.csv.</summary>

@@ -62,6 +62,7 @@ internal static class ScoreCommand
             ModelHealth.CheckFinite(errors, loaded.ModelPath, i => batch.Sources[i]);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            inputs.AddWarnings(parse, warnings);
             if (loaded.RecordedCollapsed || ModelHealth.IsConstant(autoEncoder, batch.Pixels, batch.Count))
                 warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
             int flagged = errors.Count(e => e >= limit);
@@ -86,7 +87,6 @@ internal static class ScoreCommand
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(toFile ? "; wrote " + path : "")}"));
             }
-            inputs.WriteWarnings(parse); // warnings about the inputs are printed even with --quiet
             return ExitCodes.Success;
         });
         return command;
