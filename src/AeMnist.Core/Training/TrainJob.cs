@@ -301,7 +301,8 @@ public static class TrainJob
                 train = data.Gather(split.Train);
                 monitor = data.Gather(split.Monitor);
                 model.Dispose();
-                model = engine.Load(options.Spec(), InitialWeights(options.Spec(), next));
+                ModelSpec spec = options.Spec();
+                model = engine.Load(spec, InitialWeights(spec, next));
                 optimizer = model.CreateAdam(AdamOptions(options));
                 state = Trainer.NewState(next);
                 IEngineModel fresh = model;
@@ -312,13 +313,14 @@ public static class TrainJob
                 Guarded(run, () => Commit(run, retried, fresh, freshOptimizer, freshState, freshSplit, data, "running", null));
                 continue;
             }
-            return Finish(request, data, split, run, model, state, result, dataSeconds);
+            return Finish(request, data, split, train, run, model, state, result, dataSeconds);
         }
     }
 
     // Diverged weights are never saved: fall back to the best evaluated weights or, when no evaluation succeeded before
     // the loss diverged, to this seed's initial weights (epoch 0). Then one final checkpoint (the commit), and the files.
-    private static TrainOutcome Finish(TrainRequest request, MnistDataset data, DataSplit split, RunDirectory run, IEngineModel model,
+    // train: the train split's images, gathered once for training.
+    private static TrainOutcome Finish(TrainRequest request, MnistDataset data, DataSplit split, float[] train, RunDirectory run, IEngineModel model,
         TrainState state, TrainResult result, double dataSeconds)
     {
         TrainOptions options = request.Train;
@@ -329,7 +331,6 @@ public static class TrainJob
             model.LoadStateDict(InitialWeights(model.Spec, request.Seed));
 
         var clock = Stopwatch.StartNew();
-        float[] train = data.Gather(split.Train);
         float[] trainErrors = new float[split.Train.Length];
         AnomalyScore.Compute(model, options.Score, train, split.Train.Length, trainErrors);
         ModelHealth.CheckFinite(trainErrors, run.ModelPath, i => $"train image {split.Train[i]}");
