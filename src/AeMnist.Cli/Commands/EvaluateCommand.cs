@@ -63,13 +63,8 @@ internal static class EvaluateCommand
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
             inputs.AddWarnings(parse, warnings);
-            if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(modelPath));
+            warnings.AddFor(outcome, loaded, "choose one inside that range (--threshold X, --contamination F, --percentile P or --fpr F)");
             EvaluationResult r = outcome.Result;
-            long flagged = r.Metrics.TruePositives + r.Metrics.FalsePositives;
-            if (Warnings.Threshold(flagged, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(),
-                    labelled is null ? "test images" : "input images",
-                    "choose one inside that range (--threshold X, --contamination F, --percentile P or --fpr F)") is { } useless)
-                warnings.Add(useless);
             JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
             metrics["warnings"] = warnings.ToJson();
 

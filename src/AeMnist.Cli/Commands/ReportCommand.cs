@@ -12,6 +12,8 @@ namespace AeMnist.Cli.Commands;
 
 internal static class ReportCommand
 {
+    private const string Remedy = "choose one inside that range with --threshold X";
+
     public static Command Build()
     {
         var model = new ModelOptions();
@@ -70,7 +72,7 @@ internal static class ReportCommand
                     if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
                     MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
                     EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind, modelFile: run.ModelPath);
-                    Warn(warnings, outcome, loaded);
+                    warnings.AddFor(outcome, loaded, Remedy);
                     return (Path.GetFileName(Path.GetFullPath(run.Path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
                 if (outputOption is null)
@@ -109,7 +111,7 @@ internal static class ReportCommand
             if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
             MnistDataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
             EvaluationOutcome result = EvaluateJob.Execute(loadedModel, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind, modelFile: modelPath);
-            Warn(warnings, result, model1);
+            warnings.AddFor(result, model1, Remedy);
             ReportInput input = EvaluateJob.ReportInput(result, loadedModel, meta, data2, runDirectory, modelPath);
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.
             if (runDirectory is not null) EvaluateCommand.Exists(runDirectory);
@@ -146,14 +148,5 @@ internal static class ReportCommand
             runs.AddRange(inside);
         }
         return runs;
-    }
-
-    private static void Warn(Warnings warnings, EvaluationOutcome outcome, LoadedModel loaded)
-    {
-        if (outcome.ConstantOutput || loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
-        var m = outcome.Result.Metrics;
-        if (Warnings.Threshold(m.TruePositives + m.FalsePositives, outcome.Test.Errors.Length, outcome.Threshold, outcome.Test.Errors.Min(), outcome.Test.Errors.Max(),
-                "test images", "choose one inside that range with --threshold X") is { } useless)
-            warnings.Add(useless);
     }
 }

@@ -20,6 +20,17 @@ internal sealed class Warnings(TextWriter error)
 
     public JsonArray ToJson() => new([.. _all.Select(w => (JsonNode)w)]);
 
+    /// <summary>The warnings of an evaluation: a collapsed model, and a threshold that flags none or all of the evaluated images.</summary>
+    public void AddFor(Evaluation.EvaluationOutcome outcome, LoadedModel loaded, string remedy)
+    {
+        if (outcome.ConstantOutput || loaded.RecordedCollapsed) Add(Training.ModelHealth.CollapseWarning(loaded.ModelPath));
+        var m = outcome.Result.Metrics;
+        float[] errors = outcome.Test.Errors;
+        if (Threshold(m.TruePositives + m.FalsePositives, errors.Length, outcome.Threshold, errors.Min(), errors.Max(),
+                outcome.FromInput ? "input images" : "test images", remedy) is { } useless)
+            Add(useless);
+    }
+
     /// <summary>The warning for a threshold that flags none or every one of <paramref name="count"/> images, or null.</summary>
     public static string? Threshold(long flagged, long count, double threshold, double minError, double maxError, string what, string remedy)
     {
