@@ -99,7 +99,7 @@ public static class ImageInputs
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new DataFormatException($"{path}: cannot read file ({e.Message.TrimEnd('.')})", e);
+                throw new DataFormatException($"{path}: cannot read file ({FileErrors.Reason(e)})", e);
             }
         }
 
@@ -116,7 +116,7 @@ public static class ImageInputs
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new DataFormatException($"{directory}: cannot list the directory ({e.Message.TrimEnd('.')})", e);
+                throw new DataFormatException($"{directory}: cannot list the directory ({FileErrors.Reason(e)})", e);
             }
             if (files.Length == 0)
                 throw new DataFormatException($"{directory}: directory has no image files ({string.Join(", ", ImageFiles.Extensions)})");
@@ -172,7 +172,7 @@ public static class ImageInputs
             }
             catch (IOException e)
             {
-                throw new DataFormatException($"{name}: cannot read file ({e.Message.TrimEnd('.')})", e);
+                throw new DataFormatException($"{name}: cannot read file ({FileErrors.Reason(e)})", e);
             }
             finally
             {
@@ -228,7 +228,7 @@ public static class ImageInputs
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new DataFormatException($"{name}: cannot read file ({e.Message.TrimEnd('.')})", e);
+                throw new DataFormatException($"{name}: cannot read file ({FileErrors.Reason(e)})", e);
             }
             if (options.RequireLabels && csv.Labels.Select((l, i) => (l, i)).FirstOrDefault(x => x.l < 0) is { } missing && missing.l < 0)
                 throw new DataFormatException($"{csv.Sources[missing.i]}: no label; evaluate --input needs CSV rows of a digit label 0-9 then 784 pixels (as Kaggle's mnist_test.csv)");

@@ -59,7 +59,7 @@ public static class CsvImages
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new DataFormatException($"{path}: cannot read file ({e.Message.TrimEnd('.')})", e);
+            throw new DataFormatException($"{path}: cannot read file ({FileErrors.Reason(e)})", e);
         }
     }
 
