@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using AeMnist.Cli.Commands;
 using AeMnist.Engines;
+using AeMnist.Engines.Native;
 
 namespace AeMnist.Cli;
 
@@ -38,7 +39,7 @@ public static class App
     /// The engines this program offers (--engine): native, and torch, which a build with -p:WithTorch=true ships and
     /// which is loaded by name only when asked for (<see cref="TorchEngineLoader"/>).
     /// </summary>
-    public static EngineCatalog Engines { get; } = EngineCatalog.Native.With(TorchEngineLoader.Provider);
+    public static EngineCatalog Engines { get; } = NativeEngine.Catalog.With(TorchEngineLoader.Provider);
 
     public static RootCommand BuildRoot()
     {

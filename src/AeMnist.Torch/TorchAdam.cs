@@ -25,6 +25,8 @@ internal sealed class TorchAdam : IOptimizer, IDisposable
 
     public AdamOptions Options { get; private set; }
 
+    OptimizerOptions IOptimizer.Options => Options;
+
     public void SetLearningRate(double learningRate)
     {
         AdamOptions changed = Options with { LearningRate = learningRate };

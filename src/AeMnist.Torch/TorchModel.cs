@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Optim;
+using AeMnist.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -58,8 +59,9 @@ internal sealed class TorchModel : IEngineModel
         }
     }
 
-    public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows)
+    public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
     {
+        CheckLoss(loss);
         if (inputs.Length % _inputSize != 0)
             throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
         if (targets.Length != inputs.Length)
@@ -74,12 +76,19 @@ internal sealed class TorchModel : IEngineModel
         _module.train();
         Tensor x = Upload(inputs, rows);
         Tensor y = sameTargets ? x : Upload(targets, rows);
-        Tensor loss = nn.functional.mse_loss(_module.forward(x), y);
-        loss.backward();
-        return loss.item<float>();
+        Tensor value = nn.functional.mse_loss(_module.forward(x), y);
+        value.backward();
+        return value.item<float>();
     }
 
-    public IOptimizer CreateAdam(AdamOptions options) => new TorchAdam(this, options);
+    public IOptimizer CreateOptimizer(Optim.OptimizerOptions options) => options is AdamOptions adam ? new TorchAdam(this, adam)
+        : throw new NotSupportedException($"the torch engine has no optimiser {options.GetType().Name}");
+
+    // The losses this engine computes: the mean squared error (nn.functional.mse_loss).
+    private static void CheckLoss(Loss loss)
+    {
+        if (loss is not Loss.MeanSquared) throw new NotSupportedException($"the torch engine has no loss '{loss}'");
+    }
 
     public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output)
     {
@@ -89,11 +98,21 @@ internal sealed class TorchModel : IEngineModel
         Infer(images, n, output, _inputSize, x => _module.forward(x));
     }
 
-    public void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors)
+    /// <summary>The reconstructions, then the one per-image definition of the loss (<see cref="Reductions.MeanSquaredErrorRows"/>), in chunks.</summary>
+    public void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses)
     {
+        CheckLoss(loss);
         CheckImages(images, n, nameof(images));
-        if (errors.Length != n) throw new ArgumentException($"errors has {errors.Length} elements, expected {n}.", nameof(errors));
-        Infer(images, n, errors, 1, x => (_module.forward(x) - x).square().reshape(x.shape[0], -1).mean([1]));
+        if (losses.Length != n) throw new ArgumentException($"losses has {losses.Length} elements, expected {n}.", nameof(losses));
+        var reconstructions = new float[(long)Math.Min(n, InferenceChunk) * _inputSize];
+        var difference = new float[reconstructions.Length];
+        for (int start = 0; start < n; start += InferenceChunk)
+        {
+            int count = Math.Min(InferenceChunk, n - start), length = count * _inputSize;
+            ReadOnlySpan<float> chunk = images.Slice(start * _inputSize, length);
+            Reconstruct(chunk, count, reconstructions.AsSpan(0, length));
+            Reductions.MeanSquaredErrorRows(reconstructions.AsSpan(0, length), chunk, difference.AsSpan(0, length), losses.Slice(start, count));
+        }
     }
 
     public void Encode(ReadOnlySpan<float> images, int n, Span<float> codes)

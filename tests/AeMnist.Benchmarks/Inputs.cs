@@ -1,4 +1,5 @@
 // Deterministic inputs for the benchmarks: MNIST-like images (mostly zeros, the rest in (0, 1]) and seeded models.
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Models;
 

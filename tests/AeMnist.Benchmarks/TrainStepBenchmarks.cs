@@ -1,6 +1,7 @@
 // BenchmarkDotNet: one whole training step (batch 512: shards, gradient reduction, Adam) and scoring 10,000 images,
 // for both models and 1 or 2 threads.
 //   dotnet run -c Release --project tests/AeMnist.Benchmarks -- --filter '*TrainStep*'
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Optim;
 using BenchmarkDotNet.Attributes;

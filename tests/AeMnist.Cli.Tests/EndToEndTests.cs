@@ -1,3 +1,4 @@
+using AeMnist.Engines;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;

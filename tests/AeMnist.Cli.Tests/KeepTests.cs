@@ -1,6 +1,7 @@
 // --keep best (the default) saves the weights of the best evaluation; --keep last (the tutorial's behaviour) those of
 // the last epoch. Checked from outside: the saved model's mean error on the monitored split is exactly the history's
 // monitored loss of the epoch it claims to be.
+using AeMnist.Engines;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;

@@ -2,6 +2,7 @@
 // of images with bad files, labels carried through, probably-wrong inputs warned about, evaluation on their own
 // labelled data, thresholds without known anomalies, PyTorch files, Kaggle file names, a runs folder to compare, and
 // charts whose text survives a machine without fonts.
+using AeMnist.Engines;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -16,7 +16,7 @@ internal static class Engines
     /// <summary>Every torch test computes on this many threads, so results are comparable run to run.</summary>
     public const int Threads = 2;
 
-    public static EngineCatalog Catalog { get; } = EngineCatalog.Native.With(TorchEngineProvider.Provider);
+    public static EngineCatalog Catalog { get; } = NativeEngine.Catalog.With(TorchEngineProvider.Provider);
 
     public static IEngine Native() => new NativeEngine(Threads);
 

@@ -3,6 +3,7 @@
 using AeMnist.Core.Tests;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Engines.Native;
 using AeMnist.Models;
 using AeMnist.Optim;
 using AeMnist.Training;
@@ -63,7 +64,7 @@ public sealed class TrainingTests(ITestOutputHelper log)
 
         // Interrupted in the middle of epoch 2 (after 2 of its 6 batches), as Ctrl-C would: the current batch finishes.
         using var stop = new CancellationTokenSource();
-        EngineCatalog interrupting = EngineCatalog.Native.With(TorchEngineProvider.Provider with
+        EngineCatalog interrupting = NativeEngine.Catalog.With(TorchEngineProvider.Provider with
         {
             Create = o => new StoppingEngine(TorchEngineProvider.Provider.Create(o), afterBatches: 8, stop),
         });
@@ -108,16 +109,16 @@ public sealed class TrainingTests(ITestOutputHelper log)
         public ModelSpec Spec => inner.Spec;
         public void ZeroGrad() => inner.ZeroGrad();
 
-        public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows)
+        public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
         {
-            float loss = inner.ForwardBackward(inputs, targets, rows);
+            float value = inner.ForwardBackward(inputs, targets, rows, loss);
             if (++_batches == afterBatches) stop.Cancel();
-            return loss;
+            return value;
         }
 
-        public IOptimizer CreateAdam(AdamOptions options) => inner.CreateAdam(options);
+        public IOptimizer CreateOptimizer(OptimizerOptions options) => inner.CreateOptimizer(options);
         public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output) => inner.Reconstruct(images, n, output);
-        public void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors) => inner.ReconstructionErrors(images, n, errors);
+        public void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses) => inner.Losses(images, n, loss, losses);
         public void Encode(ReadOnlySpan<float> images, int n, Span<float> codes) => inner.Encode(images, n, codes);
         public StateDict StateDict() => inner.StateDict();
         public void LoadStateDict(StateDict weights) => inner.LoadStateDict(weights);

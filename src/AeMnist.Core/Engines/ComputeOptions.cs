@@ -2,13 +2,15 @@
 // place, before any data is loaded. An engine that is not in the catalog, or a device it cannot compute on, is a
 // one-line error that says what to use instead.
 using System.Globalization;
-using AeMnist.Engines.Native;
 
 namespace AeMnist.Engines;
 
 /// <summary>The engine, device and thread count of a command (recorded in run.json; threads never change results on the native engine).</summary>
-public sealed record ComputeOptions(string Engine = NativeEngine.EngineName, string Device = ComputeOptions.Cpu, int Threads = 1)
+public sealed record ComputeOptions(string Engine = ComputeOptions.DefaultEngine, string Device = ComputeOptions.Cpu, int Threads = 1)
 {
+    /// <summary>The engine used unless --engine says otherwise: our own CPU engine (Engines/Native).</summary>
+    public const string DefaultEngine = "native";
+
     public const string Cpu = "cpu";
     public const string Cuda = "cuda";
 
@@ -43,9 +45,6 @@ public sealed class EngineCatalog
         _providers = [.. providers];
         if (_providers.Length == 0) throw new ArgumentException("A catalog needs at least one engine.");
     }
-
-    /// <summary>Only the native engine.</summary>
-    public static EngineCatalog Native { get; } = new([NativeEngine.Provider]);
 
     public IReadOnlyList<EngineProvider> Providers => _providers;
 

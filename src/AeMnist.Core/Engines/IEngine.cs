@@ -37,21 +37,26 @@ public interface IEngineModel : IDisposable
     void ZeroGrad();
 
     /// <summary>
-    /// Forward, MSE against the targets (mean over every element of the batch, as nn.MSELoss()), backward: adds the
-    /// batch's gradients to the model's. Image b of the batch is row <paramref name="rows"/>[b] of
-    /// <paramref name="inputs"/>, its target the same row of <paramref name="targets"/> (the same span as the inputs
-    /// for a plain autoencoder, clean images for a denoising one). Returns the loss.
+    /// Forward, <paramref name="loss"/> against the targets (for the whole batch: the mean over every element, as
+    /// nn.MSELoss()), backward: adds the batch's gradients to the model's. Image b of the batch is row
+    /// <paramref name="rows"/>[b] of <paramref name="inputs"/>, its target the same row of <paramref name="targets"/> (the
+    /// same span as the inputs for a plain autoencoder, clean images for a denoising one). Returns the loss. An engine
+    /// without that loss throws <see cref="NotSupportedException"/> saying so.
     /// </summary>
-    float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows);
+    float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss);
 
-    /// <summary>An Adam optimiser (torch.optim.Adam's arithmetic) over this model's parameters and gradients.</summary>
-    IOptimizer CreateAdam(AdamOptions options);
+    /// <summary>The optimiser <paramref name="options"/> describe (torch.optim.Adam's arithmetic for Adam), over this model's parameters and gradients.</summary>
+    IOptimizer CreateOptimizer(OptimizerOptions options);
 
     /// <summary>The model's reconstruction of each of <paramref name="n"/> images into <paramref name="output"/> (n rows).</summary>
     void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output);
 
-    /// <summary>Per-image mean squared reconstruction error: errors[i] = mean_j (reconstruction[i, j] - images[i, j])².</summary>
-    void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors);
+    /// <summary>
+    /// Each image's <paramref name="loss"/> against itself, in evaluation mode: for mse, losses[i] = mean_j
+    /// (reconstruction[i, j] - images[i, j])², exactly <see cref="Tensors.Reductions.MeanSquaredErrorRows"/> of the
+    /// reconstructions (engines compute it as they like, to those bits).
+    /// </summary>
+    void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses);
 
     /// <summary>The encoder's output (the latent code, <see cref="ModelSpec.Latent"/> values) of each image.</summary>
     void Encode(ReadOnlySpan<float> images, int n, Span<float> codes);
@@ -64,4 +69,19 @@ public interface IEngineModel : IDisposable
 
     /// <summary>A copy of the gradients, named like the weights.</summary>
     StateDict Gradients();
+}
+
+/// <summary>The calls most code makes: the mean squared error, Adam.</summary>
+public static class EngineModelExtensions
+{
+    /// <summary><see cref="IEngineModel.ForwardBackward"/> with the mean squared error.</summary>
+    public static float ForwardBackward(this IEngineModel model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows) =>
+        model.ForwardBackward(inputs, targets, rows, Loss.Mse);
+
+    /// <summary>Per-image mean squared reconstruction error: <see cref="IEngineModel.Losses"/> with <see cref="Loss.Mse"/>.</summary>
+    public static void ReconstructionErrors(this IEngineModel model, ReadOnlySpan<float> images, int n, Span<float> errors) =>
+        model.Losses(images, n, Loss.Mse, errors);
+
+    /// <summary>An Adam optimiser: <see cref="IEngineModel.CreateOptimizer"/> with <paramref name="options"/>.</summary>
+    public static IOptimizer CreateAdam(this IEngineModel model, AdamOptions options) => model.CreateOptimizer(options);
 }

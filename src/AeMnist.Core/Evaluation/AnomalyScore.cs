@@ -64,7 +64,7 @@ public static class AnomalyScore
 
     /// <summary>
     /// The scores of <paramref name="n"/> images under <paramref name="model"/>. mse is exactly
-    /// <see cref="IEngineModel.ReconstructionErrors"/>; the others are computed from the reconstructions, in chunks.
+    /// <see cref="IEngineModel.Losses"/> with <see cref="Loss.Mse"/>; the others are computed from the reconstructions, in chunks.
     /// </summary>
     public static void Compute(IEngineModel model, ScoreKind kind, ReadOnlySpan<float> images, int n, Span<float> scores)
     {

@@ -8,10 +8,9 @@ public sealed record AdamOptions(
     double Beta1 = 0.9,
     double Beta2 = 0.999,
     double Eps = 1e-8,
-    double WeightDecay = 0.0)
+    double WeightDecay = 0.0) : OptimizerOptions(LearningRate)
 {
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for values PyTorch rejects too.</summary>
-    public void Validate()
+    public override void Validate()
     {
         if (!(LearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Invalid learning rate.");
         if (!(Eps >= 0)) throw new ArgumentOutOfRangeException(nameof(Eps), Eps, "Invalid epsilon value.");

@@ -6,7 +6,7 @@ namespace AeMnist.Optim;
 
 public interface IOptimizer
 {
-    AdamOptions Options { get; }
+    OptimizerOptions Options { get; }
 
     /// <summary>Steps taken (PyTorch's per-parameter "step", equal for all of them).</summary>
     long StepCount { get; }

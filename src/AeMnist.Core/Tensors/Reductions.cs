@@ -127,6 +127,18 @@ public static class Reductions
             }
     }
 
+    /// <summary>
+    /// The per-image mean squared error, the one definition every engine and score gives to the bit: effectively
+    /// destination[i] = (Σ_j (prediction[i, j] - target[i, j])²) / cols, the row sums of <see cref="SquaredErrorRows"/>
+    /// (float, fixed lane order) divided in float. <paramref name="difference"/> is scratch of the inputs' length.
+    /// </summary>
+    public static void MeanSquaredErrorRows(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> difference, Span<float> destination)
+    {
+        SquaredErrorRows(prediction, target, difference, destination);
+        int cols = destination.Length == 0 ? 0 : prediction.Length / destination.Length;
+        for (int i = 0; i < destination.Length; i++) destination[i] /= cols;
+    }
+
     /// <summary>Naive twin of <see cref="SquaredErrorRows"/>, with the lanes and the reduction tree written out.</summary>
     public static void SquaredErrorRowsNaive(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> difference, Span<float> rowSums)
     {

@@ -14,6 +14,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
 using AeMnist.Engines;
+using AeMnist.Engines.Native;
 using AeMnist.Evaluation;
 using AeMnist.IO;
 using AeMnist.Models;
@@ -90,7 +91,7 @@ public static class TrainJob
         RunDirectory.CheckName(request.RunName);
         if (request.RetryCollapsed is < 0 or > TrainRequest.MaxRetries)
             throw new ArgumentException($"--retry-collapsed {request.RetryCollapsed} must be 0-{TrainRequest.MaxRetries}");
-        engines ??= EngineCatalog.Native;
+        engines ??= NativeEngine.Catalog;
         request = request with { Compute = engines.Validate(request.Compute), Data = new DataRecord(Path.GetFullPath(data.Directory), data.Sha256) };
         ModelSpec spec = request.Train.Spec();
         DataSplit split = Splitter.Split(data.Labels, data.TrainCount, request.Split);
@@ -180,7 +181,7 @@ public static class TrainJob
         }
         Checkpoint.CheckPosition(saved, split.Train.Length, run.CheckpointPath);
         if (threads is { } count) request = request with { Compute = request.Compute with { Threads = count } };
-        engines ??= EngineCatalog.Native;
+        engines ??= NativeEngine.Catalog;
         try { request = request with { Compute = engines.Validate(request.Compute with { Threads = 1 }) with { Threads = request.Compute.Threads } }; }
         catch (Exception e) when (e is ArgumentException or EngineUnavailableException)
         {

@@ -10,10 +10,10 @@ public class EngineCatalogTests
     [Fact]
     public void TheNativeEngineOnTheCpuIsTheDefault()
     {
-        ComputeOptions valid = EngineCatalog.Native.Validate(new ComputeOptions(Threads: 2));
+        ComputeOptions valid = NativeEngine.Catalog.Validate(new ComputeOptions(Threads: 2));
         Assert.Equal(new ComputeOptions("native", "cpu", 2), valid);
-        Assert.Equal(new ComputeOptions("native", "cpu", 1), EngineCatalog.Native.Validate(new ComputeOptions(" Native ", "CPU", 1)));
-        using IEngine engine = EngineCatalog.Native.Create(valid);
+        Assert.Equal(new ComputeOptions("native", "cpu", 1), NativeEngine.Catalog.Validate(new ComputeOptions(" Native ", "CPU", 1)));
+        using IEngine engine = NativeEngine.Catalog.Create(valid);
         Assert.IsType<NativeEngine>(engine);
         Assert.Equal(("native", "cpu", 2), (engine.Name, engine.Device, engine.Threads));
     }
@@ -26,7 +26,7 @@ public class EngineCatalogTests
     [InlineData("native", "cpu", 20000, "--threads 20000 must be 1-")]
     public void WrongChoicesAreOneLineErrorsNamingTheOption(string engine, string device, int threads, string message)
     {
-        var e = Assert.Throws<ArgumentException>(() => EngineCatalog.Native.Validate(new ComputeOptions(engine, device, threads)));
+        var e = Assert.Throws<ArgumentException>(() => NativeEngine.Catalog.Validate(new ComputeOptions(engine, device, threads)));
         Assert.StartsWith(message, e.Message);
     }
 
@@ -34,7 +34,7 @@ public class EngineCatalogTests
     public void AnotherEngineNamesItselfInTheAdviceForItsDevice()
     {
         var fake = new EngineProvider("fake", "a test engine", ["cpu", "cuda"], _ => throw new EngineUnavailableException("fake: cannot load here"));
-        EngineCatalog catalog = EngineCatalog.Native.With(fake);
+        EngineCatalog catalog = NativeEngine.Catalog.With(fake);
         Assert.Equal("native or fake", catalog.Names);
         var e = Assert.Throws<ArgumentException>(() => catalog.Validate(new ComputeOptions("native", "cuda", 1)));
         Assert.Equal("--device cuda: the native engine computes on cpu only; use --device cpu or --engine fake", e.Message);
@@ -47,7 +47,7 @@ public class EngineCatalogTests
         var checkedOptions = new List<ComputeOptions>();
         var conditional = new EngineProvider("gpu", "an engine whose build may lack cuda", ["cpu", "cuda"], _ => throw new InvalidOperationException("not created"),
             o => { checkedOptions.Add(o); if (o.Device == "cuda") throw new EngineUnavailableException("gpu: no CUDA here"); });
-        EngineCatalog catalog = EngineCatalog.Native.With(conditional);
+        EngineCatalog catalog = NativeEngine.Catalog.With(conditional);
         Assert.Equal(new ComputeOptions("gpu", "cpu", 2), catalog.Validate(new ComputeOptions("GPU", "CPU", 2)));
         Assert.Equal([new ComputeOptions("gpu", "cpu", 2)], checkedOptions);
         Assert.Equal("gpu: no CUDA here", Assert.Throws<EngineUnavailableException>(() => catalog.Validate(new ComputeOptions("gpu", "cuda", 1))).Message);

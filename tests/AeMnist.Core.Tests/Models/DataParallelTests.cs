@@ -1,3 +1,4 @@
+using AeMnist.Engines;
 using AeMnist.Core.Tests.TestSupport;
 using AeMnist.Engines.Native;
 using AeMnist.Engines.Native.Layers;

@@ -26,6 +26,8 @@ public sealed class Adam : IOptimizer
     public ParameterSet Parameters { get; }
     public AdamOptions Options { get; private set; }
 
+    OptimizerOptions IOptimizer.Options => Options;
+
     public void SetLearningRate(double learningRate)
     {
         AdamOptions changed = Options with { LearningRate = learningRate };

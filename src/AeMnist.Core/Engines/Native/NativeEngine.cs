@@ -6,7 +6,7 @@ namespace AeMnist.Engines.Native;
 
 public sealed class NativeEngine : IEngine
 {
-    public const string EngineName = "native";
+    public const string EngineName = ComputeOptions.DefaultEngine;
 
     private readonly WorkerPool _pool;
 
@@ -30,4 +30,7 @@ public sealed class NativeEngine : IEngine
         "AeMnist's own CPU engine (the default): bit-identical for any thread count",
         [ComputeOptions.Cpu],
         options => new NativeEngine(options.Threads));
+
+    /// <summary>A catalog of the native engine alone (programs add the engines they ship).</summary>
+    public static EngineCatalog Catalog { get; } = new([Provider]);
 }

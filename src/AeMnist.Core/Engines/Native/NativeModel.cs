@@ -32,7 +32,7 @@ public sealed class NativeModel : IEngineModel
     private bool _segmentForward;
     private readonly MseLoss[] _losses;
     private readonly float[][] _gathered;   // a replica's copy of its shard's images
-    private readonly float[][] _gatheredTargets;
+    private readonly float[][] _gatheredTargets; // a worker's copy of its shard's targets (in inference: scratch for the per-image loss)
     private readonly Linear[] _linears;    // replica 0's Linear layers, whose (shared) weights are transposed
     private float[][]? _weightsT;           // the Linear weights transposed, shared by the replicas
     private float[] _rowSums = [];
@@ -127,8 +127,9 @@ public sealed class NativeModel : IEngineModel
 
     public void ZeroGrad() => Parameters.ZeroGrad();
 
-    public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows)
+    public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
     {
+        CheckLoss(loss);
         if (inputs.Length % _inputSize != 0)
             throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
         if (targets.Length != inputs.Length)
@@ -168,13 +169,21 @@ public sealed class NativeModel : IEngineModel
         return (float)(total / ((double)n * _inputSize));
     }
 
-    public IOptimizer CreateAdam(AdamOptions options) => new Adam(Parameters, options);
+    public IOptimizer CreateOptimizer(OptimizerOptions options) => options is AdamOptions adam ? new Adam(Parameters, adam)
+        : throw new NotSupportedException($"the native engine has no optimiser {options.GetType().Name}");
 
-    public void ReconstructionErrors(ReadOnlySpan<float> images, int n, Span<float> errors)
+    public void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses)
     {
+        CheckLoss(loss);
         CheckImages(images, n, nameof(images));
-        if (errors.Length != n) throw new ArgumentException($"errors has {errors.Length} elements, expected {n}.", nameof(errors));
-        Infer(images, n, InferenceOutput.Errors, errors);
+        if (losses.Length != n) throw new ArgumentException($"losses has {losses.Length} elements, expected {n}.", nameof(losses));
+        Infer(images, n, InferenceOutput.Errors, losses);
+    }
+
+    // The losses this engine computes: the mean squared error (MseLoss).
+    private static void CheckLoss(Loss loss)
+    {
+        if (loss is not Loss.MeanSquared) throw new NotSupportedException($"the native engine has no loss '{loss}'");
     }
 
     public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output)
@@ -413,11 +422,8 @@ public sealed class NativeModel : IEngineModel
             output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * _inputSize, count * _inputSize));
             return;
         }
-        MseLoss loss = _losses[worker];
-        loss.Forward(output, images, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
-        ReadOnlySpan<float> sums = loss.RowSums;
-        float* destination = _inferenceDestination + start;
-        for (int i = 0; i < count; i++) destination[i] = sums[i] / _inputSize;
+        Reductions.MeanSquaredErrorRows(output, images, ScratchBuffers.Rent(ref _gatheredTargets[worker], count * _inputSize),
+            new Span<float>(_inferenceDestination + start, count));
     }
 
     private void CheckImages(ReadOnlySpan<float> images, int n, string name)
