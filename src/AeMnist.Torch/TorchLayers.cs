@@ -2,7 +2,6 @@
 // switch does not know is a clear error; to add one, add its case here (and its differential test case in
 // tests/AeMnist.Torch.Tests/LayerCases.cs).
 using AeMnist.Models;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,8 +1,8 @@
 // BenchmarkDotNet benchmarks of the engine's kernels on the shapes the two models use for one shard of 64 images,
 // on 64-byte aligned buffers as the engine's own (Layers/Buffers.cs).
 //   dotnet run -c Release --project tests/AeMnist.Benchmarks -- --filter '*Kernel*'
-using AeMnist.Tensors;
 using System.Runtime.InteropServices;
+using AeMnist.Tensors;
 using BenchmarkDotNet.Attributes;
 
 namespace AeMnist.Benchmarks;

@@ -1,7 +1,7 @@
 // Times each layer's Forward and Backward inside a training step of batch 512, plus the loss and the Adam step,
 // and prints the median over many steps with the GFLOPS each layer reaches.
-using AeMnist.Engines;
 using System.Diagnostics;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Optim;

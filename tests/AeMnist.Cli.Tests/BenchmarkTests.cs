@@ -108,7 +108,7 @@ public sealed class BenchmarkTests : IDisposable
         JsonObject options = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["options"]!.AsObject();
         Assert.Equal(0.2, (double)options["noise"]!);
 
-        string idx = Path.Combine(AeMnist.Data.MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!, "t10k-images-idx3-ubyte.gz");
+        string idx = Path.Combine(AeMnist.Data.MnistFiles.FindDefaultDirectory(AppContext.BaseDirectory)!, "t10k-images-idx3-ubyte.gz");
         CliResult score = CliRunner.Run("score", "--run", run, "--input", idx, "--score", "mse");
         Assert.Equal(2, score.ExitCode);
         Assert.Contains("stores a threshold for the ssim score, not mse; pass --threshold X", score.Stderr);

@@ -4,6 +4,7 @@ using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.IO;
 using AeMnist.Models;
+using AeMnist.Runs;
 using AeMnist.Training;
 using Xunit.Abstractions;
 
@@ -54,7 +55,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_full_disk_at_any_write_of_a_run_or_of_its_resume_leaves_a_state_that_resumes_to_the_same_bytes()
     {
-        MnistDataset data = MnistDataset.Load(SmallMnist.Write(_scratch, train: 1500, test: 500));
+        Dataset data = MnistFiles.Load(SmallMnist.Write(_scratch, train: 1500, test: 500));
         string runs = _scratch.File("runs");
 
         // The run that never fails, and the list of its writes.
@@ -126,7 +127,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
     }
 
     // After a failure: resume (with space again) must end at the reference's bytes, or say the run had finished and complete it.
-    private static void Finish(string run, MnistDataset data, byte[] model, string[] history, string what)
+    private static void Finish(string run, Dataset data, byte[] model, string[] history, string what)
     {
         Assert.True(Directory.Exists(run), $"{what}: no run directory");
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")), $"{what}: no checkpoint to go on from");

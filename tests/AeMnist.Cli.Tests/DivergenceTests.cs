@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
-using AeMnist.Models;
+using AeMnist.Runs;
 using AeMnist.Serialization;
 using AeMnist.Training;
 
@@ -37,7 +38,7 @@ public sealed class DivergenceTests : IDisposable
         string run = Path.Combine(runs, "huge-lr");
         Assert.Contains($"{Path.Combine(run, "model.safetensors")} holds the initial weights (epoch 0)", line);
 
-        var (spec, model, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (spec, model, metadata) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         Assert.All(model.Tensors, t => Assert.All(t.Data, v => Assert.True(float.IsFinite(v))));
         // Epoch 0 of this seed, exactly: what `train --epochs 0` would have started from.
         Assert.True(TrainJob.InitialWeights(spec, 42).BitEquals(model));
@@ -56,7 +57,7 @@ public sealed class DivergenceTests : IDisposable
         // Two good epochs, evaluated after each, then interrupted at the epoch boundary; the checkpoint's
         // learning rate is then raised so that the resumed run diverges in epoch 3.
         string small = SmallMnist.Write(_scratch);
-        MnistDataset data = MnistDataset.Load(small);
+        Dataset data = MnistFiles.Load(small);
         var split = new SplitOptions(TrainNormal: 200, TrainAnomalies: 20, TestNormal: 50, TestAnomalies: 50);
         var options = new TrainOptions(Epochs: 6, BatchSize: 64, EvalEvery: 1, Patience: 10);
         using var stop = new CancellationTokenSource();
@@ -83,7 +84,7 @@ public sealed class DivergenceTests : IDisposable
         Assert.StartsWith("aemnist: training loss became ", line);
         Assert.Contains("in epoch 3, batch ", line);
         Assert.Contains($"kept the best weights (epoch {bestEpoch}) in {Path.Combine(run, "model.safetensors")}", line);
-        var (_, model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (_, model, _) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         Assert.All(model.Tensors, t => Assert.All(t.Data, v => Assert.True(float.IsFinite(v))));
         foreach (string name in bestNames) Assert.Equal(saved.Tensors[name].Data, model[name["best.".Length..]].Data);
         Assert.False(File.Exists(checkpoint));

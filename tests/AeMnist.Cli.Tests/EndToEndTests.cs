@@ -1,10 +1,11 @@
-using AeMnist.Engines;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
+using AeMnist.Engines;
 using AeMnist.Models;
 
 namespace AeMnist.Cli.Tests;
@@ -48,10 +49,10 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(metrics.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!.ToJsonString());
 
         // Independently: the model file, the split from run.json, errors from the engine, metrics by counting.
-        var (spec, weights, metadata) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (spec, weights, metadata) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         using var engine = new AeMnist.Engines.Native.NativeEngine();
         using var model = engine.Load(spec, weights);
-        MnistDataset data = MnistDataset.Load(MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!);
+        Dataset data = MnistFiles.Load(MnistFiles.FindDefaultDirectory(AppContext.BaseDirectory)!);
         int[] test = runJson["split"]!["indices"]!["test"]!.AsArray().Select(n => (int)n!).ToArray();
         float[] errors = new float[test.Length];
         model.ReconstructionErrors(data.Gather(test), test.Length, errors);
@@ -103,11 +104,11 @@ public sealed class EndToEndTests : IDisposable
     public void A_model_from_another_writer_without_metadata_is_recognised_by_its_tensors()
     {
         string run = Train("source");
-        var (_, model, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (_, model, _) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         // As safetensors.torch.save_file(model.state_dict()) writes it: no metadata, names sorted in the header.
         string foreign = Path.Combine(_dir, "pytorch.safetensors");
         File.WriteAllBytes(foreign, PythonStyleSafetensors(model));
-        MnistDataset data = MnistDataset.Load(MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!);
+        Dataset data = MnistFiles.Load(MnistFiles.FindDefaultDirectory(AppContext.BaseDirectory)!);
         string idx = Path.Combine(_dir, "few.idx");
         WriteIdx(idx, data, [0, 1, 2, 3], gzip: false);
 
@@ -134,7 +135,7 @@ public sealed class EndToEndTests : IDisposable
         Assert.Contains(Path.Combine(c, "model.safetensors"), newest.Stdout);
     }
 
-    private static void WriteIdx(string path, MnistDataset data, int[] indices, bool gzip = true)
+    private static void WriteIdx(string path, Dataset data, int[] indices, bool gzip = true)
     {
         var bytes = new byte[16 + indices.Length * 784];
         BinaryPrimitives.WriteInt32BigEndian(bytes, 0x803);

@@ -183,7 +183,7 @@ public sealed class FileContentTests(InterruptedRun fixture) : IClassFixture<Int
         string zeroModel = scratch.File("zero.safetensors");
         File.CreateSymbolicLink(zeroModel, "/dev/zero");
         string zeros = scratch.CreateDirectory("zeros");
-        foreach (string f in AeMnist.Data.MnistDataset.FileNames) File.CreateSymbolicLink(Path.Combine(zeros, f), "/dev/zero");
+        foreach (string f in AeMnist.Data.MnistFiles.FileNames) File.CreateSymbolicLink(Path.Combine(zeros, f), "/dev/zero");
         // Four gzip files whose valid headers claim 141 MB (images) each: under a per-file cap, over the cap for all four.
         string bombs = scratch.CreateDirectory("bombs");
         File.WriteAllBytes(Path.Combine(bombs, "train-images-idx3-ubyte.gz"), Idx.Gzip(Header(0x803, 180_000, 28, 28)));

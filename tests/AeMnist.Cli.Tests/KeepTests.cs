@@ -1,12 +1,12 @@
 // --keep best (the default) saves the weights of the best evaluation; --keep last (the tutorial's behaviour) those of
 // the last epoch. Checked from outside: the saved model's mean error on the monitored split is exactly the history's
 // monitored loss of the epoch it claims to be.
-using AeMnist.Engines;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
-using AeMnist.Models;
 
 namespace AeMnist.Cli.Tests;
 
@@ -36,7 +36,7 @@ public sealed class KeepTests : IDisposable
         int bestEpoch = Array.IndexOf(monitor, monitor.Min()) + 1;
         Assert.True(bestEpoch < monitor.Length, $"the setting must have its best evaluation before the last epoch (best {bestEpoch} of {monitor.Length})");
 
-        MnistDataset mnist = MnistDataset.Load(data);
+        Dataset mnist = MnistFiles.Load(data);
         Assert.Equal(monitor[bestEpoch - 1], MonitorLoss(best, mnist));
         Assert.Equal(monitor[^1], MonitorLoss(last, mnist));
         JsonNode runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(last, "run.json")))!;
@@ -44,12 +44,12 @@ public sealed class KeepTests : IDisposable
     }
 
     // The mean per-image error over the run's monitored split (its test split here: no --validation), summed as the trainer does.
-    private static double MonitorLoss(string run, MnistDataset data)
+    private static double MonitorLoss(string run, Dataset data)
     {
         JsonNode runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!;
         Assert.Equal("test", (string)runJson["split"]!["monitor"]!);
         int[] test = [.. runJson["split"]!["indices"]!["test"]!.AsArray().Select(n => (int)n!)];
-        var (spec, weights, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (spec, weights, _) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         using var engine = new NativeEngine();
         using var model = engine.Load(spec, weights);
         float[] errors = new float[test.Length];

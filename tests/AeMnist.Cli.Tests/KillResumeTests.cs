@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using AeMnist.Training;
+using AeMnist.Runs;
 using Xunit.Abstractions;
 
 namespace AeMnist.Cli.Tests;

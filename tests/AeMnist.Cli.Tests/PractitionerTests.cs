@@ -2,11 +2,11 @@
 // of images with bad files, labels carried through, probably-wrong inputs warned about, evaluation on their own
 // labelled data, thresholds without known anomalies, PyTorch files, Kaggle file names, a runs folder to compare, and
 // charts whose text survives a machine without fonts.
-using AeMnist.Engines;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using AeMnist.Detection;
+using AeMnist.Engines;
 using AeMnist.Imaging;
 using AeMnist.Models;
 using SkiaSharp;
@@ -29,7 +29,7 @@ public sealed class PractitionerTests : IDisposable
     /// <summary>A CSV of <paramref name="count"/> digits from the shipped test file, Kaggle's layout: header, label first.</summary>
     private static string KaggleCsv(int count, int start = 0)
     {
-        var mnist = AeMnist.Data.MnistDataset.Load(AeMnist.Data.MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!);
+        var mnist = AeMnist.Data.MnistFiles.Load(AeMnist.Data.MnistFiles.FindDefaultDirectory(AppContext.BaseDirectory)!);
         var text = new StringBuilder("label," + string.Join(",", Enumerable.Range(0, 784).Select(i => $"pixel{i}")) + "\n");
         for (int k = 0; k < count; k++)
         {
@@ -233,9 +233,9 @@ public sealed class PractitionerTests : IDisposable
         double threshold = (double)JsonNode.Parse(fpr.Stdout)!["threshold"]!;
         JsonObject runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!.AsObject();
         int[] train = [.. runJson["split"]!["indices"]!["train"]!.AsArray().Select(n => (int)n!)];
-        var data = AeMnist.Data.MnistDataset.Load(Data);
+        var data = AeMnist.Data.MnistFiles.Load(Data);
         int[] normals = [.. train.Where(i => data.Labels[i] == 5)];
-        var (spec, weights, _) = ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var (spec, weights, _) = DetectorFile.Load(Path.Combine(run, "model.safetensors"));
         using var engine = new AeMnist.Engines.Native.NativeEngine();
         using var model = engine.Load(spec, weights);
         var errors = new float[normals.Length];
@@ -260,7 +260,7 @@ public sealed class PractitionerTests : IDisposable
         CliResult result = CliRunner.Run(["evaluate", "--model-file", prefixed, .. SmallSplit, "--data", Data]);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("'module.' prefix of DataParallel dropped", result.Stdout);
-        var (_, weights, metadata) = ModelFile.Load(prefixed);
+        var (_, weights, metadata) = DetectorFile.Load(prefixed);
         Assert.True(metadata.ArchitectureGuessed);
         Assert.Equal([16, 8], metadata.Settings[DenseAutoEncoder.Hidden]);
         Assert.Equal("encoder.0.weight", weights.Tensors[0].Name);
@@ -276,7 +276,7 @@ public sealed class PractitionerTests : IDisposable
     public void Data_accepts_Kaggles_file_names()
     {
         string kaggle = _scratch.CreateDirectory("kaggle");
-        foreach (string name in AeMnist.Data.MnistDataset.FileNames)
+        foreach (string name in AeMnist.Data.MnistFiles.FileNames)
             File.Copy(Path.Combine(Data, name), Path.Combine(kaggle, name[..name.LastIndexOf("-idx", StringComparison.Ordinal)] + "." + name[(name.LastIndexOf("-idx", StringComparison.Ordinal) + 1)..]));
         Assert.True(File.Exists(Path.Combine(kaggle, "train-images.idx3-ubyte")));
         CliResult data = CliRunner.Run("data", "--data", kaggle);

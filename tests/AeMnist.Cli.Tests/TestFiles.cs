@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Models;
 
 namespace AeMnist.Cli.Tests;
@@ -95,15 +96,15 @@ internal static class Idx
 /// </summary>
 internal static class SmallMnist
 {
-    private static readonly Lazy<MnistDataset> Shipped = new(() => MnistDataset.Load(ShippedDirectory));
+    private static readonly Lazy<Dataset> Shipped = new(() => MnistFiles.Load(ShippedDirectory));
 
     /// <summary>The shipped MNIST beside the program.</summary>
-    public static string ShippedDirectory => MnistDataset.FindDefaultDirectory(AppContext.BaseDirectory)!;
+    public static string ShippedDirectory => MnistFiles.FindDefaultDirectory(AppContext.BaseDirectory)!;
 
     public static string Write(TempDirectory scratch, int train = 2000, int test = 1000)
     {
-        MnistDataset data = Shipped.Value;
-        const int pixels = MnistDataset.PixelsPerImage;
+        Dataset data = Shipped.Value;
+        const int pixels = MnistFiles.PixelsPerImage;
         byte[] Images(int start, int count)
         {
             byte[] bytes = Idx.Images(count);

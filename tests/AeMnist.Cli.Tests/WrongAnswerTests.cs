@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using AeMnist.Models;
+using AeMnist.Detection;
 
 namespace AeMnist.Cli.Tests;
 
@@ -40,7 +40,7 @@ public sealed class WrongAnswerTests : IDisposable
         Assert.Contains("--retry-collapsed", train.Stderr);
         Assert.True((bool)JsonNode.Parse(train.Stdout)!["collapsed"]!);
         Assert.True((bool)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["result"]!["collapsed"]!);
-        Assert.True(ModelFile.Load(Path.Combine(run, "model.safetensors")).Metadata.Collapsed);
+        Assert.True(DetectorFile.Load(Path.Combine(run, "model.safetensors")).Metadata.Collapsed);
 
         string csv = _scratch.Write("rows.csv", Blob(10) + "\n" + Blob(14) + "\n");
         foreach (string[] args in new[]
@@ -71,7 +71,7 @@ public sealed class WrongAnswerTests : IDisposable
         Assert.Equal(2UL, (ulong)runJson["options"]!["requested_seed"]!);
         Assert.Equal([2UL], runJson["options"]!["collapsed_seeds"]!.AsArray().Select(n => (ulong)n!).ToArray());
         Assert.False((bool)runJson["result"]!["collapsed"]!);
-        var metadata = ModelFile.Load(_scratch.File("runs/retried/model.safetensors")).Metadata;
+        var metadata = DetectorFile.Load(_scratch.File("runs/retried/model.safetensors")).Metadata;
         Assert.Equal(3UL, metadata.Seed);
         Assert.False(metadata.Collapsed);
 

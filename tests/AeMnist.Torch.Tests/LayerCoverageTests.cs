@@ -1,6 +1,5 @@
 // Every layer kind AeMnist.Core defines has a differential case, and every registered architecture is among the cases:
 // a new LayerSpec or architecture is tested on both engines, or this fails saying what to add.
-using System.Reflection;
 using AeMnist.Models;
 
 namespace AeMnist.Torch.Tests;

@@ -25,15 +25,15 @@ internal static class Engines
 
 internal static class Mnist
 {
-    private static readonly Lazy<MnistDataset> Loaded = new(() => MnistDataset.Load(AeMnist.Core.Tests.RepoPaths.MnistDirectory));
+    private static readonly Lazy<Dataset> Loaded = new(() => MnistFiles.Load(AeMnist.Core.Tests.RepoPaths.MnistDirectory));
 
-    public static MnistDataset Data => Loaded.Value;
+    public static Dataset Data => Loaded.Value;
 
     /// <summary><paramref name="n"/> images for <paramref name="c"/>: real digits for a 28x28 model, uniform [0, 1] noise otherwise.</summary>
     public static float[] Images(DifferentialCase c, int n, ulong seed = 7)
     {
         int length = c.Spec.Input.Length;
-        if (c.RealImages && length == MnistDataset.PixelsPerImage)
+        if (c.RealImages && length == MnistFiles.PixelsPerImage)
             return Data.Gather([.. Enumerable.Range(0, n).Select(i => i * 37)]);
         return Approx.Random(new Rng(seed), n * length, 0f, 1f);
     }

@@ -2,10 +2,12 @@
 // the torch engine, which must end with the same bytes as an uninterrupted run (same thread count).
 using AeMnist.Core.Tests;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Models;
 using AeMnist.Optim;
+using AeMnist.Runs;
 using AeMnist.Training;
 using Xunit.Abstractions;
 
@@ -47,7 +49,7 @@ public sealed class TrainingTests(ITestOutputHelper log)
         Assert.True(torch.Result.State.History[^1].TrainLoss < torch.Result.State.History[0].TrainLoss, "the torch engine's loss goes down");
         Tolerance.Check([(float)native.Threshold], [(float)torch.Threshold], "threshold", log, CurveRelative(model), 0);
         // Each engine's model file opens in the other: the same state-dict names and shapes.
-        var (spec, weights, _) = ModelFile.Load(torch.Run.ModelPath, null);
+        var (spec, weights, _) = DetectorFile.Load(torch.Run.ModelPath, null);
         using IEngine nativeEngine = Engines.Native();
         using IEngineModel reopened = nativeEngine.Load(spec, weights);
         Assert.True(reopened.StateDict().BitEquals(weights));

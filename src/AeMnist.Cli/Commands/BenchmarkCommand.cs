@@ -7,10 +7,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using AeMnist.Benchmarking;
 using AeMnist.Data;
-using AeMnist.Evaluation;
 using AeMnist.Engines;
 using AeMnist.Models;
-using AeMnist.Training;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 
 namespace AeMnist.Cli.Commands;
 
@@ -31,8 +31,8 @@ internal static class BenchmarkCommand
         var seeds = new Option<string>("--seeds") { Description = "Seeds, e.g. 1,2,3 or 1-3", DefaultValueFactory = _ => "1,2,3", HelpName = "SEEDS" };
         var scores = new Option<string>("--score")
         {
-            Description = $"Scores to evaluate every cell with, comma-separated: {string.Join(", ", AnomalyScore.All.Select(AnomalyScore.Name))}",
-            DefaultValueFactory = _ => string.Join(",", AnomalyScore.All.Select(AnomalyScore.Name)),
+            Description = $"Scores to evaluate every cell with, comma-separated: {string.Join(", ", Scores.All.Select(Scores.Name))}",
+            DefaultValueFactory = _ => string.Join(",", Scores.All.Select(Scores.Name)),
             HelpName = "SCORES",
         };
         var protocol = new Option<string>("--protocol") { Description = "seed or one-class (the literature's)", DefaultValueFactory = _ => "one-class", HelpName = "seed|one-class" };
@@ -58,7 +58,7 @@ internal static class BenchmarkCommand
             if (configurations.Select(c => c.Slug).Distinct().Count() != configurations.Length)
                 throw new UsageException("two --model configurations are the same; give each once");
             ScoreKind[] scoreKinds;
-            try { scoreKinds = [.. parse.GetValue(scores)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(AnomalyScore.Parse).Distinct()]; }
+            try { scoreKinds = [.. parse.GetValue(scores)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Scores.Parse).Distinct()]; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             if (scoreKinds.Length == 0) throw new UsageException("--score needs at least one score");
             if (!SplitOptions.TryParseProtocol(parse.GetValue(protocol)!, out SplitProtocol splitProtocol))
@@ -94,7 +94,7 @@ internal static class BenchmarkCommand
             }
             else
             {
-                MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
+                Dataset mnist = SharedOptions.LoadData(parse.GetValue(data));
                 if (!isQuiet)
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"Benchmark: {configurations.Length} model(s) x {digitList.Length} digit(s) x {seedList.Length} seed(s) = {total} cells, {parallelCount} at a time on {threadCount} thread(s) each, into {Path.GetFullPath(grid.OutputDirectory)}"));
@@ -107,7 +107,7 @@ internal static class BenchmarkCommand
                     results = BenchmarkRunner.Run(grid, mnist, App.Engines, threadCount, parallelCount, (r, done, all) =>
                     {
                         if (isQuiet) return;
-                        string aurocs = string.Join(" ", r.Auroc.Select(p => string.Create(CultureInfo.InvariantCulture, $"{AnomalyScore.Name(p.Key)} {100 * p.Value:F2}")));
+                        string aurocs = string.Join(" ", r.Auroc.Select(p => string.Create(CultureInfo.InvariantCulture, $"{Scores.Name(p.Key)} {100 * p.Value:F2}")));
                         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"[{done}/{all}] {r.Cell}: AUROC {aurocs}{(r.Reused ? " (finished earlier)" : $" ({r.TrainSeconds:F1} s, {r.Epochs} epochs, best {r.BestEpoch})")}{(r.ConstantOutput ? " CONSTANT OUTPUT (collapsed)" : "")}"));
                     }, stop.Token);
@@ -117,7 +117,7 @@ internal static class BenchmarkCommand
             }
             IReadOnlyList<string> written = BenchmarkReport.WriteAll(grid, results, clock.Elapsed.TotalSeconds, commandLine);
             IReadOnlyList<BenchmarkRow> rows = BenchmarkReport.Rows(grid, results);
-            if (asJson) stdout.WriteLine(BenchmarkReport.Json(grid, rows, results, clock.Elapsed.TotalSeconds).ToJsonString(TrainJob.JsonOptions));
+            if (asJson) stdout.WriteLine(BenchmarkReport.Json(grid, rows, results, clock.Elapsed.TotalSeconds).ToJsonString(RunRecord.JsonOptions));
             else if (!parse.GetValue(quiet))
             {
                 stdout.WriteLine();

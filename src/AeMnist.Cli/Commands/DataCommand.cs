@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
-using AeMnist.Training;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 
@@ -17,7 +17,7 @@ internal static class DataCommand
         command.SetAction(parse =>
         {
             var clock = Stopwatch.StartNew();
-            MnistDataset mnist = SharedOptions.LoadData(parse.GetValue(data));
+            Dataset mnist = SharedOptions.LoadData(parse.GetValue(data));
             double seconds = clock.Elapsed.TotalSeconds;
             int[] train = new int[10], test = new int[10];
             for (int i = 0; i < mnist.Count; i++) (i < mnist.TrainCount ? train : test)[mnist.Labels[i]]++;
@@ -34,7 +34,7 @@ internal static class DataCommand
                     ["test_file_counts"] = new JsonArray(test.Select(c => (JsonNode)c).ToArray()),
                     ["load_seconds"] = seconds,
                 };
-                output.WriteLine(o.ToJsonString(TrainJob.JsonOptions));
+                output.WriteLine(o.ToJsonString(RunRecord.JsonOptions));
                 return ExitCodes.Success;
             }
             output.WriteLine($"MNIST in {Path.GetFullPath(mnist.Directory)}: {mnist.Count} images ({mnist.TrainCount} training file + {mnist.Count - mnist.TrainCount} test file), loaded in {seconds:F3}s");

@@ -2,9 +2,10 @@
 using System.CommandLine;
 using System.Globalization;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.IO;
 using AeMnist.Models;
-using AeMnist.Training;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 

@@ -3,11 +3,12 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Evaluation;
 using AeMnist.IO;
-using AeMnist.Models;
 using AeMnist.Reporting;
-using AeMnist.Training;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 
 namespace AeMnist.Cli.Commands;
 
@@ -53,19 +54,19 @@ internal static class EvaluateCommand
             SplitOptions fromOptions = split.Read(parse);
             ScoreKind? scoreKind = score.Read(parse);
             using LoadedModel loaded = model.Load(parse, run);
-            var (autoEncoder, metadata, modelPath) = (loaded.Model, loaded.Metadata, loaded.ModelPath);
+            var (metadata, modelPath) = (loaded.Metadata, loaded.ModelPath);
             SplitOptions splitOptions = metadata.Split ?? fromOptions;
             if (metadata.Split is { } own)
                 SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({Describe(own)})");
             LabelledImages? labelled = inputs.ReadLabelled(parse);
-            MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
-            EvaluationOutcome outcome = EvaluateJob.Execute(autoEncoder, metadata, splitOptions, mnist, rule, labelled, scoreKind, modelFile: modelPath);
+            Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
+            EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, splitOptions, mnist, rule, labelled, scoreKind);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
             inputs.AddWarnings(parse, warnings);
             warnings.AddFor(outcome, loaded, "choose one inside that range (--threshold X, --contamination F, --percentile P or --fpr F)");
             EvaluationResult r = outcome.Result;
-            JsonObject metrics = EvaluateJob.MetricsJson(outcome, metadata, modelPath);
+            JsonObject metrics = MetricsFile.Json(outcome, metadata, modelPath);
             metrics["warnings"] = warnings.ToJson();
 
             // metrics.json is the run's own record of its test split at its stored threshold: an exploratory rule, another
@@ -73,13 +74,13 @@ internal static class EvaluateCommand
             string? written = null, notWritten = null;
             if (metricsPath is not null)
             {
-                OutputFiles.WriteText(parse, metricsPath, metrics.ToJsonString(TrainJob.JsonOptions) + "\n");
+                OutputFiles.WriteText(parse, metricsPath, metrics.ToJsonString(RunRecord.JsonOptions) + "\n");
                 written = OutputFiles.IsStdout(metricsPath) ? null : metricsPath;
             }
             else if (run is not null && rule is ThresholdRule.Stored && labelled is null && scoreKind is null)
             {
                 Exists(run);
-                AtomicFile.WriteAllText(run.MetricsPath, metrics.ToJsonString(TrainJob.JsonOptions));
+                AtomicFile.WriteAllText(run.MetricsPath, metrics.ToJsonString(RunRecord.JsonOptions));
                 written = run.MetricsPath;
             }
             else
@@ -98,14 +99,14 @@ internal static class EvaluateCommand
                 Exists(run!);
                 string reportDirectory = labelled is null ? run!.Path : Path.Combine(run!.Path, "input-" + InputOptions.Slug(labelled.Name));
                 Directory.CreateDirectory(reportDirectory);
-                HtmlReport.Write(reportDirectory, EvaluateJob.ReportInput(outcome, autoEncoder, metadata, mnist, run, modelPath));
+                HtmlReport.Write(reportDirectory, ReportBuilder.Build(outcome, loaded.Model, metadata, mnist, run, modelPath));
                 reportPath = Path.Combine(reportDirectory, HtmlReport.FileName);
             }
 
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
-                if (metricsPath is null || !OutputFiles.IsStdout(metricsPath)) output.WriteLine(metrics.ToJsonString(TrainJob.JsonOptions));
+                if (metricsPath is null || !OutputFiles.IsStdout(metricsPath)) output.WriteLine(metrics.ToJsonString(RunRecord.JsonOptions));
             }
             else if (!parse.GetValue(quiet) && !(metricsPath is not null && OutputFiles.IsStdout(metricsPath)))
             {

@@ -1,10 +1,11 @@
 // The human-readable evaluation: aligned tables of the confusion matrix, the metrics and the per-digit
 // flag rates, and a text histogram of the two error distributions. On a terminal the tables are
 // Spectre.Console tables; redirected output gets the same content as plain aligned text.
+using AeMnist.Detection;
 using AeMnist.Evaluation;
-using Spectre.Console;
-using AeMnist.Models;
 using AeMnist.Reporting;
+using AeMnist.Runs;
+using Spectre.Console;
 
 namespace AeMnist.Cli.Commands;
 

@@ -3,7 +3,7 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using AeMnist.Data;
-using AeMnist.Evaluation;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 

@@ -1,27 +1,30 @@
 // How evaluate, score and report find their model (--run DIR, --model-file F, or the newest run) and which engine
 // computes it (--engine, --device, --threads).
 using System.CommandLine;
+using AeMnist.Detection;
 using AeMnist.Engines;
 using AeMnist.IO;
 using AeMnist.Models;
-using AeMnist.Training;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 
-/// <summary>A model loaded on its engine; disposing it releases both.</summary>
-internal sealed record LoadedModel(IEngine Engine, IEngineModel Model, ModelMetadata Metadata, RunDirectory? Run, string ModelPath) : IDisposable
+/// <summary>A detector loaded on its engine, with the run it came from; disposing it releases both.</summary>
+internal sealed record LoadedModel(Detector Detector, RunDirectory? Run) : IDisposable
 {
     /// <summary>What the run's run.json records (null for a model file outside a run).</summary>
-    public RunInfo? Info { get; init; }
+    public RunRecord? Record { get; init; }
+
+    public IEngineModel Model => Detector.Model;
+
+    public ModelMetadata Metadata => Detector.Metadata;
+
+    public string ModelPath => Detector.Source;
 
     /// <summary>Training found this model collapsed (its metadata or its run says so).</summary>
-    public bool RecordedCollapsed => Metadata.Collapsed || Info?.Collapsed == true;
+    public bool RecordedCollapsed => Metadata.Collapsed || Record?.Collapsed == true;
 
-    public void Dispose()
-    {
-        Model.Dispose();
-        Engine.Dispose();
-    }
+    public void Dispose() => Detector.Dispose();
 }
 
 internal sealed class ModelOptions
@@ -80,20 +83,10 @@ internal sealed class ModelOptions
         return Load(modelPath ?? run!.ModelPath, kind, compute, run);
     }
 
-    /// <summary>The model file at <paramref name="modelPath"/> on the engine <paramref name="compute"/> names.</summary>
+    /// <summary>The model file at <paramref name="modelPath"/> on the engine <paramref name="compute"/> names (validated options).</summary>
     public static LoadedModel Load(string modelPath, string? kind, ComputeOptions compute, RunDirectory? run)
     {
-        RunInfo? info = run?.ReadInfo();
-        var (spec, weights, metadata) = AeMnist.Models.ModelFile.Load(modelPath, kind);
-        IEngine engine = App.Engines.Create(compute);
-        try
-        {
-            return new LoadedModel(engine, engine.Load(spec, weights), metadata, run, modelPath) { Info = info };
-        }
-        catch
-        {
-            engine.Dispose();
-            throw;
-        }
+        RunRecord? record = run?.ReadRecord();
+        return new LoadedModel(Detector.Load(modelPath, kind, App.Engines, compute), run) { Record = record };
     }
 }

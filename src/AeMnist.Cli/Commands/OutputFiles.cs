@@ -3,7 +3,7 @@
 // state (model.safetensors, checkpoint, run.json, ...), model or image data, or one of the command's inputs.
 using System.CommandLine;
 using AeMnist.IO;
-using AeMnist.Training;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 

@@ -2,11 +2,12 @@
 // run; with --compare, one page that sets several runs side by side.
 using System.CommandLine;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
-using AeMnist.Evaluation;
 using AeMnist.Models;
 using AeMnist.Reporting;
-using AeMnist.Training;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 
 namespace AeMnist.Cli.Commands;
 
@@ -65,15 +66,15 @@ internal static class ReportCommand
                 if (outputOption is not null) OutputFiles.Check("--output", page, runs);
                 ComputeOptions compute = model.Compute.Read(parse);
                 RunDirectory[] opened = [.. expanded.Select(RunDirectory.Open)];
-                Func<string?, MnistDataset> loadOnce = SharedOptions.LoadOnce();  // runs on the same data read it once
+                Func<string?, Dataset> loadOnce = SharedOptions.LoadOnce();  // runs on the same data read it once
                 var inputs = opened.Select(run =>
                 {
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
                     if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
-                    MnistDataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind, modelFile: run.ModelPath);
+                    Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind);
                     warnings.AddFor(outcome, loaded, Remedy);
-                    return (Path.GetFileName(Path.GetFullPath(run.Path)), EvaluateJob.ReportInput(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
+                    return (Path.GetFileName(Path.GetFullPath(run.Path)), ReportBuilder.Build(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
                 if (outputOption is null)
                 {
@@ -109,10 +110,10 @@ internal static class ReportCommand
             using LoadedModel model1 = model.Load(parse, runDirectory);
             var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
             if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
-            MnistDataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(loadedModel, meta, meta.Split ?? fromOptions, data2, rule, score: scoreKind, modelFile: modelPath);
+            Dataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
+            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? fromOptions, data2, rule, score: scoreKind);
             warnings.AddFor(result, model1, Remedy);
-            ReportInput input = EvaluateJob.ReportInput(result, loadedModel, meta, data2, runDirectory, modelPath);
+            ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath);
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.
             if (runDirectory is not null) EvaluateCommand.Exists(runDirectory);
             IReadOnlyList<string> written = HtmlReport.Write(directory, input);

@@ -3,9 +3,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
-using AeMnist.Evaluation;
 using AeMnist.IO;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
@@ -44,29 +46,30 @@ internal static class ScoreCommand
             IEngineModel autoEncoder = loaded.Model;
             ScoreKind stored = loaded.Metadata.Score ?? ScoreKind.Mse, kind = asked ?? stored;
             if (given is null && parse.GetValue(fpr) is null && kind != stored && loaded.Metadata.Threshold is not null)
-                throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {AnomalyScore.Name(stored)} score, not {AnomalyScore.Name(kind)}; pass --threshold X or --fpr F");
+                throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {Scores.Name(stored)} score, not {Scores.Name(kind)}; pass --threshold X or --fpr F");
             if (given is not null || (parse.GetValue(fpr) is null && loaded.Metadata.Threshold is not null))
                 SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no MNIST digits are read");
             if (loaded.Metadata.Split is { } own)
                 SharedOptions.RejectGiven(parse, [normal], $"{loaded.ModelPath} records its split ({EvaluateCommand.Describe(own)}), so its normal digit is known");
             ImageBatch batch = inputs.Read(parse);
-            var (limit, rule) = Threshold(parse, loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
-            var errors = new float[batch.Count];
-            // A warm-up pass over a few images compiles the engine's code first, so the rate printed below is the
-            // steady-state throughput (the figure docs/benchmarks.md reports), not the JIT's start-up.
-            int warm = Math.Min(batch.Count, 256);
-            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels.AsSpan(0, warm * autoEncoder.Spec.Input.Length), warm, errors.AsSpan(0, warm));
+            ThresholdChoice limit = Threshold(loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
+            // The first images are scored with the collapse probe (one reconstruction each); the rate printed below is that
+            // of the rest, the steady-state throughput docs/benchmarks.md reports, not the JIT's start-up.
+            Detector detector = loaded.Detector;
+            int length = detector.Model.Spec.Input.Length;
+            (float[] head, bool constant) = detector.Probe(batch.Pixels, batch.Count, kind, i => batch.Sources[i]);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            AnomalyScore.Compute(autoEncoder, kind, batch.Pixels, batch.Count, errors);
+            float[] rest = detector.Scores(batch.Pixels.AsSpan(head.Length * length), batch.Count - head.Length, kind, i => batch.Sources[head.Length + i]);
             double seconds = clock.Elapsed.TotalSeconds;
-            ModelHealth.CheckFinite(errors, loaded.ModelPath, i => batch.Sources[i]);
+            int timed = rest.Length;
+            float[] errors = [.. head, .. rest];
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
             inputs.AddWarnings(parse, warnings);
-            if (loaded.RecordedCollapsed || ModelHealth.IsConstant(autoEncoder, batch.Pixels, batch.Count))
+            if (loaded.RecordedCollapsed || constant)
                 warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
-            int flagged = errors.Count(e => e >= limit);
-            if (batch.Count > 1 && Warnings.Threshold(flagged, batch.Count, limit, errors.Min(), errors.Max(), "images",
+            int flagged = errors.Count(e => e >= limit.Value);
+            if (batch.Count > 1 && Warnings.Threshold(flagged, batch.Count, limit.Value, errors.Min(), errors.Max(), "images",
                     "if that is not what you expect, choose a threshold inside that range with --threshold X") is { } useless)
                 warnings.Add(useless);
 
@@ -76,7 +79,7 @@ internal static class ScoreCommand
             for (int i = 0; i < batch.Count; i++)
             {
                 string label = labels ? (batch.Labels[i] >= 0 ? batch.Labels[i].ToString(CultureInfo.InvariantCulture) : "") + "," : "";
-                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit ? 1 : 0)}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit.Value ? 1 : 0)}\n");
             }
             if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
             else OutputFiles.WriteText(parse, path, csv.ToString());
@@ -85,7 +88,7 @@ internal static class ScoreCommand
                 bool toFile = path is not null && !OutputFiles.IsStdout(path);
                 // On stderr, so that stdout stays pure CSV when no --output is given.
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Scored {batch.Count} images in {seconds:F3}s ({batch.Count / Math.Max(seconds, 1e-9):F0} images/s); {flagged} flagged as anomalies at threshold {limit:G6} ({rule}){(toFile ? "; wrote " + path : "")}"));
+                    $"Scored {batch.Count} images{(timed > 0 ? $"; the {timed} after the first {head.Length} in {seconds:F3}s ({timed / Math.Max(seconds, 1e-9):F0} images/s)" : "")}; {flagged} flagged as anomalies at threshold {limit.Value:G6} ({limit.Rule}){(toFile ? "; wrote " + path : "")}"));
             }
             return ExitCodes.Success;
         });
@@ -93,24 +96,26 @@ internal static class ScoreCommand
     }
 
     /// <summary>
-    /// The threshold and how it was chosen: --threshold; --fpr on the normal digit's training images; the model's
-    /// stored threshold; or, for a model that stores none, the default rule --fpr 0.05 (said so on stderr).
+    /// The threshold and how it was chosen: --threshold; the model's stored threshold; --fpr on the normal images of the
+    /// run's validation (else train) split, or of a model file's one-class split of --normal; or, for a model that stores
+    /// none, the default rule --fpr 0.05 (said so). Only the reference images a rule needs are scored.
     /// </summary>
-    private static (double Threshold, string Rule) Threshold(ParseResult parse, LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory, ScoreKind kind)
+    private static ThresholdChoice Threshold(LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory, ScoreKind kind)
     {
-        if (given is { } t) return (t, "given with --threshold");
-        if (fpr is null && loaded.Metadata.Threshold is { } stored) return (stored, "the model's stored threshold");
+        if (given is { } t) return new ThresholdChoice(t, "given with --threshold");
+        if (fpr is null && loaded.Metadata.Threshold is { } stored) return new ThresholdChoice(stored, "the model's stored threshold");
         ThresholdRule rule = fpr is { } f ? EvaluateCommand.ReadRule(null, null, null, f) : ThresholdRule.DefaultForForeignModel;
         int? digit = normal ?? loaded.Metadata.Normal;
-        Data.SplitOptions split = loaded.Metadata.Split
+        SplitOptions splitOptions = loaded.Metadata.Split
             ?? (digit is int d
-                ? new Data.SplitOptions(Data.SplitProtocol.OneClass, d)
+                ? new SplitOptions(SplitProtocol.OneClass, d)
                 : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
-        Data.MnistDataset mnist = SharedOptions.LoadDataFor(loaded.Run, dataDirectory);
-        EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Model, loaded.Metadata, split, mnist, rule, score: kind, modelFile: loaded.ModelPath);
-        string text = fpr is null ? "no stored threshold, so the default rule: " + outcome.ThresholdRuleText.Replace("the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "") : outcome.ThresholdRuleText;
-        if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of digit {split.Normal}";
-        return (outcome.Threshold, text);
+        Dataset data = SharedOptions.LoadDataFor(loaded.Run, dataDirectory);
+        DataSplit split = Splitter.Split(data, splitOptions);
+        ThresholdChoice choice = rule.Apply(EvaluateJob.References(loaded.Detector, data, split, kind));
+        string text = fpr is null ? "no stored threshold, so the default rule: " + choice.Rule : choice.Rule;
+        if (loaded.Metadata.Split is null) text += $"; the train split is the one-class split: every training-file image of {data.ClassNoun} {splitOptions.Normal}";
+        return choice with { Rule = text };
     }
 
     private static string Csv(string value) =>

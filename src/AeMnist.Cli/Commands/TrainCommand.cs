@@ -1,13 +1,14 @@
 // `aemnist train`: trains an autoencoder on the normal digit and writes a run directory.
 using System.CommandLine;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
-using AeMnist.Evaluation;
 using AeMnist.IO;
 using AeMnist.Models;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
@@ -44,7 +45,7 @@ internal static class TrainCommand
         var contamination = SharedOptions.Double("--contamination", "Expected share of anomalies in the train split; the default threshold is its (1 - F) quantile of train errors", 0.1, "F");
         var score = new SharedOptions.ScoreOption();
         score.Option.Description = "Anomaly score the stored threshold is computed with, and that evaluate, score and report then use: " +
-            string.Join("; ", AnomalyScore.All.Select(k => $"{AnomalyScore.Name(k)}: {AnomalyScore.Describe(k)}")) + " [default: mse]";
+            string.Join("; ", Scores.All.Select(k => $"{Scores.Name(k)}: {Scores.Describe(k)}")) + " [default: mse]";
         var noise = SharedOptions.Double("--noise", "Denoising: add Gaussian noise of this standard deviation to the inputs (clipped to [0, 1]); the targets stay the clean images", 0.0, "SIGMA");
         var retryCollapsed = SharedOptions.Int("--retry-collapsed",
             $"When the model collapses (constant output at {Trainer.CollapseEvaluations} evaluations in a row), train again with the next seed, up to N times (0-{TrainRequest.MaxRetries}; the seeds are recorded in run.json)", 0);
@@ -82,7 +83,7 @@ internal static class TrainCommand
                     SharedOptions.RejectGiven(parse, [epochs, batchSize, lr, lrSchedule, weightDecay, evalEvery, patience, keep, noise, retryCollapsed],
                         $"--model {architecture.Name} is fitted exactly, in closed form, not trained");
                 // Options the user did not give take the architecture's recipe (the tutorial's defaults for dense and conv).
-                (TrainOptions recipe, double recipeValidation) = architecture.Recipe;
+                (TrainOptions recipe, double recipeValidation) = TrainOptions.Recipe(architecture);
                 bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
                 T Pick<T>(Option<T> o, T fallback) => Given(o) ? parse.GetValue(o)! : fallback;
                 SplitOptions splitOptions = split.Read(parse);
@@ -101,16 +102,11 @@ internal static class TrainCommand
                     WeightDecay: Pick(weightDecay, recipe.WeightDecay),
                     EvalEvery: Pick(evalEvery, recipe.EvalEvery),
                     Patience: Pick(patience, recipe.Patience),
-                    Keep: !Given(keep) ? recipe.Keep : parse.GetValue(keep)!.Trim().ToLowerInvariant() switch
-                    {
-                        "best" => KeepCheckpoint.Best,
-                        "last" => KeepCheckpoint.Last,
-                        var other => throw new UsageException($"--keep {MessageText.Quote(parse.GetValue(keep)!)} is not a choice; use best or last"),
-                    },
+                    Keep: !Given(keep) ? recipe.Keep : TrainOptions.ParseKeep(parse.GetValue(keep)!),
                     Contamination: Pick(contamination, recipe.Contamination),
                     Score: score.Read(parse) ?? recipe.Score,
                     Noise: Pick(noise, recipe.Noise),
-                    Schedule: parse.GetValue(lrSchedule) is { } schedule ? Schedule(schedule) : recipe.Schedule);
+                    Schedule: parse.GetValue(lrSchedule) is { } schedule ? TrainOptions.ParseSchedule(schedule) : recipe.Schedule);
                 options.Validate();
                 int retries = parse.GetValue(retryCollapsed);
                 if (retries is < 0 or > TrainRequest.MaxRetries)
@@ -125,7 +121,7 @@ internal static class TrainCommand
                 bool asJson = parse.GetValue(json), isQuiet = parse.GetValue(quiet) || asJson;
                 var output = parse.InvocationConfiguration.Output;
                 var warnings = new Warnings(parse.InvocationConfiguration.Error);
-                MnistDataset mnist = resumable is not null
+                Dataset mnist = resumable is not null
                     ? SharedOptions.LoadDataFor(resumable.Run.Path, resumable.Contents.Request.Data, parse.GetValue(data))
                     : SharedOptions.LoadData(parse.GetValue(data));
 
@@ -155,10 +151,10 @@ internal static class TrainCommand
 
                 TrainState state = outcome.Result.State;
                 if (outcome.CompletedOnly && !isQuiet)
-                    output.WriteLine($"{outcome.Run.Path}: training had already finished ({TrainJob.StatusName(outcome.Result.Reason)}, {state.EpochsDone} epochs); wrote the files it had not written yet");
+                    output.WriteLine($"{outcome.Run.Path}: training had already finished ({RunRecord.StatusName(outcome.Result.Reason)}, {state.EpochsDone} epochs); wrote the files it had not written yet");
                 if (outcome.Result.Reason == StopReason.Interrupted)
                 {
-                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(RunRecord.JsonOptions));
                     throw new CliExitException(ExitCodes.Interrupted,
                         $"interrupted after {state.EpochsDone} epochs and {state.BatchesDone} batches; checkpoint saved in {outcome.Run.Path}. Resume with: aemnist train --resume {outcome.Run.Path}");
                 }
@@ -167,24 +163,18 @@ internal static class TrainCommand
                         ? $"; it collapsed with every seed tried ({string.Join(", ", [.. outcome.Request.CollapsedSeeds, outcome.Request.Seed])})" : ""));
                 if (outcome.Result.Reason == StopReason.Diverged)
                 {
-                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                    if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(RunRecord.JsonOptions));
                     string kept = state.BestWeights is null && state.BestEpoch == 0
                         ? $"no evaluation succeeded before that, so {outcome.Run.ModelPath} holds the initial weights (epoch 0)"
                         : $"kept the best weights (epoch {state.BestEpoch}) in {outcome.Run.ModelPath}";
                     throw new CliExitException(ExitCodes.DataError, $"{outcome.Result.Message}; {kept}");
                 }
                 if (!outcome.CompletedOnly) progress!.Finish(outcome);
-                if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(TrainJob.JsonOptions));
+                if (asJson) output.WriteLine(Summary(outcome, warnings).ToJsonString(RunRecord.JsonOptions));
                 return ExitCodes.Success;
             }
         });
         return command;
-    }
-
-    private static LrSchedule Schedule(string text)
-    {
-        try { return TrainOptions.ParseSchedule(text); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     private static JsonObject Summary(TrainOutcome outcome, Warnings warnings)
@@ -198,7 +188,7 @@ internal static class TrainCommand
             ["collapsed_seeds"] = new JsonArray([.. outcome.Request.CollapsedSeeds.Select(s => (JsonNode)s)]),
             ["run"] = outcome.Run.Path,
             ["model"] = outcome.Run.ModelPath,
-            ["status"] = TrainJob.StatusName(outcome.Result.Reason),  // run.json's words
+            ["status"] = RunRecord.StatusName(outcome.Result.Reason),  // run.json's words
             ["epochs_run"] = state.EpochsDone,
             ["best_epoch"] = state.BestEpoch,
             ["best_monitor_loss"] = double.IsFinite(state.BestMonitorLoss) ? state.BestMonitorLoss : null,

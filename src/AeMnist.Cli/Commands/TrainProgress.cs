@@ -2,6 +2,7 @@
 // with a permanent line at each evaluation. Redirected: one plain line per epoch, a log for CI.
 // --quiet and --json print nothing here.
 using AeMnist.Data;
+using AeMnist.Runs;
 using AeMnist.Training;
 
 namespace AeMnist.Cli.Commands;
@@ -13,7 +14,7 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
     private int _epochs;
     private bool _barShown;
 
-    public void Start(RunDirectory run, TrainRequest request, MnistDataset data, bool resumed)
+    public void Start(RunDirectory run, TrainRequest request, Dataset data, bool resumed)
     {
         if (quiet) return;
         TrainOptions options = request.Train;
@@ -64,8 +65,8 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
         output.WriteLine(outcome.Request.Train.Architecture.FitsExactly
             ? $"Fitted in {outcome.Result.Seconds:F1}s; monitored loss {s.BestMonitorLoss:F6}."
             : $"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
-        Evaluation.ScoreKind score = outcome.Request.Train.Score;
-        string scores = score == Evaluation.ScoreKind.Mse ? "errors" : $"{Evaluation.AnomalyScore.Name(score)} scores";
+        Scoring.ScoreKind score = outcome.Request.Train.Score;
+        string scores = score == Scoring.ScoreKind.Mse ? "errors" : $"{Scoring.Scores.Name(score)} scores";
         output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's {scores} at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
         output.WriteLine($"Saved {outcome.Run.ModelPath}");
         output.WriteLine($"Next: aemnist evaluate --run {outcome.Run.Path}");

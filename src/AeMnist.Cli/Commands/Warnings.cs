@@ -2,6 +2,8 @@
 // or all of a split). Each is one line on stderr, "aemnist: warning: ...", printed even with --quiet (an exit code 0
 // must not hide them), and listed under "warnings" in --json output.
 using System.Text.Json.Nodes;
+using AeMnist.Detection;
+using AeMnist.Runs;
 
 namespace AeMnist.Cli.Commands;
 
@@ -21,9 +23,9 @@ internal sealed class Warnings(TextWriter error)
     public JsonArray ToJson() => new([.. _all.Select(w => (JsonNode)w)]);
 
     /// <summary>The warnings of an evaluation: a collapsed model, and a threshold that flags none or all of the evaluated images.</summary>
-    public void AddFor(Evaluation.EvaluationOutcome outcome, LoadedModel loaded, string remedy)
+    public void AddFor(EvaluationOutcome outcome, LoadedModel loaded, string remedy)
     {
-        if (outcome.ConstantOutput || loaded.RecordedCollapsed) Add(Training.ModelHealth.CollapseWarning(loaded.ModelPath));
+        if (outcome.ConstantOutput || loaded.RecordedCollapsed) Add(ModelHealth.CollapseWarning(loaded.ModelPath));
         var m = outcome.Result.Metrics;
         float[] errors = outcome.Test.Errors;
         if (Threshold(m.TruePositives + m.FalsePositives, errors.Length, outcome.Threshold, errors.Min(), errors.Max(),

@@ -7,8 +7,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
-using AeMnist.Evaluation;
 using AeMnist.Models;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 using AeMnist.Training;
 
 namespace AeMnist.Benchmarking;
@@ -45,7 +46,7 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
             if (!given.TryAdd(key, value)) throw new ArgumentException($"--model '{text}': '{key}' is given twice");
         }
         ArchitectureSettings settings = architecture.Settings(given.Where(p => architecture.Options.Any(o => o.Name == p.Key)).ToDictionary(p => p.Key, p => p.Value));
-        (TrainOptions recipe, double validation) = architecture.Recipe;
+        (TrainOptions recipe, double validation) = TrainOptions.Recipe(architecture);
         double Number(string key, double fallback) => given.TryGetValue(key, out string? v)
             ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x : throw new ArgumentException($"--model '{text}': {key} '{v}' is not a number")
             : fallback;
@@ -65,7 +66,7 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
             EvalEvery = Int("eval-every", recipe.EvalEvery),
             Patience = Int("patience", recipe.Patience),
             Keep = given.TryGetValue("keep", out string? keep)
-                ? keep switch { "best" => KeepCheckpoint.Best, "last" => KeepCheckpoint.Last, _ => throw new ArgumentException($"--model '{text}': keep '{keep}' is not best or last") }
+                ? TrainOptions.TryParseKeep(keep, out KeepCheckpoint k) ? k : throw new ArgumentException($"--model '{text}': keep '{keep}' is not best or last")
                 : recipe.Keep,
         };
         train.Validate();
@@ -79,7 +80,7 @@ public sealed record BenchmarkModel(string Text, TrainOptions Train, double Vali
     /// <summary>Everything that defines the cells' training, to check that an existing cell was made by the same configuration.</summary>
     public JsonObject ToJson()
     {
-        JsonObject json = Checkpoint.TrainJson(Train);
+        JsonObject json = RequestJson.Train(Train);
         json.Remove("score");  // a cell is scored with every requested score; the training does not depend on it
         json["validation"] = Validation;
         return json;

@@ -6,9 +6,9 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using AeMnist.Evaluation;
 using AeMnist.IO;
-using AeMnist.Training;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 
 namespace AeMnist.Benchmarking;
 
@@ -62,7 +62,7 @@ public static class BenchmarkReport
                     .Where(c => grid.Digits.All(d => c.Any(r => r.Cell.Digit == d)))
                     .Select(c => c.Average(r => 100 * r.Auroc[score]))];
                 double[] present = [.. grid.Digits.Select(d => digits[d]).Where(double.IsFinite)];
-                rows.Add(new BenchmarkRow(model.Text, AnomalyScore.Name(score), digits, present.Length > 0 ? present.Average() : double.NaN,
+                rows.Add(new BenchmarkRow(model.Text, Scores.Name(score), digits, present.Length > 0 ? present.Average() : double.NaN,
                     seedMeans.Length > 1 ? SampleStd(seedMeans) : double.NaN, digitStds.Count > 0 ? digitStds.Average() : double.NaN,
                     mine.Length > 0 ? mine.Select(r => r.TrainSeconds).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average() : double.NaN,
                     mine.Length, "this run"));
@@ -136,7 +136,7 @@ public static class BenchmarkReport
         foreach (CellResult r in results)
             foreach ((ScoreKind score, double auroc) in r.Auroc)
                 csv.Append(CultureInfo.InvariantCulture,
-                    $"\"{r.Cell.Model.Text.Replace("\"", "\"\"")}\",{AnomalyScore.Name(score)},{r.Cell.Digit},{r.Cell.Seed},{auroc:R},{r.TrainSeconds:R},{r.Epochs},{r.BestEpoch},{(r.ConstantOutput ? 1 : 0)}\n");
+                    $"\"{r.Cell.Model.Text.Replace("\"", "\"\"")}\",{Scores.Name(score)},{r.Cell.Digit},{r.Cell.Seed},{auroc:R},{r.TrainSeconds:R},{r.Epochs},{r.BestEpoch},{(r.ConstantOutput ? 1 : 0)}\n");
         return csv.ToString();
     }
 
@@ -162,15 +162,15 @@ public static class BenchmarkReport
             ["digits"] = new JsonArray([.. grid.Digits.Select(d => (JsonNode)d)]),
             ["seeds"] = new JsonArray([.. grid.Seeds.Select(s => (JsonNode)s)]),
             ["models"] = new JsonArray([.. grid.Models.Select(m => (JsonNode)new JsonObject { ["model"] = m.Text, ["configuration"] = m.ToJson() })]),
-            ["scores"] = new JsonArray([.. grid.Scores.Select(s => (JsonNode)AnomalyScore.Name(s))]),
+            ["scores"] = new JsonArray([.. grid.Scores.Select(s => (JsonNode)Scores.Name(s))]),
             ["rows"] = new JsonArray([.. rows.Select(r => (JsonNode)Row(r))]),
             ["best"] = best is null ? null : Row(best),
             ["reference_rows"] = new JsonArray([.. Earlier.Concat(Published).Select(r => (JsonNode)Row(r))]),
             ["cells_finished"] = results.Count,
             ["cells_total"] = grid.Cells.Count(),
             ["wall_seconds"] = wallSeconds,
-            ["aemnist_version"] = Models.ModelMetadata.ToolVersion,
-            ["machine"] = TrainJob.MachineJson(),
+            ["aemnist_version"] = Models.ModelFile.ToolVersion,
+            ["machine"] = RunRecord.MachineJson(),
         };
     }
 
@@ -277,13 +277,13 @@ public static class BenchmarkReport
         foreach (BenchmarkModel model in grid.Models)
             foreach (ScoreKind score in grid.Scores)
                 if (results.Any(r => r.Cell.Model == model))
-                    md.Append(ConfusionMarkdown(Confusions(results, model, score), $"AUROC of the normal digit against each other digit alone: `{model.Text}`, {AnomalyScore.Name(score)}")).Append('\n');
+                    md.Append(ConfusionMarkdown(Confusions(results, model, score), $"AUROC of the normal digit against each other digit alone: `{model.Text}`, {Scores.Name(score)}")).Append('\n');
         string[] paths = [.. new[] { "benchmark.md", "benchmark.csv", "benchmark.json", "benchmark.html" }.Select(n => Path.Combine(grid.OutputDirectory, n))];
         AtomicFile.WriteAllText(paths[0], md.ToString());
         AtomicFile.WriteAllText(paths[1], Csv(results));
         JsonObject json = Json(grid, rows, results, wallSeconds);
         json["command"] = command;
-        AtomicFile.WriteAllText(paths[2], json.ToJsonString(TrainJob.JsonOptions));
+        AtomicFile.WriteAllText(paths[2], json.ToJsonString(RunRecord.JsonOptions));
         AtomicFile.WriteAllText(paths[3], Html(grid, rows, note));
         return paths;
     }

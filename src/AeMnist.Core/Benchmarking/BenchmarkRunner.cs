@@ -1,16 +1,18 @@
 // Runs a benchmark grid: every cell is an ordinary run directory (DIR/cells/MODEL/dD-sS) trained by TrainJob, then
-// scored on its test split with every requested score; cell.json records the result. A cell with a cell.json made by
+// its detector scores the test split with every requested score from one reconstruction pass; cell.json records the result. A cell with a cell.json made by
 // the same configuration is never recomputed, an interrupted one resumes from its checkpoint, so a benchmark stopped
 // with Ctrl-C (or killed) keeps what it finished and continues where it stopped. Cells run in parallel, each on its
 // own engine threads.
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
 using AeMnist.Evaluation;
 using AeMnist.IO;
 using AeMnist.Models;
+using AeMnist.Runs;
+using AeMnist.Scoring;
 using AeMnist.Training;
 
 namespace AeMnist.Benchmarking;
@@ -34,7 +36,7 @@ public static class BenchmarkRunner
     /// Runs every unfinished cell, <paramref name="parallel"/> at a time with <paramref name="threads"/> engine threads
     /// each. Returns the finished cells (all of them unless <paramref name="cancel"/> fired) in grid order.
     /// </summary>
-    public static IReadOnlyList<CellResult> Run(BenchmarkGrid grid, MnistDataset data, EngineCatalog engines, int threads, int parallel,
+    public static IReadOnlyList<CellResult> Run(BenchmarkGrid grid, Dataset data, EngineCatalog engines, int threads, int parallel,
         Action<CellResult, int, int>? onCell = null, CancellationToken cancel = default)
     {
         BenchmarkCell[] cells = [.. grid.Cells];
@@ -67,7 +69,7 @@ public static class BenchmarkRunner
         new(grid.Protocol, cell.Digit, Validation: cell.Model.Validation, Seed: cell.Seed);
 
     // null when interrupted.
-    private static CellResult? RunCell(BenchmarkGrid grid, BenchmarkCell cell, MnistDataset data, EngineCatalog engines, int threads, CancellationToken cancel)
+    private static CellResult? RunCell(BenchmarkGrid grid, BenchmarkCell cell, Dataset data, EngineCatalog engines, int threads, CancellationToken cancel)
     {
         if (TryRead(grid, cell) is { } finished) return finished;
         string modelDirectory = ModelDirectory(grid, cell);
@@ -92,40 +94,39 @@ public static class BenchmarkRunner
         return Evaluate(grid, cell, run, data, engines, threads);
     }
 
-    private static CellResult Evaluate(BenchmarkGrid grid, BenchmarkCell cell, RunDirectory run, MnistDataset data, EngineCatalog engines, int threads)
+    private static CellResult Evaluate(BenchmarkGrid grid, BenchmarkCell cell, RunDirectory run, Dataset data, EngineCatalog engines, int threads)
     {
-        var (spec, weights, metadata) = ModelFile.Load(run.ModelPath);
-        using IEngine engine = engines.Create(new ComputeOptions(Threads: threads));
-        using IEngineModel model = engine.Load(spec, weights);
+        using Detector detector = Detector.Load(run.ModelPath, null, engines, new ComputeOptions(Threads: threads));
+        DataSplit split = Splitter.Split(data, Split(grid, cell));
+        float[] pixels = data.Gather(split.Test);
+        IReadOnlyDictionary<ScoreKind, float[]> scores = detector.Scores(pixels, split.Test.Length, grid.Scores, i => $"image {split.Test[i]}");
+        byte[] labels = data.GatherLabels(split.Test);
+        bool[] truth = Evaluator.IsAnomaly(labels, cell.Digit);
         var auroc = new Dictionary<ScoreKind, double>();
         var pairs = new Dictionary<ScoreKind, double[]>();
-        bool constant = false;
         foreach (ScoreKind score in grid.Scores)
         {
-            EvaluationOutcome outcome = EvaluateJob.Execute(model, metadata, Split(grid, cell), data, new ThresholdRule.Stored(), score: score);
-            auroc[score] = outcome.Result.Auroc;
-            pairs[score] = PairAuroc(outcome.Test, cell.Digit);
-            constant = outcome.ConstantOutput;
+            auroc[score] = ScoreSteps.Build(scores[score], truth).Auroc();
+            pairs[score] = PairAuroc(scores[score], labels, cell.Digit);
         }
-        JsonObject runJson = JsonNode.Parse(File.ReadAllText(run.RunPath))!.AsObject();
-        double seconds = (double?)runJson["timings"]?["train_seconds"] ?? double.NaN;
-        int epochs = (int?)runJson["result"]?["epochs_run"] ?? 0, best = (int?)runJson["result"]?["best_epoch"] ?? 0;
-        var result = new CellResult(cell, auroc, pairs, seconds, epochs, best, constant, Reused: false);
-        AtomicFile.WriteAllText(Path.Combine(run.Path, CellFileName), CellJson(grid, result).ToJsonString(TrainJob.JsonOptions));
+        bool constant = detector.Metadata.Collapsed || detector.IsConstant(pixels, split.Test.Length);
+        RunRecord record = run.ReadRecord() ?? throw new DataFormatException($"{run.RunPath}: the cell's run.json is missing; remove {run.Path} to train the cell again");
+        var result = new CellResult(cell, auroc, pairs, record.TrainSeconds ?? double.NaN, record.EpochsRun ?? 0, record.BestEpoch ?? 0, constant, Reused: false);
+        AtomicFile.WriteAllText(Path.Combine(run.Path, CellFileName), CellJson(grid, result).ToJsonString(RunRecord.JsonOptions));
         return result;
     }
 
-    /// <summary>AUROC of the normal digit against each other digit alone (NaN at the normal digit itself).</summary>
-    public static double[] PairAuroc(ScoredImages test, int normal)
+    /// <summary>AUROC of the normal class against each other class alone (NaN at the normal class itself).</summary>
+    public static double[] PairAuroc(float[] scores, byte[] labels, int normal)
     {
         var result = new double[10];
         for (int other = 0; other < 10; other++)
         {
             if (other == normal) { result[other] = double.NaN; continue; }
-            int[] keep = [.. Enumerable.Range(0, test.Labels.Length).Where(i => test.Labels[i] == normal || test.Labels[i] == other)];
-            float[] errors = [.. keep.Select(i => test.Errors[i])];
-            bool[] truth = [.. keep.Select(i => test.Labels[i] != normal)];
-            result[other] = ScoreSteps.Build(errors, truth).Auroc();
+            int[] keep = [.. Enumerable.Range(0, labels.Length).Where(i => labels[i] == normal || labels[i] == other)];
+            float[] kept = [.. keep.Select(i => scores[i])];
+            bool[] truth = [.. keep.Select(i => labels[i] != normal)];
+            result[other] = ScoreSteps.Build(kept, truth).Auroc();
         }
         return result;
     }
@@ -136,8 +137,8 @@ public static class BenchmarkRunner
         var pairs = new JsonObject();
         foreach ((ScoreKind score, double value) in r.Auroc)
         {
-            auroc[AnomalyScore.Name(score)] = value;
-            pairs[AnomalyScore.Name(score)] = new JsonArray([.. r.PairAuroc[score].Select(v => double.IsFinite(v) ? (JsonNode?)v : null)]);
+            auroc[Scores.Name(score)] = value;
+            pairs[Scores.Name(score)] = new JsonArray([.. r.PairAuroc[score].Select(v => double.IsFinite(v) ? (JsonNode?)v : null)]);
         }
         return new JsonObject
         {
@@ -153,7 +154,7 @@ public static class BenchmarkRunner
             ["epochs_run"] = r.Epochs,
             ["best_epoch"] = r.BestEpoch,
             ["constant_output"] = r.ConstantOutput,
-            ["aemnist_version"] = ModelMetadata.ToolVersion,
+            ["aemnist_version"] = ModelFile.ToolVersion,
         };
     }
 
@@ -175,7 +176,7 @@ public static class BenchmarkRunner
         var pairs = new Dictionary<ScoreKind, double[]>();
         foreach (ScoreKind score in grid.Scores)
         {
-            string name = AnomalyScore.Name(score);
+            string name = Scores.Name(score);
             if (Number(json["auroc"]?[name]) is not { } value) return null;  // scored with fewer scores: evaluate again
             if (json["auroc_against_digit"]?[name] is not JsonArray against || against.Count != 10) return null;
             auroc[score] = value;

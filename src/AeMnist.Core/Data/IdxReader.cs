@@ -2,7 +2,6 @@
 // [0, 1] and byte labels. Validates every header field against the bytes actually present and never
 // allocates from a header's claim alone.
 using System.Buffers.Binary;
-using System.IO.Compression;
 
 namespace AeMnist.Data;
 

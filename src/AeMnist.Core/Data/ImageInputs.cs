@@ -6,8 +6,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using AeMnist.Imaging;
 using AeMnist.IO;
+using AeMnist.Imaging;
 
 namespace AeMnist.Data;
 
@@ -45,7 +45,7 @@ public sealed record ImageBatch(float[] Pixels, int Count, string[] Sources, int
 
 public static class ImageInputs
 {
-    private const int Side = MnistDataset.ImageSize, Pixels = MnistDataset.PixelsPerImage;
+    private const int Side = MnistFiles.ImageSize, Pixels = MnistFiles.PixelsPerImage;
 
     /// <summary>The name that reads standard input.</summary>
     public const string StandardInput = "-";

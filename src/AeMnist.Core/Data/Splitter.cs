@@ -36,7 +36,7 @@ public sealed record SplitOptions(
     }
 }
 
-/// <summary>Indices into the pooled <see cref="MnistDataset"/> (training file first, then test file).</summary>
+/// <summary>Indices into the pooled <see cref="Dataset"/> (training file first, then test file).</summary>
 public sealed record DataSplit(SplitOptions Options, int[] Train, int[] Validation, int[] Test)
 {
     /// <summary>True when early stopping and threshold choice must watch the test split (no validation split).</summary>
@@ -48,7 +48,10 @@ public sealed record DataSplit(SplitOptions Options, int[] Train, int[] Validati
 
 public static class Splitter
 {
-    public static DataSplit Split(byte[] labels, int trainFileCount, SplitOptions options)
+    /// <summary>The split of <paramref name="data"/> that <paramref name="options"/> define; its messages call a class a "digit" only for MNIST.</summary>
+    public static DataSplit Split(Dataset data, SplitOptions options) => Split(data.Labels, data.TrainCount, options, data.ClassNoun);
+
+    public static DataSplit Split(byte[] labels, int trainFileCount, SplitOptions options, string noun = "digit")
     {
         Validate(options);
         var rng = new Rng(options.Seed);
@@ -61,10 +64,10 @@ public static class Splitter
             int anomalyNeeded = options.TrainAnomalies + options.TestAnomalies;
             if (normalNeeded > normals.Length)
                 throw new ArgumentException(
-                    $"--train-normal + --test-normal = {normalNeeded}, but only {normals.Length} images of digit {options.Normal} exist; lower the counts");
+                    $"--train-normal + --test-normal = {normalNeeded}, but only {normals.Length} images of {noun} {options.Normal} exist; lower the counts");
             if (anomalyNeeded > others.Length)
                 throw new ArgumentException(
-                    $"--train-anomalies + --test-anomalies = {anomalyNeeded}, but only {others.Length} other digits exist; lower the counts");
+                    $"--train-anomalies + --test-anomalies = {anomalyNeeded}, but only {others.Length} images of other {noun}s exist; lower the counts");
             int[] normalSample = Sample(normals, normalNeeded, rng);
             int[] anomalySample = Sample(others, anomalyNeeded, rng);
             train = [.. normalSample.AsSpan(0, options.TrainNormal), .. anomalySample.AsSpan(0, options.TrainAnomalies)];
@@ -75,7 +78,7 @@ public static class Splitter
             train = Where(labels, 0, trainFileCount, l => l == options.Normal);
             test = Enumerable.Range(trainFileCount, labels.Length - trainFileCount).ToArray();
             if (train.Length == 0)
-                throw new ArgumentException($"the training file has no images of digit {options.Normal}");
+                throw new ArgumentException($"the training part of the data has no images of {noun} {options.Normal}");
         }
 
         int[] validation = [];

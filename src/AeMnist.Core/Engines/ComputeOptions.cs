@@ -81,10 +81,14 @@ public sealed class EngineCatalog
         return valid;
     }
 
-    /// <summary>The engine <paramref name="options"/> name, created; it may throw <see cref="EngineUnavailableException"/>.</summary>
+    /// <summary>
+    /// The engine <paramref name="options"/> name, created. The options are <see cref="Validate"/>'s (checked once, where
+    /// they were given); options that are not (another spelling, an unknown engine) are validated here first.
+    /// </summary>
     public IEngine Create(ComputeOptions options)
     {
-        ComputeOptions valid = Validate(options);
-        return _providers.First(p => p.Name == valid.Engine).Create(valid);
+        EngineProvider? provider = _providers.FirstOrDefault(p => p.Name == options.Engine);
+        if (provider is null || !provider.Devices.Contains(options.Device)) return Create(Validate(options));
+        return provider.Create(options);
     }
 }

@@ -55,6 +55,20 @@ public sealed class ArchitectureSettings
     public override string ToString() => string.Join(", ", Texts.Select(t => $"{t.Name} {t.Text}"));
 }
 
+/// <summary>
+/// How an architecture is trained when nothing else is said: the tutorial's settings by default (100 epochs, batch 512,
+/// Adam 0.01, an evaluation every 10 epochs, patience 3, the best weights kept, scored by mse, no validation split).
+/// </summary>
+public sealed record TrainingRecipe(
+    int Epochs = 100,
+    int BatchSize = 512,
+    double LearningRate = 0.01,
+    int EvalEvery = 10,
+    int Patience = 3,
+    bool KeepBest = true,
+    Scoring.ScoreKind Score = Scoring.ScoreKind.Mse,
+    double Validation = 0.0);
+
 public abstract class Architecture
 {
     /// <summary>The name users give to --model and files record: "dense", "conv".</summary>
@@ -68,9 +82,9 @@ public abstract class Architecture
 
     /// <summary>
     /// How this architecture is trained when nothing else is said (train's defaults for options the user did not give,
-    /// and the benchmark's): the options and the validation fraction. The tutorial's models keep the tutorial's.
+    /// and the benchmark's). The tutorial's models keep the tutorial's.
     /// </summary>
-    public virtual (Training.TrainOptions Options, double Validation) Recipe => (new Training.TrainOptions(Model: Name), 0.0);
+    public virtual TrainingRecipe Recipe => new();
 
     /// <summary>True for an architecture whose weights are computed in closed form (<see cref="Fit"/>) instead of trained.</summary>
     public virtual bool FitsExactly => false;

@@ -24,9 +24,8 @@ public sealed class BottleneckAutoEncoder : Architecture
     /// Adam 1e-3, batch 128, 30 epochs, scored by SSIM; a 10 % validation split of the normal training digits is watched
     /// after every epoch and the weights of its lowest loss are kept (no early stop before epoch 30).
     /// </summary>
-    public override (Training.TrainOptions Options, double Validation) Recipe => (new Training.TrainOptions(
-        Model: Name, Epochs: 30, BatchSize: 128, LearningRate: 0.001, EvalEvery: 1, Patience: 30,
-        Keep: Training.KeepCheckpoint.Best, Score: Evaluation.ScoreKind.Ssim), 0.1);
+    public override TrainingRecipe Recipe => new(Epochs: 30, BatchSize: 128, LearningRate: 0.001, EvalEvery: 1, Patience: 30,
+        KeepBest: true, Score: Scoring.ScoreKind.Ssim, Validation: 0.1);
 
     protected override ModelSpec Build(ArchitectureSettings settings)
     {

@@ -1,81 +1,42 @@
-// model.safetensors: the weights under PyTorch's state-dict names and shapes, plus a string metadata map saying
-// what the model is and how it was trained. A PyTorch user loads it with
-// model.load_state_dict(safetensors.torch.load_file(path)); a PyTorch-trained file loads here too.
-using System.Globalization;
-using AeMnist.Data;
+// model.safetensors as a model: the weights under PyTorch's state-dict names and shapes, and the architecture and
+// settings its metadata names (or its tensors fit). A PyTorch user loads it with
+// model.load_state_dict(safetensors.torch.load_file(path)); a PyTorch-trained file loads here too. What the rest of the
+// metadata says about the detector (threshold, score, normal class, split) is read by Detection/DetectorFile.
 using AeMnist.IO;
 using AeMnist.Serialization;
 
 namespace AeMnist.Models;
 
-/// <summary>What model.safetensors says about itself in <c>__metadata__</c>. Null fields were absent.</summary>
-public sealed record ModelMetadata(
-    Architecture Architecture,
-    ArchitectureSettings Settings,
-    int? Normal = null,
-    string? Protocol = null,
-    ulong? Seed = null,
-    double? Threshold = null,
-    SplitOptions? Split = null,
-    Evaluation.ScoreKind? Score = null)
+/// <summary>What a model file's header says the model is, and its whole metadata map for the layers above to read.</summary>
+public sealed record ModelFileHeader(Architecture Architecture, ArchitectureSettings Settings, IReadOnlyDictionary<string, string> Metadata)
 {
     /// <summary>The file named no architecture, and it was recognised from its tensor names and shapes.</summary>
     public bool ArchitectureGuessed { get; init; }
 
     /// <summary>The tensor names carried a prefix that was dropped ("module.", as torch.nn.DataParallel saves them).</summary>
     public string? DroppedPrefix { get; init; }
-    /// <summary>Training found the model collapsed (it reconstructs every image as the same image); see docs/reliability.md.</summary>
-    public bool Collapsed { get; init; }
-
-    public static string ToolVersion =>
-        typeof(ModelFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
-
-    /// <summary>The architecture's name: "dense", "conv".</summary>
-    public string Model => Architecture.Name;
-
-    /// <summary>The model these metadata describe.</summary>
-    public ModelSpec Spec() => Architecture.Spec(Settings);
-
-    public Dictionary<string, string> ToDictionary()
-    {
-        var map = new Dictionary<string, string>
-        {
-            ["format"] = "aemnist-model",
-            ["aemnist_version"] = ToolVersion,
-            ["model"] = Model,
-        };
-        foreach ((string name, string text) in Settings.Texts) map[name] = text;
-        if (Normal is { } normal) map["normal"] = normal.ToString(CultureInfo.InvariantCulture);
-        if (Protocol is { } protocol) map["protocol"] = protocol;
-        if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
-        if (Threshold is { } threshold) map["threshold"] = threshold.ToString("R", CultureInfo.InvariantCulture);
-        // The score the stored threshold is for; absent means mse (so files of the tutorial's runs keep their bytes).
-        if (Score is { } score && score != Evaluation.ScoreKind.Mse) map["score"] = Evaluation.AnomalyScore.Name(score);
-        if (Collapsed) map["collapsed"] = "true";  // written only for collapsed models, so other files keep their bytes
-        if (Split is { } s)
-        {
-            map["train_normal"] = s.TrainNormal.ToString(CultureInfo.InvariantCulture);
-            map["train_anomalies"] = s.TrainAnomalies.ToString(CultureInfo.InvariantCulture);
-            map["test_normal"] = s.TestNormal.ToString(CultureInfo.InvariantCulture);
-            map["test_anomalies"] = s.TestAnomalies.ToString(CultureInfo.InvariantCulture);
-            map["validation"] = s.Validation.ToString("R", CultureInfo.InvariantCulture);
-        }
-        return map;
-    }
 }
 
 public static class ModelFile
 {
+    /// <summary>The value of the metadata key "format" in a model file.</summary>
+    public const string Format = "aemnist-model";
+
+    /// <summary>The version of this program, as files record it.</summary>
+    public static string ToolVersion =>
+        typeof(ModelFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
+
     /// <summary>Writes the weights in state-dict order with the metadata, atomically.</summary>
-    public static void Save(string path, StateDict weights, ModelMetadata metadata) =>
-        SafeTensors.Write(path, weights.Tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data)), metadata.ToDictionary());
+    public static void Save(string path, StateDict weights, IReadOnlyDictionary<string, string> metadata) =>
+        SafeTensors.Write(path, weights.Tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data)), metadata);
 
     /// <summary>
     /// Loads a model file. The architecture comes from the metadata's <c>model</c> key, or from
     /// <paramref name="modelOverride"/> for files without one (e.g. saved from PyTorch); its settings from the
     /// metadata, or else from the tensor shapes (a dense model's hidden sizes). Every tensor must match the spec.
+    /// <paramref name="onHeader"/> reads the rest of the metadata before the tensors' data is read.
     /// </summary>
-    public static (ModelSpec Spec, StateDict Weights, ModelMetadata Metadata) Load(string path, string? modelOverride = null)
+    public static (ModelSpec Spec, StateDict Weights, ModelFileHeader Header) Load(string path, string? modelOverride = null, Action<ModelFileHeader>? onHeader = null)
     {
         string name = Path.GetFileName(path);
         if (Directory.Exists(path))
@@ -87,17 +48,18 @@ public static class ModelFile
         // The architecture, its settings and every tensor's name and shape are checked against the header, before the
         // data is read: a header cannot make this reader hold more than the architecture's own weights.
         ModelSpec? spec = null;
-        ModelMetadata? metadata = null;
+        ModelFileHeader? described = null;
         SafeTensorsFile file = SafeTensors.Read(path, header =>
         {
-            (spec, metadata) = Describe(header, modelOverride, name);
+            (spec, described) = Describe(header, modelOverride, name);
+            onHeader?.Invoke(described);
         });
-        string prefix = metadata!.DroppedPrefix ?? "";
+        string prefix = described!.DroppedPrefix ?? "";
         var weights = new StateDict(file.Names.Select(n => new NamedTensor(n[prefix.Length..], file.Tensors[n].Shape, file.Tensors[n].Data)));
         // The file's own order may differ (a PyTorch writer sorts names); the model keeps the spec's order.
         weights = new StateDict(spec!.StateEntries.Select(e => weights[e.Name]));
         CheckFinite(weights, name, "");
-        return (spec, weights, metadata);
+        return (spec, weights, described);
     }
 
     /// <summary>The prefix torch.nn.DataParallel (and DistributedDataParallel) puts before every state-dict name.</summary>
@@ -106,12 +68,16 @@ public static class ModelFile
     /// <summary>
     /// The architecture and settings a header describes (its metadata, or <paramref name="modelOverride"/>, or else the
     /// one architecture its tensor names and shapes fit, and the tensor shapes), checked against every tensor's name and
-    /// shape, and the rest of the metadata, each field validated. Names that all carry DataParallel's "module." prefix
-    /// are read without it (<see cref="ModelMetadata.DroppedPrefix"/>).
+    /// shape. Names that all carry DataParallel's "module." prefix are read without it (<see cref="ModelFileHeader.DroppedPrefix"/>).
+    /// A file whose "format" says it is not a model (a training checkpoint) is refused.
     /// </summary>
-    public static (ModelSpec Spec, ModelMetadata Metadata) Describe(SafeTensorsHeaderInfo header, string? modelOverride, string name)
+    public static (ModelSpec Spec, ModelFileHeader Header) Describe(SafeTensorsHeaderInfo header, string? modelOverride, string name)
     {
         IReadOnlyDictionary<string, string> meta = header.Metadata;
+        if (meta.TryGetValue("format", out string? format) && format != Format)
+            throw new DataFormatException(format.StartsWith("aemnist-checkpoint", StringComparison.Ordinal)
+                ? $"{name}: is a training checkpoint, not a model; finish its run with aemnist train --resume DIR"
+                : $"{name}: metadata 'format' is {Quote(format)}, expected {Format}");
         string? prefix = null;
         List<(string Name, int[] Shape)> tensors = [.. header.Tensors.Select(t => (t.Name, t.Shape))];
         if (tensors.Count > 0 && tensors.All(t => t.Name.StartsWith(DataParallelPrefix, StringComparison.Ordinal)))
@@ -136,7 +102,7 @@ public static class ModelFile
         ArchitectureSettings settings = Settings(architecture, meta, shapes, name);
         ModelSpec spec = architecture.Spec(settings);
         CheckShapes(spec, tensors, name);
-        return (spec, ReadMetadata(meta, architecture, settings, name) with { ArchitectureGuessed = guessed, DroppedPrefix = prefix });
+        return (spec, new ModelFileHeader(architecture, settings, meta) { ArchitectureGuessed = guessed, DroppedPrefix = prefix });
     }
 
     // Every tensor of the spec with its shape, and no other.
@@ -211,18 +177,21 @@ public static class ModelFile
     {
         foreach (NamedTensor t in weights.Tensors)
         {
-            int bad = Training.ModelHealth.FirstNonFinite(t.Data);
+            int bad = FirstNonFinite(t.Data);
             if (bad >= 0)
                 throw new DataFormatException(
                     $"{file}: {what}tensor {Quote(t.Name)} holds {t.Data[bad]} at index {bad}; a model with non-finite weights gives no meaningful error (retrain it)");
         }
     }
 
-    private static string Quote(string text) => IO.MessageText.Quote(text);
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
 
-    // "--train-normal must be positive, got -5" (the splitter's words for an option) as "'train_normal' must be ..." (a metadata key).
-    private static string OptionToKey(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, "--([a-z-]+)", m => $"'{m.Groups[1].Value.Replace('-', '_')}'");
+    private static string Quote(string text) => IO.MessageText.Quote(text);
 
     // Each option from the metadata when recorded, else from the shapes (files saved elsewhere), else its default.
     private static ArchitectureSettings Settings(Architecture architecture, IReadOnlyDictionary<string, string> meta, IReadOnlyDictionary<string, int[]> shapes, string name)
@@ -260,51 +229,5 @@ public static class ModelFile
     {
         try { option.Parse(text); return true; }
         catch (ArgumentException) { return false; }
-    }
-
-    private static ModelMetadata ReadMetadata(IReadOnlyDictionary<string, string> meta, Architecture architecture, ArchitectureSettings settings, string name)
-    {
-        int? Int(string key) => meta.TryGetValue(key, out string? v)
-            ? IO.StrictNumbers.TryParseInt(v, out int x) ? x
-                : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected an integer")
-            : null;
-        double? Double(string key) => meta.TryGetValue(key, out string? v)
-            ? IO.StrictNumbers.TryParseDouble(v, out double x) && double.IsFinite(x) ? x
-                : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected a number")
-            : null;
-        ulong? seed = meta.TryGetValue("seed", out string? s)
-            ? IO.StrictNumbers.TryParseULong(s, out ulong x) ? x
-                : throw new DataFormatException($"{name}: metadata 'seed' is {Quote(s)}, expected an integer")
-            : null;
-        if (meta.TryGetValue("format", out string? format) && format != "aemnist-model")
-            throw new DataFormatException(format.StartsWith("aemnist-checkpoint", StringComparison.Ordinal)
-                ? $"{name}: is a training checkpoint, not a model; finish its run with aemnist train --resume DIR"
-                : $"{name}: metadata 'format' is {Quote(format)}, expected aemnist-model");
-        int? normal = Int("normal");
-        if (normal is < 0 or > 9) throw new DataFormatException($"{name}: metadata 'normal' is {normal}, expected a digit 0-9");
-        string? protocolText = meta.TryGetValue("protocol", out string? p) ? p : null;
-        SplitProtocol protocol = SplitProtocol.Seed;
-        if (protocolText is not null && !SplitOptions.TryParseProtocol(protocolText, out protocol))
-            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected seed or one-class");
-        double? threshold = Double("threshold");
-        if (threshold is < 0) throw new DataFormatException($"{name}: metadata 'threshold' is {threshold}, expected a number 0 or more");
-        SplitOptions? split = null;
-        if (normal is { } digit && protocolText is not null && seed is { } seedValue)
-        {
-            var defaults = new SplitOptions();
-            split = new SplitOptions(protocol, digit,
-                Int("train_normal") ?? defaults.TrainNormal, Int("train_anomalies") ?? defaults.TrainAnomalies,
-                Int("test_normal") ?? defaults.TestNormal, Int("test_anomalies") ?? defaults.TestAnomalies,
-                Double("validation") ?? 0, seedValue);
-            try { Splitter.Validate(split); }
-            catch (ArgumentException e) { throw new DataFormatException($"{name}: metadata {OptionToKey(e.Message)}"); }
-        }
-        bool collapsed = meta.TryGetValue("collapsed", out string? c) && (c == "true" ? true
-            : c == "false" ? false : throw new DataFormatException($"{name}: metadata 'collapsed' is {Quote(c)}, expected true or false"));
-        Evaluation.ScoreKind? score = null;
-        if (meta.TryGetValue("score", out string? scoreText))
-            score = Evaluation.AnomalyScore.TryParse(scoreText, out Evaluation.ScoreKind parsed) ? parsed
-                : throw new DataFormatException($"{name}: metadata 'score' is {Quote(scoreText)}, expected {string.Join(", ", Evaluation.AnomalyScore.All.Select(Evaluation.AnomalyScore.Name))}");
-        return new ModelMetadata(architecture, settings, normal, protocolText, seed, threshold, split, score) { Collapsed = collapsed };
     }
 }

@@ -24,8 +24,7 @@ public sealed class PcaAutoEncoder : Architecture
     public override bool FitsExactly => true;
 
     /// <summary>One fit (recorded as one epoch), a 10 % validation split as for the bottleneck model, scored by SSIM.</summary>
-    public override (Training.TrainOptions Options, double Validation) Recipe =>
-        (new Training.TrainOptions(Model: Name, Epochs: 1, Score: Evaluation.ScoreKind.Ssim), 0.1);
+    public override TrainingRecipe Recipe => new(Epochs: 1, Score: Scoring.ScoreKind.Ssim, Validation: 0.1);
 
     protected override ModelSpec Build(ArchitectureSettings settings)
     {

@@ -1,7 +1,6 @@
 // The one font every chart uses: Liberation Sans (SIL OFL 1.1, metric-compatible with Arial), shipped inside this
 // assembly. ScottPlot otherwise asks the machine's fonts, and a machine without any draws every label as nothing,
 // silently; here a font that cannot be loaded is an error, and no chart is drawn without text.
-using System.Reflection;
 using ScottPlot;
 using SkiaSharp;
 

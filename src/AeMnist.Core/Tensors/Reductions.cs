@@ -1,7 +1,6 @@
 // Reductions for bias gradients and the squared error, each with a naive twin.
 // Sums run in a fixed order, the same on every code path and vector width, so each fast kernel equals its naive
 // twin bit for bit and results repeat exactly on any machine.
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 

@@ -1,6 +1,7 @@
 // Everything that defines a training run besides the data split (which holds the one seed) and the engine that
 // computes it (ComputeOptions). Defaults are the tutorial's.
 using AeMnist.Models;
+using AeMnist.Scoring;
 
 namespace AeMnist.Training;
 
@@ -42,7 +43,7 @@ public sealed record TrainOptions(
     int Patience = 3,
     KeepCheckpoint Keep = KeepCheckpoint.Best,
     double Contamination = 0.1,
-    Evaluation.ScoreKind Score = Evaluation.ScoreKind.Mse,
+    ScoreKind Score = ScoreKind.Mse,
     double Noise = 0.0,
     LrSchedule Schedule = LrSchedule.Constant)
 {
@@ -56,13 +57,52 @@ public sealed record TrainOptions(
     /// <summary>"constant", "cosine".</summary>
     public static string ScheduleName(LrSchedule schedule) => schedule == LrSchedule.Cosine ? "cosine" : "constant";
 
-    /// <summary>The schedule called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --lr-schedule.</summary>
-    public static LrSchedule ParseSchedule(string text) => text.Trim().ToLowerInvariant() switch
+    /// <summary>The schedule called <paramref name="text"/> (any case, spaces around it allowed).</summary>
+    public static bool TryParseSchedule(string text, out LrSchedule schedule)
     {
-        "constant" => LrSchedule.Constant,
-        "cosine" => LrSchedule.Cosine,
-        _ => throw new ArgumentException($"--lr-schedule {IO.MessageText.Quote(text, 40)} is not a schedule; use constant or cosine"),
-    };
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "constant": schedule = LrSchedule.Constant; return true;
+            case "cosine": schedule = LrSchedule.Cosine; return true;
+            default: schedule = default; return false;
+        }
+    }
+
+    /// <summary>The schedule called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --lr-schedule.</summary>
+    public static LrSchedule ParseSchedule(string text) => TryParseSchedule(text, out LrSchedule schedule) ? schedule
+        : throw new ArgumentException($"--lr-schedule {IO.MessageText.Quote(text, 40)} is not a schedule; use constant or cosine");
+
+    /// <summary>"best", "last".</summary>
+    public static string KeepName(KeepCheckpoint keep) => keep == KeepCheckpoint.Best ? "best" : "last";
+
+    /// <summary>The choice called <paramref name="text"/> (any case, spaces around it allowed).</summary>
+    public static bool TryParseKeep(string text, out KeepCheckpoint keep)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "best": keep = KeepCheckpoint.Best; return true;
+            case "last": keep = KeepCheckpoint.Last; return true;
+            default: keep = default; return false;
+        }
+    }
+
+    /// <summary>The choice called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --keep.</summary>
+    public static KeepCheckpoint ParseKeep(string text) => TryParseKeep(text, out KeepCheckpoint keep) ? keep
+        : throw new ArgumentException($"--keep {IO.MessageText.Quote(text, 40)} is not a choice; use best or last");
+
+    /// <summary>
+    /// How <paramref name="architecture"/> is trained when nothing else is said (its <see cref="Architecture.Recipe"/>), as
+    /// options, with the recipe's validation fraction.
+    /// </summary>
+    public static (TrainOptions Options, double Validation) Recipe(Architecture architecture)
+    {
+        TrainingRecipe r = architecture.Recipe;
+        return (new TrainOptions(Model: architecture.Name, Epochs: r.Epochs, BatchSize: r.BatchSize, LearningRate: r.LearningRate, EvalEvery: r.EvalEvery,
+            Patience: r.Patience, Keep: r.KeepBest ? KeepCheckpoint.Best : KeepCheckpoint.Last, Score: r.Score), r.Validation);
+    }
+
+    /// <summary>The optimiser these options train with: Adam (torch.optim.Adam) at <see cref="LearningRate"/> and <see cref="WeightDecay"/>.</summary>
+    public Optim.AdamOptions Optimizer => new(LearningRate: LearningRate, WeightDecay: WeightDecay);
 
     /// <summary>The architecture <see cref="Model"/> names.</summary>
     public Architecture Architecture => Architectures.Get(Model);

@@ -1,8 +1,11 @@
 // The tutorial's training loop, made explicit: shuffle, then per mini-batch zero the gradients, forward and backward
-// through the engine, step the optimiser; evaluate the monitored split every few epochs, stop after `patience`
-// evaluations without improvement, keep the best weights. The loop is the same whatever engine computes it.
-// All state that a resume needs lives in TrainState, so an interrupted run continues bit-identically.
+// through the engine against the loss, step the optimiser; evaluate the monitored split every few epochs, stop after
+// `patience` evaluations without improvement, keep the best weights. The loop is the same whatever engine computes it;
+// an architecture with a closed-form fit (pca) is fitted instead, as one epoch. All state that a resume needs lives in
+// TrainState, so an interrupted run continues bit-identically. Starting, resuming, retrying and committing a run are
+// not the loop's business: Runs/RunLifecycle does them around it.
 using System.Diagnostics;
+using AeMnist.Detection;
 using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Optim;
@@ -11,6 +14,12 @@ namespace AeMnist.Training;
 
 /// <summary>One row of history.csv. MonitorLoss is null for epochs without an evaluation.</summary>
 public sealed record EpochRecord(int Epoch, double TrainLoss, double? MonitorLoss, double Seconds, bool Improved);
+
+/// <summary>
+/// An epoch as it finishes: its record, and whether training goes on after it (false when this epoch ends the run by
+/// its last epoch, early stopping or a collapse). A run commits a checkpoint after an evaluated epoch that training goes on from.
+/// </summary>
+public sealed record EpochEnd(EpochRecord Record, bool Continues);
 
 /// <summary>How a training run ended.</summary>
 public enum StopReason
@@ -69,6 +78,9 @@ public sealed record TrainResult(StopReason Reason, TrainState State, double Sec
 
 public sealed class Trainer
 {
+    /// <summary>The loss every architecture is trained with today: the tutorial's mean squared error.</summary>
+    public static Loss Objective => Loss.Mse;
+
     private readonly IEngineModel _model;
     private readonly IOptimizer _optimizer;
     private readonly TrainOptions _options;
@@ -81,6 +93,7 @@ public sealed class Trainer
     private float[] _noisy = [], _clean = [];
     private int[] _batchRows = [];
     private readonly bool _stopOnCollapse;
+    private readonly int _pixels;
 
     /// <summary>Evaluations in a row with constant output after which a run that retries collapses stops.</summary>
     public const int CollapseEvaluations = 2;
@@ -94,9 +107,10 @@ public sealed class Trainer
         _optimizer = optimizer;
         _options = options;
         _train = trainImages;
-        _trainCount = trainImages.Length / Data.MnistDataset.PixelsPerImage;
+        _pixels = model.Spec.Input.Length;
+        _trainCount = trainImages.Length / _pixels;
         _monitor = monitorImages;
-        _monitorCount = monitorImages.Length / Data.MnistDataset.PixelsPerImage;
+        _monitorCount = monitorImages.Length / _pixels;
         _order = new int[_trainCount];
     }
 
@@ -104,17 +118,50 @@ public sealed class Trainer
     public static TrainState NewState(ulong seed) => new() { ShuffleState = new Rng(SeedStreams.Shuffle(seed)).GetState() };
 
     /// <summary>
-    /// Trains from <paramref name="state"/> until the epochs run out, early stopping triggers, the loss
-    /// diverges, or <paramref name="cancel"/> fires (then the current batch finishes first).
+    /// Batches in an epoch of <paramref name="trainCount"/> images: a batch larger than the split is the whole split (as
+    /// PyTorch's DataLoader), and the count is computed in 64 bits ((count + 2^31 - 2) / (2^31 - 1) wrapped to a negative
+    /// number of batches and trained nothing).
     /// </summary>
-    public TrainResult Run(TrainState state, Action<EpochRecord>? onEpoch = null, CancellationToken cancel = default)
+    public static int BatchesPerEpoch(int trainCount, int batchSize)
+    {
+        int size = Math.Max(1, Math.Min(batchSize, trainCount));
+        return (int)(((long)trainCount + size - 1) / size);
+    }
+
+    /// <summary>
+    /// Trains from <paramref name="state"/> until the epochs run out, early stopping triggers, the loss diverges, the model
+    /// collapses (when asked to stop on it), or <paramref name="cancel"/> fires (then the current batch finishes first).
+    /// An architecture fitted in closed form is fitted instead.
+    /// </summary>
+    public TrainResult Run(TrainState state, Action<EpochEnd>? onEpoch = null, CancellationToken cancel = default)
+    {
+        // Allocation is measured from the end of the first epoch (when every buffer exists) to the end, and so are the
+        // garbage collections; what onEpoch does (a commit) counts too.
+        int collectionsBefore = Collections();
+        long allocatedAfterFirst = -1;
+        int epochsAtFirst = 0;
+        void OnEpoch(EpochEnd end)
+        {
+            if (allocatedAfterFirst < 0) { allocatedAfterFirst = GC.GetTotalAllocatedBytes(precise: true); epochsAtFirst = end.Record.Epoch; }
+            onEpoch?.Invoke(end);
+        }
+        TrainResult result = _options.Architecture.FitsExactly ? Fit(state, OnEpoch) : Train(state, OnEpoch, cancel);
+        int laterEpochs = state.EpochsDone - epochsAtFirst;
+        return result with
+        {
+            AllocatedBytesPerEpoch = allocatedAfterFirst >= 0 && laterEpochs > 0 ? (GC.GetTotalAllocatedBytes(precise: true) - allocatedAfterFirst) / (double)laterEpochs : double.NaN,
+            GcCollections = Collections() - collectionsBefore,
+        };
+    }
+
+    private static int Collections() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
+
+    private TrainResult Train(TrainState state, Action<EpochEnd>? onEpoch, CancellationToken cancel)
     {
         var total = Stopwatch.StartNew();
-        const int pixels = Data.MnistDataset.PixelsPerImage;
-        // A batch larger than the split is the whole split (as PyTorch's DataLoader), and the count is computed in 64
-        // bits: (count + 2^31 - 2) / (2^31 - 1) wrapped to a negative number of batches and trained nothing.
+        int pixels = _pixels;
         int batchSize = Math.Max(1, Math.Min(_options.BatchSize, _trainCount));
-        int batches = (int)(((long)_trainCount + batchSize - 1) / batchSize);
+        int batches = BatchesPerEpoch(_trainCount, _options.BatchSize);
         while (state.EpochsDone < _options.Epochs)
         {
             var epochClock = Stopwatch.StartNew();
@@ -138,7 +185,7 @@ public sealed class Trainer
                 _model.ZeroGrad();
                 float loss = _options.Noise > 0
                     ? NoisyStep(images, _order.AsSpan(start, n), state.EpochsDone, b)
-                    : _model.ForwardBackward(images, images, _order.AsSpan(start, n));  // the engine gathers the rows
+                    : _model.ForwardBackward(images, images, _order.AsSpan(start, n), Objective);  // the engine gathers the rows
                 _optimizer.Step();
                 if (!float.IsFinite(loss))
                     return new TrainResult(StopReason.Diverged, state, total.Elapsed.TotalSeconds,
@@ -182,22 +229,40 @@ public sealed class Trainer
             state.EpochLossSum = 0;
             state.EpochSeconds = 0;
             state.ShuffleState = shuffle.GetState();
-            onEpoch?.Invoke(record);
+            bool collapsed = _stopOnCollapse && state.ConstantEvaluations >= CollapseEvaluations && state.EpochsDone < _options.Epochs;
+            bool earlyStop = state.BadEvaluations >= _options.Patience;
+            onEpoch?.Invoke(new EpochEnd(record, Continues: !collapsed && !earlyStop && state.EpochsDone < _options.Epochs));
 
-            if (_stopOnCollapse && state.ConstantEvaluations >= CollapseEvaluations && state.EpochsDone < _options.Epochs)
+            if (collapsed)
                 return new TrainResult(StopReason.Collapsed, state, total.Elapsed.TotalSeconds,
                     $"the model collapsed (constant output at {state.ConstantEvaluations} evaluations in a row, after epoch {epoch})");
-            if (state.BadEvaluations >= _options.Patience)
+            if (earlyStop)
                 return new TrainResult(StopReason.EarlyStopped, state, total.Elapsed.TotalSeconds, null);
         }
         return new TrainResult(StopReason.Completed, state, total.Elapsed.TotalSeconds, null);
+    }
+
+    // An architecture fitted in closed form (pca): one "epoch" that computes the weights, recorded like a trained one.
+    private TrainResult Fit(TrainState state, Action<EpochEnd>? onEpoch)
+    {
+        var clock = Stopwatch.StartNew();
+        _model.LoadStateDict(_options.Architecture.Fit(_model.Spec, _train.AsSpan(0, _trainCount * _pixels), _trainCount));
+        double trainLoss = MeanLoss(_train, _trainCount), monitorLoss = MeanLoss(_monitor, _monitorCount);
+        var record = new EpochRecord(1, trainLoss, double.IsFinite(monitorLoss) ? monitorLoss : null, clock.Elapsed.TotalSeconds, Improved: true);
+        state.History.Add(record);
+        state.EpochsDone = 1;
+        state.BestEpoch = 1;
+        state.BestMonitorLoss = monitorLoss;
+        state.BestWeights = _model.StateDict();
+        onEpoch?.Invoke(new EpochEnd(record, Continues: false));
+        return new TrainResult(StopReason.Completed, state, clock.Elapsed.TotalSeconds, null);
     }
 
     // A denoising step: the batch's images plus N(0, noise²) per pixel, clipped to [0, 1], against the clean images. The
     // noise of batch b of epoch e comes from its own generator seeded by (seed, e, b), so a resumed run draws the same.
     private float NoisyStep(ReadOnlySpan<float> images, ReadOnlySpan<int> rows, int epoch, int batch)
     {
-        const int pixels = Data.MnistDataset.PixelsPerImage;
+        int pixels = _pixels;
         int n = rows.Length;
         if (_noisy.Length < n * pixels) { _noisy = new float[n * pixels]; _clean = new float[n * pixels]; _batchRows = [.. Enumerable.Range(0, n)]; }
         var rng = new Rng(SeedStreams.Noise(_seed) ^ ((ulong)epoch << 32) ^ (ulong)batch);
@@ -209,15 +274,15 @@ public sealed class Trainer
             Span<float> noisy = _noisy.AsSpan(i * pixels, pixels);
             for (int j = 0; j < pixels; j++) noisy[j] = Math.Clamp(image[j] + sigma * (float)rng.NextGaussian(), 0f, 1f);
         }
-        return _model.ForwardBackward(_noisy.AsSpan(0, n * pixels), _clean.AsSpan(0, n * pixels), _batchRows.AsSpan(0, n));
+        return _model.ForwardBackward(_noisy.AsSpan(0, n * pixels), _clean.AsSpan(0, n * pixels), _batchRows.AsSpan(0, n), Objective);
     }
 
-    /// <summary>Mean squared error over all pixels of all images (nn.MSELoss over the whole split).</summary>
+    /// <summary>The loss over all values of all images (nn.MSELoss over the whole split): the mean of the per-image losses.</summary>
     private double MeanLoss(float[] images, int count)
     {
         if (count == 0) return double.NaN;
         var errors = new float[count];
-        _model.ReconstructionErrors(images, count, errors);
+        _model.Losses(images.AsSpan(0, count * _pixels), count, Objective, errors);
         double sum = 0;
         foreach (float e in errors) sum += e;
         return sum / count;

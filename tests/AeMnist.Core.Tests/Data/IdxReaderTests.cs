@@ -134,7 +134,7 @@ public class IdxReaderTests
         Write(dir, "train-labels-idx1-ubyte", LabelFile(1, 2));
         Write(dir, "t10k-images-idx3-ubyte", ImageFile(1, 28, 28));
         Write(dir, "t10k-labels-idx1-ubyte", LabelFile(7));
-        var e = Assert.Throws<DataFormatException>(() => MnistDataset.Load(dir.Path));
+        var e = Assert.Throws<DataFormatException>(() => MnistFiles.Load(dir.Path));
         Assert.Equal("train-labels-idx1-ubyte: 2 labels for 3 images in train-images-idx3-ubyte; the files do not belong together", e.Message);
     }
 
@@ -146,7 +146,7 @@ public class IdxReaderTests
         Write(dir, "train-labels-idx1-ubyte", LabelFile(1, 2));
         Write(dir, "t10k-images-idx3-ubyte", ImageFile(1, 28, 28));
         Write(dir, "t10k-labels-idx1-ubyte.gz", Gzip(LabelFile(7)));
-        MnistDataset data = MnistDataset.Load(dir.Path);
+        Dataset data = MnistFiles.Load(dir.Path);
         Assert.Equal(new byte[] { 1, 2, 7 }, data.Labels);
         Assert.Equal(2, data.TrainCount);
         Assert.Equal(0f, data.Image(2)[0]);
@@ -156,7 +156,7 @@ public class IdxReaderTests
     [Fact]
     public void Missing_data_directory_says_what_to_do()
     {
-        var e = Assert.Throws<DataFormatException>(() => MnistDataset.Load("/nonexistent-dir"));
+        var e = Assert.Throws<DataFormatException>(() => MnistFiles.Load("/nonexistent-dir"));
         Assert.Contains("--data", e.Message);
     }
 }

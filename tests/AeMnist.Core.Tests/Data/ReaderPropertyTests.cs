@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using AeMnist.Data;
 using AeMnist.IO;
+using AeMnist.Runs;
 using AeMnist.Serialization;
 using AeMnist.Training;
 using CsCheck;
@@ -168,12 +169,12 @@ public sealed class ReaderPropertyTests
             .Select(r => r.Select((x, i) => new EpochRecord(i + 1, x.Item1, x.Item3 ? x.Item2 : null, Math.Round(x.Item4, 4), false)).ToList());
         rows.Sample(history =>
         {
-            List<EpochRecord> back = RunDirectory.ParseHistory(RunDirectory.HistoryText(history), "h");
+            List<EpochRecord> back = HistoryFile.Parse(HistoryFile.Text(history), "h");
             Assert.Equal(history.Select(h => (h.Epoch, h.TrainLoss, h.MonitorLoss)), back.Select(h => (h.Epoch, h.TrainLoss, h.MonitorLoss)));
         }, seed: Seed, iter: 500, threads: 1);
         Gen.String[Gen.Char["0123456789.,eE-\n\u001b\u0000x"], 0, 200].Sample(text =>
         {
-            try { RunDirectory.ParseHistory("epoch,train_loss,monitor_loss,seconds\n" + text, "h"); }
+            try { HistoryFile.Parse("epoch,train_loss,monitor_loss,seconds\n" + text, "h"); }
             catch (DataFormatException e)
             {
                 Assert.StartsWith("h line ", e.Message);

@@ -42,7 +42,7 @@ public class ShippedDataTests
     [Fact]
     public void Loads_all_70000_digits_with_the_known_class_counts()
     {
-        MnistDataset data = MnistDataset.Load(RepoPaths.MnistDirectory);
+        Dataset data = MnistFiles.Load(RepoPaths.MnistDirectory);
         Assert.Equal(70_000, data.Count);
         Assert.Equal(60_000, data.TrainCount);
         int[] counts = new int[10];

@@ -4,7 +4,7 @@ namespace AeMnist.Core.Tests.Data;
 
 public class SplitterTests
 {
-    private static readonly Lazy<MnistDataset> Mnist = new(() => MnistDataset.Load(RepoPaths.MnistDirectory));
+    private static readonly Lazy<Dataset> Mnist = new(() => MnistFiles.Load(RepoPaths.MnistDirectory));
 
     private static DataSplit Split(SplitOptions options) => Splitter.Split(Mnist.Value.Labels, Mnist.Value.TrainCount, options);
 

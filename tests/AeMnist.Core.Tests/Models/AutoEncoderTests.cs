@@ -1,7 +1,7 @@
 // The models' contract beyond PyTorch equality: names and shapes from the specs, batching that never changes results,
 // determinism, no allocation per batch, and a training smoke test on real digits.
-using AeMnist.Engines;
 using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Models;
 using AeMnist.Optim;

@@ -1,5 +1,5 @@
-using AeMnist.Engines;
 using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;

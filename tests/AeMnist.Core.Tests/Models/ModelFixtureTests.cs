@@ -1,8 +1,7 @@
 // The tutorial's two autoencoders against PyTorch: from the same initial weights and 8 images, one training step
 // with Adam(lr=0.01) gives the same output, loss, every gradient and every updated parameter; two more steps the same losses.
-using AeMnist.Engines;
-using System.Text.Json;
 using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;

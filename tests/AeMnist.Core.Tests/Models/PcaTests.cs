@@ -1,7 +1,7 @@
 // The pca model's exact fit: data on a k-dimensional affine subspace is reconstructed exactly by k components, the
 // components are orthonormal, and the fit is a pure function of the data.
-using AeMnist.Engines;
 using AeMnist.Core.Tests.TestSupport;
+using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Models;
 

@@ -3,13 +3,14 @@
 using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.Models;
+using AeMnist.Runs;
 using AeMnist.Training;
 
 namespace AeMnist.Core.Tests.Training;
 
 public sealed class ResumeTests
 {
-    private static readonly Lazy<MnistDataset> Mnist = new(() => MnistDataset.Load(RepoPaths.MnistDirectory));
+    private static readonly Lazy<Dataset> Mnist = new(() => MnistFiles.Load(RepoPaths.MnistDirectory));
 
     private static readonly SplitOptions Split = new(SplitProtocol.Seed, Normal: 4, TrainNormal: 300, TrainAnomalies: 30, TestNormal: 60, TestAnomalies: 60, Seed: 3);
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using AeMnist.Core.Tests.IO;
 using AeMnist.IO;
-using AeMnist.Training;
+using AeMnist.Runs;
 
 namespace AeMnist.Core.Tests.Training;
 

@@ -2,7 +2,6 @@
 // A training batch is cut into shards of a fixed size; each shard's gradient goes into its own array and the shards'
 // gradients are added in shard order, so the result is the same for any thread count. Inference runs the same
 // replicas over chunks of images; per-image results never depend on the chunking.
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;

@@ -1,92 +1,38 @@
-// The 70,000 MNIST digits pooled in one buffer (the 60,000 training images, then the 10,000 test
-// images, as torch's ConcatDataset orders them), and where to find the files on disk. Pixels stay bytes
-// (55 MB rather than 220 MB of floats); Gather converts just the images a split needs to float32.
+// MNIST as a data source: the four IDX files (raw or .gz, MNIST's names or Kaggle's) of a directory, pooled into one
+// Dataset (the 60,000 training images, then the 10,000 test images, as torch's ConcatDataset orders them), and where
+// the shipped copy lies.
 using System.Runtime.ExceptionServices;
+using AeMnist.Tensors;
 
 namespace AeMnist.Data;
 
-public sealed class MnistDataset
+public static class MnistFiles
 {
+    /// <summary>The data source kind of MNIST.</summary>
+    public const string Kind = "MNIST";
+
     public const int ImageSize = 28;
     public const int PixelsPerImage = ImageSize * ImageSize;
 
     /// <summary>The most the four IDX files may hold together, inflated: 256 MiB, about 340,000 images (MNIST holds 55 MB).</summary>
     public const long MaxTotalBytes = 256L << 20;
 
+    /// <summary>The digits' class names, "0"-"9".</summary>
+    public static IReadOnlyList<string> ClassNames { get; } = [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     public static readonly string[] FileNames =
     [
         "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
     ];
 
-    /// <summary>All images' pixel bytes 0-255, training file first: image i is <c>Bytes[i*784 .. (i+1)*784)</c>.</summary>
-    public byte[] Bytes { get; }
-
-    /// <summary>Digit 0-9 of each pooled image.</summary>
-    public byte[] Labels { get; }
-
-    /// <summary>How many of the pooled images come from the training file (the rest are the test file).</summary>
-    public int TrainCount { get; }
-
-    public int Count => Labels.Length;
-
-    public string Directory { get; }
-
-    private string? _sha256;
-
-    /// <summary>
-    /// SHA-256 of the pooled contents (image and label counts, pixel bytes, labels): equal for the same digits whether the
-    /// files are raw or gzip, different for any other data. Runs record it, and evaluate and resume check it.
-    /// </summary>
-    public string Sha256 => _sha256 ??= ComputeSha256();
-
-    private string ComputeSha256()
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        Span<byte> counts = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(counts, TrainCount);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(counts[4..], Count - TrainCount);
-        hash.AppendData("aemnist-mnist-1\n"u8);
-        hash.AppendData(counts);
-        hash.AppendData(Bytes);
-        hash.AppendData(Labels);
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    public MnistDataset(byte[] bytes, byte[] labels, int trainCount, string directory)
-    {
-        if (bytes.Length != (long)labels.Length * PixelsPerImage)
-            throw new ArgumentException($"bytes has {bytes.Length} values, expected {labels.Length} x {PixelsPerImage}.", nameof(bytes));
-        if (trainCount < 0 || trainCount > labels.Length)
-            throw new ArgumentOutOfRangeException(nameof(trainCount), trainCount, "Must be within the label count.");
-        Bytes = bytes;
-        Labels = labels;
-        TrainCount = trainCount;
-        Directory = directory;
-    }
-
-    /// <summary>Image <paramref name="index"/> as 784 floats in [0, 1] (a new array).</summary>
-    public float[] Image(int index) => Gather([index]);
-
-    /// <summary>The images at <paramref name="indices"/>, as pixel / 255 floats in one contiguous buffer.</summary>
-    public float[] Gather(ReadOnlySpan<int> indices)
-    {
-        var result = new float[(long)indices.Length * PixelsPerImage];
-        for (int i = 0; i < indices.Length; i++)
-            IdxReader.ToFloats(Bytes.AsSpan(indices[i] * PixelsPerImage, PixelsPerImage), result.AsSpan(i * PixelsPerImage, PixelsPerImage));
-        return result;
-    }
-
-    public byte[] GatherLabels(ReadOnlySpan<int> indices)
-    {
-        var result = new byte[indices.Length];
-        for (int i = 0; i < indices.Length; i++) result[i] = Labels[indices[i]];
-        return result;
-    }
+    /// <summary>MNIST as pooled bytes and labels (tests build small ones).</summary>
+    public static Dataset Create(byte[] bytes, byte[] labels, int trainCount, string directory) =>
+        new(bytes, labels, ClassNames, ImageShape.Mnist, trainCount, new DataSource(Kind, directory));
 
     /// <summary>Loads the four IDX files (raw or .gz) from <paramref name="directory"/>.</summary>
-    public static MnistDataset Load(string directory)
+    public static Dataset Load(string directory)
     {
-        if (!System.IO.Directory.Exists(directory))
+        if (!Directory.Exists(directory))
             throw new DataFormatException($"{directory}: data directory not found; pass --data DIR with the four MNIST IDX files");
         string[] paths = FileNames.Select(f => FindFile(directory, f)).ToArray();
         string[] names = paths.Select(Path.GetFileName).ToArray()!;
@@ -120,7 +66,7 @@ public sealed class MnistDataset
         }
     }
 
-    private static MnistDataset Pool((byte[] Bytes, long Length)[] raw, string[] names, string directory)
+    private static Dataset Pool((byte[] Bytes, long Length)[] raw, string[] names, string directory)
     {
         IdxImageHeader train = IdxReader.ParseImageHeader(raw[0].Bytes, raw[0].Length, names[0]);
         IdxImageHeader test = IdxReader.ParseImageHeader(raw[2].Bytes, raw[2].Length, names[2]);
@@ -133,7 +79,7 @@ public sealed class MnistDataset
         var bytes = new byte[(long)trainPixels + testPixels];
         raw[0].Bytes.AsSpan(16, trainPixels).CopyTo(bytes);
         raw[2].Bytes.AsSpan(16, testPixels).CopyTo(bytes.AsSpan(trainPixels));
-        return new MnistDataset(bytes, [.. trainLabels, .. testLabels], train.Count, directory);
+        return Create(bytes, [.. trainLabels, .. testLabels], train.Count, directory);
     }
 
     private static void CheckPair(IdxImageHeader images, byte[] labels, string imageName, string labelName)
@@ -184,6 +130,6 @@ public sealed class MnistDataset
     }
 
     private static bool HasFiles(string directory) =>
-        System.IO.Directory.Exists(directory) &&
+        Directory.Exists(directory) &&
         FileNames.All(f => Candidates(f).Any(c => File.Exists(Path.Combine(directory, c))));
 }

@@ -3,14 +3,11 @@
 // checkpoint and published by one rename that never replaces anything, so a run directory exists only complete and
 // never overwrites another. The checkpoint is the run's one commit point (see Checkpoint); every other file is
 // written atomically after it, and `.aemnist-run` is locked while a process trains the run.
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AeMnist.IO;
+using AeMnist.Training;
 
-namespace AeMnist.Training;
+namespace AeMnist.Runs;
 
 /// <summary>Where a run stands, as its files say.</summary>
 public enum RunState
@@ -27,9 +24,6 @@ public enum RunState
     /// <summary>Training finished and every file is written.</summary>
     Finished,
 }
-
-/// <summary>What run.json records about a run's data and health (null fields were not recorded).</summary>
-public sealed record RunInfo(string? Status, string? DataDirectory, string? DataSha256, bool Collapsed, ulong? Seed, IReadOnlyList<ulong> CollapsedSeeds);
 
 public sealed partial class RunDirectory
 {
@@ -207,93 +201,15 @@ public sealed partial class RunDirectory
         }
     }
 
-    /// <summary>What run.json says about the data and the model's health; null when the run has no run.json. Malformed fields are errors naming them.</summary>
-    public RunInfo? ReadInfo()
-    {
-        if (!File.Exists(RunPath)) return null;
-        JsonObject json;
-        try
-        {
-            string text = File.ReadAllText(RunPath);
-            json = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException($"{RunPath}: is not a JSON object");
-        }
-        catch (JsonException e) { throw new DataFormatException($"{RunPath}: is not valid JSON (line {(e.LineNumber ?? 0) + 1}, byte {e.BytePositionInLine ?? 0})", e); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{RunPath}: cannot read file ({FileErrors.Reason(e)})", e); }
-        string? Text(JsonNode? node, string field) => node is null ? null
-            : node is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DataFormatException($"{RunPath}: field '{field}' is {MessageText.Quote(node.ToJsonString(), 40)}, expected a string");
-        JsonNode? data = json["split"]?["data"];
-        string? sha = Text(data?["sha256"], "split.data.sha256");
-        if (sha is not null && (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower)))
-            throw new DataFormatException($"{RunPath}: field 'split.data.sha256' is {MessageText.Quote(sha, 70)}, expected 64 lowercase hexadecimal digits");
-        bool collapsed = json["result"]?["collapsed"] is JsonValue c && c.TryGetValue(out bool b) && b;
-        ulong? seed = json["options"]?["seed"] is JsonValue sv && sv.TryGetValue(out ulong u) ? u : null;
-        var collapsedSeeds = json["options"]?["collapsed_seeds"] is JsonArray list
-            ? list.Select(x => x is JsonValue v && v.TryGetValue(out ulong s) ? s : 0UL).ToList() : [];
-        return new RunInfo(Text(json["status"], "status"), Text(data?["directory"], "split.data.directory") ?? Text(json["split"]?["data_directory"], "split.data_directory"),
-            sha, collapsed, seed, collapsedSeeds);
-    }
+    public void WriteHistory(IEnumerable<EpochRecord> history) => AtomicFile.WriteAllText(HistoryPath, HistoryFile.Text(history));
 
-    public void WriteHistory(IEnumerable<EpochRecord> history) => AtomicFile.WriteAllText(HistoryPath, HistoryText(history));
+    /// <summary>What run.json records (null when the run has none yet); a malformed field is a one-line error naming it.</summary>
+    public RunRecord? ReadRecord() => RunRecord.Read(RunPath);
 
-    /// <summary>history.csv's text: a header, then one row per finished epoch.</summary>
-    public static string HistoryText(IEnumerable<EpochRecord> history)
-    {
-        var text = new StringBuilder("epoch,train_loss,monitor_loss,seconds\n");
-        foreach (var r in history)
-            text.Append(CultureInfo.InvariantCulture,
-                $"{r.Epoch},{r.TrainLoss:R},{(r.MonitorLoss is { } m ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{r.Seconds:F4}\n");
-        return text.ToString();
-    }
+    /// <summary>The rows of history.csv (none when the run has none yet).</summary>
+    public List<EpochRecord> ReadHistory() => HistoryFile.Read(HistoryPath);
 
-    public static List<EpochRecord> ReadHistory(string path)
-    {
-        if (!File.Exists(path)) return [];
-        string text;
-        try
-        {
-            // history.csv holds a few dozen bytes per epoch; a file of many megabytes is not one.
-            long length = new FileInfo(path).Length;
-            if (length > 64L << 20) throw new DataFormatException($"{path}: is {length} bytes, too large for a history.csv");
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{path}: cannot read file ({FileErrors.Reason(e)})", e); }
-        return ParseHistory(text, path);
-    }
-
-    /// <summary>Rows of history.csv text; <paramref name="source"/> starts error messages. Every cell is checked: epochs 1, 2, ... in order, losses finite.</summary>
-    public static List<EpochRecord> ParseHistory(string text, string source)
-    {
-        var rows = new List<EpochRecord>();
-        string[] lines = text.Split('\n');
-        if (lines.Length > 0 && lines[0].Length > 0 && lines[0] != "epoch,train_loss,monitor_loss,seconds")
-            throw new DataFormatException($"{source}: header {MessageText.Quote(lines[0])} is not epoch,train_loss,monitor_loss,seconds");
-        for (int i = 1; i < lines.Length; i++)
-        {
-            string line = lines[i].TrimEnd('\r');
-            if (line.Length == 0) continue;
-            string[] cells = line.Split(',');
-            string where = $"{source} line {i + 1}";
-            if (cells.Length != 4)
-                throw new DataFormatException($"{where}: {MessageText.Quote(line)} has {cells.Length} cells, expected 4");
-            bool ok = StrictNumbers.TryParseInt(cells[0], out int epoch)
-                & StrictNumbers.TryParseDouble(cells[1], out double train)
-                & StrictNumbers.TryParseDouble(cells[3], out double seconds);
-            double? monitor = null;
-            if (cells[2].Length > 0)
-            {
-                ok &= StrictNumbers.TryParseDouble(cells[2], out double m) && double.IsFinite(m) && m >= 0;
-                monitor = m;
-            }
-            if (!ok || !double.IsFinite(train) || train < 0 || !double.IsFinite(seconds) || seconds < 0)
-                throw new DataFormatException($"{where}: {MessageText.Quote(line)} is not an epoch number and finite, non-negative losses and seconds");
-            if (epoch != rows.Count + 1)
-                throw new DataFormatException($"{where}: epoch {epoch} where epoch {rows.Count + 1} was expected");
-            rows.Add(new EpochRecord(epoch, train, monitor, seconds, false));
-        }
-        return rows;
-    }
-
-    /// <summary>A default run name: model, digit, seed and a UTC timestamp, e.g. dense-5-s42-20261122-183000.</summary>
+    /// <summary>A default run name: model, normal class, seed and a UTC timestamp, e.g. dense-5-s42-20261122-183000.</summary>
     public static string DefaultName(string model, int normal, ulong seed, DateTime utcNow) =>
         $"{model}-{normal}-s{seed}-{utcNow:yyyyMMdd-HHmmss}";
 

@@ -3,7 +3,7 @@
 // non-finite reconstruction errors (weights that overflow).
 using AeMnist.Engines;
 
-namespace AeMnist.Training;
+namespace AeMnist.Detection;
 
 public static class ModelHealth
 {
@@ -25,9 +25,23 @@ public static class ModelHealth
         if (!distinct) return false;
         var output = new float[n * size];
         model.Reconstruct(probe, n, output);
-        ReadOnlySpan<float> first = output.AsSpan(0, size);
+        return IsConstant(probe, output, n, size);
+    }
+
+    /// <summary>
+    /// The same test on reconstructions already made: true when the first (up to <see cref="ProbeImages"/>) of
+    /// <paramref name="n"/> images, at least two of them different, all have exactly the same reconstruction.
+    /// </summary>
+    public static bool IsConstant(ReadOnlySpan<float> images, ReadOnlySpan<float> reconstructions, int n, int size)
+    {
+        n = Math.Min(n, ProbeImages);
+        if (n < 2) return false;
+        bool distinct = false;
+        for (int i = 1; i < n && !distinct; i++) distinct = !images.Slice(i * size, size).SequenceEqual(images[..size]);
+        if (!distinct) return false;
+        ReadOnlySpan<float> first = reconstructions[..size];
         for (int i = 1; i < n; i++)
-            if (!output.AsSpan(i * size, size).SequenceEqual(first)) return false;
+            if (!reconstructions.Slice(i * size, size).SequenceEqual(first)) return false;
         return true;
     }
 

@@ -1,0 +1,171 @@
+// A trained autoencoder as an anomaly detector (PyOD's BaseDetector in our words): the model on its engine, the score
+// that turns a reconstruction into a number, the threshold it stores and the rules for choosing another, and what its
+// model file records about how it was made. Commands ask it for scores and thresholds; none re-derives a threshold or
+// runs an evaluation to borrow one number. One reconstruction pass gives every score kind.
+using AeMnist.Engines;
+using AeMnist.Models;
+using AeMnist.Scoring;
+using AeMnist.Tensors;
+
+namespace AeMnist.Detection;
+
+public sealed class Detector : IDisposable
+{
+    private readonly IDisposable? _owner;
+
+    /// <summary>A detector over <paramref name="model"/>; <paramref name="owner"/> (its engine, say) is disposed with it.</summary>
+    public Detector(IEngineModel model, ModelMetadata metadata, string source, IDisposable? owner = null)
+    {
+        Model = model;
+        Metadata = metadata;
+        Source = source;
+        _owner = owner;
+        ImageShape = ImageShapeOf(model.Spec);
+    }
+
+    /// <summary>The model file at <paramref name="path"/> on the engine <paramref name="compute"/> names (already validated).</summary>
+    public static Detector Load(string path, string? modelOverride, EngineCatalog engines, ComputeOptions compute)
+    {
+        var (spec, weights, metadata) = DetectorFile.Load(path, modelOverride);
+        IEngine engine = engines.Create(compute);
+        try
+        {
+            return new Detector(engine.Load(spec, weights), metadata, path, engine);
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    public IEngineModel Model { get; }
+
+    /// <summary>What the model file says: architecture, the stored threshold and its score, the normal class, the split.</summary>
+    public ModelMetadata Metadata { get; }
+
+    /// <summary>Where the detector came from (its model file), for messages.</summary>
+    public string Source { get; }
+
+    /// <summary>The score its stored threshold is for (mse unless it was trained with another).</summary>
+    public ScoreKind Score => Metadata.Score ?? ScoreKind.Mse;
+
+    /// <summary>The shape of the images it scores, where the model knows it (the scores that look at neighbours need it).</summary>
+    public ImageShape? ImageShape { get; }
+
+    /// <summary>
+    /// The image shape a model's input implies: its own (C, H, W) when spatial; a dense model's 784 inputs are MNIST's
+    /// 28x28; otherwise unknown (null).
+    /// </summary>
+    public static ImageShape? ImageShapeOf(ModelSpec spec) => !spec.Input.IsVector ? new ImageShape(spec.Input.C, spec.Input.H, spec.Input.W)
+        : spec.Input.Length == Tensors.ImageShape.Mnist.Length ? Tensors.ImageShape.Mnist : null;
+
+    /// <summary>The <paramref name="kind"/> score of each image; a non-finite one is an error naming <paramref name="describe"/>(i).</summary>
+    public float[] Scores(ReadOnlySpan<float> images, int n, ScoreKind kind, Func<int, string> describe) =>
+        Scores(images, n, [kind], describe)[kind];
+
+    /// <summary>Several scores of each image from one reconstruction pass.</summary>
+    public IReadOnlyDictionary<ScoreKind, float[]> Scores(ReadOnlySpan<float> images, int n, IReadOnlyList<ScoreKind> kinds, Func<int, string> describe)
+    {
+        float[][] scores = ModelScores.Compute(Model, kinds, images, n, ImageShape);
+        var result = new Dictionary<ScoreKind, float[]>();
+        for (int k = 0; k < kinds.Count; k++)
+        {
+            ModelHealth.CheckFinite(scores[k], Source, describe);
+            result[kinds[k]] = scores[k];
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The rule that applies when <paramref name="requested"/> is asked for with <paramref name="kind"/>, and a note that
+    /// explains a substitution. The stored threshold belongs to one score: with another score, train's default rule
+    /// (contamination 0.1) on that score instead; a model that stores no threshold gets
+    /// <see cref="ThresholdRule.DefaultForForeignModel"/>, whatever the score.
+    /// </summary>
+    public (ThresholdRule Rule, string Prefix, string Suffix) ResolveRule(ThresholdRule requested, ScoreKind kind, bool scoreGiven)
+    {
+        string suffix = requested is ThresholdRule.Contamination or ThresholdRule.Stored && kind != Score && scoreGiven && Metadata.Threshold is not null
+            ? $" (the stored threshold is for the {Scoring.Scores.Name(Score)} score)" : "";
+        if (requested is ThresholdRule.Stored && kind != Score && Metadata.Threshold is not null) return (new ThresholdRule.Contamination(0.1), "", suffix);
+        if (requested is ThresholdRule.Stored && Metadata.Threshold is null)
+            return (ThresholdRule.DefaultForForeignModel, "the model file stores no threshold (trained elsewhere?), so aemnist's default rule applies: ", "");
+        return (requested, "", suffix);
+    }
+
+    /// <summary>The threshold <paramref name="requested"/> gives for the <paramref name="kind"/> score, learning only from <paramref name="references"/>.</summary>
+    public ThresholdChoice Threshold(ThresholdRule requested, ScoreKind kind, bool scoreGiven, Func<ThresholdReferences> references)
+    {
+        (ThresholdRule rule, string prefix, string suffix) = ResolveRule(requested, kind, scoreGiven);
+        if (rule is ThresholdRule.Stored) return new ThresholdChoice(Metadata.Threshold!.Value, "the model's stored threshold, from train's contamination rule");
+        ThresholdChoice choice = rule.Apply(rule is ThresholdRule.Fixed ? new ThresholdReferences { Score = kind } : references());
+        return choice with { Rule = prefix + choice.Rule + suffix };
+    }
+
+    /// <summary>True when the model reconstructs (up to 256 of) these images, not all alike, as one image: it has collapsed.</summary>
+    public bool IsConstant(ReadOnlySpan<float> images, int n) => ModelHealth.IsConstant(Model, images, n);
+
+    /// <summary>
+    /// The <paramref name="kind"/> scores of the first <see cref="ModelHealth.ProbeImages"/> (or fewer) images, and whether
+    /// the model's output is constant over them, from one reconstruction of each: a command that scores many images scores
+    /// these first and the rest with <see cref="Scores(ReadOnlySpan{float}, int, ScoreKind, Func{int, string})"/>, and no
+    /// image is inferred twice. The scores are the same bits as <see cref="Scores(ReadOnlySpan{float}, int, ScoreKind, Func{int, string})"/>'s.
+    /// </summary>
+    public (float[] Scores, bool Constant) Probe(ReadOnlySpan<float> images, int n, ScoreKind kind, Func<int, string> describe)
+    {
+        int head = Math.Min(n, ModelHealth.ProbeImages), length = Model.Spec.Input.Length;
+        ReadOnlySpan<float> part = images[..(head * length)];
+        var reconstructions = new float[head * length];
+        Model.Reconstruct(part, head, reconstructions);
+        ImageShape shape = ImageShape ?? (Scoring.Scores.NeedsImageShape(kind)
+            ? throw new ArgumentException($"--score {Scoring.Scores.Name(kind)} needs the images' height and width, and {Model.Spec.Describe()} takes {length} values without them")
+            : new ImageShape(length, 1, 1));
+        var scores = new float[head];
+        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, shape, scores);
+        ModelHealth.CheckFinite(scores, Source, describe);
+        return (scores, ModelHealth.IsConstant(part, reconstructions, head, length));
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        _owner?.Dispose();
+    }
+}
+
+/// <summary>Scores of images under a model on any engine: mse from the engine's own per-image loss, the others from reconstructions.</summary>
+public static class ModelScores
+{
+    /// <summary>Images reconstructed at a time for the scores computed from reconstructions (results do not depend on it).</summary>
+    public const int Chunk = 1024;
+
+    /// <summary>
+    /// Each of <paramref name="kinds"/> for <paramref name="n"/> images, from one pass: mse alone comes from
+    /// <see cref="IEngineModel.Losses"/> (the engine's fused per-image loss); with other kinds every score is computed from
+    /// the same reconstructions (mse then by the same kernel, to the same bits).
+    /// </summary>
+    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape? shape)
+    {
+        var scores = kinds.Select(_ => new float[n]).ToArray();
+        if (kinds.All(k => k == ScoreKind.Mse))
+        {
+            if (kinds.Count > 0) model.Losses(images, n, Loss.Mse, scores[0]);
+            for (int k = 1; k < kinds.Count; k++) scores[0].CopyTo(scores[k], 0);
+            return scores;
+        }
+        int length = model.Spec.Input.Length;
+        if (shape is not { } image || image.Length != length)
+            throw new ArgumentException($"--score {Scoring.Scores.Name(kinds.First(Scoring.Scores.NeedsImageShape))} needs the images' height and width, and {model.Spec.Describe()} takes {length} values without them");
+        var reconstructions = new float[(long)Math.Min(n, Chunk) * length];
+        for (int start = 0; start < n; start += Chunk)
+        {
+            int count = Math.Min(Chunk, n - start);
+            ReadOnlySpan<float> part = images.Slice(start * length, count * length);
+            Span<float> output = reconstructions.AsSpan(0, count * length);
+            model.Reconstruct(part, count, output);
+            for (int k = 0; k < kinds.Count; k++)
+                Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count));
+        }
+        return scores;
+    }
+}

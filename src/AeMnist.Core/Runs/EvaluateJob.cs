@@ -1,0 +1,135 @@
+// `aemnist evaluate` as a library call: a detector, a split of its data (or labelled --input images), a threshold
+// rule; the test images are scored once, the threshold is the detector's (learnt only from the split's train or
+// validation images, never the evaluated ones), and every metric comes from one sort (Evaluation/Evaluator).
+using AeMnist.Data;
+using AeMnist.Detection;
+using AeMnist.Evaluation;
+using AeMnist.Scoring;
+
+namespace AeMnist.Runs;
+
+/// <summary>Labelled images to evaluate on instead of the split's test images (evaluate --input).</summary>
+public sealed record LabelledImages(string Name, float[] Pixels, byte[] Labels);
+
+/// <summary>Scores of one split's images, with their classes and truth.</summary>
+public sealed record ScoredImages(int[] Indices, float[] Errors, byte[] Labels, bool[] IsAnomaly);
+
+public sealed record EvaluationOutcome(
+    DataSplit Split,
+    ScoredImages Test,
+    double Threshold,
+    string ThresholdRuleText,
+    EvaluationResult Result,
+    bool ConstantOutput,
+    ScoreKind Score = ScoreKind.Mse)
+{
+    /// <summary>The evaluated images themselves (row-major), for reconstructions and latent codes.</summary>
+    public float[] TestPixels { get; init; } = [];
+
+    /// <summary>What the evaluated images are: "the test split", or the --input file's name.</summary>
+    public string TestName { get; init; } = "the test split";
+
+    /// <summary>The evaluated images came from --input rather than the split.</summary>
+    public bool FromInput { get; init; }
+
+    /// <summary>The model file records how it was trained (an aemnist run); false for a model trained elsewhere.</summary>
+    public bool TrainedHere { get; init; } = true;
+
+    /// <summary>True when early stopping watched these images; null when unknown (a model from elsewhere, or --input data).</summary>
+    public bool? TestUsedForEarlyStopping => FromInput || !TrainedHere ? null : Split.MonitorsTest;
+
+    /// <summary>The best F1 over all thresholds on these labels and its threshold: a reference figure, never the chosen threshold.</summary>
+    public (double Threshold, double F1) BestF1 { get; init; } = (double.NaN, double.NaN);
+}
+
+public static class EvaluateJob
+{
+    /// <summary>
+    /// Evaluates the detector on the split's test images, or on <paramref name="input"/> when given (its labels against
+    /// the split's normal class), with the score <paramref name="score"/> (default: the score the stored threshold is for).
+    /// The rule's threshold is <see cref="Detector.Threshold"/>'s, with the split's train (or validation) images as its references.
+    /// </summary>
+    public static EvaluationOutcome Execute(Detector detector, SplitOptions splitOptions, Dataset data, ThresholdRule rule,
+        LabelledImages? input = null, ScoreKind? score = null)
+    {
+        ScoreKind kind = score ?? detector.Score;
+        DataSplit split = Splitter.Split(data, splitOptions);
+        float[] pixels = input?.Pixels ?? data.Gather(split.Test);
+        byte[] labels = input?.Labels ?? data.GatherLabels(split.Test);
+        int[] indices = input is null ? split.Test : [.. Enumerable.Range(0, labels.Length)];
+        string what = input is not null ? $"{input.Name} image" : data.Source.IsMnist ? "MNIST image" : "image";
+        (float[] errors, bool constant) = ScoreAndProbe(detector, pixels, labels.Length, kind, i => $"{what} {indices[i]}");
+        var test = new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, splitOptions.Normal));
+        ThresholdChoice threshold = detector.Threshold(rule, kind, score is not null, () => References(detector, data, split, kind));
+        EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold.Value, test.Labels);
+        return new EvaluationOutcome(split, test, threshold.Value, threshold.Rule, result, detector.Metadata.Collapsed || constant, kind)
+        {
+            TestPixels = pixels,
+            TestName = input?.Name ?? "the test split",
+            FromInput = input is not null,
+            TrainedHere = detector.Metadata.Split is not null,
+            BestF1 = BestF1(result.F1ByThreshold),
+        };
+    }
+
+    /// <summary>
+    /// The normal data a threshold rule may learn from, for the <paramref name="kind"/> score: the split's train images (all,
+    /// and its normal ones) and the normal images to tune on (validation, else train), each scored only when a rule asks.
+    /// </summary>
+    public static ThresholdReferences References(Detector detector, Dataset data, DataSplit split, ScoreKind kind)
+    {
+        int normal = split.Options.Normal;
+        bool validation = split.Validation.Length > 0;
+        return new ThresholdReferences
+        {
+            Score = kind,
+            Noun = data.ClassNoun,
+            Train = () => Score(detector, data, split.Train, normal, kind).Errors,
+            TrainNormal = () => Score(detector, data, [.. split.Train.Where(i => data.Labels[i] == normal)], normal, kind).Errors,
+            HasValidation = validation,
+            TuningNormal = () =>
+            {
+                int[] normals = [.. (validation ? split.Validation : split.Train).Where(i => data.Labels[i] == normal)];
+                if (normals.Length == 0)
+                    throw new ArgumentException($"--fpr needs normal {data.ClassNoun}s ({normal}) in the {(validation ? "validation" : "train")} split, and it has none");
+                return Score(detector, data, normals, normal, kind).Errors;
+            },
+        };
+    }
+
+    /// <summary>The scores of the images at <paramref name="indices"/> of <paramref name="data"/>.</summary>
+    public static ScoredImages Score(Detector detector, Dataset data, int[] indices, int normal, ScoreKind kind) =>
+        Score(detector, data.Gather(indices), data, indices, normal, kind);
+
+    // images: the data's images at indices, already gathered.
+    private static ScoredImages Score(Detector detector, float[] images, Dataset data, int[] indices, int normal, ScoreKind kind)
+    {
+        string what = data.Source.IsMnist ? "MNIST image" : "image";
+        float[] errors = detector.Scores(images, indices.Length, kind, i => $"{what} {indices[i]}");
+        byte[] labels = data.GatherLabels(indices);
+        return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normal));
+    }
+
+    /// <summary>
+    /// The scores of <paramref name="n"/> images and whether the model's output is constant over them: the first images
+    /// through <see cref="Detector.Probe"/>, the rest through <see cref="Detector.Scores(ReadOnlySpan{float}, int, ScoreKind, Func{int, string})"/>,
+    /// so that each image is inferred once.
+    /// </summary>
+    public static (float[] Scores, bool Constant) ScoreAndProbe(Detector detector, ReadOnlySpan<float> images, int n, ScoreKind kind, Func<int, string> describe)
+    {
+        (float[] head, bool constant) = detector.Probe(images, n, kind, describe);
+        if (head.Length == n) return (head, constant);
+        int length = detector.Model.Spec.Input.Length;
+        float[] rest = detector.Scores(images[(head.Length * length)..(n * length)], n - head.Length, kind, i => describe(head.Length + i));
+        return ([.. head, .. rest], constant);
+    }
+
+    /// <summary>The threshold with the highest F1 on a curve, and that F1 (NaN for an empty curve).</summary>
+    public static (double Threshold, double F1) BestF1(ThresholdCurve curve)
+    {
+        int best = -1;
+        for (int i = 0; i < curve.F1.Count; i++)
+            if (double.IsFinite(curve.F1[i]) && (best < 0 || curve.F1[i] > curve.F1[best])) best = i;
+        return best < 0 ? (double.NaN, double.NaN) : (curve.Thresholds[best], curve.F1[best]);
+    }
+}
