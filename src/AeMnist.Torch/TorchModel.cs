@@ -42,7 +42,7 @@ internal sealed class TorchModel : IEngineModel
         if (parameters.Keys.FirstOrDefault(name => !known.Contains(name)) is { } extra)
             throw new InvalidOperationException($"The torch module of {spec.Describe()} has a parameter '{extra}' the spec does not; TorchLayers.Build and the spec disagree.");
         TrainableParameters = [.. spec.StateEntries.Where(e => parameters.ContainsKey(e.Name)).Select(e => (e.Name, e.Shape, parameters[e.Name]))];
-        LoadStateDict(weights);
+        CopyIn(weights);  // checked above
     }
 
     public ModelSpec Spec { get; }
@@ -135,6 +135,11 @@ internal sealed class TorchModel : IEngineModel
     public void LoadStateDict(StateDict weights)
     {
         Spec.CheckWeights(weights);
+        CopyIn(weights);
+    }
+
+    private void CopyIn(StateDict weights)
+    {
         using var noGrad = torch.no_grad();
         foreach (StateEntry e in Spec.StateEntries) CopyInto(_state[e.Name], weights[e.Name].Data);
     }

@@ -51,9 +51,9 @@ public static class Splitter
     /// <summary>The split of <paramref name="data"/> that <paramref name="options"/> define; its messages call a class a "digit" only for MNIST.</summary>
     public static DataSplit Split(Dataset data, SplitOptions options) => Split(data.Labels, data.TrainCount, options, data.ClassNoun);
 
+    /// <summary>The split <paramref name="options"/> (validated where they were given: <see cref="Validate"/>) define over these labels.</summary>
     public static DataSplit Split(byte[] labels, int trainFileCount, SplitOptions options, string noun = "digit")
     {
-        Validate(options);
         var rng = new Rng(options.Seed);
         int[] train, test;
         if (options.Protocol == SplitProtocol.Seed)

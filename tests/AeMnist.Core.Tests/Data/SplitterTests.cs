@@ -84,7 +84,9 @@ public class SplitterTests
     [InlineData(5, 0, 0.0, "--train-normal must be positive, got 0")]
     public void Impossible_options_are_rejected_with_the_option_named(int normal, int trainNormal, double validation, string message)
     {
-        var e = Assert.Throws<ArgumentException>(() => Split(new SplitOptions(Normal: normal, TrainNormal: trainNormal, Validation: validation)));
+        // Validated at the edge (where the options are given), then split: one of the two refuses them.
+        var options = new SplitOptions(Normal: normal, TrainNormal: trainNormal, Validation: validation);
+        var e = Assert.Throws<ArgumentException>(() => { Splitter.Validate(options); Split(options); });
         Assert.Equal(message, e.Message);
     }
 }

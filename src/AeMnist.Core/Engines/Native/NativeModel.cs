@@ -69,7 +69,7 @@ public sealed class NativeModel : IEngineModel
         _inferChunk = InferChunk;
         _transposeWeight = TransposeWeight;
         _segmentShard = SegmentShard;
-        LoadStateDict(weights);
+        CopyIn(weights);  // checked above
     }
 
     public ModelSpec Spec { get; }
@@ -214,6 +214,11 @@ public sealed class NativeModel : IEngineModel
     public void LoadStateDict(StateDict weights)
     {
         Spec.CheckWeights(weights);
+        CopyIn(weights);
+    }
+
+    private void CopyIn(StateDict weights)
+    {
         foreach (StateEntry e in Spec.StateEntries)
         {
             (ParameterSet set, ParameterInfo info) = Find(e);
