@@ -1,6 +1,7 @@
 // The models the differential tests run on both engines: one small case per group of layer kinds (every LayerSpec type
 // of AeMnist.Core must appear in some case; LayerCoverageTests fails otherwise), and every registered architecture.
 using AeMnist.Models;
+using AeMnist.Tensors;
 using static AeMnist.Models.Layers;
 
 namespace AeMnist.Torch.Tests;
@@ -18,7 +19,7 @@ internal sealed class LayerTestArchitecture(string name, SampleShape input, Laye
 
     public override string Summary => "a differential test case";
 
-    protected override ModelSpec Build(ArchitectureSettings settings) => new(this, settings, input, encoder, decoder);
+    protected override ModelSpec Build(ArchitectureSettings settings, ImageShape image) => new(this, settings, input, encoder, decoder);
 }
 
 public static class LayerCases
@@ -42,7 +43,22 @@ public static class LayerCases
     public static IReadOnlyList<DifferentialCase> ArchitectureCases =>
         [.. Architectures.All.Select(a => new DifferentialCase(a.Name, a.Spec(), RealImages: true))];
 
-    public static IReadOnlyList<DifferentialCase> All => [.. Layers, .. ArchitectureCases];
+    /// <summary>
+    /// Every registered architecture on RGB images of an odd size (3x37x45; the bottleneck model, whose strides need sides
+    /// divisible by 4, on 3x36x44), small settings where it has them, on random images.
+    /// </summary>
+    public static IReadOnlyList<DifferentialCase> OddSizeCases =>
+        [.. Architectures.All.Select(a => new DifferentialCase(a.Name + "-3x37x45", a.Spec(Small(a), a.Name == "bottleneck" ? new ImageShape(3, 36, 44) : new ImageShape(3, 37, 45)), RealImages: false))];
+
+    private static ArchitectureSettings Small(Architecture a) => a.Settings(a.Name switch
+    {
+        "dense" => new Dictionary<string, string> { ["hidden"] = "16,8" },
+        "bottleneck" => new Dictionary<string, string> { ["latent"] = "6", ["channels"] = "4,8" },
+        "pca" => new Dictionary<string, string> { ["components"] = "5" },
+        _ => new Dictionary<string, string>(),
+    });
+
+    public static IReadOnlyList<DifferentialCase> All => [.. Layers, .. ArchitectureCases, .. OddSizeCases];
 
     public static TheoryData<string> Names => [.. All.Select(c => c.Name)];
 

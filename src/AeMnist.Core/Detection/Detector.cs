@@ -50,15 +50,11 @@ public sealed class Detector : IDisposable
     /// <summary>The score its stored threshold is for (mse unless it was trained with another).</summary>
     public ScoreKind Score => Metadata.Score ?? ScoreKind.Mse;
 
-    /// <summary>The shape of the images it scores, where the model knows it (the scores that look at neighbours need it).</summary>
-    public ImageShape? ImageShape { get; }
+    /// <summary>The shape of the images it scores (the scores that look at neighbouring pixels need it).</summary>
+    public ImageShape ImageShape { get; }
 
-    /// <summary>
-    /// The image shape a model's input implies: its own (C, H, W) when spatial; a dense model's 784 inputs are MNIST's
-    /// 28x28; otherwise unknown (null).
-    /// </summary>
-    public static ImageShape? ImageShapeOf(ModelSpec spec) => !spec.Input.IsVector ? new ImageShape(spec.Input.C, spec.Input.H, spec.Input.W)
-        : spec.Input.Length == Tensors.ImageShape.Mnist.Length ? Tensors.ImageShape.Mnist : null;
+    /// <summary>The shape of the images a model takes (its spec's; MNIST's 28x28 for the tutorial's dense model).</summary>
+    public static ImageShape ImageShapeOf(ModelSpec spec) => spec.Image;
 
     /// <summary>The <paramref name="kind"/> score of each image; a non-finite one is an error naming <paramref name="describe"/>(i).</summary>
     public float[] Scores(ReadOnlySpan<float> images, int n, ScoreKind kind, Func<int, string> describe) =>
@@ -117,11 +113,8 @@ public sealed class Detector : IDisposable
         ReadOnlySpan<float> part = images[..(head * length)];
         var reconstructions = new float[head * length];
         Model.Reconstruct(part, head, reconstructions);
-        ImageShape shape = ImageShape ?? (Scoring.Scores.NeedsImageShape(kind)
-            ? throw new ArgumentException($"--score {Scoring.Scores.Name(kind)} needs the images' height and width, and {Model.Spec.Describe()} takes {length} values without them")
-            : new ImageShape(length, 1, 1));
         var scores = new float[head];
-        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, shape, scores);
+        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, ImageShape, scores);
         ModelHealth.CheckFinite(scores, Source, describe);
         return (scores, ModelHealth.IsConstant(part, reconstructions, head, length));
     }
@@ -144,7 +137,7 @@ public static class ModelScores
     /// <see cref="IEngineModel.Losses"/> (the engine's fused per-image loss); with other kinds every score is computed from
     /// the same reconstructions (mse then by the same kernel, to the same bits).
     /// </summary>
-    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape? shape)
+    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image)
     {
         var scores = kinds.Select(_ => new float[n]).ToArray();
         if (kinds.All(k => k == ScoreKind.Mse))
@@ -154,8 +147,6 @@ public static class ModelScores
             return scores;
         }
         int length = model.Spec.Input.Length;
-        if (shape is not { } image || image.Length != length)
-            throw new ArgumentException($"--score {Scoring.Scores.Name(kinds.First(Scoring.Scores.NeedsImageShape))} needs the images' height and width, and {model.Spec.Describe()} takes {length} values without them");
         var reconstructions = new float[(long)Math.Min(n, Chunk) * length];
         for (int start = 0; start < n; start += Chunk)
         {

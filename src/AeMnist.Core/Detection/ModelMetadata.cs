@@ -5,6 +5,7 @@ using System.Globalization;
 using AeMnist.Data;
 using AeMnist.Models;
 using AeMnist.Scoring;
+using AeMnist.Tensors;
 
 namespace AeMnist.Detection;
 
@@ -28,13 +29,16 @@ public sealed record ModelMetadata(
     /// <summary>Training found the model collapsed (it reconstructs every image as the same image); see docs/reliability.md.</summary>
     public bool Collapsed { get; init; }
 
+    /// <summary>The shape of the images the model takes (MNIST's unless recorded otherwise).</summary>
+    public ImageShape Image { get; init; } = ImageShape.Mnist;
+
     public static string ToolVersion => ModelFile.ToolVersion;
 
     /// <summary>The architecture's name: "dense", "conv".</summary>
     public string Model => Architecture.Name;
 
     /// <summary>The model these metadata describe.</summary>
-    public ModelSpec Spec() => Architecture.Spec(Settings);
+    public ModelSpec Spec() => Architecture.Spec(Settings, Image);
 
     public Dictionary<string, string> ToDictionary()
     {
@@ -45,6 +49,7 @@ public sealed record ModelMetadata(
             ["model"] = Model,
         };
         foreach ((string name, string text) in Settings.Texts) map[name] = text;
+        if (Image != ImageShape.Mnist) map[ModelFile.ImageKey] = Image.Text;  // absent means MNIST's, so older files keep their bytes
         if (Normal is { } normal) map["normal"] = normal.ToString(CultureInfo.InvariantCulture);
         if (Protocol is { } protocol) map["protocol"] = protocol;
         if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
@@ -109,6 +114,7 @@ public sealed record ModelMetadata(
             Collapsed = collapsed,
             ArchitectureGuessed = header.ArchitectureGuessed,
             DroppedPrefix = header.DroppedPrefix,
+            Image = header.Image,
         };
     }
 

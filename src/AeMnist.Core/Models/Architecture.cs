@@ -2,6 +2,7 @@
 // ModelSpec from them. Each architecture is one file in Models/ and one line in Architectures; nothing else in the
 // code knows which architectures exist.
 using System.Globalization;
+using AeMnist.Tensors;
 
 namespace AeMnist.Models;
 
@@ -93,11 +94,35 @@ public abstract class Architecture
     public virtual StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n) =>
         throw new NotSupportedException($"the {Name} model is trained, not fitted");
 
-    /// <summary>The layers for complete, valid <paramref name="settings"/>.</summary>
-    protected abstract ModelSpec Build(ArchitectureSettings settings);
+    /// <summary>The layers for complete, valid <paramref name="settings"/> and images of <paramref name="image"/>'s shape (checked by <see cref="CheckImage"/>).</summary>
+    protected abstract ModelSpec Build(ArchitectureSettings settings, ImageShape image);
 
-    /// <summary>The spec for <paramref name="settings"/> (null: every option at its default).</summary>
-    public ModelSpec Spec(ArchitectureSettings? settings = null) => Build(settings ?? Settings(new Dictionary<string, string>()));
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when this architecture cannot take images of <paramref name="image"/>'s shape
+    /// (too small for its kernels, a size its strides cannot halve back), saying what it needs.
+    /// </summary>
+    public virtual void CheckImage(ImageShape image)
+    {
+        if (image.Channels < 1 || image.Height < 1 || image.Width < 1)
+            throw new ArgumentException($"images of {image} have no pixels");
+    }
+
+    /// <summary>
+    /// The spec for <paramref name="settings"/> (null: every option at its default) and images of
+    /// <paramref name="image"/>'s shape (null: MNIST's, one channel of 28x28).
+    /// </summary>
+    public ModelSpec Spec(ArchitectureSettings? settings = null, ImageShape? image = null)
+    {
+        ImageShape shape = image ?? ImageShape.Mnist;
+        CheckImage(shape);
+        return Build(settings ?? Settings(new Dictionary<string, string>()), shape);
+    }
+
+    /// <summary>
+    /// The image shape a state dict's tensors imply, for model files that do not record it: the architecture's input
+    /// channels with MNIST's 28x28 unless the shapes say more (a dense model's input size); null when they say nothing.
+    /// </summary>
+    public virtual ImageShape? ImageFromShapes(IReadOnlyDictionary<string, int[]> shapes) => null;
 
     /// <summary>
     /// Settings from option texts (train's --NAME values, a model file's metadata), defaults for the rest. An option

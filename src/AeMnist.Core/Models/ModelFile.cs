@@ -4,11 +4,12 @@
 // metadata says about the detector (threshold, score, normal class, split) is read by Detection/DetectorFile.
 using AeMnist.IO;
 using AeMnist.Serialization;
+using AeMnist.Tensors;
 
 namespace AeMnist.Models;
 
 /// <summary>What a model file's header says the model is, and its whole metadata map for the layers above to read.</summary>
-public sealed record ModelFileHeader(Architecture Architecture, ArchitectureSettings Settings, IReadOnlyDictionary<string, string> Metadata)
+public sealed record ModelFileHeader(Architecture Architecture, ArchitectureSettings Settings, ImageShape Image, IReadOnlyDictionary<string, string> Metadata)
 {
     /// <summary>The file named no architecture, and it was recognised from its tensor names and shapes.</summary>
     public bool ArchitectureGuessed { get; init; }
@@ -100,9 +101,12 @@ public static class ModelFile
         if (modelOverride is not null && recorded is not null && Architectures.Find(recorded) is { } own && own != architecture)
             throw new ArgumentException($"--model {architecture.Name} does not apply: {name} says it is a {own.Name} model; drop --model");
         ArchitectureSettings settings = Settings(architecture, meta, shapes, name);
-        ModelSpec spec = architecture.Spec(settings);
+        ImageShape image = Image(architecture, meta, shapes, name);
+        ModelSpec spec;
+        try { spec = architecture.Spec(settings, image); }
+        catch (ArgumentException e) { throw new DataFormatException($"{name}: {e.Message}"); }
         CheckShapes(spec, tensors, name);
-        return (spec, new ModelFileHeader(architecture, settings, meta) { ArchitectureGuessed = guessed, DroppedPrefix = prefix });
+        return (spec, new ModelFileHeader(architecture, settings, image, meta) { ArchitectureGuessed = guessed, DroppedPrefix = prefix });
     }
 
     // Every tensor of the spec with its shape, and no other.
@@ -132,7 +136,7 @@ public static class ModelFile
         {
             try
             {
-                CheckShapes(candidate.Spec(Settings(candidate, meta, shapes, name)), tensors, name);
+                CheckShapes(candidate.Spec(Settings(candidate, meta, shapes, name), Image(candidate, meta, shapes, name)), tensors, name);
                 fits.Add(candidate);
             }
             catch (Exception e) when (e is ArgumentException or DataFormatException or OverflowException) { }
@@ -223,6 +227,18 @@ public static class ModelFile
                 ? $"{name}: metadata '{key}' is {Quote(given[key])}; expected {architecture.Options.First(o => o.Name == key).Expected}"
                 : $"{name}: the tensor shapes give {key} {Quote(given[key])}; expected {architecture.Options.First(o => o.Name == key).Expected}");
         }
+    }
+
+    /// <summary>The metadata key of the images' shape ("3x40x40"), written only when it is not MNIST's 1x28x28.</summary>
+    public const string ImageKey = "image";
+
+    // The images' shape from the metadata when recorded, else from the tensor shapes, else MNIST's.
+    private static ImageShape Image(Architecture architecture, IReadOnlyDictionary<string, string> meta, IReadOnlyDictionary<string, int[]> shapes, string name)
+    {
+        if (meta.TryGetValue(ImageKey, out string? text))
+            return ImageShape.TryParse(text, out ImageShape image) ? image
+                : throw new DataFormatException($"{name}: metadata '{ImageKey}' is {Quote(text)}; expected channels x height x width, e.g. 3x40x40");
+        return architecture.ImageFromShapes(shapes) ?? ImageShape.Mnist;
     }
 
     private static bool TryParse(ArchitectureOption option, string text)

@@ -1,6 +1,8 @@
 // A model as a description: its architecture and settings, its input, its encoder and decoder layers. From it come
 // the state-dict names and shapes every engine and file uses, the latent (encoder output) shape and the seeded
 // initial weights, so all engines start from the same numbers.
+using AeMnist.Tensors;
+
 namespace AeMnist.Models;
 
 /// <summary>
@@ -13,13 +15,17 @@ public sealed record StateEntry(string Name, int[] Shape, int FanIn, int Length,
 /// <summary>An autoencoder: images of shape <see cref="Input"/> through <see cref="Encoder"/>, then <see cref="Decoder"/>, back to <see cref="Input"/>.</summary>
 public sealed class ModelSpec
 {
-    public ModelSpec(Architecture architecture, ArchitectureSettings settings, SampleShape input, IReadOnlyList<LayerSpec> encoder, IReadOnlyList<LayerSpec> decoder)
+    public ModelSpec(Architecture architecture, ArchitectureSettings settings, SampleShape input, IReadOnlyList<LayerSpec> encoder, IReadOnlyList<LayerSpec> decoder,
+        ImageShape? image = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         if (encoder.Count == 0 || decoder.Count == 0) throw new ArgumentException("An autoencoder needs encoder and decoder layers.");
         Architecture = architecture;
         Settings = settings;
         Input = input;
+        Image = image ?? (input.IsVector ? new ImageShape(1, 1, input.C) : new ImageShape(input.C, input.H, input.W));
+        if (Image.Length != input.Length)
+            throw new ArgumentException($"{architecture.Name}: images of {Image} have {Image.Length} values, but the input takes {input.Length}.");
         Encoder = encoder;
         Decoder = decoder;
         var shapes = new List<SampleShape> { input };
@@ -45,6 +51,9 @@ public sealed class ModelSpec
     public ArchitectureSettings Settings { get; }
 
     public SampleShape Input { get; }
+
+    /// <summary>The images the model takes: its input's (C, H, W), or, for a model that flattens them (dense, pca), theirs.</summary>
+    public ImageShape Image { get; }
 
     public IReadOnlyList<LayerSpec> Encoder { get; }
 
@@ -124,8 +133,8 @@ public sealed class ModelSpec
         }
     }
 
-    /// <summary>"a dense model (hidden 64,32)", "a conv model".</summary>
-    public string Describe() => $"a {Architecture.Name} model{Architecture.DescribeSettings(Settings)}";
+    /// <summary>"a dense model (hidden 64,32)", "a conv model", "a conv model of 3x40x40 images".</summary>
+    public string Describe() => $"a {Architecture.Name} model{Architecture.DescribeSettings(Settings)}{(Image == ImageShape.Mnist ? "" : $" of {Image} images")}";
 
     /// <summary>The layers as PyTorch prints a Sequential pair.</summary>
     public override string ToString() =>

@@ -3,21 +3,23 @@
 // architecture is fitted exactly by an eigendecomposition of their covariance instead of trained. It is saved as an
 // ordinary model.safetensors (encoder.0 = (components, -components·mean), decoder.0 = (componentsᵀ, mean)), so every
 // verb and PyTorch read it like any other model.
+using AeMnist.Tensors;
 using MathNet.Numerics.LinearAlgebra;
 using static AeMnist.Models.Layers;
 
 namespace AeMnist.Models;
 
-// images (784) -> encoder (components) -> decoder (784)
+// images (C·H·W; 784 for MNIST) -> encoder (components) -> decoder (C·H·W)
 public sealed class PcaAutoEncoder : Architecture
 {
-    private const int Pixels = 28 * 28;
+    /// <summary>The most values an image may have for the fit (its covariance is that size squared, in double).</summary>
+    public const int MaxPixels = 8192;
 
-    public static readonly ArchitectureOption Components = new("components", "K", "Principal components kept by the pca model", [16], Max: Pixels);
+    public static readonly ArchitectureOption Components = new("components", "K", "Principal components kept by the pca model", [16], Max: MaxPixels);
 
     public override string Name => "pca";
 
-    public override string Summary => "the linear autoencoder (PCA): Linear 784 → --components → 784, fitted exactly by eigendecomposition";
+    public override string Summary => "the linear autoencoder (PCA): Linear 784 (any image's C·H·W values) → --components → 784, fitted exactly by eigendecomposition";
 
     public override IReadOnlyList<ArchitectureOption> Options => [Components];
 
@@ -26,11 +28,25 @@ public sealed class PcaAutoEncoder : Architecture
     /// <summary>One fit (recorded as one epoch), a 10 % validation split as for the bottleneck model, scored by SSIM.</summary>
     public override TrainingRecipe Recipe => new(Epochs: 1, Score: Scoring.ScoreKind.Ssim, Validation: 0.1);
 
-    protected override ModelSpec Build(ArchitectureSettings settings)
+    public override void CheckImage(ImageShape image)
     {
-        int k = settings[Components][0];
-        return new ModelSpec(this, settings, SampleShape.Vector(Pixels), encoder: [Linear(Pixels, k)], decoder: [Linear(k, Pixels)]);
+        base.CheckImage(image);
+        if (image.Length > MaxPixels)
+            throw new ArgumentException($"the {Name} model fits images of at most {MaxPixels} values (its covariance is that size squared); these are {image} = {image.Length} values: resize them with --size");
     }
+
+    protected override ModelSpec Build(ArchitectureSettings settings, ImageShape image)
+    {
+        int k = settings[Components][0], pixels = image.Length;
+        if (k > pixels) throw new ArgumentException($"--components {k} is more than the {pixels} values of an image of {image}");
+        return new ModelSpec(this, settings, SampleShape.Vector(pixels), encoder: [Linear(pixels, k)], decoder: [Linear(k, pixels)], image);
+    }
+
+    /// <summary>MNIST's 28x28 when the encoder takes 784 values, else one row of its inputs.</summary>
+    public override ImageShape? ImageFromShapes(IReadOnlyDictionary<string, int[]> shapes) =>
+        shapes.TryGetValue("encoder.0.weight", out int[]? w) && w.Length == 2
+            ? w[1] == ImageShape.Mnist.Length ? ImageShape.Mnist : new ImageShape(1, 1, w[1])
+            : null;
 
     public override ArchitectureSettings? SettingsFromShapes(IReadOnlyDictionary<string, int[]> shapes) =>
         shapes.TryGetValue("encoder.0.weight", out int[]? w) && w.Length == 2 ? Settings((Components, [w[0]])) : null;
@@ -42,7 +58,7 @@ public sealed class PcaAutoEncoder : Architecture
     /// </summary>
     public override StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n)
     {
-        int k = spec.Settings[Components][0];
+        int k = spec.Settings[Components][0], Pixels = spec.Input.Length;
         if (n < 2) throw new ArgumentException($"the pca model needs at least 2 training images, got {n}");
         var mean = new double[Pixels];
         for (int i = 0; i < n; i++)

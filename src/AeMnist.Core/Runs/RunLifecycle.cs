@@ -156,7 +156,7 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
     /// <summary>The metadata model.safetensors records for a run's request and threshold.</summary>
     public static ModelMetadata ModelMetadataOf(TrainRequest request, double threshold, bool collapsed) =>
         new(request.Train.Architecture, request.Train.ResolvedSettings, request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol),
-            request.Seed, threshold, request.Split, request.Train.Score) { Collapsed = collapsed };
+            request.Seed, threshold, request.Split, request.Train.Score) { Collapsed = collapsed, Image = request.Train.ResolvedImage };
 
     /// <summary>
     /// Everything a finished run writes after its final checkpoint: a run killed (or out of space) in here is completed by

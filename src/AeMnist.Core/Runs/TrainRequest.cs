@@ -7,6 +7,7 @@ using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Scoring;
+using AeMnist.Tensors;
 using AeMnist.Training;
 
 namespace AeMnist.Runs;
@@ -102,6 +103,8 @@ public static class RequestJson
         json["noise"] = t.Noise;
         // Written only when not constant, so that the records (and benchmark cells) of runs before schedules are unchanged.
         if (t.Schedule != LrSchedule.Constant) json["lr_schedule"] = TrainOptions.ScheduleName(t.Schedule);
+        // Likewise the images' shape, only when it is not MNIST's.
+        if (t.ResolvedImage != ImageShape.Mnist) json["image"] = t.ResolvedImage.Text;
         return json;
     }
 
@@ -180,7 +183,8 @@ public static class RequestJson
                 : throw t.Bad("score", string.Join(", ", Scores.All.Select(Scores.Name))),
             Noise: t.Has("noise") ? t.Double("noise", 0, 1e6) : d.Noise,
             Schedule: !t.Has("lr_schedule") ? d.Schedule
-                : TrainOptions.TryParseSchedule(t.String("lr_schedule"), out LrSchedule schedule) ? schedule : throw t.Bad("lr_schedule", "constant or cosine"));
+                : TrainOptions.TryParseSchedule(t.String("lr_schedule"), out LrSchedule schedule) ? schedule : throw t.Bad("lr_schedule", "constant or cosine"),
+            Image: !t.Has("image") ? null : ImageShape.TryParse(t.String("image"), out ImageShape image) ? image : throw t.Bad("image", "channels x height x width, e.g. 3x40x40"));
         try { train.Validate(); }
         catch (ArgumentException e) { throw new DataFormatException($"{file}: {t.Describe}: {e.Message}"); }
         return train;

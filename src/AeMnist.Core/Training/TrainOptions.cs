@@ -2,6 +2,7 @@
 // computes it (ComputeOptions). Defaults are the tutorial's.
 using AeMnist.Models;
 using AeMnist.Scoring;
+using AeMnist.Tensors;
 
 namespace AeMnist.Training;
 
@@ -45,7 +46,8 @@ public sealed record TrainOptions(
     double Contamination = 0.1,
     ScoreKind Score = ScoreKind.Mse,
     double Noise = 0.0,
-    LrSchedule Schedule = LrSchedule.Constant)
+    LrSchedule Schedule = LrSchedule.Constant,
+    ImageShape? Image = null)
 {
     /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based) under <see cref="Schedule"/>.</summary>
     public double LearningRateAt(int epoch) => Schedule switch
@@ -110,8 +112,11 @@ public sealed record TrainOptions(
     /// <summary>The architecture's settings: <see cref="Settings"/>, or its defaults.</summary>
     public ArchitectureSettings ResolvedSettings => Settings ?? Architecture.Settings(new Dictionary<string, string>());
 
+    /// <summary>The shape of the images the model takes (<see cref="Image"/>, MNIST's when not set).</summary>
+    public ImageShape ResolvedImage => Image ?? ImageShape.Mnist;
+
     /// <summary>The model these options train.</summary>
-    public ModelSpec Spec() => Architecture.Spec(ResolvedSettings);
+    public ModelSpec Spec() => Architecture.Spec(ResolvedSettings, ResolvedImage);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the option when a value is impossible.</summary>
     public void Validate()

@@ -21,7 +21,7 @@ public static class TrainingMemory
         long batch = Math.Max(1, Math.Min(options.BatchSize, split.Train.Length));
         long shards = (batch + ShardImages - 1) / ShardImages;
         long activations = spec.Shapes.Sum(s => (long)s.Length) * 3 * ShardImages * Math.Max(1, threads);
-        long images = ((long)split.Train.Length + split.Monitor.Length) * MnistFiles.PixelsPerImage;
+        long images = ((long)split.Train.Length + split.Monitor.Length) * spec.Input.Length;
         return (6 * parameters * 4, (shards - 1) * parameters * 4, activations * 4, images * 4);
     }
 
