@@ -19,7 +19,8 @@ public sealed class Dataset
 {
     private string? _sha256;
 
-    public Dataset(byte[] bytes, byte[] labels, IReadOnlyList<string> classNames, ImageShape shape, int trainCount, DataSource source)
+    public Dataset(byte[] bytes, byte[] labels, IReadOnlyList<string> classNames, ImageShape shape, int trainCount, DataSource source,
+        IReadOnlyList<string>? names = null)
     {
         if (bytes.Length != (long)labels.Length * shape.Length)
             throw new ArgumentException($"bytes has {bytes.Length} values, expected {labels.Length} x {shape.Length}.", nameof(bytes));
@@ -33,7 +34,15 @@ public sealed class Dataset
         Shape = shape;
         TrainCount = trainCount;
         Source = source;
+        if (names is not null && names.Count != labels.Length) throw new ArgumentException($"{names.Count} names for {labels.Length} images.", nameof(names));
+        Names = names;
     }
+
+    /// <summary>Each image's name where it came from a file of its own (a path relative to the data's folder), else null.</summary>
+    public IReadOnlyList<string>? Names { get; }
+
+    /// <summary>How image <paramref name="index"/> is named in messages: its file, or "image N" ("MNIST image N").</summary>
+    public string Describe(int index) => Names is { } names ? names[index] : Source.IsMnist ? $"MNIST image {index}" : $"image {index}";
 
     /// <summary>All images' pixel bytes 0-255, training part first: image i is <c>Bytes[i*L .. (i+1)*L)</c>, L = <see cref="Shape"/>.Length.</summary>
     public byte[] Bytes { get; }

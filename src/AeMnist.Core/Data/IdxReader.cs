@@ -21,6 +21,22 @@ public static class IdxReader
     /// <summary>Largest decompressed file accepted: MNIST's training images are 47 MB; 1 GiB leaves room.</summary>
     public const long MaxDecompressedBytes = 1L << 30;
 
+    /// <summary>True when the file starts like an IDX file (raw) or a gzip stream (which IDX files often are).</summary>
+    public static bool LooksLikeIdx(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+            return (n >= 2 && head[0] == 0x1F && head[1] == 0x8B) || (n == 4 && BinaryPrimitives.ReadInt32BigEndian(head) is ImagesMagic or LabelsMagic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException($"{path}: cannot read file ({IO.FileErrors.Reason(e)})", e);
+        }
+    }
+
     /// <summary>Reads an IDX3 image file: pixel bytes become pixel / 255, as torchvision's ToTensor does.</summary>
     public static ImageSet ReadImages(string path)
     {

@@ -332,7 +332,8 @@ public static class ImageInputs
         }
     }
 
-    private static string? FindLabels(string imagePath)
+    /// <summary>The IDX label file beside an IDX image file, found by name, or null.</summary>
+    internal static string? FindLabels(string imagePath)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(imagePath))!;
         return LabelCandidates(Path.GetFileName(imagePath)).Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);

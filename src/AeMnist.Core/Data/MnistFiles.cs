@@ -129,7 +129,8 @@ public static class MnistFiles
         return null;
     }
 
-    private static bool HasFiles(string directory) =>
+    /// <summary>True when <paramref name="directory"/> holds the four IDX files (raw or .gz, MNIST's names or Kaggle's).</summary>
+    public static bool HasFiles(string directory) =>
         Directory.Exists(directory) &&
         FileNames.All(f => Candidates(f).Any(c => File.Exists(Path.Combine(directory, c))));
 }

@@ -76,7 +76,7 @@ public static class ImageFiles
         int alphaMin = 255, alphaMax = 0, blackMax = 0;
         for (int i = 0; i < gray.Length; i++)
         {
-            double luma = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
+            double luma = ImageDecoder.Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
             int a = rgba[4 * i + 3];
             double onBlack = luma * a / 255;
             double v = invert ? 255 - (onBlack + 255.0 * (255 - a) / 255) : onBlack;
