@@ -62,7 +62,7 @@ public class ParsingTests
         foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv|bottleneck|pca>", "--protocol <seed|one-class>",
                      "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native|torch>", "--device <cpu|cuda>", "ConvTranspose2d 5→3→1" })
             Assert.Contains(text, result.Stdout);
-        Assert.DoesNotContain("--input", result.Stdout);  // score's
+        Assert.DoesNotContain("--skip-bad", result.Stdout);  // score's
         Assert.DoesNotContain("--min-auroc", result.Stdout);  // evaluate's
     }
 
@@ -71,6 +71,6 @@ public class ParsingTests
     {
         CliResult result = CliRunner.Run("data", "--data", "/nonexistent/mnist");
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal("aemnist: /nonexistent/mnist: data directory not found; pass --data DIR with the four MNIST IDX files", result.Stderr.TrimEnd());
+        Assert.Equal("aemnist: /nonexistent/mnist: data directory not found; pass --data with mnist, a folder of class folders (or of MNIST's IDX files), or a labelled CSV, IDX or .npz file", result.Stderr.TrimEnd());
     }
 }

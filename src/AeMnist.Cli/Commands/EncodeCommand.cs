@@ -32,7 +32,7 @@ internal static class EncodeCommand
             if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
             RunDirectory? run = model.FindRun(parse);
             using LoadedModel loaded = model.Load(parse, run);
-            ImageBatch batch = inputs.Read(parse);
+            ImageBatch batch = inputs.Read(parse, loaded.Metadata);
             SampleShape latent = loaded.Model.Spec.Latent;
             var codes = new float[batch.Count * latent.Length];
             loaded.Model.Encode(batch.Pixels, batch.Count, codes);

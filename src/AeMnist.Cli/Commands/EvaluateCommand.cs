@@ -51,15 +51,16 @@ internal static class EvaluateCommand
             if (run is null && parse.GetValue(report))
                 throw new UsageException("--report writes into a run directory, and --model-file is not a run's model; use aemnist report --model-file FILE --output DIR");
             // The split: the model's own when its file records one (then the split options cannot apply), else the options'.
-            SplitOptions fromOptions = split.Read(parse);
+            split.ReadProtocol(parse);
             ScoreKind? scoreKind = score.Read(parse);
             using LoadedModel loaded = model.Load(parse, run);
             var (metadata, modelPath) = (loaded.Metadata, loaded.ModelPath);
-            SplitOptions splitOptions = metadata.Split ?? fromOptions;
+            bool labelledFolder = parse.GetValue(inputs.Input) is [var only] && (Directory.Exists(only) || only.EndsWith(".npz", StringComparison.OrdinalIgnoreCase));
             if (metadata.Split is { } own)
-                SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({Describe(own)})");
-            LabelledImages? labelled = inputs.ReadLabelled(parse);
+                SharedOptions.RejectGiven(parse, labelledFolder ? split.All.Where(o => o != split.Normal) : split.All, $"{modelPath} records its split ({Describe(own)})");
+            LabelledImages? labelled = inputs.ReadLabelled(parse, metadata, labelledFolder ? parse.GetValue(split.Normal) : null);
             Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
+            SplitOptions splitOptions = metadata.Split ?? split.Read(parse, mnist);
             EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, splitOptions, mnist, rule, labelled, scoreKind);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);

@@ -5,6 +5,7 @@ using AeMnist.Detection;
 using AeMnist.Evaluation;
 using AeMnist.Reporting;
 using AeMnist.Runs;
+using AeMnist.Scoring;
 using Spectre.Console;
 
 namespace AeMnist.Cli.Commands;
@@ -18,7 +19,8 @@ internal static class EvaluationText
         var s = outcome.Split.Options;
         string guessed = metadata.ArchitectureGuessed ? ", architecture recognised from its tensor names and shapes" : "";
         string prefix = metadata.DroppedPrefix is { } p ? $", '{p}' prefix of DataParallel dropped" : "";
-        output.WriteLine($"Model {modelPath} ({metadata.Model}{guessed}{prefix}), normal digit {s.Normal}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}");
+        output.WriteLine($"Model {modelPath} ({metadata.Model}{guessed}{prefix}), normal {outcome.NormalName}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}; score {Scores.Label(outcome.Score)}");
+        if (outcome.Data is { } data) output.WriteLine($"Data: {data.Path} ({(data.IsMnist ? "MNIST" : data.Kind)}, sha256 {outcome.DataSha256?[..12]}...)");
         string evaluated = outcome.FromInput ? $"Evaluated on {outcome.TestName}" : "Test split";
         output.WriteLine($"{evaluated}: {m.Count} images ({m.Normals} normal, {m.Anomalies} anomalies). Threshold {outcome.Threshold:G6} ({outcome.ThresholdRuleText}); error >= threshold is an anomaly.");
         if (outcome.TestUsedForEarlyStopping == true)
@@ -31,7 +33,7 @@ internal static class EvaluationText
         else
             WritePlainTables(output, outcome);
         output.WriteLine();
-        output.WriteLine("Reconstruction error, normal vs anomalous test digits");
+        output.WriteLine($"{Scores.Label(outcome.Score)}, normal vs anomalous test {(outcome.IsMnist ? "digits" : "images")}");
         var normal = outcome.Test.Errors.Where((_, i) => !outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
         var anomalous = outcome.Test.Errors.Where((_, i) => outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
         output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out }));
@@ -51,10 +53,12 @@ internal static class EvaluationText
         foreach (var (name, value) in MetricRows(outcome))
             metrics.AddRow(name, double.IsNaN(value) ? "n/a" : value.ToString("F4"));
         AnsiConsole.Write(new Columns(confusion, metrics));
-        if (r.DigitFlagRates is { } rates)
+        if (r.ClassFlagRates is { } rates)
         {
-            var digits = new Table().Title("Flagged as anomalous, by digit").AddColumn("digit");
-            for (int d = 0; d < rates.Count; d++) digits.AddColumn(d == outcome.Split.Options.Normal ? $"[bold]{d} (normal)[/]" : d.ToString(), c => c.RightAligned());
+            string noun = outcome.IsMnist ? "digit" : "class";
+            var digits = new Table().Title($"Flagged as anomalous, by {noun}").AddColumn(noun);
+            for (int d = 0; d < rates.Count; d++)
+                digits.AddColumn(d == outcome.Normal ? $"[bold]{Markup.Escape(outcome.ClassNames[d])} (normal)[/]" : Markup.Escape(outcome.ClassNames[d]), c => c.RightAligned());
             digits.AddRow(["share", .. rates.Select(x => double.IsNaN(x) ? "-" : $"{x * 100:F0}%")]);
             AnsiConsole.Write(digits);
         }
@@ -83,12 +87,14 @@ internal static class EvaluationText
         output.WriteLine();
         output.WriteLine("Metric                              Value");
         foreach (var (name, value) in MetricRows(outcome)) Row(output, name, value);
-        if (r.DigitFlagRates is { } rates)
+        if (r.ClassFlagRates is { } rates)
         {
             output.WriteLine();
-            output.WriteLine("Flagged as anomalous, by digit");
-            output.WriteLine("  digit  " + string.Join("", Enumerable.Range(0, 10).Select(d => $"{(d == s.Normal ? $"[{d}]" : d.ToString()),7}")));
-            output.WriteLine("  share  " + string.Join("", rates.Select(x => double.IsNaN(x) ? "      -" : $"{x * 100,6:F0}%")));
+            string noun = outcome.IsMnist ? "digit" : "class";
+            output.WriteLine($"Flagged as anomalous, by {noun}");
+            int width = Math.Max(7, outcome.ClassNames.Max(c => c.Length) + 3);
+            output.WriteLine($"  {noun,-5}  " + string.Join("", Enumerable.Range(0, rates.Count).Select(d => (d == outcome.Normal ? $"[{outcome.ClassNames[d]}]" : outcome.ClassNames[d]).PadLeft(width))));
+            output.WriteLine("  share  " + string.Join("", rates.Select(x => (double.IsNaN(x) ? "-" : $"{x * 100:F0}%").PadLeft(width))));
         }
     }
 

@@ -50,11 +50,51 @@ internal sealed partial class InputOptions
         };
     }
 
-    /// <summary>The images of --input (score).</summary>
-    public ImageBatch Read(ParseResult parse) => _batch = ImageInputs.Read(parse.GetValue(Input)!, Options(parse));
+    /// <summary>
+    /// The images of --input (score, encode) for <paramref name="metadata"/>'s model: MNIST-like inputs (CSV, IDX, 28x28
+    /// images, stdin) for a model of MNIST's shape, else images read as the model was trained (its size, resized when it
+    /// was trained with --size; its channels; inverted when it was).
+    /// </summary>
+    public ImageBatch Read(ParseResult parse, Detection.ModelMetadata metadata)
+    {
+        string[] paths = parse.GetValue(Input)!;
+        if (metadata.Image == Tensors.ImageShape.Mnist && !metadata.Resize && !metadata.Invert)
+            return _batch = ImageInputs.Read(paths, Options(parse));
+        if (parse.GetResult(PixelMax) is { Implicit: false })
+            throw new UsageException($"--pixel-max applies to the CSV inputs of a model of MNIST's images; this model takes {metadata.Image} images");
+        if (paths.Contains(ImageInputs.StandardInput))
+            throw new UsageException($"--input - (stdin) is for MNIST-like CSV or IDX; this model takes {metadata.Image} images: give their files or folders");
+        ImageRules rules = Rules(parse, metadata);
+        Dataset images = DataSources.OpenImages(paths, rules);
+        CheckShape(images, metadata);
+        return _batch = new ImageBatch(images.Gather([.. Enumerable.Range(0, images.Count)]), images.Count, [.. images.Names ?? []], [.. Enumerable.Repeat(-1, images.Count)], [], []);
+    }
 
-    /// <summary>The labelled images of --input (evaluate), or null without --input.</summary>
-    public LabelledImages? ReadLabelled(ParseResult parse)
+    // The model's own reading rules; --invert adds inverting to a model that was not trained on inverted images.
+    private ImageRules Rules(ParseResult parse, Detection.ModelMetadata metadata)
+    {
+        ImageRules rules = metadata.InputRules;
+        if (parse.GetValue(Invert))
+        {
+            if (rules.Invert) throw new UsageException("--invert cannot apply: the model was trained on inverted images, so its inputs are inverted already");
+            rules = rules with { Invert = true };
+        }
+        return rules;
+    }
+
+    private static void CheckShape(Dataset images, Detection.ModelMetadata metadata)
+    {
+        if (images.Shape != metadata.Image)
+            throw new DataFormatException($"{images.Names?[0] ?? images.Directory}: the images are {images.Shape}, and the model takes {metadata.Image} images"
+                + (metadata.Resize ? "" : " (it was trained without --size, so inputs are not resized: resize them to its size first)"));
+    }
+
+    /// <summary>
+    /// The labelled images of --input (evaluate), or null without --input: a folder of class folders (or MVTec AD's, or a
+    /// .npz with x and y), read as the model was trained, whose normal class is <paramref name="normal"/> (given with
+    /// --normal), else the model's own class, else the one called good or normal; or MNIST-like labelled CSV or IDX.
+    /// </summary>
+    public LabelledImages? ReadLabelled(ParseResult parse, Detection.ModelMetadata metadata, string? normal)
     {
         string[]? paths = parse.GetValue(Input);
         if (paths is null || paths.Length == 0)
@@ -62,6 +102,27 @@ internal sealed partial class InputOptions
             foreach (Option o in new Option[] { Labels, Invert, PixelMax })
                 if (parse.GetResult(o) is { Implicit: false }) throw new UsageException($"{o.Name} applies to --input data; without --input evaluate uses the test split");
             return null;
+        }
+        if (paths.Length == 1 && (Directory.Exists(paths[0]) || paths[0].EndsWith(".npz", StringComparison.OrdinalIgnoreCase)))
+        {
+            foreach (Option o in new Option[] { Labels, PixelMax })
+                if (parse.GetResult(o) is { Implicit: false }) throw new UsageException($"{o.Name} applies to CSV and IDX --input; {paths[0]} is a labelled folder or .npz");
+            Dataset data = DataSources.OpenLabelled(paths[0], Rules(parse, metadata));
+            CheckShape(data, metadata);
+            int normalClass;
+            try
+            {
+                normalClass = normal is not null ? data.ResolveClass(normal)
+                    : metadata.NormalClass is { } own && data.ClassNames.Contains(own) ? data.ClassNames.ToList().IndexOf(own)
+                    : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {paths[0]} has no class called {metadata.NormalClass ?? "good or normal"}; name its normal class");
+            }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            return new LabelledImages(Path.GetFileName(Path.GetFullPath(paths[0]).TrimEnd('/')), data.Gather([.. Enumerable.Range(0, data.Count)]), data.Labels)
+            {
+                ClassNames = data.ClassNames,
+                Normal = normalClass,
+                Names = data.Names,
+            };
         }
         _batch = ImageInputs.Read(paths, Options(parse));
         string name = paths[0] == ImageInputs.StandardInput ? "stdin" : Path.GetFileName(Path.GetFullPath(paths[0]));

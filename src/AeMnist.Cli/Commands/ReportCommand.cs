@@ -44,7 +44,7 @@ internal static class ReportCommand
         command.SetAction(parse =>
         {
             ThresholdRule rule = EvaluateCommand.ReadRule(parse.GetValue(threshold), null, null);
-            SplitOptions fromOptions = split.Read(parse);
+            split.ReadProtocol(parse);
             ScoreKind? scoreKind = score.Read(parse);
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
@@ -72,7 +72,7 @@ internal static class ReportCommand
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
                     if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
                     Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? fromOptions, mnist, rule, score: scoreKind);
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? split.Read(parse, mnist), mnist, rule, score: scoreKind);
                     warnings.AddFor(outcome, loaded, Remedy);
                     return (Path.GetFileName(Path.GetFullPath(run.Path)), ReportBuilder.Build(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
                 }).ToList();
@@ -111,7 +111,7 @@ internal static class ReportCommand
             var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
             if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
             Dataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? fromOptions, data2, rule, score: scoreKind);
+            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2), data2, rule, score: scoreKind);
             warnings.AddFor(result, model1, Remedy);
             ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath);
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.

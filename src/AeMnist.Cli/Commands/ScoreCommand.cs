@@ -23,7 +23,7 @@ internal static class ScoreCommand
         var fpr = SharedOptions.OptionalDouble("--fpr",
             "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
             "F");
-        var normal = SharedOptions.OptionalInt("--normal", "The normal digit, for --fpr with a model file that does not record it", "DIGIT");
+        var normal = new Option<string?>("--normal") { Description = "The normal class (a digit for MNIST), for --fpr with a model file that does not record it", HelpName = "CLASS" };
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
         var score = new SharedOptions.ScoreOption();
@@ -37,7 +37,6 @@ internal static class ScoreCommand
             if (given is { } t && !(double.IsFinite(t) && t >= 0))
                 throw new UsageException($"--threshold must be a number 0 or more, got {t}");
             if (given is not null && parse.GetValue(fpr) is not null) throw new UsageException("give --threshold or --fpr, not both");
-            if (parse.GetValue(normal) is { } d && d is < 0 or > 9) throw new UsageException($"--normal {d} must be a digit 0-9");
             ScoreKind? asked = score.Read(parse);
             string? path = parse.GetValue(outputPath);
             if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
@@ -51,7 +50,7 @@ internal static class ScoreCommand
                 SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no MNIST digits are read");
             if (loaded.Metadata.Split is { } own)
                 SharedOptions.RejectGiven(parse, [normal], $"{loaded.ModelPath} records its split ({EvaluateCommand.Describe(own)}), so its normal digit is known");
-            ImageBatch batch = inputs.Read(parse);
+            ImageBatch batch = inputs.Read(parse, loaded.Metadata);
             ThresholdChoice limit = Threshold(loaded, given, parse.GetValue(fpr), parse.GetValue(normal), parse.GetValue(data), kind);
             // The first images are scored with the collapse probe (one reconstruction each); the rate printed below is that
             // of the rest, the steady-state throughput docs/benchmarks.md reports, not the JIT's start-up.
@@ -100,17 +99,18 @@ internal static class ScoreCommand
     /// run's validation (else train) split, or of a model file's one-class split of --normal; or, for a model that stores
     /// none, the default rule --fpr 0.05 (said so). Only the reference images a rule needs are scored.
     /// </summary>
-    private static ThresholdChoice Threshold(LoadedModel loaded, double? given, double? fpr, int? normal, string? dataDirectory, ScoreKind kind)
+    private static ThresholdChoice Threshold(LoadedModel loaded, double? given, double? fpr, string? normal, string? dataDirectory, ScoreKind kind)
     {
         if (given is { } t) return new ThresholdChoice(t, "given with --threshold");
         if (fpr is null && loaded.Metadata.Threshold is { } stored) return new ThresholdChoice(stored, "the model's stored threshold");
         ThresholdRule rule = fpr is { } f ? EvaluateCommand.ReadRule(null, null, null, f) : ThresholdRule.DefaultForForeignModel;
-        int? digit = normal ?? loaded.Metadata.Normal;
-        SplitOptions splitOptions = loaded.Metadata.Split
-            ?? (digit is int d
-                ? new SplitOptions(SplitProtocol.OneClass, d)
-                : throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal digit; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used"));
+        if (loaded.Metadata.Split is null && normal is null && loaded.Metadata.Normal is null)
+            throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores no threshold and no normal class; pass --threshold X, or --normal D so that the threshold flagging {(fpr ?? 0.05) * 100:G3}% of digit D's MNIST training images can be used");
         Dataset data = SharedOptions.LoadDataFor(loaded.Run, dataDirectory);
+        int digit;
+        try { digit = normal is not null ? data.ResolveClass(normal) : loaded.Metadata.Normal!.Value; }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        SplitOptions splitOptions = loaded.Metadata.Split ?? new SplitOptions(SplitProtocol.OneClass, digit);
         DataSplit split = Splitter.Split(data, splitOptions);
         ThresholdChoice choice = rule.Apply(EvaluateJob.References(loaded.Detector, data, split, kind));
         string text = fpr is null ? "no stored threshold, so the default rule: " + choice.Rule : choice.Rule;

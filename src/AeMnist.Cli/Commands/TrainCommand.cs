@@ -1,4 +1,5 @@
-// `aemnist train`: trains an autoencoder on the normal digit and writes a run directory.
+// `aemnist train`: trains an autoencoder on the normal class of a labelled dataset (MNIST by default) or on a folder of
+// normal images, and writes a run directory.
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
@@ -50,16 +51,24 @@ internal static class TrainCommand
         var retryCollapsed = SharedOptions.Int("--retry-collapsed",
             $"When the model collapses (constant output at {Trainer.CollapseEvaluations} evaluations in a row), train again with the next seed, up to N times (0-{TrainRequest.MaxRetries}; the seeds are recorded in run.json)", 0);
         var resume = SharedOptions.PathOption(new Option<string?>("--resume") { Description = "Continue an interrupted run (its checkpoint holds every option; only --threads and --data may be given) to exactly the result of an uninterrupted one", HelpName = "DIR" });
-        var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-DIGIT-sSEED-TIMESTAMP]", HelpName = "NAME" };
+        var runName = new Option<string?>("--run-name") { Description = "Name of the run directory [default: MODEL-CLASS-sSEED-TIMESTAMP]", HelpName = "NAME" };
         var data = SharedOptions.Data();
+        var input = SharedOptions.PathOption(new Option<string[]>("--input", "-i")
+        {
+            Description = "Normal images to learn from, no labels needed: folders (searched recursively), PNG/JPEG/BMP/WebP/GIF files, CSV, IDX or NumPy .npy files; every image is normal (instead of --data and --normal)",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "PATH",
+        });
+        var rules = new SharedOptions.ImageRuleSet();
         var runsDir = SharedOptions.RunsDir();
         var compute = new SharedOptions.ComputeSet();
         var json = SharedOptions.Json();
         var quiet = SharedOptions.Quiet(hasJson: true);
 
-        var command = new Command("train", "Train an autoencoder on one normal digit and write a run directory");
+        var command = new Command("train", "Train an autoencoder on the normal class of a dataset (or on a folder of normal images) and write a run directory");
         foreach (Option o in split.All) command.Add(o);
-        Option[] own = [model, .. settings, epochs, batchSize, lr, lrSchedule, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, retryCollapsed, runName, resume, data, runsDir, .. compute.All, json, quiet];
+        Option[] own = [model, .. settings, epochs, batchSize, lr, lrSchedule, weightDecay, evalEvery, patience, keep, contamination, score.Option, noise, retryCollapsed, runName, resume,
+            data, input, .. rules.All, runsDir, .. compute.All, json, quiet];
         foreach (Option o in own) command.Add(o);
 
         command.SetAction(parse =>
@@ -68,11 +77,12 @@ internal static class TrainCommand
             ComputeOptions computeOptions = compute.Read(parse);
             ResumableRun? resumable = null;
             TrainRequest? request = null;
+            Dataset? dataset = null;
             if (resumePath is not null)
             {
                 // A resumed run keeps every option of its checkpoint: any other option given would be ignored, so it is an error.
                 Option[] fixedByCheckpoint = [.. split.All, model, .. settings, epochs, batchSize, lr, weightDecay, evalEvery, patience, keep, contamination,
-                    score.Option, noise, lrSchedule, retryCollapsed, runName, runsDir, compute.Engine, compute.Device];
+                    score.Option, noise, lrSchedule, retryCollapsed, runName, runsDir, compute.Engine, compute.Device, input, .. rules.All];
                 SharedOptions.RejectGiven(parse, fixedByCheckpoint, "a resumed run keeps the options of its checkpoint (only --threads and --data may be given)");
                 resumable = TrainJob.OpenResumable(resumePath);  // a wrong directory fails before half a second goes on loading the data
             }
@@ -86,12 +96,6 @@ internal static class TrainCommand
                 (TrainOptions recipe, double recipeValidation) = TrainOptions.Recipe(architecture);
                 bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
                 T Pick<T>(Option<T> o, T fallback) => Given(o) ? parse.GetValue(o)! : fallback;
-                SplitOptions splitOptions = split.Read(parse);
-                if (!Given(split.Validation) && recipeValidation != splitOptions.Validation)
-                {
-                    splitOptions = splitOptions with { Validation = recipeValidation };
-                    Splitter.Validate(splitOptions);
-                }
                 var given = settings.Where(o => parse.GetValue(o) is not null).ToDictionary(o => o.Name[2..], o => parse.GetValue(o)!);
                 var options = new TrainOptions(
                     Model: architecture.Name,
@@ -107,13 +111,45 @@ internal static class TrainCommand
                     Score: score.Read(parse) ?? recipe.Score,
                     Noise: Pick(noise, recipe.Noise),
                     Schedule: parse.GetValue(lrSchedule) is { } schedule ? TrainOptions.ParseSchedule(schedule) : recipe.Schedule);
-                options.Validate();
                 int retries = parse.GetValue(retryCollapsed);
                 if (retries is < 0 or > TrainRequest.MaxRetries)
                     throw new UsageException($"--retry-collapsed {retries} must be 0-{TrainRequest.MaxRetries}");
                 string? name = parse.GetValue(runName);
                 RunDirectory.CheckName(name);
-                request = new TrainRequest(splitOptions, options, computeOptions, parse.GetValue(runsDir)!, name) { RetryCollapsed = retries };
+                split.ReadProtocol(parse);
+                ImageRules imageRules = rules.Read(parse);
+                string[] inputs = parse.GetValue(input) ?? [];
+
+                // The data (checked now, before anything trains): normal images from --input, or a labelled dataset.
+                SplitOptions splitOptions;
+                DataRecord? record = null;
+                if (inputs.Length > 0)
+                {
+                    SharedOptions.RejectGiven(parse, [data, .. split.Labelled], "--input's images are all normal: there are no classes to choose from and no test part");
+                    dataset = DataSources.OpenImages(inputs, imageRules);
+                    // Nothing to test on, so early stopping and the threshold watch a validation split of the images.
+                    double validation = Given(split.Validation) ? parse.GetValue(split.Validation) : Math.Max(recipeValidation, 0.1);
+                    if (!(validation > 0))
+                        throw new UsageException("--validation 0 leaves nothing to watch: --input's images are all normal and have no test part; give a fraction such as 0.1");
+                    splitOptions = new SplitOptions(SplitProtocol.OneClass, 0, Validation: validation, Seed: parse.GetValue(split.Seed));
+                    Splitter.Validate(splitOptions);
+                    record = new DataRecord(inputs.Length == 1 ? Path.GetFullPath(inputs[0]) : string.Join(";", inputs.Select(Path.GetFullPath)), "")
+                        { Inputs = [.. inputs.Select(Path.GetFullPath)], Rules = imageRules };
+                }
+                else
+                {
+                    dataset = SharedOptions.LoadData(parse.GetValue(data), imageRules);
+                    splitOptions = split.Read(parse, dataset, recipeValidation);
+                    if (!imageRules.IsDefault) record = new DataRecord(dataset.Directory, "") { Rules = imageRules };
+                }
+                options = options with { Image = dataset.Shape == Tensors.ImageShape.Mnist ? null : dataset.Shape };
+                options.Validate();
+                request = new TrainRequest(splitOptions, options, computeOptions, parse.GetValue(runsDir)!, name)
+                {
+                    RetryCollapsed = retries,
+                    Data = record,
+                    NormalClass = dataset.Source.IsMnist ? null : dataset.ClassNames[splitOptions.Normal],
+                };
             }
 
             using (resumable)
@@ -123,7 +159,7 @@ internal static class TrainCommand
                 var warnings = new Warnings(parse.InvocationConfiguration.Error);
                 Dataset mnist = resumable is not null
                     ? SharedOptions.LoadDataFor(resumable.Run.Path, resumable.Contents.Request.Data, parse.GetValue(data))
-                    : SharedOptions.LoadData(parse.GetValue(data));
+                    : dataset!;
 
                 // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
                 using var stop = new CancellationTokenSource();

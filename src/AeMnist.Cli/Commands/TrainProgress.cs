@@ -22,13 +22,16 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
         if (resumed) output.WriteLine($"Resuming {run.Path}");
         string settings = options.Architecture.DescribeSettings(options.ResolvedSettings);
         string engine = request.Compute.Engine == Engines.Native.NativeEngine.EngineName ? "" : $" with the {request.Compute.Engine} engine ({request.Compute.Device})";
+        string normal = request.Data?.Inputs is not null ? $"the {data.Count} images of --input" + (data.Shape == Tensors.ImageShape.Mnist ? "" : $" ({data.Shape})")
+            : data.Source.IsMnist ? $"digit {split.Normal}" : $"class '{data.ClassNames[split.Normal]}' of {data.Shape} images";
+        string protocol = request.Data?.Inputs is not null ? "" : $", {SplitOptions.ProtocolName(split.Protocol)} protocol";
         output.WriteLine(options.Architecture.FitsExactly
-            ? $"Fitting {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}: exactly, in closed form (no epochs, no optimiser)"
-            : $"Training {options.Model}{settings}{engine} on digit {split.Normal}, {SplitOptions.ProtocolName(split.Protocol)} protocol, seed {request.Seed}, " +
+            ? $"Fitting {options.Model}{settings}{engine} on {normal}{protocol}, seed {request.Seed}: exactly, in closed form (no epochs, no optimiser)"
+            : $"Training {options.Model}{settings}{engine} on {normal}{protocol}, seed {request.Seed}, " +
               $"{options.Epochs} epochs max, batch {options.BatchSize}, lr {options.LearningRate}{(options.Schedule == LrSchedule.Constant ? "" : $" ({TrainOptions.ScheduleName(options.Schedule)} schedule)")}");
         if (split.Validation == 0 && !options.Architecture.FitsExactly)
             output.WriteLine("Note: no --validation split, so early stopping watches the TEST split (as the tutorial does); test figures are optimistic.");
-        output.WriteLine($"Data: {data.Directory}; run directory: {run.Path}");
+        output.WriteLine($"Data: {data.Directory} (sha256 {data.Sha256[..12]}...); run directory: {run.Path}");
     }
 
     public void OnEpoch(EpochRecord r)
@@ -66,7 +69,7 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
             ? $"Fitted in {outcome.Result.Seconds:F1}s; monitored loss {s.BestMonitorLoss:F6}."
             : $"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
         Scoring.ScoreKind score = outcome.Request.Train.Score;
-        string scores = score == Scoring.ScoreKind.Mse ? "errors" : $"{Scoring.Scores.Name(score)} scores";
+        string scores = $"{Scoring.Scores.Label(score)} scores";
         output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's {scores} at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
         output.WriteLine($"Saved {outcome.Run.ModelPath}");
         output.WriteLine($"Next: aemnist evaluate --run {outcome.Run.Path}");

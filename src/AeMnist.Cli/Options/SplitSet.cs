@@ -11,14 +11,18 @@ namespace AeMnist.Cli.Commands;
 
 internal static partial class SharedOptions
 {
-    /// <summary>The options that define a split; used by train, and by evaluate without --run.</summary>
+    /// <summary>The options that define a split; used by train, and by evaluate and report for a model that records none.</summary>
     internal sealed class SplitSet
     {
-        public readonly Option<int> Normal = Int("--normal", "The normal digit, 0-9", 5, "DIGIT");
-        public readonly Option<string> Protocol = new("--protocol")
+        public readonly Option<string?> Normal = new("--normal")
         {
-            Description = "seed: the tutorial's split of all 70,000 digits; one-class: all training images of the digit, the full test set",
-            DefaultValueFactory = _ => "seed",
+            Description = "The normal class: a digit 0-9 for MNIST, else a class's name (its folder's name) or number [default: 5 for MNIST; the class called good or normal where the data has one]",
+            HelpName = "CLASS",
+        };
+        public readonly Option<string?> Protocol = new("--protocol")
+        {
+            Description = "seed: the tutorial's split, sampled from all the data's images (for MNIST: all 70,000 digits); one-class: every training image of the normal class, " +
+                "tested on the data's test part (MNIST's test file; a folder without one holds 20% of the normal images out, with every image of the other classes) [default: seed for MNIST, one-class otherwise]",
             HelpName = "seed|one-class",
         };
         public readonly Option<int> TrainNormal = Int("--train-normal", "seed protocol: normal images in the train split", 5000);
@@ -31,16 +35,42 @@ internal static partial class SharedOptions
 
         public Option[] All => [Normal, Protocol, TrainNormal, TrainAnomalies, TestNormal, TestAnomalies, Validation, Seed];
 
-        public SplitOptions Read(ParseResult parse)
+        /// <summary>The options that only a labelled dataset's split can use (not --input's normal images).</summary>
+        public Option[] Labelled => [Normal, Protocol, TrainNormal, TrainAnomalies, TestNormal, TestAnomalies];
+
+        /// <summary>The protocol given (null: the data's default), checked before any data is read.</summary>
+        public SplitProtocol? ReadProtocol(ParseResult parse)
         {
-            string protocolText = parse.GetValue(Protocol)!;
-            if (!SplitOptions.TryParseProtocol(protocolText.Trim().ToLowerInvariant(), out SplitProtocol protocol))
-                throw new UsageException($"--protocol {MessageText.Quote(protocolText)} is not a protocol; use seed or one-class");
+            string? text = parse.GetValue(Protocol);
+            if (text is null) return null;
+            if (!SplitOptions.TryParseProtocol(text.Trim().ToLowerInvariant(), out SplitProtocol protocol))
+                throw new UsageException($"--protocol {MessageText.Quote(text)} is not a protocol; use seed or one-class");
+            return protocol;
+        }
+
+        /// <summary>
+        /// The split of <paramref name="data"/> the options define, validated: the normal class resolved against the data's
+        /// classes, the protocol the data's default when not given, the validation fraction <paramref name="validation"/>
+        /// unless given.
+        /// </summary>
+        public SplitOptions Read(ParseResult parse, Dataset data, double? validation = null)
+        {
+            SplitProtocol protocol = ReadProtocol(parse) ?? (data.Source.IsMnist ? SplitProtocol.Seed : SplitProtocol.OneClass);
             if (protocol == SplitProtocol.OneClass)
                 RejectGiven(parse, [TrainNormal, TrainAnomalies, TestNormal, TestAnomalies],
-                    "the one-class protocol trains on every training image of the normal digit and tests on the whole test file");
-            var options = new SplitOptions(protocol, parse.GetValue(Normal), parse.GetValue(TrainNormal), parse.GetValue(TrainAnomalies),
-                parse.GetValue(TestNormal), parse.GetValue(TestAnomalies), parse.GetValue(Validation), parse.GetValue(Seed));
+                    $"the one-class protocol trains on every training image of the normal {data.ClassNoun} and tests on the data's test part");
+            string? normalText = parse.GetValue(Normal);
+            int normal;
+            try
+            {
+                normal = normalText is not null ? data.ResolveClass(normalText)
+                    : data.Source.IsMnist ? 5
+                    : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {data.Source.Path} has no class called good or normal; name the normal one of its classes ({string.Join(", ", data.ClassNames.Take(8))})");
+            }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            bool validationGiven = parse.GetResult(Validation) is { Implicit: false };
+            var options = new SplitOptions(protocol, normal, parse.GetValue(TrainNormal), parse.GetValue(TrainAnomalies),
+                parse.GetValue(TestNormal), parse.GetValue(TestAnomalies), validationGiven ? parse.GetValue(Validation) : validation ?? parse.GetValue(Validation), parse.GetValue(Seed));
             Splitter.Validate(options);
             return options;
         }

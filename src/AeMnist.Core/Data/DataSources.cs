@@ -3,7 +3,7 @@
 // a labelled CSV (Kaggle's label,pixel0,...), an IDX image file with its labels, a NumPy .npz (x and y), and, for the
 // normal images train learns from, any folder (searched recursively), image files, CSV, IDX or .npy. Every image becomes
 // C x H x W bytes: its own size when all agree (else an error naming two that differ) or --size's (resized through
-// SkiaSharp), one channel when every pixel of every image is gray and three otherwise (or --channels').
+// SkiaSharp), one channel when every pixel of every image is gray and three otherwise (or --color's).
 using System.Globalization;
 using AeMnist.Imaging;
 using AeMnist.IO;
@@ -17,7 +17,7 @@ public sealed record ImageRules
     /// <summary>Resize every image to this height and width (--size); null: the images' own size, which must agree.</summary>
     public (int Height, int Width)? Size { get; init; }
 
-    /// <summary>1 (gray) or 3 (RGB) channels (--channels); null: 1 when every image is gray, else 3.</summary>
+    /// <summary>1 (gray) or 3 (RGB) channels (--color); null: 1 when every image is gray, else 3.</summary>
     public int? Channels { get; init; }
 
     /// <summary>Dark ink on a light background: composited on white and inverted, as score --invert does.</summary>
@@ -53,15 +53,16 @@ public static class DataSources
     /// </summary>
     public static Dataset OpenLabelled(string path, ImageRules rules)
     {
-        if (path == MnistName || (Directory.Exists(path) && MnistFiles.HasFiles(path)))
+        if (path == MnistName || (Directory.Exists(path) && MnistFiles.HasAnyFile(path)))
         {
-            if (!rules.IsDefault) throw new ArgumentException("--size, --channels and --invert apply to image folders and files; MNIST is already 28x28 gray, light ink on black");
+            if (!rules.IsDefault) throw new ArgumentException("--size, --color and --invert apply to image folders and files; MNIST is already 28x28 gray, light ink on black");
             string directory = path == MnistName ? MnistFiles.FindDefaultDirectory(Environment.CurrentDirectory)
                 ?? throw new DataFormatException("the shipped MNIST is not beside the program or under ./data/mnist; pass --data DIR") : path;
             return MnistFiles.Load(directory);
         }
         FileKind kind = FileKinds.Of(path);
-        if (kind == FileKind.Missing) throw new DataFormatException($"{path}: not found");
+        if (kind == FileKind.Missing)
+            throw new DataFormatException($"{path}: data directory not found; pass --data with mnist, a folder of class folders (or of MNIST's IDX files), or a labelled CSV, IDX or .npz file");
         var collector = new Collector(rules);
         if (kind == FileKind.Directory)
         {

@@ -103,6 +103,32 @@ public sealed class Dataset
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
+    /// <summary>
+    /// The class <paramref name="text"/> names: a class name (exactly, else ignoring case) or a class number; anything else
+    /// is an <see cref="ArgumentException"/> naming <paramref name="option"/> and the classes there are.
+    /// </summary>
+    public int ResolveClass(string text, string option = "--normal")
+    {
+        string t = text.Trim();
+        for (int i = 0; i < ClassNames.Count; i++)
+            if (ClassNames[i] == t) return i;
+        int[] loose = [.. Enumerable.Range(0, ClassNames.Count).Where(i => string.Equals(ClassNames[i], t, StringComparison.OrdinalIgnoreCase))];
+        if (loose.Length == 1) return loose[0];
+        if (!Source.IsMnist && t.Length is > 0 and <= 3 && t.All(char.IsAsciiDigit) && int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) is var n && n < ClassNames.Count)
+            return n;
+        string shown = t.Length is > 0 and <= 12 && t.All(c => char.IsAsciiDigit(c) || c is '-' or '+') ? t : IO.MessageText.Quote(text, 40);
+        if (Source.IsMnist) throw new ArgumentException($"{option} {shown} is not a digit; use 0-9");
+        string classes = string.Join(", ", ClassNames.Take(12).Select(c => IO.MessageText.Quote(c, 30))) + (ClassNames.Count > 12 ? ", ..." : "");
+        throw new ArgumentException($"{option} {shown} is not a class of {Source.Path}; its classes are {classes}");
+    }
+
+    /// <summary>The class a normal class is called by convention ("good", "normal"), when the data has exactly one such; else null.</summary>
+    public int? ConventionalNormal()
+    {
+        int[] found = [.. Enumerable.Range(0, ClassNames.Count).Where(i => DataSources.NormalNames.Contains(ClassNames[i].ToLowerInvariant()))];
+        return found.Length == 1 ? found[0] : null;
+    }
+
     /// <summary>Image <paramref name="index"/> as floats in [0, 1] (a new array).</summary>
     public float[] Image(int index) => Gather([index]);
 

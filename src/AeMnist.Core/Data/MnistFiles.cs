@@ -129,6 +129,10 @@ public static class MnistFiles
         return null;
     }
 
+    /// <summary>True when <paramref name="directory"/> holds one of the four IDX files (it is meant as MNIST; a missing one is then named).</summary>
+    public static bool HasAnyFile(string directory) =>
+        Directory.Exists(directory) && FileNames.Any(f => Candidates(f).Any(c => File.Exists(Path.Combine(directory, c))));
+
     /// <summary>True when <paramref name="directory"/> holds the four IDX files (raw or .gz, MNIST's names or Kaggle's).</summary>
     public static bool HasFiles(string directory) =>
         Directory.Exists(directory) &&

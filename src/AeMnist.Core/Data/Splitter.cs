@@ -48,6 +48,12 @@ public sealed record DataSplit(SplitOptions Options, int[] Train, int[] Validati
 
 public static class Splitter
 {
+    /// <summary>
+    /// The share of the normal class's images a one-class split holds out for testing when the data has no test part of
+    /// its own (anomalib's normal_split_ratio).
+    /// </summary>
+    public const double HeldOutNormal = 0.2;
+
     /// <summary>The split of <paramref name="data"/> that <paramref name="options"/> define; its messages call a class a "digit" only for MNIST.</summary>
     public static DataSplit Split(Dataset data, SplitOptions options) => Split(data.Labels, data.TrainCount, options, data.ClassNoun);
 
@@ -79,6 +85,19 @@ public static class Splitter
             test = Enumerable.Range(trainFileCount, labels.Length - trainFileCount).ToArray();
             if (train.Length == 0)
                 throw new ArgumentException($"the training part of the data has no images of {noun} {options.Normal}");
+            if (test.Length == 0 && labels.Any(l => l != options.Normal))
+            {
+                // Data without a test part (a folder of class folders): as anomalib's Folder data, a seeded share of the
+                // normal images is held out and tested with every image of the other classes.
+                int[] shuffled = (int[])train.Clone();
+                rng.Shuffle(shuffled.AsSpan());
+                int held = (int)Math.Round(train.Length * HeldOutNormal);
+                if (held == 0 || held == train.Length)
+                    throw new ArgumentException($"{train.Length} images of {noun} {options.Normal} are too few to hold {HeldOutNormal:P0} out for testing; add images (or give the data a test part)");
+                var heldOut = new HashSet<int>(shuffled[..held]);
+                test = [.. Enumerable.Range(0, labels.Length).Where(i => heldOut.Contains(i) || labels[i] != options.Normal)];
+                train = [.. train.Where(i => !heldOut.Contains(i))];
+            }
         }
 
         int[] validation = [];
@@ -100,8 +119,8 @@ public static class Splitter
 
     public static void Validate(SplitOptions options)
     {
-        if (options.Normal is < 0 or > 9)
-            throw new ArgumentException($"--normal {options.Normal} is not a digit; use 0-9");
+        if (options.Normal is < 0 or > 254)
+            throw new ArgumentException($"--normal {options.Normal} is not a class number");
         if (options.Protocol == SplitProtocol.Seed)
         {
             if (options.TrainNormal <= 0) throw new ArgumentException($"--train-normal must be positive, got {options.TrainNormal}");

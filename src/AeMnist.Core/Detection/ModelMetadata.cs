@@ -32,6 +32,21 @@ public sealed record ModelMetadata(
     /// <summary>The shape of the images the model takes (MNIST's unless recorded otherwise).</summary>
     public ImageShape Image { get; init; } = ImageShape.Mnist;
 
+    /// <summary>The normal class's name, for data that is not MNIST (whose normal class is the digit <see cref="Normal"/>).</summary>
+    public string? NormalClass { get; init; }
+
+    /// <summary>The model was trained on images resized to its size (train --size): inputs of another size are resized the same way.</summary>
+    public bool Resize { get; init; }
+
+    /// <summary>The model was trained on inverted images (train --invert): inputs are inverted the same way.</summary>
+    public bool Invert { get; init; }
+
+    /// <summary>How inputs are read for this model: resized to its size when it was trained so, its channels, inverted when it was.</summary>
+    public Data.ImageRules InputRules => new() { Size = Resize ? (Image.Height, Image.Width) : null, Channels = Image.Channels, Invert = Invert };
+
+    /// <summary>What the normal class is called in messages: "digit 5", "class 'good'".</summary>
+    public string DescribeNormal() => NormalClass is { } name ? $"class {IO.MessageText.Quote(name, 40)}" : Normal is { } d ? $"digit {d}" : "an unknown class";
+
     public static string ToolVersion => ModelFile.ToolVersion;
 
     /// <summary>The architecture's name: "dense", "conv".</summary>
@@ -50,6 +65,9 @@ public sealed record ModelMetadata(
         };
         foreach ((string name, string text) in Settings.Texts) map[name] = text;
         if (Image != ImageShape.Mnist) map[ModelFile.ImageKey] = Image.Text;  // absent means MNIST's, so older files keep their bytes
+        if (NormalClass is { } normalClass) map["normal_class"] = normalClass;
+        if (Resize) map["resize"] = "true";
+        if (Invert) map["invert"] = "true";
         if (Normal is { } normal) map["normal"] = normal.ToString(CultureInfo.InvariantCulture);
         if (Protocol is { } protocol) map["protocol"] = protocol;
         if (Seed is { } seed) map["seed"] = seed.ToString(CultureInfo.InvariantCulture);
@@ -85,7 +103,7 @@ public sealed record ModelMetadata(
                 : throw new DataFormatException($"{name}: metadata 'seed' is {Quote(s)}, expected an integer")
             : null;
         int? normal = Int("normal");
-        if (normal is < 0 or > 9) throw new DataFormatException($"{name}: metadata 'normal' is {normal}, expected a digit 0-9");
+        if (normal is < 0 or > 254) throw new DataFormatException($"{name}: metadata 'normal' is {normal}, expected a class number 0-254");
         string? protocolText = meta.TryGetValue("protocol", out string? p) ? p : null;
         SplitProtocol protocol = SplitProtocol.Seed;
         if (protocolText is not null && !SplitOptions.TryParseProtocol(protocolText, out protocol))
@@ -105,6 +123,8 @@ public sealed record ModelMetadata(
         }
         bool collapsed = meta.TryGetValue("collapsed", out string? c) && (c == "true" ? true
             : c == "false" ? false : throw new DataFormatException($"{name}: metadata 'collapsed' is {Quote(c)}, expected true or false"));
+        bool Flag(string key) => meta.TryGetValue(key, out string? v) && (v == "true" ? true
+            : v == "false" ? false : throw new DataFormatException($"{name}: metadata '{key}' is {Quote(v)}, expected true or false"));
         ScoreKind? score = null;
         if (meta.TryGetValue("score", out string? scoreText))
             score = Scores.TryParse(scoreText, out ScoreKind parsed) ? parsed
@@ -115,6 +135,9 @@ public sealed record ModelMetadata(
             ArchitectureGuessed = header.ArchitectureGuessed,
             DroppedPrefix = header.DroppedPrefix,
             Image = header.Image,
+            NormalClass = meta.TryGetValue("normal_class", out string? normalClass) ? normalClass : null,
+            Resize = Flag("resize"),
+            Invert = Flag("invert"),
         };
     }
 

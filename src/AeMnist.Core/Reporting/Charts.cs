@@ -312,7 +312,7 @@ public static class Charts
     // ---------------------------------------------------------------- per-digit flag rates
 
     /// <summary>The share of each digit's test images flagged, the normal digit(s) in blue, anomalous ones in vermillion.</summary>
-    public static Chart DigitFlagRates(IReadOnlyList<double> rates, IReadOnlySet<int> normalDigits, string title = "Share of each digit flagged as anomalous", string name = "digits")
+    public static Chart ClassFlagRates(IReadOnlyList<double> rates, IReadOnlySet<int> normalDigits, string title = "Share of each digit flagged as anomalous", string name = "digits")
     {
         Plot plot = NewPlot(title, "digit", "flagged (%)");
         var bars = new List<Bar>();

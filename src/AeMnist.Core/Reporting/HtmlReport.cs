@@ -98,7 +98,7 @@ public static class HtmlReport
 
         Add(Reporting.Charts.ConfusionMatrix(m.TruePositives, m.FalsePositives, m.TrueNegatives, m.FalseNegatives,
             $"Confusion matrix at threshold {input.Threshold.ToString("G4", Inv)}"));
-        Add(Reporting.Charts.DigitFlagRates(m.DigitFlagRates, NormalDigits(input)));
+        Add(Reporting.Charts.ClassFlagRates(m.ClassFlagRates, NormalDigits(input)));
         if (input.Latent is { } latent) Add(Reporting.Charts.Latent(latent));
 
         var samples = new List<SampleChart>();

@@ -95,7 +95,7 @@ public static class ReportBuilder
                 Accuracy = m.Accuracy, Precision = m.Precision, Recall = m.Recall, F1 = m.F1, F1Normal = m.F1Normal,
                 Auroc = r.Auroc, AveragePrecision = r.AveragePrecision,
                 TruePositives = m.TruePositives, FalsePositives = m.FalsePositives, TrueNegatives = m.TrueNegatives, FalseNegatives = m.FalseNegatives,
-                DigitFlagRates = r.DigitFlagRates ?? Enumerable.Repeat(double.NaN, 10).ToArray(),
+                ClassFlagRates = r.ClassFlagRates ?? Enumerable.Repeat(double.NaN, 10).ToArray(),
                 RocFpr = r.Roc.FalsePositiveRate, RocTpr = r.Roc.TruePositiveRate,
                 PrRecall = r.PrecisionRecall.Recall, PrPrecision = r.PrecisionRecall.Precision,
             },

@@ -31,7 +31,7 @@ public sealed record ReportMetrics
     public required long FalseNegatives { get; init; }
 
     /// <summary>Per digit 0-9, the share of its test images flagged as anomalous (NaN where the digit is absent).</summary>
-    public required IReadOnlyList<double> DigitFlagRates { get; init; }
+    public required IReadOnlyList<double> ClassFlagRates { get; init; }
 
     public required IReadOnlyList<double> RocFpr { get; init; }
     public required IReadOnlyList<double> RocTpr { get; init; }

@@ -9,7 +9,17 @@ using AeMnist.Scoring;
 namespace AeMnist.Runs;
 
 /// <summary>Labelled images to evaluate on instead of the split's test images (evaluate --input).</summary>
-public sealed record LabelledImages(string Name, float[] Pixels, byte[] Labels);
+public sealed record LabelledImages(string Name, float[] Pixels, byte[] Labels)
+{
+    /// <summary>The classes the labels number: MNIST's digits unless the images came with their own.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = MnistFiles.ClassNames;
+
+    /// <summary>The normal class among them; null: the split's (the images are labelled as the model's data is).</summary>
+    public int? Normal { get; init; }
+
+    /// <summary>Each image's name (its file), where it has one.</summary>
+    public IReadOnlyList<string>? Names { get; init; }
+}
 
 /// <summary>Scores of one split's images, with their classes and truth.</summary>
 public sealed record ScoredImages(int[] Indices, float[] Errors, byte[] Labels, bool[] IsAnomaly);
@@ -40,6 +50,23 @@ public sealed record EvaluationOutcome(
 
     /// <summary>The best F1 over all thresholds on these labels and its threshold: a reference figure, never the chosen threshold.</summary>
     public (double Threshold, double F1) BestF1 { get; init; } = (double.NaN, double.NaN);
+
+    /// <summary>The classes the evaluated images' labels number (MNIST's digits "0"-"9" for MNIST).</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = MnistFiles.ClassNames;
+
+    /// <summary>The normal class among <see cref="ClassNames"/>.</summary>
+    public int Normal { get; init; }
+
+    /// <summary>The evaluated images are MNIST's (its classes are digits).</summary>
+    public bool IsMnist { get; init; } = true;
+
+    /// <summary>What the evaluated data is, where it lies and its checksum (null for --input images).</summary>
+    public DataSource? Data { get; init; }
+
+    public string? DataSha256 { get; init; }
+
+    /// <summary>The normal class's name in messages: "digit 5", "class 'good'".</summary>
+    public string NormalName => IsMnist ? $"digit {Normal}" : $"class '{ClassNames[Normal]}'";
 }
 
 public static class EvaluateJob
@@ -57,11 +84,15 @@ public static class EvaluateJob
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
         byte[] labels = input?.Labels ?? data.GatherLabels(split.Test);
         int[] indices = input is null ? split.Test : [.. Enumerable.Range(0, labels.Length)];
-        string what = input is not null ? $"{input.Name} image" : data.Source.IsMnist ? "MNIST image" : "image";
-        (float[] errors, bool constant) = ScoreAndProbe(detector, pixels, labels.Length, kind, i => $"{what} {indices[i]}");
-        var test = new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, splitOptions.Normal));
+        int normal = input?.Normal ?? splitOptions.Normal;
+        IReadOnlyList<string> classes = input is { Normal: not null } ? input.ClassNames : data.ClassNames;
+        Func<int, string> describe = input is not null
+            ? i => input.Names is { } names ? names[i] : $"{input.Name} image {i}"
+            : i => data.Describe(indices[i]);
+        (float[] errors, bool constant) = ScoreAndProbe(detector, pixels, labels.Length, kind, describe);
+        var test = new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normal));
         ThresholdChoice threshold = detector.Threshold(rule, kind, score is not null, () => References(detector, data, split, kind));
-        EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold.Value, test.Labels);
+        EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold.Value, test.Labels, classes.Count);
         return new EvaluationOutcome(split, test, threshold.Value, threshold.Rule, result, detector.Metadata.Collapsed || constant, kind)
         {
             TestPixels = pixels,
@@ -69,6 +100,11 @@ public static class EvaluateJob
             FromInput = input is not null,
             TrainedHere = detector.Metadata.Split is not null,
             BestF1 = BestF1(result.F1ByThreshold),
+            ClassNames = classes,
+            Normal = normal,
+            IsMnist = input is { Normal: not null } ? false : data.Source.IsMnist,
+            Data = input is null ? data.Source : null,
+            DataSha256 = input is null ? data.Sha256 : null,
         };
     }
 
@@ -104,8 +140,7 @@ public static class EvaluateJob
     // images: the data's images at indices, already gathered.
     private static ScoredImages Score(Detector detector, float[] images, Dataset data, int[] indices, int normal, ScoreKind kind)
     {
-        string what = data.Source.IsMnist ? "MNIST image" : "image";
-        float[] errors = detector.Scores(images, indices.Length, kind, i => $"{what} {indices[i]}");
+        float[] errors = detector.Scores(images, indices.Length, kind, i => data.Describe(indices[i]));
         byte[] labels = data.GatherLabels(indices);
         return new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normal));
     }

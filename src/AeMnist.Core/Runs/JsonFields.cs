@@ -59,6 +59,12 @@ internal sealed class JsonFields(JsonObject o, string file, string what, string 
         return [.. list.Select(x => x is JsonValue v && v.TryGetValue(out int i) && i >= min && i <= max ? i : throw Bad(key, $"a list of integers {min}-{max}"))];
     }
 
+    public string[] StringArray(string key)
+    {
+        if (o[key] is not JsonArray list) throw Bad(key, "a list of strings");
+        return [.. list.Select(x => x is JsonValue v && v.TryGetValue(out string? s) ? s : throw Bad(key, "a list of strings"))];
+    }
+
     public ulong[] ULongArray(string key)
     {
         if (o[key] is not JsonArray list) throw Bad(key, "a list of seeds");

@@ -17,10 +17,10 @@ public static class MetricsFile
         BinaryMetrics m = r.Metrics;
         SplitOptions s = outcome.Split.Options;
         var digits = new JsonObject();
-        if (r.DigitFlagRates is { } rates)
+        if (r.ClassFlagRates is { } rates)
             for (int d = 0; d < rates.Count; d++)
-                digits[d.ToString(CultureInfo.InvariantCulture)] = double.IsNaN(rates[d]) ? null : rates[d];
-        return new JsonObject
+                digits[outcome.IsMnist ? d.ToString(CultureInfo.InvariantCulture) : outcome.ClassNames[d]] = double.IsNaN(rates[d]) ? null : rates[d];
+        var json = new JsonObject
         {
             ["threshold"] = outcome.Threshold,
             ["auroc"] = Number(r.Auroc),
@@ -40,7 +40,7 @@ public static class MetricsFile
             ["threshold_rule"] = outcome.ThresholdRuleText,
             ["flag_rule"] = "anomaly when error >= threshold",
             ["score"] = Scores.Name(outcome.Score),
-            ["digit_flag_rates"] = digits,
+            [outcome.IsMnist ? "digit_flag_rates" : "class_flag_rates"] = digits,
             ["test_set"] = outcome.TestName,
             ["test_count"] = outcome.Test.Errors.Length,
             ["test_normal"] = m.Normals,
@@ -56,6 +56,11 @@ public static class MetricsFile
             ["seed"] = s.Seed,
             ["aemnist_version"] = ModelMetadata.ToolVersion,
         };
+        if (!outcome.IsMnist) json["normal_class"] = outcome.ClassNames[outcome.Normal];
+        json["data"] = outcome.Data is { } data
+            ? new JsonObject { ["kind"] = data.Kind, ["path"] = data.Path, ["sha256"] = outcome.DataSha256 }
+            : new JsonObject { ["kind"] = "input", ["path"] = outcome.TestName, ["sha256"] = null };
+        return json;
     }
 
     private static JsonNode? Number(double value) => double.IsFinite(value) ? value : null;

@@ -210,8 +210,15 @@ public sealed partial class RunDirectory
     public List<EpochRecord> ReadHistory() => HistoryFile.Read(HistoryPath);
 
     /// <summary>A default run name: model, normal class, seed and a UTC timestamp, e.g. dense-5-s42-20261122-183000.</summary>
-    public static string DefaultName(string model, int normal, ulong seed, DateTime utcNow) =>
-        $"{model}-{normal}-s{seed}-{utcNow:yyyyMMdd-HHmmss}";
+    public static string DefaultName(string model, string normal, ulong seed, DateTime utcNow) =>
+        $"{model}-{Slug(normal)}-s{seed}-{utcNow:yyyyMMdd-HHmmss}";
+
+    // A class name as part of a directory name: letters, digits, '.', '_' and '-' kept, anything else '_', at most 40.
+    private static string Slug(string name)
+    {
+        string slug = new([.. name.Take(40).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_')]);
+        return slug.Length == 0 || slug[0] == '.' ? "class" + slug : slug;
+    }
 
     // \z, not $: "$" also matches before a final newline, which let "name\n" through.
     [GeneratedRegex(@"^[A-Za-z0-9._-]+\z")]

@@ -156,7 +156,14 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
     /// <summary>The metadata model.safetensors records for a run's request and threshold.</summary>
     public static ModelMetadata ModelMetadataOf(TrainRequest request, double threshold, bool collapsed) =>
         new(request.Train.Architecture, request.Train.ResolvedSettings, request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol),
-            request.Seed, threshold, request.Split, request.Train.Score) { Collapsed = collapsed, Image = request.Train.ResolvedImage };
+            request.Seed, threshold, request.Split, request.Train.Score)
+        {
+            Collapsed = collapsed,
+            Image = request.Train.ResolvedImage,
+            NormalClass = request.NormalClass,
+            Resize = request.Data?.Rules.Size is not null,
+            Invert = request.Data?.Rules.Invert == true,
+        };
 
     /// <summary>
     /// Everything a finished run writes after its final checkpoint: a run killed (or out of space) in here is completed by

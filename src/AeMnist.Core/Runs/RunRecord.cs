@@ -68,10 +68,8 @@ public sealed record RunRecord(
         DataRecord? data = null;
         if (split?.HasValue("data") == true)
         {
-            JsonFields d = split.Fields("data");
-            string? sha = d.OptionalString("sha256");
-            if (sha is not null && (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower))) throw d.Bad("sha256", "64 lowercase hexadecimal digits");
-            data = new DataRecord(d.OptionalString("directory") ?? split.OptionalString("data_directory") ?? "", sha ?? "");
+            data = DataRecord.Read(split.Fields("data"), requireSha: false);
+            if (data.Directory.Length == 0) data = data with { Directory = split.OptionalString("data_directory") ?? "" };
         }
         else if (split?.OptionalString("data_directory") is { } directory)
         {
@@ -125,11 +123,7 @@ public sealed record RunRecord(
                     ["test"] = IndexArray(split.Test),
                 },
                 ["data_directory"] = Path.GetFullPath(data.Directory),
-                ["data"] = new JsonObject
-                {
-                    ["directory"] = request.Data?.Directory ?? Path.GetFullPath(data.Directory),
-                    ["sha256"] = request.Data?.Sha256 ?? data.Sha256,
-                },
+                ["data"] = (request.Data ?? new DataRecord(Path.GetFullPath(data.Directory), data.Sha256)).ToJson(),
             },
             ["result"] = new JsonObject
             {

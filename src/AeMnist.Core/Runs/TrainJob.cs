@@ -49,7 +49,8 @@ public static class TrainJob
         Action<RunDirectory, TrainRequest>? onStart = null, CancellationToken cancel = default, Action<string>? onNote = null)
     {
         engines ??= NativeEngine.Catalog;
-        request = request with { Data = new DataRecord(Path.GetFullPath(data.Directory), data.Sha256) };
+        // The data's checksum, and how to read it again (the caller's --input paths and rules, kept when it gave them).
+        request = request with { Data = (request.Data ?? new DataRecord(Path.GetFullPath(data.Directory), "")) with { Sha256 = data.Sha256 } };
         DataSplit split = Splitter.Split(data, request.Split);
         TrainingMemory.Check(request.Train.Spec(), request.Train, split, request.Compute.Threads);
         using IEngine engine = engines.Create(request.Compute);
@@ -59,7 +60,7 @@ public static class TrainJob
         try
         {
             (run, held) = RunDirectory.Create(request.RunsDirectory, request.RunName,
-                RunDirectory.DefaultName(request.Train.Model, request.Split.Normal, request.Seed, DateTime.UtcNow),
+                RunDirectory.DefaultName(request.Train.Model, request.NormalClass ?? request.Split.Normal.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Seed, DateTime.UtcNow),
                 staging => RunLifecycle.Commit(staging, request, model, optimizer, state, split, data, "running", null));
         }
         catch

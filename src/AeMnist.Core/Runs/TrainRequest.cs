@@ -12,8 +12,45 @@ using AeMnist.Training;
 
 namespace AeMnist.Runs;
 
-/// <summary>The data a run was trained on: its directory and the checksum of its contents (<see cref="Dataset.Sha256"/>).</summary>
-public sealed record DataRecord(string Directory, string Sha256);
+/// <summary>
+/// The data a run was trained on: its directory (or file) and the checksum of its contents (<see cref="Dataset.Sha256"/>),
+/// and how to read it again: the --input paths of normal images (null for a labelled dataset at <see cref="Directory"/>)
+/// and the rules the images were read with (--size, --channels, --invert).
+/// </summary>
+public sealed record DataRecord(string Directory, string Sha256)
+{
+    public IReadOnlyList<string>? Inputs { get; init; }
+
+    public ImageRules Rules { get; init; } = new();
+
+    /// <summary>As JSON: directory and sha256, and the rest only when set (so MNIST runs' records are unchanged).</summary>
+    public JsonObject ToJson()
+    {
+        var json = new JsonObject { ["directory"] = Directory, ["sha256"] = Sha256 };
+        if (Inputs is not null) json["inputs"] = new JsonArray([.. Inputs.Select(i => (JsonNode)i)]);
+        if (Rules.Size is { } size) json["size"] = FormattableString.Invariant($"{size.Height}x{size.Width}");
+        if (Rules.Channels is { } channels) json["channels"] = channels;
+        if (Rules.Invert) json["invert"] = true;
+        return json;
+    }
+
+    internal static DataRecord Read(JsonFields d, bool requireSha = true)
+    {
+        string? sha = requireSha ? d.String("sha256") : d.OptionalString("sha256");
+        if (sha is not null && (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower))) throw d.Bad("sha256", "64 lowercase hexadecimal digits");
+        (int, int)? size = null;
+        if (d.HasValue("size"))
+        {
+            try { size = ImageRules.ParseSize(d.String("size")); }
+            catch (ArgumentException) { throw d.Bad("size", "HEIGHTxWIDTH"); }
+        }
+        return new DataRecord(d.OptionalString("directory") ?? "", sha ?? "")
+        {
+            Inputs = d.Has("inputs") ? d.StringArray("inputs") : null,
+            Rules = new ImageRules { Size = size, Channels = d.HasValue("channels") ? d.Int("channels", 1, 3) : null, Invert = d.HasValue("invert") && d.Bool("invert") },
+        };
+    }
+}
 
 /// <summary>A training run: the split (which holds the run's one seed), the training options, the engine, and where it goes.</summary>
 public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, ComputeOptions Compute, string RunsDirectory, string? RunName = null)
@@ -31,6 +68,9 @@ public sealed record TrainRequest(SplitOptions Split, TrainOptions Train, Comput
 
     /// <summary>The data the run trains on (set when it starts).</summary>
     public DataRecord? Data { get; init; }
+
+    /// <summary>The normal class's name, for data that is not MNIST (MNIST's is the digit <see cref="SplitOptions.Normal"/>).</summary>
+    public string? NormalClass { get; init; }
 
     /// <summary>
     /// Training commits a checkpoint after an evaluation when at least this long has passed since the last commit (each
@@ -68,7 +108,8 @@ public static class RequestJson
             ["retry_collapsed"] = r.RetryCollapsed,
             ["collapsed_seeds"] = Seeds(r.CollapsedSeeds),
         };
-        if (r.Data is { } data) json["data"] = new JsonObject { ["directory"] = data.Directory, ["sha256"] = data.Sha256 };
+        if (r.Data is { } data) json["data"] = data.ToJson();
+        if (r.NormalClass is { } normalClass) json["normal_class"] = normalClass;
         return json;
     }
 
@@ -123,20 +164,17 @@ public static class RequestJson
     {
         var root = new JsonFields(o, file, "checkpoint field", "request.");
         JsonFields c = root.Fields("compute");
-        DataRecord? data = null;
-        if (root.Has("data"))
-        {
-            JsonFields d = root.Fields("data");
-            string sha = d.String("sha256");
-            if (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower)) throw d.Bad("sha256", "64 lowercase hexadecimal digits");
-            data = new DataRecord(d.String("directory"), sha);
-        }
-        return new TrainRequest(ReadSplit(root.Fields("split")), ReadTrain(root.Fields("train"), file), new ComputeOptions(c.String("engine"), c.String("device"), c.Int("threads", 1, 1 << 16)),
+        DataRecord? data = root.Has("data") ? DataRecord.Read(root.Fields("data")) : null;
+        SplitOptions split = ReadSplit(root.Fields("split"));
+        // MNIST's requests name no class: their normal class is a digit.
+        if (!root.HasValue("normal_class") && split.Normal > 9) throw root.Fields("split").Bad("normal", "a digit 0-9");
+        return new TrainRequest(split, ReadTrain(root.Fields("train"), file), new ComputeOptions(c.String("engine"), c.String("device"), c.Int("threads", 1, 1 << 16)),
             root.String("runs_directory"), root.OptionalString("run_name"))
         {
             RetryCollapsed = root.Has("retry_collapsed") ? root.Int("retry_collapsed", 0, TrainRequest.MaxRetries) : 0,
             CollapsedSeeds = root.Has("collapsed_seeds") ? root.ULongArray("collapsed_seeds") : [],
             Data = data,
+            NormalClass = root.OptionalString("normal_class"),
         };
     }
 
@@ -144,7 +182,7 @@ public static class RequestJson
     {
         string protocolText = s.String("protocol");
         if (!SplitOptions.TryParseProtocol(protocolText, out SplitProtocol protocol)) throw s.Bad("protocol", "seed or one-class");
-        return new SplitOptions(protocol, s.Int("normal", 0, 9), s.Int("train_normal", 1, int.MaxValue), s.Int("train_anomalies", 0, int.MaxValue),
+        return new SplitOptions(protocol, s.Int("normal", 0, 254), s.Int("train_normal", 1, int.MaxValue), s.Int("train_anomalies", 0, int.MaxValue),
             s.Int("test_normal", 1, int.MaxValue), s.Int("test_anomalies", 1, int.MaxValue), s.Double("validation", 0, 0.999999999), s.ULong("seed"));
     }
 

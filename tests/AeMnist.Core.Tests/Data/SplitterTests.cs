@@ -78,7 +78,7 @@ public class SplitterTests
     }
 
     [Theory]
-    [InlineData(10, 5000, 0.0, "--normal 10 is not a digit; use 0-9")]
+    [InlineData(255, 5000, 0.0, "--normal 255 is not a class number")]
     [InlineData(5, 6000, 0.0, "--train-normal + --test-normal = 7000, but only 6313 images of digit 5 exist; lower the counts")]
     [InlineData(5, 5000, 1.0, "--validation 1 must be a fraction in [0, 1)")]
     [InlineData(5, 0, 0.0, "--train-normal must be positive, got 0")]

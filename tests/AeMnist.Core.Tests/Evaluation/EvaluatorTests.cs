@@ -5,19 +5,20 @@ namespace AeMnist.Core.Tests.Evaluation;
 public sealed class EvaluatorTests
 {
     [Fact]
-    public void IsAnomaly_IsEveryDigitButTheNormalOne()
+    public void IsAnomaly_IsEveryClassButTheNormalOne()
     {
         Assert.Equal(new[] { true, false, true, false }, Evaluator.IsAnomaly(new byte[] { 0, 5, 9, 5 }, 5));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Evaluator.IsAnomaly(new byte[] { 1 }, 10));
+        Assert.Equal(new[] { true, false }, Evaluator.IsAnomaly(new byte[] { 3, 12 }, 12));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Evaluator.IsAnomaly(new byte[] { 1 }, 255));
         Assert.Throws<ArgumentOutOfRangeException>(() => Evaluator.IsAnomaly(new byte[] { 1 }, -1));
     }
 
     [Fact]
-    public void DigitFlagRates_ShareOfEachDigitAtOrAboveThreshold_NaNWhenAbsent()
+    public void ClassFlagRates_ShareOfEachDigitAtOrAboveThreshold_NaNWhenAbsent()
     {
         float[] errors = [0.1f, 0.5f, 0.5f, 0.2f, 0.9f, 0.3f];
         byte[] labels = [5, 5, 3, 3, 3, 0];
-        double[] rates = Evaluator.DigitFlagRates(errors, labels, 0.5f);
+        double[] rates = Evaluator.ClassFlagRates(errors, labels, 0.5f);
         Assert.Equal(0, rates[0]);
         Assert.Equal(2.0 / 3, rates[3], 1e-12);
         Assert.Equal(0.5, rates[5]);
@@ -25,10 +26,10 @@ public sealed class EvaluatorTests
     }
 
     [Fact]
-    public void DigitFlagRates_RejectsBadLabels()
+    public void ClassFlagRates_RejectsBadLabels()
     {
-        Assert.Contains("labels[1] is 10", Assert.Throws<ArgumentException>(() => Evaluator.DigitFlagRates([1, 2], new byte[] { 0, 10 }, 1)).Message);
-        Assert.Throws<ArgumentException>(() => Evaluator.DigitFlagRates([1, 2], new byte[] { 0 }, 1));
+        Assert.Contains("labels[1] is 10", Assert.Throws<ArgumentException>(() => Evaluator.ClassFlagRates([1, 2], new byte[] { 0, 10 }, 1)).Message);
+        Assert.Throws<ArgumentException>(() => Evaluator.ClassFlagRates([1, 2], new byte[] { 0 }, 1));
     }
 
     [Fact]
@@ -43,7 +44,7 @@ public sealed class EvaluatorTests
             labels[i] = (byte)rng.NextInt(10);
             errors[i] = rng.NextSingle() * (labels[i] == 5 ? 0.5f : 1f);
         }
-        EvaluationResult r = Evaluator.Evaluate(errors, labels, normalDigit: 5, threshold: 0.4);
+        EvaluationResult r = Evaluator.Evaluate(errors, labels, normal: 5, threshold: 0.4);
         bool[] truth = Evaluator.IsAnomaly(labels, 5);
 
         Assert.Equal(0.4, r.Threshold);
@@ -53,7 +54,7 @@ public sealed class EvaluatorTests
         Assert.Equal(Ranking.Roc(errors, truth).Thresholds, r.Roc.Thresholds);
         Assert.Equal(Ranking.PrecisionRecall(errors, truth).Precision, r.PrecisionRecall.Precision);
         Assert.Equal(Ranking.F1ByThreshold(errors, truth).F1, r.F1ByThreshold.F1);
-        Assert.Equal(Evaluator.DigitFlagRates(errors, labels, 0.4), r.DigitFlagRates);
+        Assert.Equal(Evaluator.ClassFlagRates(errors, labels, 0.4), r.ClassFlagRates);
         Assert.InRange(r.Auroc, 0.6, 0.9);
         Assert.Equal(0, r.Roc.FalsePositiveRate[0]);
         Assert.Equal(1, r.Roc.FalsePositiveRate[^1]);
@@ -64,7 +65,7 @@ public sealed class EvaluatorTests
     public void Evaluate_WithoutLabels_HasNoDigitRates()
     {
         EvaluationResult r = Evaluator.Evaluate([0.1f, 0.9f], [false, true], 0.5);
-        Assert.Null(r.DigitFlagRates);
+        Assert.Null(r.ClassFlagRates);
         Assert.Equal(1.0, r.Auroc);
         Assert.Equal(new BinaryMetrics(1, 0, 1, 0), r.Metrics);
     }

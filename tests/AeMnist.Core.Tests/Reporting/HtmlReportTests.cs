@@ -157,10 +157,10 @@ public class HtmlReportTests
 
         Chart digits = Chart(Run, "digits");
         var bars = digits.Plot.GetPlottables<BarPlot>().Single().Bars;
-        for (int d = 0; d < 10; d++) Assert.Equal(100 * m.DigitFlagRates[d], bars[d].Value, 9);
+        for (int d = 0; d < 10; d++) Assert.Equal(100 * m.ClassFlagRates[d], bars[d].Value, 9);
         var labels = digits.Texts();
         Assert.Contains("3 (normal)", labels);
-        Assert.Contains((100 * m.DigitFlagRates[4]).ToString("0.#", Inv), labels);
+        Assert.Contains((100 * m.ClassFlagRates[4]).ToString("0.#", Inv), labels);
         Assert.NotEqual(bars[3].FillColor, bars[4].FillColor);
     }
 
@@ -251,7 +251,7 @@ public class HtmlReportTests
         {
             Precision = double.NaN, F1 = double.NaN, Auroc = double.NaN, AveragePrecision = double.NaN,
             RocFpr = [], RocTpr = [], PrRecall = [], PrPrecision = [],
-            DigitFlagRates = [.. Enumerable.Repeat(double.NaN, 10)],
+            ClassFlagRates = [.. Enumerable.Repeat(double.NaN, 10)],
         };
         var flat = Run with
         {

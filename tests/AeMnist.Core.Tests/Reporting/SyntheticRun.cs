@@ -165,7 +165,7 @@ internal static class SyntheticRun
             Auroc = auc,
             AveragePrecision = ap,
             TruePositives = tp, FalsePositives = fp, TrueNegatives = tn, FalseNegatives = fn,
-            DigitFlagRates = rates,
+            ClassFlagRates = rates,
             RocFpr = fpr, RocTpr = tpr, PrRecall = prRecall, PrPrecision = prPrecision,
         };
     }
