@@ -16,7 +16,13 @@ public static class AdamKernels
     /// <summary>
     /// g = grad + wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g·g; p += -lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps).
     /// </summary>
-    public static void Step(Index1D i, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamScalars s)
+    public static void Step(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamScalars s, int length, int block)
+    {
+        for (int first = ElementLoop.First(block); first < length; first += ElementLoop.Step(block))
+            for (int i = first, last = ElementLoop.Last(first, block, length); i < last; i++) StepOne(i, parameters, gradients, m, v, s);
+    }
+
+    private static void StepOne(int i, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamScalars s)
     {
         float p = parameters[i];
         float grad = s.WeightDecay != 0f ? gradients[i] + s.WeightDecay * p : gradients[i];

@@ -25,7 +25,13 @@ public static class ConvKernels
 {
     // x (C, N, H, W) -> columns (C*K*K, N*Ho*Wo)
     /// <summary>columns[(c·K + kh)·K + kw, (n·Ho + oh)·Wo + ow] = x[c, n, oh·S - P + kh, ow·S - P + kw], 0 outside the image.</summary>
-    public static void Im2Col(Index1D i, ArrayView<float> x, ArrayView<float> columns, ConvGeometry g)
+    public static void Im2Col(ArrayView<float> x, ArrayView<float> columns, ConvGeometry g, int length, int block)
+    {
+        for (int first = ElementLoop.First(block); first < length; first += ElementLoop.Step(block))
+            for (int i = first, last = ElementLoop.Last(first, block, length); i < last; i++) Im2ColOne(i, x, columns, g);
+    }
+
+    private static void Im2ColOne(int i, ArrayView<float> x, ArrayView<float> columns, ConvGeometry g)
     {
         int count = g.Images * g.OutHeight * g.OutWidth;
         int row = i / count, column = i - row * count;
@@ -43,7 +49,13 @@ public static class ConvKernels
     /// The adjoint of <see cref="Im2Col"/>: x[c, n, ih, iw] = [bias[c] +] Σ_{kh, kw} columns[(c·K + kh)·K + kw, (n·Ho + oh)·Wo + ow]
     /// over the (oh, ow) with oh·S - P + kh = ih and ow·S - P + kw = iw, kh then kw increasing.
     /// </summary>
-    public static void Col2Im(Index1D i, ArrayView<float> columns, ArrayView<float> x, ArrayView<float> bias, ConvGeometry g, int hasBias)
+    public static void Col2Im(ArrayView<float> columns, ArrayView<float> x, ArrayView<float> bias, ConvGeometry g, int hasBias, int length, int block)
+    {
+        for (int first = ElementLoop.First(block); first < length; first += ElementLoop.Step(block))
+            for (int i = first, last = ElementLoop.Last(first, block, length); i < last; i++) Col2ImOne(i, columns, x, bias, g, hasBias);
+    }
+
+    private static void Col2ImOne(int i, ArrayView<float> columns, ArrayView<float> x, ArrayView<float> bias, ConvGeometry g, int hasBias)
     {
         int iw = i % g.Width, rest = i / g.Width;
         int ih = rest % g.Height;

@@ -13,24 +13,24 @@ internal sealed class DeviceKernels : IDisposable
 
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>> _gemm;
     private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>> _gemmNaive;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>> _sumSplits;
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>> _rowChunkSums;
-    private readonly Lazy<Action<Index1D, ArrayView<double>, ArrayView<float>, int, double, int>> _finishRows;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int, int>> _sumSplits;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>> _rowChunkSums;
+    private readonly Lazy<Action<KernelConfig, ArrayView<double>, ArrayView<float>, int, double, int, int, int>> _finishRows;
     private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int>> _rowSumsNaive;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, int>> _squaredError;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>>> _relu, _sigmoid;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _reluBackward, _sigmoidBackward;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>> _gather;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>> _toSampleMajor;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>> _flatten;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry>> _im2col;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvGeometry, int>> _col2im;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> _center;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, double, double, int, int>> _statistics;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _normalize;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> _gradientMeans;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> _bnBackward;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>> _adam;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> _relu, _sigmoid;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _reluBackward, _sigmoidBackward;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>> _gather;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int, int, int>> _toSampleMajor;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int, int, int>> _flatten;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ConvGeometry, int, int>> _im2col;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvGeometry, int, int, int>> _col2im;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _center;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, double, double, int, int, int, int>> _statistics;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>> _normalize;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _gradientMeans;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _bnBackward;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, int, int>> _adam;
     private readonly DeviceMemory _memory;
     private readonly DeviceBuffer _splitWorkspace;
     private readonly DeviceBuffer<double> _reduceWorkspace;
@@ -50,6 +50,8 @@ internal sealed class DeviceKernels : IDisposable
         int most = accelerator.MaxNumThreadsPerGroup;
         GemmThreads = gemmThreads ?? (cpu ? 1 : most >= 256 ? 16 : most >= 64 ? 8 : most >= 16 ? 4 : 1);
         ReduceThreads = reduceThreads ?? (cpu ? 1 : Math.Min(256, 1 << (int)Math.Log2(most)));
+        ElementThreads = cpu ? 1 : Math.Min(256, most);
+        MaxGroups = cpu ? Math.Max(1, accelerator.NumMultiprocessors) : int.MaxValue;
         if (GemmThreads * GemmThreads > most || ReduceThreads > most || (ReduceThreads & (ReduceThreads - 1)) != 0)
             throw new ArgumentException($"Groups of {GemmThreads}x{GemmThreads} and {ReduceThreads} threads do not fit {accelerator.Name} ({most} threads a group), or {ReduceThreads} is no power of two.");
         _splitWorkspace = new DeviceBuffer(memory);
@@ -57,26 +59,26 @@ internal sealed class DeviceKernels : IDisposable
         _none = accelerator.Allocate1D<float>(1);
         _gemm = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmKernels.Tiled));
         _gemmNaive = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmKernels.Naive));
-        _sumSplits = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GemmKernels.SumSplits));
-        _rowChunkSums = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>(ReductionKernels.RowChunkSums));
-        _finishRows = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, int, double, int>(ReductionKernels.FinishRows));
+        _sumSplits = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int, int>(GemmKernels.SumSplits));
+        _rowChunkSums = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>(ReductionKernels.RowChunkSums));
+        _finishRows = new(() => accelerator.LoadStreamKernel<ArrayView<double>, ArrayView<float>, int, double, int, int, int>(ReductionKernels.FinishRows));
         _rowSumsNaive = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ReductionKernels.RowSumsNaive));
         _squaredError = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, int>(ReductionKernels.SquaredErrorPerImage));
-        _relu = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseKernels.Relu));
-        _sigmoid = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseKernels.Sigmoid));
-        _reluBackward = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ElementwiseKernels.ReluBackward));
-        _sigmoidBackward = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ElementwiseKernels.SigmoidBackward));
-        _gather = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(ElementwiseKernels.GatherToChannelMajor));
-        _toSampleMajor = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ElementwiseKernels.ToSampleMajor));
-        _flatten = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ElementwiseKernels.Flatten));
-        _im2col = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry>(ConvKernels.Im2Col));
-        _col2im = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvGeometry, int>(ConvKernels.Col2Im));
-        _center = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.Center));
-        _statistics = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, double, double, int, int>(BatchNormKernels.Statistics));
-        _normalize = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNormKernels.Normalize));
-        _gradientMeans = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.GradientMeans));
-        _bnBackward = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.Backward));
-        _adam = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>(AdamKernels.Step));
+        _relu = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.Relu));
+        _sigmoid = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.Sigmoid));
+        _reluBackward = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.ReluBackward));
+        _sigmoidBackward = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.SigmoidBackward));
+        _gather = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>(ElementwiseKernels.GatherToChannelMajor));
+        _toSampleMajor = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ElementwiseKernels.ToSampleMajor));
+        _flatten = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ElementwiseKernels.Flatten));
+        _im2col = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ConvGeometry, int, int>(ConvKernels.Im2Col));
+        _col2im = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvGeometry, int, int, int>(ConvKernels.Col2Im));
+        _center = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(BatchNormKernels.Center));
+        _statistics = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, double, double, int, int, int, int>(BatchNormKernels.Statistics));
+        _normalize = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(BatchNormKernels.Normalize));
+        _gradientMeans = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(BatchNormKernels.GradientMeans));
+        _bnBackward = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(BatchNormKernels.Backward));
+        _adam = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, int, int>(AdamKernels.Step));
     }
 
     public Accelerator Accelerator { get; }
@@ -86,6 +88,21 @@ internal sealed class DeviceKernels : IDisposable
 
     /// <summary>Threads of a reduction group (a power of two).</summary>
     public int ReduceThreads { get; }
+
+    /// <summary>Threads of an element-wise kernel's group.</summary>
+    public int ElementThreads { get; }
+
+    /// <summary>The most groups a launch uses: unbounded on a GPU (one group per tile, row chunk or image); the CPU accelerator's multiprocessors there.</summary>
+    public int MaxGroups { get; }
+
+    // An element-wise launch over length items: a GPU's grid-stride loop (blocks of 1), or one long block per CPU group.
+    private (KernelConfig Config, int Block) Elements(long length)
+    {
+        bool gpu = MaxGroups == int.MaxValue;
+        long groups = Math.Max(1, Math.Min((length + ElementThreads - 1) / ElementThreads, gpu ? 1 << 16 : MaxGroups));
+        long threads = groups * ElementThreads;
+        return (new KernelConfig((int)groups, ElementThreads), gpu ? 1 : (int)((length + threads - 1) / threads));
+    }
 
     /// <summary>A one-element view standing for "no bias".</summary>
     public ArrayView<float> None => _none.View;
@@ -121,7 +138,8 @@ internal sealed class DeviceKernels : IDisposable
         }
         (int splits, int chunk) = splitK ? SplitK(m, n, k) : (1, g.KChunk);
         int tile = GemmKernels.PerThread * GemmThreads;
-        var groups = new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, splits);
+        long tiles = (long)((n + tile - 1) / tile) * ((m + tile - 1) / tile);
+        var groups = new Index3D((int)Math.Min(tiles, MaxGroups), 1, splits);
         var shared = SharedMemoryConfig.RequestDynamic<float>(GemmKernels.KTile * 2 * tile);
         var config = new KernelConfig(groups, new Index3D(GemmThreads, GemmThreads, 1), shared);
         if (splits == 1)
@@ -134,7 +152,8 @@ internal sealed class DeviceKernels : IDisposable
         g.Accumulate = 0;
         ArrayView<float> workspace = _splitWorkspace.Get((long)splits * m * n);
         _gemm.Value(config, a, b, workspace, biasView, g);
-        _sumSplits.Value(m * n, workspace, c, m * n, splits, accumulate ? 1 : 0);
+        var (elements, block) = Elements(m * n);
+        _sumSplits.Value(elements, workspace, c, m * n, splits, accumulate ? 1 : 0, block);
     }
 
     /// <summary>
@@ -162,9 +181,10 @@ internal sealed class DeviceKernels : IDisposable
         if (rows == 0) return;
         int chunks = Math.Max(1, (length + ReduceChunk - 1) / ReduceChunk);
         ArrayView<double> partials = _reduceWorkspace.Get((long)rows * chunks);
-        var config = new KernelConfig(new Index2D(chunks, rows), new Index2D(ReduceThreads, 1), SharedMemoryConfig.RequestDynamic<double>(ReduceThreads));
-        _rowChunkSums.Value(config, x, product ? y : x, partials, length, ReduceChunk, product ? 1 : 0);
-        _finishRows.Value(rows, partials, destination, chunks, scale, accumulate ? 1 : 0);
+        var config = new KernelConfig((int)Math.Min((long)rows * chunks, MaxGroups), ReduceThreads, SharedMemoryConfig.RequestDynamic<double>(ReduceThreads));
+        _rowChunkSums.Value(config, x, product ? y : x, partials, length, ReduceChunk, product ? 1 : 0, rows, chunks);
+        var (elements, block) = Elements(rows);
+        _finishRows.Value(elements, partials, destination, chunks, scale, accumulate ? 1 : 0, rows, block);
     }
 
     /// <summary>Naive twin of <see cref="RowSums"/>: one thread per row, in order.</summary>
@@ -187,7 +207,7 @@ internal sealed class DeviceKernels : IDisposable
         bool gradient = dPrediction.IsValid && dPrediction.Length > 0;
         if (gradient) Check(dPrediction, length, nameof(dPrediction));
         if (images == 0) return;
-        var config = new KernelConfig(new Index1D(images), new Index1D(ReduceThreads), SharedMemoryConfig.RequestDynamic<double>(ReduceThreads));
+        var config = new KernelConfig(Math.Min(images, MaxGroups), ReduceThreads, SharedMemoryConfig.RequestDynamic<double>(ReduceThreads));
         _squaredError.Value(config, prediction, target, gradient ? dPrediction : None, sums, channels, images, plane, gradientScale, gradient ? 1 : 0);
     }
 
@@ -204,7 +224,7 @@ internal sealed class DeviceKernels : IDisposable
     {
         Check(x, (long)channels * images * plane, nameof(x));
         if (rows.Length < images) throw new ArgumentException($"rows has {rows.Length} entries, expected {images}.", nameof(rows));
-        if (images > 0) _gather.Value(channels * images * plane, set, rows, x, images, plane, channels * plane);
+        if (images > 0) Launch(_gather, channels * images * plane, (c, l, b) => _gather.Value(c, set, rows, x, images, plane, channels * plane, l, b));
     }
 
     // x (C, N, P) -> rows (N, C*P)
@@ -213,7 +233,7 @@ internal sealed class DeviceKernels : IDisposable
         long length = (long)channels * images * plane;
         Check(x, length, nameof(x));
         Check(rows, length, nameof(rows));
-        if (length > 0) _toSampleMajor.Value((int)length, x, rows, channels, images, plane);
+        if (length > 0) Launch(_toSampleMajor, length, (c, l, b) => _toSampleMajor.Value(c, x, rows, channels, images, plane, l, b));
     }
 
     // x (C, N, P) -> y (C*P, N), or back when inverse
@@ -222,7 +242,7 @@ internal sealed class DeviceKernels : IDisposable
         long length = (long)channels * images * plane;
         Check(x, length, nameof(x));
         Check(y, length, nameof(y));
-        if (length > 0) _flatten.Value((int)length, x, y, images, plane, inverse ? 1 : 0);
+        if (length > 0) Launch(_flatten, length, (c, l, b) => _flatten.Value(c, x, y, images, plane, inverse ? 1 : 0, l, b));
     }
 
     // x (C, N, H, W) -> columns (C*K*K, N*Ho*Wo)
@@ -230,7 +250,7 @@ internal sealed class DeviceKernels : IDisposable
     {
         Check(x, (long)g.Channels * g.Images * g.Height * g.Width, nameof(x));
         Check(columns, (long)g.Rows * g.Columns, nameof(columns));
-        if ((long)g.Rows * g.Columns > 0) _im2col.Value(g.Rows * g.Columns, x, columns, g);
+        if ((long)g.Rows * g.Columns > 0) Launch(_im2col, (long)g.Rows * g.Columns, (c, l, b) => _im2col.Value(c, x, columns, g, l, b));
     }
 
     // columns (C*K*K, N*Ho*Wo) -> x (C, N, H, W) [+ bias (C)]
@@ -241,7 +261,7 @@ internal sealed class DeviceKernels : IDisposable
         Check(x, length, nameof(x));
         bool hasBias = bias.IsValid && bias.Length > 0;
         if (hasBias) Check(bias, g.Channels, nameof(bias));
-        if (length > 0) _col2im.Value((int)length, columns, x, hasBias ? bias : None, g, hasBias ? 1 : 0);
+        if (length > 0) Launch(_col2im, length, (c, l, b) => _col2im.Value(c, columns, x, hasBias ? bias : None, g, hasBias ? 1 : 0, l, b));
     }
 
     public void Center(ArrayView<float> x, ArrayView<float> mean, ArrayView<float> centered, int channels, int length)
@@ -249,7 +269,7 @@ internal sealed class DeviceKernels : IDisposable
         Check(x, (long)channels * length, nameof(x));
         Check(centered, (long)channels * length, nameof(centered));
         Check(mean, channels, nameof(mean));
-        if ((long)channels * length > 0) _center.Value(channels * length, x, mean, centered, length);
+        if ((long)channels * length > 0) Launch(_center, (long)channels * length, (c, l, b) => _center.Value(c, x, mean, centered, length, l, b));
     }
 
     public void Statistics(ArrayView<float> mean, ArrayView<float> variance, ArrayView<float> invStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
@@ -259,7 +279,7 @@ internal sealed class DeviceKernels : IDisposable
                      (runningMean, nameof(runningMean)), (runningVar, nameof(runningVar)) })
             Check(view, channels, name);
         Check(numBatchesTracked, 1, nameof(numBatchesTracked));
-        _statistics.Value(channels, mean, variance, invStd, runningMean, runningVar, numBatchesTracked, eps, momentum, count, training ? 1 : 0);
+        Launch(_statistics, channels, (c, l, b) => _statistics.Value(c, mean, variance, invStd, runningMean, runningVar, numBatchesTracked, eps, momentum, count, training ? 1 : 0, l, b));
     }
 
     public void Normalize(ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> weight, ArrayView<float> bias,
@@ -269,12 +289,12 @@ internal sealed class DeviceKernels : IDisposable
         Check(x, total, nameof(x));
         Check(xhat, total, nameof(xhat));
         Check(y, total, nameof(y));
-        if (total > 0) _normalize.Value((int)total, x, mean, invStd, weight, bias, xhat, y, length, centered ? 1 : 0);
+        if (total > 0) Launch(_normalize, total, (c, l, b) => _normalize.Value(c, x, mean, invStd, weight, bias, xhat, y, length, centered ? 1 : 0, l, b));
     }
 
     public void GradientMeans(ArrayView<float> sumDy, ArrayView<float> sumDyXhat, ArrayView<float> dWeight, ArrayView<float> dBias,
         ArrayView<float> meanDy, ArrayView<float> meanDyXhat, int channels, int count) =>
-        _gradientMeans.Value(channels, sumDy, sumDyXhat, dWeight, dBias, meanDy, meanDyXhat, count);
+        Launch(_gradientMeans, channels, (c, l, b) => _gradientMeans.Value(c, sumDy, sumDyXhat, dWeight, dBias, meanDy, meanDyXhat, count, l, b));
 
     public void BatchNormBackward(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> meanDy, ArrayView<float> meanDyXhat, ArrayView<float> weight,
         ArrayView<float> invStd, ArrayView<float> dx, int channels, int length)
@@ -283,7 +303,7 @@ internal sealed class DeviceKernels : IDisposable
         Check(dy, total, nameof(dy));
         Check(xhat, total, nameof(xhat));
         Check(dx, total, nameof(dx));
-        if (total > 0) _bnBackward.Value((int)total, dy, xhat, meanDy, meanDyXhat, weight, invStd, dx, length);
+        if (total > 0) Launch(_bnBackward, total, (c, l, b) => _bnBackward.Value(c, dy, xhat, meanDy, meanDyXhat, weight, invStd, dx, length, l, b));
     }
 
     public void AdamStep(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamScalars scalars)
@@ -292,7 +312,7 @@ internal sealed class DeviceKernels : IDisposable
         Check(gradients, length, nameof(gradients));
         Check(m, length, nameof(m));
         Check(v, length, nameof(v));
-        if (length > 0) _adam.Value((int)length, parameters, gradients, m, v, scalars);
+        if (length > 0) Launch(_adam, length, (c, l, b) => _adam.Value(c, parameters, gradients, m, v, scalars, l, b));
     }
 
     public void Dispose()
@@ -302,20 +322,28 @@ internal sealed class DeviceKernels : IDisposable
         _none.Dispose();
     }
 
-    private static void Run(Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>>> kernel, ArrayView<float> x, ArrayView<float> y, int length)
+    private void Run(Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> kernel, ArrayView<float> x, ArrayView<float> y, int length)
     {
         Check(x, length, nameof(x));
         Check(y, length, nameof(y));
-        if (length > 0) kernel.Value(length, x, y);
+        if (length > 0) Launch(kernel, length, (c, l, b) => kernel.Value(c, x, y, l, b));
     }
 
-    private static void Run(Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>> kernel, ArrayView<float> a, ArrayView<float> b,
+    private void Run(Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> kernel, ArrayView<float> a, ArrayView<float> b,
         ArrayView<float> c, int length)
     {
         Check(a, length, nameof(a));
         Check(b, length, nameof(b));
         Check(c, length, nameof(c));
-        if (length > 0) kernel.Value(length, a, b, c);
+        if (length > 0) Launch(kernel, length, (config, l, block) => kernel.Value(config, a, b, c, l, block));
+    }
+
+    // Launches an element-wise kernel over length items (the kernel argument only names which).
+    private void Launch<T>(Lazy<T> kernel, long length, Action<KernelConfig, int, int> launch)
+    {
+        _ = kernel;
+        var (config, block) = Elements(length);
+        launch(config, (int)length, block);
     }
 
     private static void Check(ArrayView<float> view, long length, string name)

@@ -35,15 +35,23 @@ public static class GemmKernels
     // a (M, K), b (K, N) -> c (M, N); group (TX, TY), tile (4*TY, 4*TX), dynamic shared memory KTile*(4*TY + 4*TX) floats
     /// <summary>
     /// Effectively computes C(i, j) = [C(i, j) +] [bias[i] +] Σ_k A(i, k)·B(k, j), k in increasing order within the group's
-    /// split. A and B tiles of KTile values of k are staged in shared memory; each thread keeps 16 accumulators.
+    /// split. A and B tiles of KTile values of k are staged in shared memory; each thread keeps 16 accumulators. Group x
+    /// computes output tiles x, x + grid width, ... (a GPU launches one group per tile; the CPU accelerator a few groups).
     /// </summary>
     public static void Tiled(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
+    {
+        int tilesAcross = (g.N + PerThread * Group.DimX - 1) / (PerThread * Group.DimX);
+        int tiles = tilesAcross * ((g.M + PerThread * Group.DimY - 1) / (PerThread * Group.DimY));
+        for (int tile = Grid.IdxX; tile < tiles; tile += Grid.DimX) Tile(a, b, c, bias, g, tile / tilesAcross, tile % tilesAcross);
+    }
+
+    private static void Tile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int tileRow, int tileColumn)
     {
         ArrayView<float> tiles = SharedMemory.GetDynamic<float>();
         int tx = Group.IdxX, ty = Group.IdxY, dx = Group.DimX, dy = Group.DimY;
         int threads = dx * dy, t = ty * dx + tx;
         int tm = PerThread * dy, tn = PerThread * dx, bOffset = KTile * tm;
-        int row0 = Grid.IdxY * tm, col0 = Grid.IdxX * tn;
+        int row0 = tileRow * tm, col0 = tileColumn * tn;
         int kStart = Grid.IdxZ * g.KChunk;
         int kEnd = kStart + g.KChunk < g.K ? kStart + g.KChunk : g.K;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
@@ -111,10 +119,14 @@ public static class GemmKernels
 
     // partials (splits, count) -> c (count)
     /// <summary>Effectively computes c[i] = [c[i] +] Σ_z partials[z*count + i], z in increasing order.</summary>
-    public static void SumSplits(Index1D index, ArrayView<float> partials, ArrayView<float> c, int count, int splits, int accumulate)
+    public static void SumSplits(ArrayView<float> partials, ArrayView<float> c, int count, int splits, int accumulate, int block)
     {
-        float sum = 0f;
-        for (int z = 0; z < splits; z++) sum += partials[z * count + index];
-        c[index] = accumulate != 0 ? c[index] + sum : sum;
+        for (int first = ElementLoop.First(block); first < count; first += ElementLoop.Step(block))
+            for (int i = first, last = ElementLoop.Last(first, block, count); i < last; i++)
+            {
+                float sum = 0f;
+                for (int z = 0; z < splits; z++) sum += partials[z * count + i];
+                c[i] = accumulate != 0 ? c[i] + sum : sum;
+            }
     }
 }

@@ -9,13 +9,18 @@ namespace AeMnist.Gpu.Kernels;
 
 public static class ReductionKernels
 {
-    // x (R, L) [, y (R, L)] -> partials (R, chunks); grid (chunks, R), group (T) with T a power of two, T doubles of shared memory
+    // x (R, L) [, y (R, L)] -> partials (R, chunks); group (T) with T a power of two, T doubles of shared memory; group x takes items x, x + grid, ...
     /// <summary>Effectively computes partials[r, p] = Σ_{j in chunk p} x[r, j] (or x[r, j]·y[r, j] when <paramref name="product"/> is 1).</summary>
-    public static void RowChunkSums(ArrayView<float> x, ArrayView<float> y, ArrayView<double> partials, int length, int chunk, int product)
+    public static void RowChunkSums(ArrayView<float> x, ArrayView<float> y, ArrayView<double> partials, int length, int chunk, int product, int rows, int chunks)
+    {
+        for (int item = Grid.IdxX; item < rows * chunks; item += Grid.DimX)
+            RowChunk(x, y, partials, length, chunk, product, item / chunks, item % chunks, chunks);
+    }
+
+    private static void RowChunk(ArrayView<float> x, ArrayView<float> y, ArrayView<double> partials, int length, int chunk, int product, int row, int part, int chunks)
     {
         ArrayView<double> shared = SharedMemory.GetDynamic<double>();
         int t = Group.IdxX, threads = Group.DimX;
-        int row = Grid.IdxY, part = Grid.IdxX, chunks = Grid.DimX;
         int start = part * chunk;
         int end = start + chunk < length ? start + chunk : length;
         int rowStart = row * length;
@@ -30,16 +35,21 @@ public static class ReductionKernels
             Group.Barrier();
         }
         if (t == 0) partials[row * chunks + part] = shared[0];
+        Group.Barrier();  // shared memory is reused by the group's next item
     }
 
     // partials (R, chunks) -> destination (R)
     /// <summary>Effectively computes destination[r] = [destination[r] +] scale·Σ_p partials[r, p], p in increasing order.</summary>
-    public static void FinishRows(Index1D row, ArrayView<double> partials, ArrayView<float> destination, int chunks, double scale, int accumulate)
+    public static void FinishRows(ArrayView<double> partials, ArrayView<float> destination, int chunks, double scale, int accumulate, int rows, int block)
     {
-        double sum = 0;
-        for (int p = 0; p < chunks; p++) sum += partials[row * chunks + p];
-        float value = (float)(sum * scale);
-        destination[row] = accumulate != 0 ? destination[row] + value : value;
+        for (int first = ElementLoop.First(block); first < rows; first += ElementLoop.Step(block))
+            for (int row = first, last = ElementLoop.Last(first, block, rows); row < last; row++)
+            {
+                double sum = 0;
+                for (int p = 0; p < chunks; p++) sum += partials[row * chunks + p];
+                float value = (float)(sum * scale);
+                destination[row] = accumulate != 0 ? destination[row] + value : value;
+            }
     }
 
     // x (R, L) -> destination (R)
@@ -51,7 +61,7 @@ public static class ReductionKernels
         destination[row] = (float)sum;
     }
 
-    // prediction (C, N, P), target (C, N, P) -> sums (N), dPrediction (C, N, P); grid (N), group (T), T doubles of shared memory
+    // prediction (C, N, P), target (C, N, P) -> sums (N), dPrediction (C, N, P); group (T), T doubles of shared memory; group x takes images x, x + grid, ...
     /// <summary>
     /// Per image n: sums[n] = Σ_{c, p} (prediction - target)², and when <paramref name="writeGradient"/> is 1 also
     /// dPrediction = (prediction - target)·<paramref name="gradientScale"/> (MSE's gradient is 2/numel times the difference).
@@ -59,8 +69,14 @@ public static class ReductionKernels
     public static void SquaredErrorPerImage(ArrayView<float> prediction, ArrayView<float> target, ArrayView<float> dPrediction, ArrayView<float> sums,
         int channels, int images, int plane, float gradientScale, int writeGradient)
     {
+        for (int n = Grid.IdxX; n < images; n += Grid.DimX) SquaredErrorOfImage(prediction, target, dPrediction, sums, channels, images, plane, gradientScale, writeGradient, n);
+    }
+
+    private static void SquaredErrorOfImage(ArrayView<float> prediction, ArrayView<float> target, ArrayView<float> dPrediction, ArrayView<float> sums,
+        int channels, int images, int plane, float gradientScale, int writeGradient, int n)
+    {
         ArrayView<double> shared = SharedMemory.GetDynamic<double>();
-        int t = Group.IdxX, threads = Group.DimX, n = Grid.IdxX;
+        int t = Group.IdxX, threads = Group.DimX;
         int perImage = channels * plane;
         double sum = 0;
         for (int j = t; j < perImage; j += threads)
@@ -79,5 +95,6 @@ public static class ReductionKernels
             Group.Barrier();
         }
         if (t == 0) sums[n] = (float)shared[0];
+        Group.Barrier();  // shared memory is reused by the group's next image
     }
 }
