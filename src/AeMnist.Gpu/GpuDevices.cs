@@ -4,6 +4,7 @@
 using System.Runtime.InteropServices;
 using AeMnist.Engines;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -104,7 +105,7 @@ public static class GpuDevices
             {
                 case ComputeOptions.Cuda:
                 {
-                    context = Context.Create(b => b.Cuda());
+                    context = Context.Create(b => b.Cuda().EnableAlgorithms());
                     if (context.GetCudaDevices().Count == 0)
                         throw new EngineUnavailableException($"--device cuda: the NVIDIA driver sees a GPU, but ILGPU 1.5.3 supports none of them (it needs compute capability 3.0 or newer)");
                     Accelerator accelerator = context.GetCudaDevices()[0].CreateAccelerator(context);
@@ -112,14 +113,14 @@ public static class GpuDevices
                 }
                 case OpenCL:
                 {
-                    context = Context.Create(b => b.OpenCL());
+                    context = Context.Create(b => b.OpenCL().EnableAlgorithms());
                     Accelerator accelerator = context.GetCLDevices()[0].CreateAccelerator(context);
                     return (context, accelerator, $"{accelerator.Name} (opencl)");
                 }
                 default:
                 {
                     var cpu = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 4 * threads);
-                    context = Context.Create(b => b.CPU(cpu));
+                    context = Context.Create(b => b.CPU(cpu).EnableAlgorithms());
                     Accelerator accelerator = cpu.CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
                     return (context, accelerator, "ILGPU's CPU accelerator (cpu)");
                 }
