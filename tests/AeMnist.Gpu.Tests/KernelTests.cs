@@ -26,10 +26,17 @@ public sealed class KernelTests : IDisposable
 
     public KernelTests()
     {
-        // 16 threads a group at most, as a small GPU group; 2 multiprocessors.
-        var device = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 2);
-        _context = Context.Create(b => b.CPU(device));
-        _accelerator = device.CreateCPUAccelerator(_context, CPUAcceleratorMode.Parallel);
+        if (Engines.Device == "cpu")
+        {
+            // 16 threads a group at most, as a small GPU group; 2 multiprocessors.
+            var device = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 2);
+            _context = Context.Create(b => b.CPU(device).EnableAlgorithms());
+            _accelerator = device.CreateCPUAccelerator(_context, CPUAcceleratorMode.Parallel);
+        }
+        else
+        {
+            (_context, _accelerator, _) = GpuDevices.Open(Engines.Device, 1);  // tests/gpu/check.sh: the real device
+        }
         _memory = new DeviceMemory(_accelerator, "test");
     }
 
@@ -52,7 +59,7 @@ public sealed class KernelTests : IDisposable
     {
         var rng = new Rng((ulong)(m * 1000 + n * 10 + k));
         float[] a = Approx.Random(rng, m * k), b = Approx.Random(rng, k * n), c0 = Approx.Random(rng, m * n), bias = Approx.Random(rng, m);
-        foreach (int threads in new[] { 1, 2, 4 })
+        foreach (int? threads in new int?[] { 1, 2, 4, null })  // null: the device's own group sizes
         {
             using var kernels = new DeviceKernels(_accelerator, _memory, gemmThreads: threads, reduceThreads: threads * threads);
             foreach (bool ta in new[] { false, true })
@@ -76,9 +83,9 @@ public sealed class KernelTests : IDisposable
         Assert.True(splits > 1 && chunk % GemmKernels.KTile == 0 && (splits - 1) * chunk < k, $"{splits} splits of {chunk}");
         var rng = new Rng(5);
         float[] a = Approx.Random(rng, m * k), b = Approx.Random(rng, k * n), c0 = Approx.Random(rng, m * n);
-        foreach (int threads in new[] { 1, 4 })
+        foreach (int? threads in new int?[] { 1, 4, null })
         {
-            using var kernels = new DeviceKernels(_accelerator, _memory, gemmThreads: threads, reduceThreads: 1);
+            using var kernels = new DeviceKernels(_accelerator, _memory, gemmThreads: threads, reduceThreads: threads is null ? null : 1);
             ArrayView<float> split = Upload(c0), naive = Upload(c0), av = Upload(a), bv = Upload(b);
             kernels.Gemm(av, bv, split, m, n, k, transposeB: true, accumulate: true, splitK: true);
             kernels.Gemm(av, bv, naive, m, n, k, transposeB: true, accumulate: true, naive: true);
@@ -91,9 +98,9 @@ public sealed class KernelTests : IDisposable
     public void RowSumsAreTheNaiveSumsInDouble(int rows, int length)
     {
         float[] x = Approx.Random(new Rng(9), rows * length);
-        foreach (int threads in new[] { 1, 16 })
+        foreach (int? threads in new int?[] { 1, 16, null })
         {
-            using var kernels = new DeviceKernels(_accelerator, _memory, gemmThreads: 1, reduceThreads: threads);
+            using var kernels = new DeviceKernels(_accelerator, _memory, gemmThreads: threads is null ? null : 1, reduceThreads: threads);
             ArrayView<float> xv = Upload(x), sums = Upload(new float[rows]), naive = Upload(new float[rows]), product = Upload(new float[rows]);
             kernels.RowSums(xv, sums, rows, length);
             kernels.RowSumsNaive(xv, naive, rows, length);
