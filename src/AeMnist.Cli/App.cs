@@ -36,10 +36,11 @@ public static class App
     };
 
     /// <summary>
-    /// The engines this program offers (--engine): native, and torch, which a build with -p:WithTorch=true ships and
-    /// which is loaded by name only when asked for (<see cref="TorchEngineLoader"/>).
+    /// The engines this program offers (--engine): native; torch, which a build with -p:WithTorch=true ships and which is
+    /// loaded by name only when asked for (<see cref="TorchEngineLoader"/>); and ilgpu (AeMnist.Gpu, about 2 MB with ILGPU,
+    /// always shipped; it loads no GPU library until a device is asked for).
     /// </summary>
-    public static EngineCatalog Engines { get; } = NativeEngine.Catalog.With(TorchEngineLoader.Provider);
+    public static EngineCatalog Engines { get; } = NativeEngine.Catalog.With(TorchEngineLoader.Provider).With(Gpu.GpuEngineProvider.Provider);
 
     public static RootCommand BuildRoot()
     {

@@ -185,7 +185,7 @@ public sealed class OptionRulesTests
         foreach (string command in new[] { "train", "evaluate", "score", "report" })
         {
             string help = CliRunner.Run(command, "--help").Stdout;
-            foreach (string text in new[] { "--engine <native|torch>", "--device <cpu|cuda>" })
+            foreach (string text in new[] { "--engine <native|torch|ilgpu>", "--device <cpu|cuda|opencl>" })
                 Assert.Contains(text, help);
             if (command != "score") Assert.Contains("--protocol <seed|one-class>", help);
             Assert.Contains("<" + string.Join("|", AeMnist.Models.Architectures.All.Select(a => a.Name)) + ">", help);

@@ -17,8 +17,8 @@ public class ParsingTests
     [InlineData("--hidden 64,x", "--hidden '64,x' must be integers 1-16384 separated by commas, e.g. 64,32")]
     [InlineData("--hidden 64,0", "--hidden '64,0' must be integers 1-16384 separated by commas, e.g. 64,32")]
     [InlineData("--device cuda", "--device cuda: the native engine computes on cpu only; use --device cpu")]
-    [InlineData("--device tpu", "--device 'tpu' is not a device; use cpu or cuda")]
-    [InlineData("--engine onnx", "--engine 'onnx' is not an engine of this build; use native or torch")]
+    [InlineData("--device tpu", "--device 'tpu' is not a device; use cpu or cuda or opencl")]
+    [InlineData("--engine onnx", "--engine 'onnx' is not an engine of this build; use native, torch or ilgpu")]
     [InlineData("--keep middle", "--keep 'middle' is not a choice; use best or last")]
     [InlineData("--validation 1.5", "--validation 1.5 must be a fraction in [0, 1)")]
     [InlineData("--model conv --hidden 8", "--hidden applies to the dense model only, not to conv")]
@@ -60,7 +60,7 @@ public class ParsingTests
         CliResult result = CliRunner.Run("train", "--help");
         Assert.Equal(0, result.ExitCode);
         foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv|bottleneck|pca>", "--protocol <seed|one-class>",
-                     "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native|torch>", "--device <cpu|cuda>", "ConvTranspose2d 5→3→1" })
+                     "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native|torch|ilgpu>", "--device <cpu|cuda|opencl>", "ConvTranspose2d 5→3→1" })
             Assert.Contains(text, result.Stdout);
         Assert.DoesNotContain("--skip-bad", result.Stdout);  // score's
         Assert.DoesNotContain("--min-auroc", result.Stdout);  // evaluate's

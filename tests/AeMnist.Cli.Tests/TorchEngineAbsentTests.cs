@@ -23,7 +23,7 @@ public class TorchEngineAbsentTests
     public void HelpSaysTheTorchEngineIsNotInThisBuild()
     {
         CliResult result = CliRunner.Run("train", "--help");
-        Assert.Contains("--engine <native|torch>", result.Stdout);
+        Assert.Contains("--engine <native|torch|ilgpu>", result.Stdout);
         Assert.Contains("not in this build", result.Stdout);
     }
 }

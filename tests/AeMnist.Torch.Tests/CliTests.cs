@@ -83,6 +83,6 @@ public sealed class CliTests
         Assert.Equal(TorchEngineProvider.Devices, entry.Devices);
         Assert.Equal(TorchEngineProvider.EngineName, entry.Name);
         Assert.Contains("LibTorch 2.10 through TorchSharp 0.107", entry.Summary);
-        Assert.Contains("--engine <native|torch>", Run("evaluate", "--help").Stdout);
+        Assert.Contains("--engine <native|torch|ilgpu>", Run("evaluate", "--help").Stdout);
     }
 }

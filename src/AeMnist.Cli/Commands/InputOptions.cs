@@ -26,8 +26,8 @@ internal sealed partial class InputOptions
         Input = SharedOptions.PathOption(new Option<string[]>("--input", "-i")
         {
             Description = labelled
-                ? "Labelled images to evaluate on instead of the test split: a CSV with a digit label then 784 pixels per row (Kaggle's mnist_test.csv), or an IDX image file with its label file; '-' reads stdin"
-                : "Images to score: IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row (a leading label is carried to the output), 28x28 PNG/JPEG/BMP/WebP/GIF files, or directories of them (searched recursively); '-' reads stdin",
+                ? "Labelled images to evaluate on instead of the test split: a folder of class folders (or MVTec AD's), a .npz with x and y, a CSV with a digit label then 784 pixels per row (Kaggle's mnist_test.csv), or an IDX image file with its label file; mnist:test and mnist:train name the shipped MNIST's files; '-' reads stdin"
+                : "Images to score: PNG/JPEG/BMP/WebP/GIF files or folders of them (searched recursively), IDX image files (raw or .gz), CSV files of 784 pixel values 0-255 per row (a leading label is carried to the output), NumPy .npy; images of the model's size (28x28 for MNIST's), resized when the model was trained with --size; mnist:test and mnist:train name the shipped MNIST's image files; '-' reads stdin",
             Required = !labelled,
             AllowMultipleArgumentsPerToken = !labelled,
             HelpName = labelled ? "FILE" : "PATH",
@@ -57,7 +57,7 @@ internal sealed partial class InputOptions
     /// </summary>
     public ImageBatch Read(ParseResult parse, Detection.ModelMetadata metadata)
     {
-        string[] paths = parse.GetValue(Input)!;
+        string[] paths = Shipped(parse.GetValue(Input)!);
         if (metadata.Image == Tensors.ImageShape.Mnist && !metadata.Resize && !metadata.Invert)
             return _batch = ImageInputs.Read(paths, Options(parse));
         if (parse.GetResult(PixelMax) is { Implicit: false })
@@ -69,6 +69,15 @@ internal sealed partial class InputOptions
         CheckShape(images, metadata);
         return _batch = new ImageBatch(images.Gather([.. Enumerable.Range(0, images.Count)]), images.Count, [.. images.Names ?? []], [.. Enumerable.Repeat(-1, images.Count)], [], []);
     }
+
+    /// <summary>The names of the shipped MNIST's files, for an installed tool whose data lies beside the program: mnist:test, mnist:train.</summary>
+    public const string ShippedTest = "mnist:test", ShippedTrain = "mnist:train";
+
+    // mnist:test and mnist:train as the paths of the shipped MNIST's image files (their label files lie beside them).
+    private static string[] Shipped(string[] paths) => [.. paths.Select(p => p is ShippedTest or ShippedTrain
+        ? MnistFiles.FindFile(MnistFiles.FindDefaultDirectory(Environment.CurrentDirectory)
+            ?? throw new DataFormatException($"{p}: the shipped MNIST is not beside the program or under ./data/mnist"), p == ShippedTest ? MnistFiles.FileNames[2] : MnistFiles.FileNames[0])
+        : p)];
 
     // The model's own reading rules; --invert adds inverting to a model that was not trained on inverted images.
     private ImageRules Rules(ParseResult parse, Detection.ModelMetadata metadata)
@@ -96,7 +105,7 @@ internal sealed partial class InputOptions
     /// </summary>
     public LabelledImages? ReadLabelled(ParseResult parse, Detection.ModelMetadata metadata, string? normal)
     {
-        string[]? paths = parse.GetValue(Input);
+        string[]? paths = parse.GetValue(Input) is { } given ? Shipped(given) : null;
         if (paths is null || paths.Length == 0)
         {
             foreach (Option o in new Option[] { Labels, Invert, PixelMax })

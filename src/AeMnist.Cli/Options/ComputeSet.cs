@@ -26,7 +26,7 @@ internal static partial class SharedOptions
             DefaultValueFactory = _ => ComputeOptions.Cpu,
             HelpName = string.Join("|", ComputeOptions.KnownDevices),
         };
-        public readonly Option<int> Threads = Int("--threads", $"CPU threads for the engine, 1-{ComputeOptions.MaxThreads} (the native engine's results do not depend on it)", ComputeOptions.DefaultThreads);
+        public readonly Option<int> Threads = Int("--threads", $"CPU threads for the engine, 1-{ComputeOptions.MaxThreads} (the native engine's results do not depend on it; the ilgpu engine uses them on --device cpu only)", ComputeOptions.DefaultThreads);
 
         public Option[] All => [Engine, Device, Threads];
 

@@ -13,9 +13,10 @@ public sealed record ComputeOptions(string Engine = ComputeOptions.DefaultEngine
 
     public const string Cpu = "cpu";
     public const string Cuda = "cuda";
+    public const string OpenCL = "opencl";
 
     /// <summary>The device names any engine may accept.</summary>
-    public static IReadOnlyList<string> KnownDevices { get; } = [Cpu, Cuda];
+    public static IReadOnlyList<string> KnownDevices { get; } = [Cpu, Cuda, OpenCL];
 
     /// <summary>The default thread count: the machine's cores, at most 8.</summary>
     public static int DefaultThreads => Math.Min(Environment.ProcessorCount, 8);

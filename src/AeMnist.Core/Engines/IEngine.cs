@@ -53,8 +53,9 @@ public interface IEngineModel : IDisposable
 
     /// <summary>
     /// Each image's <paramref name="loss"/> against itself, in evaluation mode: for mse, losses[i] = mean_j
-    /// (reconstruction[i, j] - images[i, j])², exactly <see cref="Tensors.Reductions.MeanSquaredErrorRows"/> of the
-    /// reconstructions (engines compute it as they like, to those bits).
+    /// (reconstruction[i, j] - images[i, j])². The native and torch engines give exactly
+    /// <see cref="Tensors.Reductions.MeanSquaredErrorRows"/> of their reconstructions; a device engine computes it where
+    /// the reconstructions are, in its own summation order.
     /// </summary>
     void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses);
 

@@ -21,7 +21,7 @@ public class EngineCatalogTests
     [Theory]
     [InlineData("torch", "cpu", 1, "--engine 'torch' is not an engine of this build; use native")]
     [InlineData("native", "cuda", 1, "--device cuda: the native engine computes on cpu only; use --device cpu")]
-    [InlineData("native", "tpu", 1, "--device 'tpu' is not a device; use cpu or cuda")]
+    [InlineData("native", "tpu", 1, "--device 'tpu' is not a device; use cpu or cuda or opencl")]
     [InlineData("native", "cpu", 0, "--threads 0 must be 1-")]
     [InlineData("native", "cpu", 20000, "--threads 20000 must be 1-")]
     public void WrongChoicesAreOneLineErrorsNamingTheOption(string engine, string device, int threads, string message)
