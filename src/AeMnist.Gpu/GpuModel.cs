@@ -72,15 +72,7 @@ internal sealed class GpuModel : IEngineModel
     public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Engines.Loss loss)
     {
         LossKind kind = KindOf(loss);
-        if (inputs.Length % _inputSize != 0)
-            throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
-        if (targets.Length != inputs.Length)
-            throw new ArgumentException($"targets has {targets.Length} floats, inputs {inputs.Length}; they must hold the same rows.", nameof(targets));
-        int available = inputs.Length / _inputSize, n = rows.Length;
-        if (n == 0) throw new ArgumentOutOfRangeException(nameof(rows), "At least one image is needed.");
-        foreach (int row in rows)
-            if ((uint)row >= (uint)available)
-                throw new ArgumentOutOfRangeException(nameof(rows), row, $"Row outside the {available} images given.");
+        int available = EngineArguments.CheckBatch(inputs, targets, rows, _inputSize), n = rows.Length;
         bool sameTargets = inputs == targets;
         Bind();
         CheckMemory(n, available, sameTargets ? 1 : 2);
@@ -267,10 +259,5 @@ internal sealed class GpuModel : IEngineModel
         }
     }
 
-    private void CheckImages(ReadOnlySpan<float> images, int n, string name)
-    {
-        if (n < 0) throw new ArgumentOutOfRangeException(name, n, "Image count must not be negative.");
-        if (images.Length != (long)n * _inputSize)
-            throw new ArgumentException($"{name} has {images.Length} floats, expected {n} images x {_inputSize} = {(long)n * _inputSize}.", name);
-    }
+    private void CheckImages(ReadOnlySpan<float> images, int n, string name) => EngineArguments.CheckImages(images, n, _inputSize, name);
 }

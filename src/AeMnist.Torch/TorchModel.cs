@@ -62,15 +62,7 @@ internal sealed class TorchModel : IEngineModel
     public float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
     {
         CheckLoss(loss);
-        if (inputs.Length % _inputSize != 0)
-            throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
-        if (targets.Length != inputs.Length)
-            throw new ArgumentException($"targets has {targets.Length} floats, inputs {inputs.Length}; they must hold the same rows.", nameof(targets));
-        int available = inputs.Length / _inputSize;
-        if (rows.Length == 0) throw new ArgumentOutOfRangeException(nameof(rows), "At least one image is needed.");
-        foreach (int row in rows)
-            if ((uint)row >= (uint)available)
-                throw new ArgumentOutOfRangeException(nameof(rows), row, $"Row outside the {available} images given.");
+        EngineArguments.CheckBatch(inputs, targets, rows, _inputSize);
         bool sameTargets = inputs == targets;
         using var scope = torch.NewDisposeScope();
         _module.train();
@@ -199,10 +191,5 @@ internal sealed class TorchModel : IEngineModel
         }
     }
 
-    private void CheckImages(ReadOnlySpan<float> images, int n, string name)
-    {
-        if (n < 0) throw new ArgumentOutOfRangeException(name, n, "Image count must not be negative.");
-        if (images.Length != (long)n * _inputSize)
-            throw new ArgumentException($"{name} has {images.Length} floats, expected {n} images x {_inputSize} = {(long)n * _inputSize}.", name);
-    }
+    private void CheckImages(ReadOnlySpan<float> images, int n, string name) => EngineArguments.CheckImages(images, n, _inputSize, name);
 }

@@ -86,3 +86,33 @@ public static class EngineModelExtensions
     /// <summary>An Adam optimiser: <see cref="IEngineModel.CreateOptimizer"/> with <paramref name="options"/>.</summary>
     public static IOptimizer CreateAdam(this IEngineModel model, AdamOptions options) => model.CreateOptimizer(options);
 }
+
+/// <summary>The argument checks every engine makes on what the trainer and the scores hand it, in one place.</summary>
+public static class EngineArguments
+{
+    /// <summary>
+    /// A training batch: whole images of <paramref name="imageLength"/> values, targets holding the same rows as the
+    /// inputs, at least one row, every row inside the images given. Returns the number of images given.
+    /// </summary>
+    public static int CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, int imageLength)
+    {
+        if (inputs.Length % imageLength != 0)
+            throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {imageLength}-value images.", nameof(inputs));
+        if (targets.Length != inputs.Length)
+            throw new ArgumentException($"targets has {targets.Length} floats, inputs {inputs.Length}; they must hold the same rows.", nameof(targets));
+        int available = inputs.Length / imageLength;
+        if (rows.Length == 0) throw new ArgumentOutOfRangeException(nameof(rows), "At least one image is needed.");
+        foreach (int row in rows)
+            if ((uint)row >= (uint)available)
+                throw new ArgumentOutOfRangeException(nameof(rows), row, $"Row outside the {available} images given.");
+        return available;
+    }
+
+    /// <summary><paramref name="n"/> images of <paramref name="imageLength"/> values in <paramref name="images"/> (named <paramref name="name"/>).</summary>
+    public static void CheckImages(ReadOnlySpan<float> images, int n, int imageLength, string name)
+    {
+        if (n < 0) throw new ArgumentOutOfRangeException(name, n, "Image count must not be negative.");
+        if (images.Length != (long)n * imageLength)
+            throw new ArgumentException($"{name} has {images.Length} floats, expected {n} images x {imageLength} = {(long)n * imageLength}.", name);
+    }
+}

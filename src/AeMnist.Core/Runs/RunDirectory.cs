@@ -154,6 +154,23 @@ public sealed partial class RunDirectory
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
+    /// <summary>True when some subfolder of <paramref name="path"/> holds a run (a model or a checkpoint): it is a runs directory, not a run.</summary>
+    public static bool HoldsRuns(string path) =>
+        Directory.EnumerateDirectories(path).Any(d => File.Exists(System.IO.Path.Combine(d, ModelFileName)) || File.Exists(System.IO.Path.Combine(d, CheckpointFileName)));
+
+    /// <summary>
+    /// The path of an existing directory given as a run, or a one-line error saying what it is instead (for a regular
+    /// file, with <paramref name="fileHint"/>'s advice when given).
+    /// </summary>
+    public static void CheckIsDirectory(string path, string? fileHint = null)
+    {
+        FileKind kind = FileKinds.Of(path);
+        if (kind == FileKind.Missing)
+            throw new DataFormatException($"{path}: run directory not found");
+        if (kind != FileKind.Directory)
+            throw new DataFormatException($"{path}: is {FileKinds.Describe(kind)}, not a run directory{(kind == FileKind.Regular && fileHint is not null ? "; " + fileHint : "")}");
+    }
+
     /// <summary>The most recently finished run (by its model's time) under <paramref name="runsDirectory"/>.</summary>
     public static RunDirectory Newest(string runsDirectory)
     {
@@ -175,11 +192,7 @@ public sealed partial class RunDirectory
     /// <summary>An existing, finished run directory given with --run; anything else is a one-line error that says what it is and what to do.</summary>
     public static RunDirectory Open(string path)
     {
-        FileKind kind = FileKinds.Of(path);
-        if (kind == FileKind.Missing)
-            throw new DataFormatException($"{path}: run directory not found");
-        if (kind != FileKind.Directory)
-            throw new DataFormatException($"{path}: is {FileKinds.Describe(kind)}, not a run directory{(kind == FileKind.Regular ? "; for a model file use --model-file" : "")}");
+        CheckIsDirectory(path, "for a model file use --model-file");
         var run = new RunDirectory(path);
         switch (run.State)
         {
@@ -194,8 +207,7 @@ public sealed partial class RunDirectory
                     ? $"{path}: no {ModelFileName} yet; the run is still training (another aemnist process holds it)"
                     : $"{path}: no {ModelFileName} yet; training was interrupted (resume it with aemnist train --resume {path})");
             default:
-                bool holdsRuns = Directory.EnumerateDirectories(path).Any(d => File.Exists(System.IO.Path.Combine(d, ModelFileName)) || File.Exists(System.IO.Path.Combine(d, CheckpointFileName)));
-                throw new DataFormatException(holdsRuns
+                throw new DataFormatException(HoldsRuns(path)
                     ? $"{path}: no {ModelFileName} here; this is a runs directory, not a run: pass --runs-dir {path} (its newest run) or --run {System.IO.Path.Combine(path, "NAME")}"
                     : $"{path}: no {ModelFileName} here; not a run directory");
         }

@@ -78,11 +78,7 @@ public static class TrainJob
     /// </summary>
     public static ResumableRun OpenResumable(string runPath)
     {
-        FileKind kind = FileKinds.Of(runPath);
-        if (kind == FileKind.Missing)
-            throw new DataFormatException($"{runPath}: run directory not found");
-        if (kind != FileKind.Directory)
-            throw new DataFormatException($"{runPath}: is {FileKinds.Describe(kind)}, not a run directory");
+        RunDirectory.CheckIsDirectory(runPath);
         var run = new RunDirectory(runPath);
         RunState state = run.State;
         if (state == RunState.Finished)
@@ -90,7 +86,7 @@ public static class TrainJob
         if (state == RunState.NotARun)
             throw new DataFormatException(File.Exists(run.LockPath)
                 ? $"{runPath}: no checkpoint here; the run was stopped before it saved anything, so there is nothing to resume (train it again)"
-                : Directory.EnumerateDirectories(runPath).Any(d => File.Exists(Path.Combine(d, RunDirectory.CheckpointFileName)) || File.Exists(Path.Combine(d, RunDirectory.ModelFileName)))
+                : RunDirectory.HoldsRuns(runPath)
                     ? $"{runPath}: no checkpoint here; this is a runs directory, not a run: resume one of its runs (aemnist train --resume {Path.Combine(runPath, "NAME")})"
                     : $"{runPath}: no checkpoint here; only an interrupted run can be resumed");
         FileLock held = run.Lock();

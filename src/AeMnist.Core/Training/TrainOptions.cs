@@ -56,41 +56,39 @@ public sealed record TrainOptions(
         _ => LearningRate,
     };
 
+    private static readonly (string Name, LrSchedule Value)[] Schedules = [("constant", LrSchedule.Constant), ("cosine", LrSchedule.Cosine)];
+    private static readonly (string Name, KeepCheckpoint Value)[] Keeps = [("best", KeepCheckpoint.Best), ("last", KeepCheckpoint.Last)];
+
     /// <summary>"constant", "cosine".</summary>
-    public static string ScheduleName(LrSchedule schedule) => schedule == LrSchedule.Cosine ? "cosine" : "constant";
+    public static string ScheduleName(LrSchedule schedule) => Schedules.First(s => s.Value == schedule).Name;
 
     /// <summary>The schedule called <paramref name="text"/> (any case, spaces around it allowed).</summary>
-    public static bool TryParseSchedule(string text, out LrSchedule schedule)
-    {
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case "constant": schedule = LrSchedule.Constant; return true;
-            case "cosine": schedule = LrSchedule.Cosine; return true;
-            default: schedule = default; return false;
-        }
-    }
+    public static bool TryParseSchedule(string text, out LrSchedule schedule) => TryParse(Schedules, text, out schedule);
 
     /// <summary>The schedule called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --lr-schedule.</summary>
-    public static LrSchedule ParseSchedule(string text) => TryParseSchedule(text, out LrSchedule schedule) ? schedule
-        : throw new ArgumentException($"--lr-schedule {IO.MessageText.Quote(text, 40)} is not a schedule; use constant or cosine");
+    public static LrSchedule ParseSchedule(string text) => Parse(Schedules, text, "--lr-schedule", "a schedule");
 
     /// <summary>"best", "last".</summary>
-    public static string KeepName(KeepCheckpoint keep) => keep == KeepCheckpoint.Best ? "best" : "last";
+    public static string KeepName(KeepCheckpoint keep) => Keeps.First(k => k.Value == keep).Name;
 
     /// <summary>The choice called <paramref name="text"/> (any case, spaces around it allowed).</summary>
-    public static bool TryParseKeep(string text, out KeepCheckpoint keep)
-    {
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case "best": keep = KeepCheckpoint.Best; return true;
-            case "last": keep = KeepCheckpoint.Last; return true;
-            default: keep = default; return false;
-        }
-    }
+    public static bool TryParseKeep(string text, out KeepCheckpoint keep) => TryParse(Keeps, text, out keep);
 
     /// <summary>The choice called <paramref name="text"/>; anything else is an <see cref="ArgumentException"/> naming --keep.</summary>
-    public static KeepCheckpoint ParseKeep(string text) => TryParseKeep(text, out KeepCheckpoint keep) ? keep
-        : throw new ArgumentException($"--keep {IO.MessageText.Quote(text, 40)} is not a choice; use best or last");
+    public static KeepCheckpoint ParseKeep(string text) => Parse(Keeps, text, "--keep", "a choice");
+
+    // One rule for the named choices of an option: the name in any case, spaces around it allowed.
+    private static bool TryParse<T>((string Name, T Value)[] choices, string text, out T value)
+    {
+        string key = text.Trim().ToLowerInvariant();
+        foreach (var (name, v) in choices)
+            if (name == key) { value = v; return true; }
+        value = default!;
+        return false;
+    }
+
+    private static T Parse<T>((string Name, T Value)[] choices, string text, string option, string what) => TryParse(choices, text, out T value) ? value
+        : throw new ArgumentException($"{option} {IO.MessageText.Quote(text, 40)} is not {what}; use {string.Join(" or ", choices.Select(c => c.Name))}");
 
     /// <summary>
     /// How <paramref name="architecture"/> is trained when nothing else is said (its <see cref="Architecture.Recipe"/>), as

@@ -129,15 +129,8 @@ public sealed class NativeModel : IEngineModel
     public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
     {
         CheckLoss(loss);
-        if (inputs.Length % _inputSize != 0)
-            throw new ArgumentException($"inputs has {inputs.Length} floats, not a whole number of {_inputSize}-value images.", nameof(inputs));
-        if (targets.Length != inputs.Length)
-            throw new ArgumentException($"targets has {targets.Length} floats, inputs {inputs.Length}; they must hold the same rows.", nameof(targets));
-        int available = inputs.Length / _inputSize, n = rows.Length;
-        if (n == 0) throw new ArgumentOutOfRangeException(nameof(rows), "At least one image is needed.");
-        foreach (int row in rows)
-            if ((uint)row >= (uint)available)
-                throw new ArgumentOutOfRangeException(nameof(rows), row, $"Row outside the {available} images given.");
+        EngineArguments.CheckBatch(inputs, targets, rows, _inputSize);
+        int n = rows.Length;
         bool sameTargets = inputs == targets;
         int shards = (n + ShardSize - 1) / ShardSize;
         PrepareReplicas();
@@ -430,10 +423,5 @@ public sealed class NativeModel : IEngineModel
             new Span<float>(_inferenceDestination + start, count));
     }
 
-    private void CheckImages(ReadOnlySpan<float> images, int n, string name)
-    {
-        if (n < 0) throw new ArgumentOutOfRangeException(name, n, "Image count must not be negative.");
-        if (images.Length != (long)n * _inputSize)
-            throw new ArgumentException($"{name} has {images.Length} floats, expected {n} images x {_inputSize} = {(long)n * _inputSize}.", name);
-    }
+    private void CheckImages(ReadOnlySpan<float> images, int n, string name) => EngineArguments.CheckImages(images, n, _inputSize, name);
 }
