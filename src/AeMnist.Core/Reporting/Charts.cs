@@ -465,7 +465,7 @@ public static class Charts
         double unit = Math.Max(dh, dw) <= 50 ? 1 : 50.0 / Math.Max(dh, dw);
         double cellW = dw * unit, cellH = dh * unit, gap = 4, stepX = cellW + gap, stepY = cellH + gap;
         bool digits = classNames is null;
-        double captionRoom = digits ? 16 : 28;
+        double captionRoom = digits ? 16 : 24;
         ChartFonts.EnsureInstalled();
         var plot = new Plot();
         plot.Title(title, 14);
@@ -496,7 +496,7 @@ public static class Charts
                 int fits = Math.Max(4, (int)(2 * stepX / 6.2));
                 string label = samples[c].Label < classNames!.Count ? classNames[samples[c].Label] : samples[c].Label.ToString(Inv);
                 Text(plot, scoreText, left + cellW / 2, cellH + 1, 11, Colors.Black, alignment: Alignment.LowerCenter);
-                Text(plot, Shorten(label, fits), left + cellW / 2, cellH + 14, 11, Colors.Black, alignment: Alignment.LowerCenter);
+                Text(plot, Shorten(label, fits), left + cellW / 2, cellH + 10, 11, Colors.Black, alignment: Alignment.LowerCenter);
             }
         }
         var (mapRow, barLabel) = MapLabels(score, shape.Channels);

@@ -216,9 +216,11 @@ public static class HtmlReport
             var names = input.TestLabels.Where((_, i) => input.TestIsAnomaly[i] == anomalous).Distinct().Order().Select(l => Reporting.Charts.Shorten(input.ClassName(l))).ToList();
             return names.Count == 0 ? "" : ": " + string.Join(", ", names.Take(8)) + (names.Count > 8 ? $" and {names.Count - 8} more classes" : "");
         }
-        string data = input.Data is { } d ? $" on {d.Kind} images" : "";
+        bool given = input.Data?.Kind == ReportData.InputKind;
+        string data = input.Data is not { } d ? "" : given ? $" on {d.Describe()}" : $" on {d.Path} ({d.Kind})";
         string shape = input.Shape.Channels == 3 ? $"{input.Shape.Height}x{input.Shape.Width} RGB" : input.Shape.Channels == 1 ? $"{input.Shape.Height}x{input.Shape.Width} gray" : input.Shape.ToString();
-        return $"Autoencoder anomaly detection{data}: {Count(total)} test images ({shape}) from {input.TestSetName} ({Count(total - anomalies)} normal{Classes(false)}; "
+        string from = given ? "" : $" from {input.TestSetName}";
+        return $"Autoencoder anomaly detection{data}: {Count(total)} test images ({shape}){from} ({Count(total - anomalies)} normal{Classes(false)}; "
                + $"{Count(anomalies)} anomalous{Classes(true)}); an image {rule}";
     }
 

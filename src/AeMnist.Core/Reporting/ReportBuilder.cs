@@ -38,7 +38,7 @@ public static class ReportBuilder
         // The figures are on the evaluated data: the split's (the model's data), or the --input images.
         ReportData evaluated = outcome.Data is { } source
             ? new ReportData(source.Kind, source.Path, outcome.DataSha256)
-            : new ReportData("--input images", outcome.TestName);
+            : ReportData.Input(outcome.TestName);
         string? engineText = engine is null ? null
             : $"{engine.Engine} ({engine.Device}, {engine.Threads.ToString(I)} thread{(engine.Threads == 1 ? "" : "s")})";
         var settings = new List<(string, string)>

@@ -20,8 +20,14 @@ public sealed record ImageSample(float[] Original, float[] Reconstruction, float
 /// <summary>What the evaluated data is ("MNIST", "MVTec AD", "--input images"), where it lies, and its checksum when known.</summary>
 public sealed record ReportData(string Kind, string Path, string? Sha256 = null)
 {
-    /// <summary>"MNIST at /data/mnist", the way the page names the data in a line.</summary>
-    public string Describe() => $"{Kind} at {Path}";
+    /// <summary>The kind of images given to evaluate --input (their <see cref="Path"/> is the name they were given by).</summary>
+    public const string InputKind = "--input";
+
+    /// <summary>Images given to evaluate --input, by the name they were given.</summary>
+    public static ReportData Input(string name) => new(InputKind, name);
+
+    /// <summary>"MNIST at /data/mnist" ("--input NAME" for input images), the way the page names the data in a line.</summary>
+    public string Describe() => Kind == InputKind ? $"{InputKind} {Path}" : $"{Kind} at {Path}";
 
     /// <summary>Whether two runs' figures come from the same data: the same checksum when both have one, else the same kind and path.</summary>
     public bool SameAs(ReportData other) => Sha256 is not null && other.Sha256 is not null

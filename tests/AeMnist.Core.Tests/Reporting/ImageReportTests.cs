@@ -48,7 +48,7 @@ public class ImageReportTests
         var doc = XDocument.Parse(HtmlReport.Render(Discs));
         Assert.Equal(Discs.Title, doc.Descendants("h1").Single().Value);
         string lede = doc.Descendants("p").Single(p => (string?)p.Attribute("class") == "lede").Value;
-        Assert.Contains("on MVTec AD images", lede);
+        Assert.StartsWith("Autoencoder anomaly detection on /data/discs (MVTec AD): 600 test images (40x40 RGB) from the test split", lede);
         Assert.Contains("40x40 RGB", lede);
         Assert.Contains("normal: good;", lede);
         Assert.Contains("anomalous: chunk, scratch)", lede);
@@ -59,6 +59,10 @@ public class ImageReportTests
         Assert.Contains("engine: native (cpu, 2 threads)", facts);
         Assert.Equal(["loss", "histogram", "roc", "pr", "f1", "confusion", "classes", "samples-best-normal", "samples-worst-normal", "samples-most-anomalous", "samples-least-anomalous", "latent"],
             Named(doc, "svg").Select(s => (string?)s.Attribute("data-chart")));
+        // Images given to evaluate --input are named by the name they were given.
+        var given = XDocument.Parse(HtmlReport.Render(Discs with { Data = ReportData.Input("mine") }));
+        Assert.StartsWith("Autoencoder anomaly detection on --input mine: 600 test images (40x40 RGB) (300 normal", given.Descendants("p").Single(p => (string?)p.Attribute("class") == "lede").Value);
+        Assert.StartsWith("data: --input mine · score", given.Descendants("p").Single(p => (string?)p.Attribute("class") == "facts").Value);
         Assert.Equal("Score (1 − SSIM)", doc.Descendants("section").Single(s => (string?)s.Attribute("id") == "errors").Element("h2")!.Value);
     }
 
