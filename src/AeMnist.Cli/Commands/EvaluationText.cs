@@ -36,7 +36,7 @@ internal static class EvaluationText
         output.WriteLine($"{Scores.Label(outcome.Score)}, normal vs anomalous test {(outcome.IsMnist ? "digits" : "images")}");
         var normal = outcome.Test.Errors.Where((_, i) => !outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
         var anomalous = outcome.Test.Errors.Where((_, i) => outcome.Test.IsAnomaly[i]).Select(e => (double)e).ToList();
-        output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out }));
+        output.Write(TextHistogram.Render(normal, anomalous, outcome.Threshold, new TextHistogramOptions { Ascii = Console.OutputEncoding.CodePage != 65001 && output == Console.Out, ValueName = Scores.Label(outcome.Score) }));
         if (double.IsFinite(outcome.BestF1.F1))
             output.WriteLine($"Reference only: the best F1 on these labels is {outcome.BestF1.F1:F4} at threshold {outcome.BestF1.Threshold:G6}; it is chosen by looking at the answers, so it is an upper bound, not a threshold to use.");
         if (reportPath is not null) output.WriteLine($"Report: {reportPath}");

@@ -74,7 +74,7 @@ internal static class ReportCommand
                     Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
                     EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? split.Read(parse, mnist), mnist, rule, score: scoreKind);
                     warnings.AddFor(outcome, loaded, Remedy);
-                    return (Path.GetFileName(Path.GetFullPath(run.Path)), ReportBuilder.Build(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath));
+                    return (Path.GetFileName(Path.GetFullPath(run.Path)), ReportBuilder.Build(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath, compute));
                 }).ToList();
                 if (outputOption is null)
                 {
@@ -113,7 +113,7 @@ internal static class ReportCommand
             Dataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
             EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2), data2, rule, score: scoreKind);
             warnings.AddFor(result, model1, Remedy);
-            ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath);
+            ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath, model.Compute.Read(parse));
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.
             if (runDirectory is not null) EvaluateCommand.Exists(runDirectory);
             IReadOnlyList<string> written = HtmlReport.Write(directory, input);

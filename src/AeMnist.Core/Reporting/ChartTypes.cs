@@ -13,14 +13,20 @@ public sealed record OperatingPoint(double X, double Y, double Threshold);
 public sealed record LossCurves(string Name, IReadOnlyList<HistoryRow> History, string MonitorName, int? BestEpoch);
 
 /// <summary>
-/// Latent codes of test digits projected onto their first two principal components (<see cref="Pca"/>), with each
-/// point's digit; <see cref="Explained"/> is the share of the codes' variance each component carries.
+/// Latent codes of test images projected onto their first two principal components (<see cref="Pca"/>), with each
+/// point's class (an index into <see cref="ClassNames"/>; null: MNIST's digits, named by their number);
+/// <see cref="Explained"/> is the share of the codes' variance each component carries.
 /// </summary>
-public sealed record LatentProjection(double[] X, double[] Y, byte[] Labels, double[] Explained, int Dimensions, int NormalDigit);
+public sealed record LatentProjection(double[] X, double[] Y, byte[] Labels, double[] Explained, int Dimensions, int Normal,
+    IReadOnlyList<string>? ClassNames = null)
+{
+    /// <summary>The name of class <paramref name="label"/>.</summary>
+    public string ClassName(int label) => ClassNames is { } names && label < names.Count ? names[label] : label.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
 
 /// <summary>
 /// The colour-blind-safe Okabe-Ito palette (blue, vermillion, bluish green, reddish purple, orange, sky blue, black;
-/// yellow left out, unreadable on white), and ten distinct colours for the digits of the latent projection.
+/// yellow left out, unreadable on white), and distinct colours for the classes of the latent projection.
 /// </summary>
 public static class Palette
 {
@@ -31,6 +37,12 @@ public static class Palette
 
     /// <summary>Ten colours for digits 0-9 (Tableau's Category10, as matplotlib's default cycle).</summary>
     public static Color Digit(int digit) => new ScottPlot.Palettes.Category10().GetColor(digit);
+
+    /// <summary>The most classes <see cref="Class"/> tells apart: Category10's colours, then Category20's lighter ones.</summary>
+    public const int DistinctClasses = 20;
+
+    /// <summary>Colour <paramref name="index"/> of <see cref="DistinctClasses"/>: Category10 for the first ten (so digits keep theirs), then Category20's lighter shades.</summary>
+    public static Color Class(int index) => index < 10 ? Digit(index) : new ScottPlot.Palettes.Category20().GetColor(2 * (index % 10) + 1);
 
     public static readonly Color Reference = Color.FromHex("#8A8A8A");
 }

@@ -1,9 +1,11 @@
-// The report's charts, each built on ScottPlot from plain numbers: loss curves, error histograms, ROC and PR curves
-// with the operating point, F1 against threshold, per-digit flag rates, the confusion matrix, per-pixel error
-// heatmaps beside originals and reconstructions, and the latent codes' 2-D projection. Every label is a real
+// The report's charts, each built on ScottPlot from plain numbers: loss curves, score histograms, ROC and PR curves
+// with the operating point, F1 against threshold, per-class flag rates, the confusion matrix, the score's per-pixel
+// map (Scores.Map) beside originals and reconstructions of any size (RGB in colour), and the latent codes' 2-D projection. Every label is a real
 // <text> in the SVG and is drawn with the shipped font (ChartFonts). Lines are solid: Skia's SVG writer has no
 // dash effects (it would print "Unsupported path effect" and draw them solid), so series differ by colour and markers.
 using System.Globalization;
+using AeMnist.Scoring;
+using AeMnist.Tensors;
 using ScottPlot;
 using ScottPlot.Plottables;
 
@@ -161,14 +163,15 @@ public static class Charts
     }
 
     /// <summary>
-    /// Groups' errors overlaid on shared bins, each bar its group's share of its own count (a small group is as
-    /// visible as a large one), with the threshold as a black line; log-spaced bins when the errors span decades.
+    /// Groups' scores overlaid on shared bins, each bar its group's share of its own count (a small group is as
+    /// visible as a large one), with the threshold as a black line; log-spaced bins when the scores span decades.
+    /// <paramref name="valueLabel"/> names the score on the x axis ("MSE", "1 − SSIM").
     /// </summary>
-    public static Chart ErrorHistogram(IReadOnlyList<Group> groups, double? threshold, string title = "Reconstruction error of test digits", string name = "histogram")
+    public static Chart ErrorHistogram(IReadOnlyList<Group> groups, double? threshold, string valueLabel, string title, string name = "histogram")
     {
         bool log = PrefersLog(groups.SelectMany(g => g.Values));
         Binned bins = Bin([.. groups.Select(g => g.Values)], 40, log, threshold);
-        Plot plot = NewPlot(title, log ? "reconstruction error (log scale)" : "reconstruction error", "share of group (%)");
+        Plot plot = NewPlot(title, log ? $"{valueLabel} (log scale)" : valueLabel, "share of group (%)");
         double T(double v) => log ? Math.Log10(v) : v;
         for (int g = 0; g < groups.Count; g++)
         {
@@ -271,9 +274,9 @@ public static class Charts
     /// would maximise F1 on these very labels marked as a reference only.
     /// </summary>
     public static Chart F1VsThreshold(IReadOnlyList<double> thresholds, IReadOnlyList<double> f1, double chosen, double chosenF1, bool log,
-        string title = "F1 score against threshold", string name = "f1")
+        string valueLabel, string title = "F1 score against threshold", string name = "f1")
     {
-        Plot plot = NewPlot(title, log ? "threshold on reconstruction error (log scale)" : "threshold on reconstruction error", "F1 (anomaly positive)");
+        Plot plot = NewPlot(title, log ? $"threshold on {valueLabel} (log scale)" : $"threshold on {valueLabel}", "F1 (anomaly positive)");
         double T(double v) => log ? Math.Log10(v) : v;
         var keep = Enumerable.Range(0, thresholds.Count).Where(i => double.IsFinite(thresholds[i]) && double.IsFinite(f1[i]) && (!log || thresholds[i] > 0)).ToList();
         double[] xs = [.. keep.Select(i => T(thresholds[i]))], ys = [.. keep.Select(i => f1[i])];
@@ -309,35 +312,66 @@ public static class Charts
         return new Chart(name, title, plot, 680, 400);
     }
 
-    // ---------------------------------------------------------------- per-digit flag rates
+    // ---------------------------------------------------------------- per-class flag rates
 
-    /// <summary>The share of each digit's test images flagged, the normal digit(s) in blue, anomalous ones in vermillion.</summary>
-    public static Chart ClassFlagRates(IReadOnlyList<double> rates, IReadOnlySet<int> normalDigits, string title = "Share of each digit flagged as anomalous", string name = "digits")
+    /// <summary>The most characters of a class name a chart shows; longer names end in "…".</summary>
+    public const int MaxClassNameLength = 32;
+
+    /// <summary><paramref name="text"/> cut to <paramref name="max"/> characters, the last one "…" when cut.</summary>
+    public static string Shorten(string text, int max = MaxClassNameLength) => text.Length <= max ? text : text[..(max - 1)] + "…";
+
+    /// <summary>
+    /// The share of each class's test images flagged, the normal class(es) in blue, anomalous ones in vermillion. MNIST's
+    /// digits (<paramref name="classNames"/> null) stand as vertical bars labelled 0-9; named classes, any number of them,
+    /// as horizontal bars with their names (up to <see cref="MaxClassNameLength"/> characters) read across.
+    /// </summary>
+    public static Chart ClassFlagRates(IReadOnlyList<double> rates, IReadOnlySet<int> normalClasses, IReadOnlyList<string>? classNames = null,
+        string? title = null, string? name = null)
     {
-        Plot plot = NewPlot(title, "digit", "flagged (%)");
+        bool digits = classNames is null;
+        title ??= digits ? "Share of each digit flagged as anomalous" : "Share of each class flagged as anomalous";
+        name ??= digits ? "digits" : "classes";
+        string noun = digits ? "digit" : "class";
+        Plot plot = digits ? NewPlot(title, "digit", "flagged (%)") : NewPlot(title, "flagged (%)", "");
         var bars = new List<Bar>();
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         for (int d = 0; d < rates.Count; d++)
         {
-            bool normal = normalDigits.Contains(d);
+            bool normal = normalClasses.Contains(d);
             double rate = rates[d];
             Color colour = Palette.Colour(normal ? 0 : 1);
+            // Named classes read top to bottom in their order.
+            double position = digits ? d : rates.Count - 1 - d;
             bars.Add(new Bar
             {
-                Position = d, Value = double.IsFinite(rate) ? 100 * rate : 0, Size = 0.7,
+                Position = position, Value = double.IsFinite(rate) ? 100 * rate : 0, Size = 0.7,
                 FillColor = normal ? colour : colour.WithAlpha(0.75), LineWidth = 0,
                 Label = double.IsFinite(rate) ? (100 * rate).ToString("0.#", Inv) : "n/a",
             });
-            ticks.AddMajor(d, normal ? $"{d} (normal)" : d.ToString(Inv));
+            string label = digits ? d.ToString(Inv) : Shorten(d < classNames!.Count ? classNames[d] : d.ToString(Inv));
+            ticks.AddMajor(position, normal ? $"{label} (normal)" : label);
         }
         BarPlot plotted = plot.Add.Bars(bars);
         plotted.ValueLabelStyle.FontSize = 11;
-        plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Axes.SetLimits(-0.6, rates.Count - 0.4, 0, 108);
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "normal digit", FillColor = Palette.Colour(0) });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "anomalous digit", FillColor = Palette.Colour(1).WithAlpha(0.75) });
-        plot.ShowLegend(Alignment.UpperRight);
-        return new Chart(name, title, plot, 680, 380);
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"normal {noun}", FillColor = Palette.Colour(0) });
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"anomalous {noun}", FillColor = Palette.Colour(1).WithAlpha(0.75) });
+        if (digits)
+        {
+            plot.Axes.Bottom.TickGenerator = ticks;
+            plot.Axes.SetLimits(-0.6, rates.Count - 0.4, 0, 108);
+            plot.ShowLegend(Alignment.UpperRight);
+            return new Chart(name, title, plot, 680, 380);
+        }
+        plotted.Horizontal = true;
+        plot.Axes.Left.TickGenerator = ticks;
+        var percent = new ScottPlot.TickGenerators.NumericManual();
+        for (int v = 0; v <= 100; v += 10) percent.AddMajor(v, v.ToString(Inv));
+        plot.Axes.Bottom.TickGenerator = percent;
+        plot.Axes.Left.TickLabelStyle.FontSize = 12;
+        // Room on the right for the value labels and the legend beside the bars.
+        plot.Axes.SetLimits(0, 118, -0.6, rates.Count - 0.4);
+        plot.ShowLegend(Edge.Bottom);
+        return new Chart(name, title, plot, 720, Math.Max(280, 130 + 26 * rates.Count));
     }
 
     // ---------------------------------------------------------------- confusion matrix
@@ -389,97 +423,203 @@ public static class Charts
         return label;
     }
 
-    // ---------------------------------------------------------------- samples: original, reconstruction, per-pixel error
+    // ---------------------------------------------------------------- samples: original, reconstruction, per-pixel score
+
+    /// <summary>The largest side an image is drawn at in a samples chart; larger images are shown averaged over blocks of pixels.</summary>
+    public const int MaxShownSide = 128;
+
+    /// <summary>What the bottom row of a samples chart shows for a score: the row's name and the colour bar's label.</summary>
+    public static (string Row, string Bar) MapLabels(ScoreKind kind, int channels)
+    {
+        string mean = channels > 1 ? ", mean of channels" : "";
+        return kind switch
+        {
+            ScoreKind.Mse => ("squared error", $"(x − x̂)² per pixel{mean}"),
+            ScoreKind.Ssim => ("1 − SSIM", $"1 − SSIM of the 11x11 window per pixel{mean}"),
+            _ => ("smoothed sq. error", $"(blurred x − x̂)² per pixel{mean}"),
+        };
+    }
+
+    /// <summary>The colour of the pixels a map leaves undefined (ssim's border): a mid gray that no Inferno colour is.</summary>
+    public static readonly Color Uncovered = Color.FromHex("#A8A8A8");
 
     /// <summary>
-    /// Test digits in columns: the original on top (white ink on black, as MNIST), the reconstruction below it, and
-    /// the per-pixel squared error (x − x̂)² at the bottom on one colour scale for the whole chart, with its colour
-    /// bar; each column is captioned with the digit and its reconstruction error (the mean of the bottom image).
+    /// Test images in columns: the original on top (gray as the data is, light ink on black for MNIST; RGB in colour),
+    /// the reconstruction below it, and the <paramref name="score"/>'s per-pixel map (<see cref="Scores.Map"/>) at the
+    /// bottom, on one colour scale for the whole chart with its colour bar; ssim's border, which no window centres on, is
+    /// <see cref="Uncovered"/>. Each column is captioned with its class (<paramref name="classNames"/>; null: MNIST's digit
+    /// numbers) and its score, the mean of its map. Images of any C x H x W; sides over <see cref="MaxShownSide"/> are
+    /// shown averaged over blocks (the map computed at full size first).
     /// </summary>
-    public static Chart Samples(IReadOnlyList<ImageSample> samples, string title, string name)
+    public static Chart Samples(IReadOnlyList<ImageSample> samples, ImageShape shape, ScoreKind score, IReadOnlyList<string>? classNames,
+        string title, string name)
     {
         if (samples.Count == 0) throw new ArgumentException("A samples chart needs at least one image.", nameof(samples));
-        const int side = 28, step = 32;
+        int h = shape.Height, w = shape.Width, plane = h * w;
+        foreach (var s in samples)
+            if (s.Original.Length != shape.Length || s.Reconstruction.Length != shape.Length)
+                throw new ArgumentException($"Sample images of {shape} must have {shape.Length} values; got {s.Original.Length} and {s.Reconstruction.Length}.", nameof(samples));
+        int block = (Math.Max(h, w) + MaxShownSide - 1) / MaxShownSide;
+        int dh = (h + block - 1) / block, dw = (w + block - 1) / block;
+        // Data units: two chart pixels each. An image is drawn 2 px per pixel up to 50x50, else at most 100 px wide or high.
+        double unit = Math.Max(dh, dw) <= 50 ? 1 : 50.0 / Math.Max(dh, dw);
+        double cellW = dw * unit, cellH = dh * unit, gap = 4, stepX = cellW + gap, stepY = cellH + gap;
+        bool digits = classNames is null;
+        double captionRoom = digits ? 16 : 24;
         ChartFonts.EnsureInstalled();
         var plot = new Plot();
         plot.Title(title, 14);
+        var maps = new List<double[,]>();
         double max = 0;
-        var errors = new List<double[,]>();
+        var map = new float[plane];
         foreach (var s in samples)
         {
-            if (s.Original.Length != side * side || s.Reconstruction.Length != side * side)
-                throw new ArgumentException($"Sample images must have {side * side} values.", nameof(samples));
-            var e = new double[side, side];
-            for (int i = 0; i < side * side; i++)
-            {
-                double d = s.Reconstruction[i] - s.Original[i];
-                e[i / side, i % side] = double.IsFinite(d) ? d * d : 0;
-                max = Math.Max(max, e[i / side, i % side]);
-            }
-            errors.Add(e);
+            Scores.Map(score, s.Original, s.Reconstruction, shape, map);
+            double[,] shown = Shrink(map, h, w, block);
+            foreach (double v in shown) if (double.IsFinite(v)) max = Math.Max(max, v);
+            maps.Add(shown);
         }
         max = max > 0 ? max : 1;
         Heatmap? scale = null;
         for (int c = 0; c < samples.Count; c++)
         {
-            double left = c * step;
-            Image(plot, samples[c].Original, left, 0, new ScottPlot.Colormaps.Grayscale(), 0, 1);
-            Image(plot, samples[c].Reconstruction, left, -step, new ScottPlot.Colormaps.Grayscale(), 0, 1);
-            scale = Image(plot, errors[c], left, -2 * step, new ScottPlot.Colormaps.Inferno(), 0, max);
-            Text(plot, $"{samples[c].Label} · {G3(samples[c].Error)}", left + side / 2.0, side + 1, 11, Colors.Black, alignment: Alignment.LowerCenter);
+            double left = c * stepX;
+            Picture(plot, samples[c].Original, shape, block, new CoordinateRect(left, left + cellW, 0, cellH));
+            Picture(plot, samples[c].Reconstruction, shape, block, new CoordinateRect(left, left + cellW, -stepY, -stepY + cellH));
+            scale = Heat(plot, maps[c], new CoordinateRect(left, left + cellW, -2 * stepY, -2 * stepY + cellH), new ScottPlot.Colormaps.Inferno(), 0, max);
+            string scoreText = G3(samples[c].Error);
+            if (digits)
+                Text(plot, $"{samples[c].Label} · {scoreText}", left + cellW / 2, cellH + 1, 11, Colors.Black, alignment: Alignment.LowerCenter);
+            else
+            {
+                // Two lines, the class name cut to the column (about 6 px per character at 11 px).
+                int fits = Math.Max(4, (int)(2 * stepX / 6.2));
+                string label = samples[c].Label < classNames!.Count ? classNames[samples[c].Label] : samples[c].Label.ToString(Inv);
+                Text(plot, scoreText, left + cellW / 2, cellH + 1, 11, Colors.Black, alignment: Alignment.LowerCenter);
+                Text(plot, Shorten(label, fits), left + cellW / 2, cellH + 10, 11, Colors.Black, alignment: Alignment.LowerCenter);
+            }
         }
-        string[] rows = ["original", "reconstruction", "squared error"];
+        var (mapRow, barLabel) = MapLabels(score, shape.Channels);
+        string[] rows = ["original", "reconstruction", mapRow];
         for (int r = 0; r < rows.Length; r++)
-            Text(plot, rows[r], -4, side / 2.0 - r * step, 11, Colors.Black, alignment: Alignment.MiddleRight);
+            Text(plot, rows[r], -4, cellH / 2.0 - r * stepY, 11, Colors.Black, alignment: Alignment.MiddleRight);
         ScottPlot.Panels.ColorBar bar = plot.Add.ColorBar(scale!, Edge.Right);
-        bar.Label = "(x − x̂)² per pixel";
+        bar.Label = barLabel;
         bar.LabelStyle.FontSize = 11;
         bar.Axis.TickLabelStyle.FontSize = 10;
         foreach (IAxis axis in new IAxis[] { plot.Axes.Bottom, plot.Axes.Left, plot.Axes.Top, plot.Axes.Right }) axis.IsVisible = false;
         plot.HideGrid();
-        plot.Axes.SetLimits(-92, samples.Count * step, -2 * step - 2, side + 16);
+        plot.Axes.SetLimits(-92, samples.Count * stepX, -2 * stepY - 2, cellH + captionRoom);
         plot.Axes.SquareUnits();
-        // Two pixels per data unit (a digit is 56 px), plus the colour bar and the title.
-        int width = 2 * (92 + samples.Count * step) + 120, height = 2 * (side + 16 + 2 * step + 2) + 50;
+        // Two pixels per data unit, plus the colour bar and the title.
+        int width = (int)Math.Ceiling(2 * (92 + samples.Count * stepX)) + 120, height = (int)Math.Ceiling(2 * (cellH + captionRoom + 2 * stepY + 2)) + 50;
         return new Chart(name, title, plot, width, height);
     }
 
-    private static Heatmap Image(Plot plot, float[] pixels, double left, double bottom, IColormap map, double lo, double hi)
+    // An image (C, H, W) in its frame: gray (one channel, or the mean of channels other than three) as a heatmap, RGB as a bitmap.
+    private static void Picture(Plot plot, float[] pixels, ImageShape shape, int block, CoordinateRect rect)
     {
-        var data = new double[28, 28];
-        // Shown clamped to the scale (a ReLU output may exceed 1); the error of the caption uses the values as they are.
-        for (int i = 0; i < 784; i++) data[i / 28, i % 28] = float.IsFinite(pixels[i]) ? Math.Clamp(pixels[i], lo, hi) : 0;
-        return Image(plot, data, left, bottom, map, lo, hi);
+        int h = shape.Height, w = shape.Width, plane = h * w;
+        // Shown clamped to [0, 1] (a ReLU output may exceed 1); the score of the caption uses the values as they are.
+        static double Shown(float v) => float.IsFinite(v) ? Math.Clamp(v, 0, 1) : 0;
+        if (shape.Channels != 3)
+        {
+            var gray = new float[plane];
+            for (int i = 0; i < plane; i++)
+            {
+                double sum = 0;
+                for (int c = 0; c < shape.Channels; c++) sum += Shown(pixels[c * plane + i]);
+                gray[i] = (float)(sum / shape.Channels);
+            }
+            Heat(plot, Shrink(gray, h, w, block), rect, new ScottPlot.Colormaps.Grayscale(), 0, 1);
+            return;
+        }
+        double[][,] channels = [.. Enumerable.Range(0, 3).Select(c =>
+        {
+            var values = new float[plane];
+            for (int i = 0; i < plane; i++) values[i] = (float)Shown(pixels[c * plane + i]);
+            return Shrink(values, h, w, block);
+        })];
+        int dh = channels[0].GetLength(0), dw = channels[0].GetLength(1);
+        var rgb = new byte[dh, dw, 3];
+        for (int y = 0; y < dh; y++)
+            for (int x = 0; x < dw; x++)
+                for (int c = 0; c < 3; c++) rgb[y, x, c] = (byte)Math.Round(255 * channels[c][y, x]);
+        ImageRect image = plot.Add.ImageRect(new ScottPlot.Image(rgb), rect);
+        image.AntiAlias = false;
     }
 
-    private static Heatmap Image(Plot plot, double[,] data, double left, double bottom, IColormap map, double lo, double hi)
+    // values (H, W) -> (ceil(H / block), ceil(W / block)): the mean of each block's finite values, NaN where it has none.
+    private static double[,] Shrink(float[] values, int h, int w, int block)
     {
+        int dh = (h + block - 1) / block, dw = (w + block - 1) / block;
+        var shown = new double[dh, dw];
+        for (int y = 0; y < dh; y++)
+            for (int x = 0; x < dw; x++)
+            {
+                double sum = 0;
+                int count = 0;
+                for (int r = y * block; r < Math.Min(h, (y + 1) * block); r++)
+                    for (int c = x * block; c < Math.Min(w, (x + 1) * block); c++)
+                        if (float.IsFinite(values[r * w + c])) { sum += values[r * w + c]; count++; }
+                shown[y, x] = count > 0 ? sum / count : double.NaN;
+            }
+        return shown;
+    }
+
+    private static Heatmap Heat(Plot plot, double[,] data, CoordinateRect rect, IColormap map, double lo, double hi)
+    {
+        // Values outside the scale are shown at its ends (the colour bar's range is the chart's).
+        for (int y = 0; y < data.GetLength(0); y++)
+            for (int x = 0; x < data.GetLength(1); x++)
+                if (double.IsFinite(data[y, x])) data[y, x] = Math.Clamp(data[y, x], lo, hi);
         Heatmap heatmap = plot.Add.Heatmap(data);
         heatmap.Colormap = map;
         heatmap.ManualRange = new ScottPlot.Range(lo, hi);
-        heatmap.Extent = new CoordinateRect(left, left + 28, bottom, bottom + 28);
+        heatmap.Extent = rect;
         heatmap.Smooth = false;
+        heatmap.NaNCellColor = Uncovered;
         return heatmap;
     }
 
     // ---------------------------------------------------------------- latent codes
 
-    /// <summary>The latent codes' projection on their first two principal components, one colour per digit, the normal digit on top.</summary>
-    public static Chart Latent(LatentProjection p, string title = "Latent codes of test digits (PCA)", string name = "latent")
+    /// <summary>
+    /// The latent codes' projection on their first two principal components, one colour per class (digit), the normal
+    /// class drawn last, on top. With more than <see cref="Palette.DistinctClasses"/> classes, the normal class and the
+    /// most numerous others keep a colour each and the rest are one gray group, "other classes".
+    /// </summary>
+    public static Chart Latent(LatentProjection p, string? title = null, string name = "latent")
     {
+        bool digits = p.ClassNames is null;
+        title ??= digits ? "Latent codes of test digits (PCA)" : "Latent codes of test images (PCA)";
         string Axis(int k) => $"PC {k + 1} ({(100 * p.Explained[k]).ToString("0.#", Inv)}% of variance)";
         Plot plot = NewPlot($"{title}: {p.Dimensions}-dimensional codes", Axis(0), Axis(1));
-        var digits = p.Labels.Distinct().OrderBy(d => d == p.NormalDigit ? 1 : 0).ThenBy(d => d).ToList();
-        foreach (byte d in digits)
+        var counts = p.Labels.GroupBy(l => (int)l).ToDictionary(g => g.Key, g => g.Count());
+        // The classes that get a colour of their own: all of them, or the normal class and the most numerous others.
+        HashSet<int> own = counts.Keys.Count <= Palette.DistinctClasses ? [.. counts.Keys]
+            : counts.Keys.OrderByDescending(k => k == p.Normal).ThenByDescending(k => counts[k]).ThenBy(k => k).Take(Palette.DistinctClasses - 1).ToHashSet();
+        var others = counts.Keys.Where(k => !own.Contains(k)).ToHashSet();
+        if (others.Count > 0)
+        {
+            int[] mine = [.. Enumerable.Range(0, p.Labels.Length).Where(i => others.Contains(p.Labels[i]))];
+            Markers rest = plot.Add.Markers(mine.Select(i => p.X[i]).ToArray(), mine.Select(i => p.Y[i]).ToArray(), MarkerShape.FilledCircle, 3, Palette.Reference.WithAlpha(0.5));
+            rest.LegendText = $"{others.Count} other classes (n = {Count(mine.Length)})";
+        }
+        // Colours by class number for digits (as matplotlib's cycle) and by rank among the coloured classes otherwise.
+        var ranked = own.OrderBy(k => k).ToList();
+        foreach (int d in own.OrderBy(k => k == p.Normal ? 1 : 0).ThenBy(k => k))
         {
             int[] mine = [.. Enumerable.Range(0, p.Labels.Length).Where(i => p.Labels[i] == d)];
-            bool normal = d == p.NormalDigit;
+            bool normal = d == p.Normal;
+            Color colour = digits ? Palette.Digit(d) : Palette.Class(ranked.IndexOf(d));
             Markers points = plot.Add.Markers(mine.Select(i => p.X[i]).ToArray(), mine.Select(i => p.Y[i]).ToArray(),
-                normal ? MarkerShape.FilledCircle : MarkerShape.FilledCircle, normal ? 4.5f : 3.5f, Palette.Digit(d).WithAlpha(normal ? 0.9 : 0.6));
-            points.LegendText = normal ? $"{d} (normal, n = {Count(mine.Length)})" : $"{d} (n = {Count(mine.Length)})";
+                MarkerShape.FilledCircle, normal ? 4.5f : 3.5f, colour.WithAlpha(normal ? 0.9 : 0.6));
+            string label = Shorten(p.ClassName(d));
+            points.LegendText = normal ? $"{label} (normal, n = {Count(mine.Length)})" : $"{label} (n = {Count(mine.Length)})";
         }
         plot.ShowLegend(Edge.Right);
         plot.Legend.FontSize = 11;
-        return new Chart(name, title, plot, 720, 520);
+        return new Chart(name, title, plot, 720, Math.Max(520, 60 + 18 * (own.Count + (others.Count > 0 ? 1 : 0))));
     }
 }

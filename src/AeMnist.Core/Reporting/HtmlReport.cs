@@ -23,8 +23,8 @@ public static class HtmlReport
 
     /// <summary>
     /// Writes report.html and beside it each chart as NAME.svg and NAME.png (loss when there is a history,
-    /// histogram, roc, pr, f1, confusion, digits, latent when there are latent codes, samples-*), each atomically;
-    /// returns the paths written.
+    /// histogram, roc, pr, f1, confusion, digits (MNIST) or classes (other data), latent when there are latent codes,
+    /// samples-*), each atomically; returns the paths written.
     /// </summary>
     public static IReadOnlyList<string> Write(string directory, ReportInput input)
     {
@@ -65,8 +65,8 @@ public static class HtmlReport
                 nameof(input));
     }
 
-    /// <summary>The digits drawn as normal: those with a normal test image (the protocols split by digit).</summary>
-    private static HashSet<int> NormalDigits(ReportInput input) =>
+    /// <summary>The classes drawn as normal: those with a normal test image (the protocols split by class).</summary>
+    private static HashSet<int> NormalClasses(ReportInput input) =>
         [.. input.TestLabels.Where((_, i) => !input.TestIsAnomaly[i]).Select(l => (int)l)];
 
     private static Built Build(ReportInput input)
@@ -81,7 +81,8 @@ public static class HtmlReport
 
         var normal = input.TestErrors.Where((_, i) => !input.TestIsAnomaly[i]).Select(e => (double)e).ToList();
         var anomalous = input.TestErrors.Where((_, i) => input.TestIsAnomaly[i]).Select(e => (double)e).ToList();
-        Add(Reporting.Charts.ErrorHistogram([new("normal", normal), new("anomalous", anomalous)], input.Threshold));
+        Add(Reporting.Charts.ErrorHistogram([new("normal", normal), new("anomalous", anomalous)], input.Threshold, input.ScoreLabel,
+            $"{input.ScoreLabel} of test {input.Item}s"));
 
         long negatives = m.FalsePositives + m.TrueNegatives, positives = m.TruePositives + m.FalseNegatives;
         double fpr = negatives > 0 ? (double)m.FalsePositives / negatives : double.NaN;
@@ -93,30 +94,38 @@ public static class HtmlReport
 
         var (thresholds, f1) = F1Curve.Compute(input.TestErrors, input.TestIsAnomaly);
         bool logErrors = Reporting.Charts.PrefersLog(input.TestErrors.Select(e => (double)e));
-        Add(Reporting.Charts.F1VsThreshold(thresholds, f1, input.Threshold, m.F1, logErrors));
+        Add(Reporting.Charts.F1VsThreshold(thresholds, f1, input.Threshold, m.F1, logErrors, input.ScoreLabel));
         int best = f1.Length == 0 ? -1 : Array.IndexOf(f1, f1.Max());
 
         Add(Reporting.Charts.ConfusionMatrix(m.TruePositives, m.FalsePositives, m.TrueNegatives, m.FalseNegatives,
             $"Confusion matrix at threshold {input.Threshold.ToString("G4", Inv)}"));
-        Add(Reporting.Charts.ClassFlagRates(m.ClassFlagRates, NormalDigits(input)));
+        Add(Reporting.Charts.ClassFlagRates(m.ClassFlagRates, NormalClasses(input), input.IsMnist ? null : input.ClassNames));
         if (input.Latent is { } latent) Add(Reporting.Charts.Latent(latent));
 
         var samples = new List<SampleChart>();
         if (input.Samples is { } s)
         {
+            IReadOnlyList<string>? names = input.IsMnist ? null : input.ClassNames;
             void Sample(string name, string title, string note, IReadOnlyList<ImageSample> images)
             {
-                if (images.Count > 0) samples.Add(new SampleChart(Reporting.Charts.Samples(images, title, name), note));
+                if (images.Count > 0) samples.Add(new SampleChart(Reporting.Charts.Samples(images, input.Shape, input.Score, names, title, name), note));
             }
-            Sample("samples-best-normal", "Best reconstructed normal digits", "lowest error among normal test digits", s.BestNormals);
-            Sample("samples-worst-normal", "Worst reconstructed normal digits", "highest error among normal test digits: the likely false alarms", s.WorstNormals);
-            Sample("samples-most-anomalous", "Most anomalous anomalies", "highest error among anomalous test digits", s.MostAnomalous);
-            Sample("samples-least-anomalous", "Least anomalous anomalies", "lowest error among anomalous test digits: the likely misses", s.LeastAnomalous);
+            string items = input.Item + "s", score = ScoreWord(input);
+            Sample("samples-best-normal", $"Best reconstructed normal {items}", $"lowest {score} among normal test {items}", s.BestNormals);
+            Sample("samples-worst-normal", $"Worst reconstructed normal {items}", $"highest {score} among normal test {items}: the likely false alarms", s.WorstNormals);
+            Sample("samples-most-anomalous", "Most anomalous anomalies", $"highest {score} among anomalous test {items}", s.MostAnomalous);
+            Sample("samples-least-anomalous", "Least anomalous anomalies", $"lowest {score} among anomalous test {items}: the likely misses", s.LeastAnomalous);
         }
         return new Built(charts, samples, best < 0 ? double.NaN : f1[best], best < 0 ? double.NaN : thresholds[best]);
     }
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>What the numbers are in words: "error" for the mean squared error (the tutorial's reconstruction error), else "score".</summary>
+    private static string ScoreWord(ReportInput input) => input.Score == Scoring.ScoreKind.Mse ? "error" : "score";
+
+    /// <summary>The score in a phrase: "reconstruction error (MSE)", "score (1 − SSIM)".</summary>
+    private static string ScorePhrase(ReportInput input) => input.Score == Scoring.ScoreKind.Mse ? "reconstruction error (MSE)" : $"score ({input.ScoreLabel})";
 
     private static string F3(double v) => double.IsFinite(v) ? v.ToString("0.000", Inv) : "n/a";
 
@@ -126,7 +135,6 @@ public static class HtmlReport
     {
         var m = input.Metrics;
         var charts = built.Charts;
-        int anomalies = input.TestIsAnomaly.Count(a => a), total = input.TestIsAnomaly.Length;
         Reading reading = Readings.Read(input);
         var h = new StringBuilder();
         Head(h, input.Title);
@@ -138,8 +146,8 @@ public static class HtmlReport
             foreach (string w in reading.Warnings) h.Append($"<li>{E(w)}</li>\n");
             h.Append("</ul>\n</div>\n");
         }
-        h.Append($"<p class=\"lede\">Autoencoder anomaly detection on MNIST: {Count(total)} test digits from {E(input.TestSetName)} ({Count(total - anomalies)} normal, {Count(anomalies)} anomalous); ")
-         .Append($"a digit is flagged as anomalous when its reconstruction error is at or above the threshold {E(input.Threshold.ToString("G4", Inv))}.</p>\n");
+        h.Append($"<p class=\"lede\">{E(Lede(input))}</p>\n");
+        if (Facts(input) is { Length: > 0 } facts) h.Append($"<p class=\"facts\">{facts}</p>\n");
         foreach (string note in reading.Notes) h.Append($"<p class=\"note\">{E(note)}</p>\n");
         h.Append("<div class=\"tiles\">\n");
         foreach (var (key, value) in new[]
@@ -159,31 +167,32 @@ public static class HtmlReport
         }
         else if (input.TrainedElsewhere)
             Section(h, "training", "Training", "<p class=\"note\">No training history: the model was trained elsewhere.</p>\n");
-        Section(h, "errors", "Reconstruction error",
-            Figure(charts["histogram"], "Each group's share of digits per bin, normal and anomalous test digits on shared bins; the black vertical line is the threshold."));
+        string items = input.Item + "s", word = ScoreWord(input);
+        Section(h, "errors", input.Score == Scoring.ScoreKind.Mse ? "Reconstruction error (MSE)" : $"Score ({input.ScoreLabel})",
+            Figure(charts["histogram"], $"Each group's share of {items} per bin, normal and anomalous test {items} on shared bins; the black vertical line is the threshold."));
         Section(h, "ranking", "Ranking quality",
-            $"<div class=\"row\">\n{Figure(charts["roc"], "ROC curve: how well the error ranks anomalies above normal digits, over all thresholds; the black dot is the chosen threshold.")}"
+            $"<div class=\"row\">\n{Figure(charts["roc"], $"ROC curve: how well the {word} ranks anomalies above normal {items}, over all thresholds; the black dot is the chosen threshold.")}"
             + $"{Figure(charts["pr"], "Precision-recall curve; the gray line is the share of anomalies in the test set, the black dot the chosen threshold.")}</div>\n");
         string reference = double.IsFinite(built.BestF1)
             ? $"<p class=\"note\">Reference only: on these test labels the best F1 would be {F3(built.BestF1)}, at threshold {built.BestF1Threshold.ToString("G4", Inv)}. "
               + "It is chosen by looking at the answers, so it is an upper bound, never a threshold to use; aemnist never picks it.</p>\n"
             : "";
         Section(h, "threshold", "Choice of threshold",
-            Figure(charts["f1"], "F1 (anomalies as the positive class) for every threshold between observed errors; the black dot is the chosen threshold, the diamond the best F1 on these labels.") + reference);
+            Figure(charts["f1"], $"F1 (anomalies as the positive class) for every threshold between observed {word}s; the black dot is the chosen threshold, the diamond the best F1 on these labels.") + reference);
         Section(h, "classification", "At the chosen threshold",
             $"<div class=\"row\">\n{Figure(charts["confusion"], "Rows: actual class; columns: predicted class; shade: share of the actual class.")}"
-            + $"{Figure(charts["digits"], "Share of each digit's test images flagged as anomalous.")}</div>\n" + MetricsTable(m, input.Threshold));
+            + $"{Figure(charts[input.IsMnist ? "digits" : "classes"], $"Share of each {input.ClassNoun}'s test images flagged as anomalous.")}</div>\n" + MetricsTable(m, input.Threshold));
 
         if (built.Samples.Count > 0)
         {
-            var g = new StringBuilder("<p class=\"note\">Each column shows a test digit (top), its reconstruction (middle) and the squared error of each pixel (bottom, one colour scale per chart); the caption gives the digit label and the reconstruction error, the mean of the bottom image.</p>\n");
+            var g = new StringBuilder($"<p class=\"note\">{E(SamplesNote(input))}</p>\n");
             foreach (var sample in built.Samples) g.Append(Figure(sample.Chart, E(sample.Note) + "."));
-            Section(h, "samples", "Originals, reconstructions and per-pixel errors", g.ToString());
+            Section(h, "samples", input.Score == Scoring.ScoreKind.Mse ? "Originals, reconstructions and per-pixel errors" : "Originals, reconstructions and per-pixel scores", g.ToString());
         }
         if (charts.TryGetValue("latent", out var latentChart) && input.Latent is { } latent)
             Section(h, "latent", "Latent codes",
-                Figure(latentChart, $"The encoder's {latent.Dimensions}-dimensional code of each test digit, projected on the codes' first two principal components "
-                    + $"({(100 * (latent.Explained[0] + latent.Explained[1])).ToString("0.#", Inv)}% of their variance); one colour per digit."));
+                Figure(latentChart, $"The encoder's {latent.Dimensions}-dimensional code of each test {input.Item}, projected on the codes' first two principal components "
+                    + $"({(100 * (latent.Explained[0] + latent.Explained[1])).ToString("0.#", Inv)}% of their variance); one colour per {input.ClassNoun}."));
         if (input.Settings.Count > 0)
         {
             var t = new StringBuilder("<table class=\"settings\">\n<tbody>\n");
@@ -193,6 +202,56 @@ public static class HtmlReport
         }
         Foot(h);
         return h.ToString();
+    }
+
+    /// <summary>The line under the reading: what was evaluated, how many of each, and when an item is flagged.</summary>
+    private static string Lede(ReportInput input)
+    {
+        int anomalies = input.TestIsAnomaly.Count(a => a), total = input.TestIsAnomaly.Length;
+        string rule = $"is flagged as anomalous when its {ScorePhrase(input)} is at or above the threshold {input.Threshold.ToString("G4", Inv)}.";
+        if (input.IsMnist)
+            return $"Autoencoder anomaly detection on MNIST: {Count(total)} test digits from {input.TestSetName} ({Count(total - anomalies)} normal, {Count(anomalies)} anomalous); a digit {rule}";
+        string Classes(bool anomalous)
+        {
+            var names = input.TestLabels.Where((_, i) => input.TestIsAnomaly[i] == anomalous).Distinct().Order().Select(l => Reporting.Charts.Shorten(input.ClassName(l))).ToList();
+            return names.Count == 0 ? "" : ": " + string.Join(", ", names.Take(8)) + (names.Count > 8 ? $" and {names.Count - 8} more classes" : "");
+        }
+        bool given = input.Data?.Kind == ReportData.InputKind;
+        string data = input.Data is not { } d ? "" : given ? $" on {d.Describe()}" : $" on {d.Path} ({d.Kind})";
+        string shape = input.Shape.Channels == 3 ? $"{input.Shape.Height}x{input.Shape.Width} RGB" : input.Shape.Channels == 1 ? $"{input.Shape.Height}x{input.Shape.Width} gray" : input.Shape.ToString();
+        string from = given ? "" : $" from {input.TestSetName}";
+        return $"Autoencoder anomaly detection{data}: {Count(total)} test images ({shape}){from} ({Count(total - anomalies)} normal{Classes(false)}; "
+               + $"{Count(anomalies)} anomalous{Classes(true)}); an image {rule}";
+    }
+
+    /// <summary>The page's facts in one line (HTML): the data with its checksum, the score and the engine.</summary>
+    private static string Facts(ReportInput input)
+    {
+        var parts = new List<string>();
+        if (input.Data is { } d)
+            parts.Add($"data: {E(d.Describe())}" + (d.Sha256 is { } sha ? $" (sha256 <code>{E(sha)}</code>)" : ""));
+        parts.Add($"score: {E(input.ScoreLabel)}");
+        if (input.Engine is { } engine) parts.Add($"engine: {E(engine)}");
+        return string.Join(" · ", parts);
+    }
+
+    /// <summary>What the samples' three rows show and what the caption number is, for the input's score and images.</summary>
+    private static string SamplesNote(ReportInput input)
+    {
+        string channels = input.Shape.Channels > 1 ? ", averaged over the channels" : "";
+        string colour = input.Shape.Channels == 3 ? " (in colour)" : "";
+        string bottom = input.Score switch
+        {
+            Scoring.ScoreKind.Mse => $"the squared error of each pixel{channels}",
+            Scoring.ScoreKind.Ssim => $"1 − SSIM of the 11x11 window centred on each pixel{channels}; the gray border is the {Scoring.Scores.MapBorder(Scoring.ScoreKind.Ssim)} pixels at each edge on which no window inside the image centres",
+            _ => $"the square of the residual x − x̂ blurred by the score's 5x5 Gaussian at each pixel{channels}",
+        };
+        string mean = input.Score == Scoring.ScoreKind.Ssim ? "the mean of the bottom image inside the gray border" : "the mean of the bottom image";
+        int side = Math.Max(input.Shape.Height, input.Shape.Width);
+        int block = (side + Reporting.Charts.MaxShownSide - 1) / Reporting.Charts.MaxShownSide;
+        string shrunk = block > 1 ? $" Images are shown averaged over blocks of {block}x{block} pixels; the maps were computed at full size." : "";
+        return $"Each column shows a test {input.Item}{colour} (top), its reconstruction (middle) and {bottom} (bottom, one colour scale per chart); "
+               + $"the caption gives the {(input.IsMnist ? "digit label" : "class")} and the {ScorePhrase(input)}, {mean}.{shrunk}";
     }
 
     private static string MetricsTable(ReportMetrics m, double threshold)
@@ -228,6 +287,8 @@ public static class HtmlReport
         .warnings ul { margin: 4px 0; padding-left: 18px; }
         .warnings li { margin: 3px 0; }
         .lede { color: #444444; margin: 0 0 10px; max-width: 820px; }
+        .facts { color: #444444; font-size: 13px; margin: 0 0 10px; max-width: 900px; overflow-wrap: anywhere; }
+        code { font: 12px/1.3 'Liberation Mono', 'DejaVu Sans Mono', monospace; }
         .note { color: #555555; font-size: 13px; margin: 2px 0 8px; max-width: 900px; }
         .tiles { display: flex; flex-wrap: wrap; gap: 10px; margin-top: 10px; }
         .tile { border: 1px solid #cfcfcf; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
@@ -245,6 +306,7 @@ public static class HtmlReport
         td.num { text-align: right; font-variant-numeric: tabular-nums; }
         table.comparison thead th { text-align: right; }
         td.differs, td.best { font-weight: bold; }
+        table.data td { overflow-wrap: anywhere; }
         footer { margin-top: 36px; color: #777777; font-size: 12px; }
         @media print {
           body { font-size: 12px; }
@@ -265,7 +327,61 @@ public static class HtmlReport
         h.Append("<footer>Written by aemnist; charts drawn with ScottPlot; this page is self-contained and needs no network access.</footer>\n</main>\n</body>\n</html>\n");
 
     /// <summary>
-    /// Writes one HTML page comparing runs: their metrics and settings side by side (the best value of each metric
+    /// A warning when the runs were not all evaluated on the same data (by checksum, else by kind and path), or their
+    /// data is unknown for some: their figures are then not measured on the same images.
+    /// </summary>
+    private static string? DataDiffers(IReadOnlyList<(string RunName, ReportInput Input)> runs)
+    {
+        var known = runs.Where(r => r.Input.Data is not null).ToList();
+        if (known.Count < runs.Count && known.Count > 0)
+            return $"The data of {string.Join(", ", runs.Where(r => r.Input.Data is null).Select(r => r.RunName))} is not known: the runs may not have been evaluated on the same images.";
+        if (known.Count == 0) return null;
+        var groups = new List<List<string>>();
+        var firsts = new List<ReportData>();
+        foreach (var (name, input) in known)
+        {
+            int at = firsts.FindIndex(d => d.SameAs(input.Data!));
+            if (at < 0) { firsts.Add(input.Data!); groups.Add([name]); }
+            else groups[at].Add(name);
+        }
+        if (groups.Count == 1) return null;
+        return "These runs were evaluated on different data, so their figures are not measured on the same images: "
+               + string.Join("; ", groups.Select((g, i) => $"{string.Join(", ", g)} on {firsts[i].Describe()}" + (firsts[i].Sha256 is { } sha ? $" (sha256 {sha[..Math.Min(12, sha.Length)]}…)" : ""))) + ".";
+    }
+
+    /// <summary>The comparison's data rows: what each run was evaluated on, its checksum, its classes and its score; rows that differ in bold.</summary>
+    private static string DataTable(IReadOnlyList<(string RunName, ReportInput Input)> runs)
+    {
+        string Classes(ReportInput r)
+        {
+            var normal = r.TestLabels.Where((_, i) => !r.TestIsAnomaly[i]).Distinct().Order().Select(l => r.ClassName(l)).ToList();
+            return $"{r.ClassNames.Count} ({(normal.Count == 0 ? "no normal class in the test set" : "normal: " + string.Join(", ", normal.Select(n => Reporting.Charts.Shorten(n))))})";
+        }
+        var rows = new (string Name, Func<ReportInput, string> Value)[]
+        {
+            ("data", r => r.Data?.Describe() ?? "unknown"),
+            ("sha256", r => r.Data?.Sha256 ?? "unknown"),
+            ("evaluated on", r => r.TestSetName),
+            ("images", r => r.Shape.Channels == 3 ? $"{r.Shape.Height}x{r.Shape.Width} RGB" : r.Shape.ToString()),
+            ("classes", Classes),
+            ("score", r => r.ScoreLabel),
+            ("engine", r => r.Engine ?? "unknown"),
+        };
+        var t = new StringBuilder("<p class=\"note\">Bold in a data row: the runs differ in it.</p>\n<table class=\"settings data\">\n<thead>\n<tr><th></th>");
+        foreach (var (name, _) in runs) t.Append($"<th scope=\"col\">{E(name)}</th>");
+        t.Append("</tr>\n</thead>\n<tbody>\n");
+        foreach (var (name, value) in rows)
+        {
+            var values = runs.Select(r => value(r.Input)).ToList();
+            string cls = values.Distinct().Count() > 1 ? " class=\"differs\"" : "";
+            t.Append($"<tr><th scope=\"row\">{E(name)}</th>{string.Concat(values.Select(v => $"<td{cls}>{E(v)}</td>"))}</tr>\n");
+        }
+        return t.Append("</tbody>\n</table>\n").ToString();
+    }
+
+    /// <summary>
+    /// Writes one HTML page comparing runs: the data each was evaluated on (kind, path, checksum, classes, score, engine;
+    /// a warning at the top when the data differ), their metrics and settings side by side (the best value of each metric
     /// and the settings that differ in bold, as the page says), ROC and precision-recall curves of all runs on
     /// shared axes, and their loss curves.
     /// </summary>
@@ -283,13 +399,18 @@ public static class HtmlReport
         string title = $"Comparison of {runs.Count} runs";
         Head(h, title);
         h.Append($"<header>\n<h1>{E(title)}</h1>\n<p class=\"lede\">{E(string.Join(", ", runs.Select(r => r.RunName)))}</p>\n");
+        string items = runs.All(r => r.Input.IsMnist) ? "digits" : "images";
         var best = runs.Select((r, i) => (r, i)).Where(x => double.IsFinite(x.r.Input.Metrics.Auroc)).OrderByDescending(x => x.r.Input.Metrics.Auroc).FirstOrDefault();
         if (best.r.Input is not null)
-            h.Append($"<p class=\"reading\">{E($"Best AUROC: {best.r.RunName}, {best.r.Input.Metrics.Auroc.ToString("0.000", Inv)} ({Readings.Describe(best.r.Input.Metrics.Auroc)}).")}</p>\n");
+            h.Append($"<p class=\"reading\">{E($"Best AUROC: {best.r.RunName}, {best.r.Input.Metrics.Auroc.ToString("0.000", Inv)} ({Readings.Describe(best.r.Input.Metrics.Auroc, items)}).")}</p>\n");
+        var alerts = new List<string>();
+        if (DataDiffers(runs) is { } differs) alerts.Add(differs);
         var warned = runs.Where(r => Readings.Read(r.Input).Warnings.Count > 0).Select(r => r.RunName).ToList();
-        if (warned.Count > 0)
-            h.Append($"<div class=\"warnings\" role=\"alert\"><ul><li>{E($"Runs with warnings (see each run's report.html): {string.Join(", ", warned)}.")}</li></ul></div>\n");
+        if (warned.Count > 0) alerts.Add($"Runs with warnings (see each run's report.html): {string.Join(", ", warned)}.");
+        if (alerts.Count > 0)
+            h.Append($"<div class=\"warnings\" role=\"alert\"><ul>{string.Concat(alerts.Select(a => $"<li>{E(a)}</li>"))}</ul></div>\n");
         h.Append("</header>\n");
+        Section(h, "data", "Data", DataTable(runs));
 
         var table = new StringBuilder("<p class=\"note\">Bold in a metric row: the best value among the runs (highest; for the counts of false positives and false negatives, lowest). "
             + "The threshold, epochs and training time rows have no best and are never bold.</p>\n<table class=\"comparison\">\n<thead>\n<tr><th></th>");

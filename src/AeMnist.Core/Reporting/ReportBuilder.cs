@@ -7,14 +7,18 @@ using AeMnist.Engines;
 using AeMnist.Evaluation;
 using AeMnist.Runs;
 using AeMnist.Scoring;
+using AeMnist.Tensors;
 
 namespace AeMnist.Reporting;
 
 public static class ReportBuilder
 {
-    /// <summary>Everything the HTML report shows for one evaluated model.</summary>
+    /// <summary>
+    /// Everything the HTML report shows for one evaluated model; <paramref name="data"/> is the data the split came from
+    /// (the model's), <paramref name="engine"/> the engine that computed the figures, where the caller knows it.
+    /// </summary>
     public static ReportInput Build(EvaluationOutcome outcome, IEngineModel model, ModelMetadata metadata, Dataset data,
-        RunDirectory? run, string modelPath)
+        RunDirectory? run, string modelPath, ComputeOptions? engine = null)
     {
         EvaluationResult r = outcome.Result;
         BinaryMetrics m = r.Metrics;
@@ -28,19 +32,35 @@ public static class ReportBuilder
         var I = CultureInfo.InvariantCulture;
         bool elsewhere = run is null && !outcome.TrainedHere;
         int trainNormal = outcome.Split.Train.Count(i => data.Labels[i] == s.Normal), trainAll = outcome.Split.Train.Length;
+        bool mnist = outcome.IsMnist;
+        string items = mnist ? "digits" : "images";
+        ImageShape shape = model.Spec.Image;
+        // The figures are on the evaluated data: the split's (the model's data), or the --input images.
+        ReportData evaluated = outcome.Data is { } source
+            ? new ReportData(source.Kind, source.Path, outcome.DataSha256)
+            : ReportData.Input(outcome.TestName);
+        string? engineText = engine is null ? null
+            : $"{engine.Engine} ({engine.Device}, {engine.Threads.ToString(I)} thread{(engine.Threads == 1 ? "" : "s")})";
         var settings = new List<(string, string)>
         {
             ("model", metadata.Model + metadata.Architecture.DescribeSettings(metadata.Settings)),
-            ("normal digit", s.Normal.ToString(I)),
+            mnist ? ("normal digit", outcome.Normal.ToString(I)) : ("normal class", outcome.ClassNames[outcome.Normal]),
             ("evaluated on", outcome.FromInput ? $"{outcome.TestName} ({test.Errors.Length.ToString("N0", I)} labelled images)" : $"the test split ({test.Errors.Length.ToString("N0", I)} images)"),
+            ("data", evaluated.Describe()),
         };
+        if (evaluated.Sha256 is { } sha) settings.Add(("data sha256", sha));
+        if (outcome.FromInput)
+            settings.Add(("model's data", $"{data.Source.Kind} at {data.Source.Path} (sha256 {data.Sha256})"));
+        settings.Add(("images", $"{shape.Text} (channels x height x width){(shape.Channels == 3 ? ", RGB" : "")}"));
+        if (!mnist)
+            settings.Add(("classes", string.Join(", ", outcome.ClassNames)));
         if (elsewhere)
             settings.Add(("trained", "elsewhere: the file records no split or training settings; the split below was rebuilt from --normal, --protocol and --seed"));
         settings.Add(("protocol", SplitOptions.ProtocolName(s.Protocol)));
         settings.Add(("seed", s.Seed.ToString(I)));
         settings.Add(("split", $"train {trainAll.ToString("N0", I)}, validation {outcome.Split.Validation.Length.ToString("N0", I)}, test {outcome.Split.Test.Length.ToString("N0", I)}"));
         if (!elsewhere)
-            settings.Add(("train split mix", $"{trainNormal.ToString("N0", I)} normal + {(trainAll - trainNormal).ToString("N0", I)} anomalous digits ({(trainAll == 0 ? 0 : 100.0 * (trainAll - trainNormal) / trainAll).ToString("0.#", I)}% anomalies)"));
+            settings.Add(("train split mix", $"{trainNormal.ToString("N0", I)} normal + {(trainAll - trainNormal).ToString("N0", I)} anomalous {items} ({(trainAll == 0 ? 0 : 100.0 * (trainAll - trainNormal) / trainAll).ToString("0.#", I)}% anomalies)"));
         settings.Add(("early stopping watched", outcome.TestUsedForEarlyStopping switch
         {
             true => "the test split (as the tutorial; test figures are optimistic)",
@@ -61,7 +81,8 @@ public static class ReportBuilder
                 warnings.Add("Training flagged this model as collapsed (see run.json).");
         }
         settings.Add(("threshold", $"{outcome.Threshold.ToString("G6", I)} ({outcome.ThresholdRuleText})"));
-        settings.Add(("score", $"{Scores.Name(outcome.Score)}: {Scores.Describe(outcome.Score)}"));
+        settings.Add(("score", $"{Scores.Name(outcome.Score)} ({Scores.Label(outcome.Score)}): {Scores.Describe(outcome.Score)}"));
+        if (engineText is not null) settings.Add(("engine", engineText));
         settings.Add(("model file", Path.GetFullPath(modelPath)));
         if (run is not null && history.Count > 0)
         {
@@ -70,12 +91,18 @@ public static class ReportBuilder
         }
         settings.Add(("aemnist", ModelMetadata.ToolVersion));
         if (outcome.FromInput)
-            warnings.Add($"Evaluated on {outcome.TestName}: if these images overlap the digits the model was trained or early-stopped on, the figures are optimistic.");
+            warnings.Add($"Evaluated on {outcome.TestName}: if these images overlap the {(data.Source.IsMnist ? "digits" : "images")} the model was trained or early-stopped on, the figures are optimistic.");
 
         return new ReportInput
         {
-            Title = $"AeMnist: {metadata.Model} autoencoder, normal digit {s.Normal}" + (run is null ? "" : $" ({Path.GetFileName(Path.GetFullPath(run.Path))})")
+            Title = $"AeMnist: {metadata.Model} autoencoder, normal {outcome.NormalName}" + (run is null ? "" : $" ({Path.GetFileName(Path.GetFullPath(run.Path))})")
                     + (outcome.FromInput ? $" on {outcome.TestName}" : ""),
+            ClassNames = outcome.ClassNames,
+            IsMnist = mnist,
+            Shape = shape,
+            Score = outcome.Score,
+            Data = evaluated,
+            Engine = engineText,
             Settings = settings,
             History = history.Select(h => new HistoryRow(h.Epoch, h.TrainLoss, h.MonitorLoss, h.Seconds)).ToList(),
             BestEpoch = bestEpoch,
@@ -95,12 +122,12 @@ public static class ReportBuilder
                 Accuracy = m.Accuracy, Precision = m.Precision, Recall = m.Recall, F1 = m.F1, F1Normal = m.F1Normal,
                 Auroc = r.Auroc, AveragePrecision = r.AveragePrecision,
                 TruePositives = m.TruePositives, FalsePositives = m.FalsePositives, TrueNegatives = m.TrueNegatives, FalseNegatives = m.FalseNegatives,
-                ClassFlagRates = r.ClassFlagRates ?? Enumerable.Repeat(double.NaN, 10).ToArray(),
+                ClassFlagRates = r.ClassFlagRates ?? Enumerable.Repeat(double.NaN, outcome.ClassNames.Count).ToArray(),
                 RocFpr = r.Roc.FalsePositiveRate, RocTpr = r.Roc.TruePositiveRate,
                 PrRecall = r.PrecisionRecall.Recall, PrPrecision = r.PrecisionRecall.Precision,
             },
             Samples = Samples(test, model, outcome.TestPixels),
-            Latent = Latent(model, outcome.TestPixels, test.Labels, s.Normal),
+            Latent = Latent(model, outcome.TestPixels, test.Labels, outcome.Normal, mnist ? null : outcome.ClassNames),
         };
     }
 
@@ -132,7 +159,7 @@ public static class ReportBuilder
     public const int MaxLatentPoints = 2000;
 
     /// <summary>Latent codes (IEngineModel.Encode) of up to <see cref="MaxLatentPoints"/> images, projected on their first two principal components.</summary>
-    public static LatentProjection? Latent(IEngineModel model, float[] pixels, byte[] labels, int normalDigit)
+    public static LatentProjection? Latent(IEngineModel model, float[] pixels, byte[] labels, int normal, IReadOnlyList<string>? classNames = null)
     {
         int p = model.Spec.Input.Length;
         int total = labels.Length, n = Math.Min(total, MaxLatentPoints);
@@ -146,6 +173,6 @@ public static class ReportBuilder
         var (scores, explained, _) = Pca.Project(codes, n, d);
         return new LatentProjection(
             [.. Enumerable.Range(0, n).Select(k => scores[2 * k])], [.. Enumerable.Range(0, n).Select(k => scores[2 * k + 1])],
-            [.. rows.Select(r => labels[r])], explained, d, normalDigit);
+            [.. rows.Select(r => labels[r])], explained, d, normal, classNames);
     }
 }

@@ -1,12 +1,39 @@
 // What a report is made from: plain numbers and arrays, so the CLI can fill it from a run directory and the
-// metrics engine's output without the report depending on either.
+// metrics engine's output without the report depending on either. It names its data, classes, image shape and score,
+// so the page says "digit" and "MNIST" only where the data is MNIST's digits, and calls each score what it is.
+using System.Globalization;
+using AeMnist.Data;
+using AeMnist.Scoring;
+using AeMnist.Tensors;
+
 namespace AeMnist.Reporting;
 
 /// <summary>One epoch of training; <see cref="MonitorLoss"/> is the loss early stopping watches (null when none).</summary>
 public sealed record HistoryRow(int Epoch, double TrainLoss, double? MonitorLoss, double Seconds);
 
-/// <summary>A test digit with its reconstruction (784 values in [0, 1] each), its error and its digit label.</summary>
+/// <summary>
+/// A test image with its reconstruction (each <see cref="ReportInput.Shape"/>'s C x H x W values, nominally in [0, 1]),
+/// its score and its class (an index into <see cref="ReportInput.ClassNames"/>).
+/// </summary>
 public sealed record ImageSample(float[] Original, float[] Reconstruction, float Error, int Label);
+
+/// <summary>What the evaluated data is ("MNIST", "MVTec AD", "--input images"), where it lies, and its checksum when known.</summary>
+public sealed record ReportData(string Kind, string Path, string? Sha256 = null)
+{
+    /// <summary>The kind of images given to evaluate --input (their <see cref="Path"/> is the name they were given by).</summary>
+    public const string InputKind = "--input";
+
+    /// <summary>Images given to evaluate --input, by the name they were given.</summary>
+    public static ReportData Input(string name) => new(InputKind, name);
+
+    /// <summary>"MNIST at /data/mnist" ("--input NAME" for input images), the way the page names the data in a line.</summary>
+    public string Describe() => Kind == InputKind ? $"{InputKind} {Path}" : $"{Kind} at {Path}";
+
+    /// <summary>Whether two runs' figures come from the same data: the same checksum when both have one, else the same kind and path.</summary>
+    public bool SameAs(ReportData other) => Sha256 is not null && other.Sha256 is not null
+        ? Sha256 == other.Sha256
+        : Kind == other.Kind && Path == other.Path;
+}
 
 /// <summary>
 /// The evaluation at the chosen threshold, with anomalies as the positive class. Rates are fractions in [0, 1].
@@ -20,7 +47,7 @@ public sealed record ReportMetrics
     public required double Recall { get; init; }
     public required double F1 { get; init; }
 
-    /// <summary>F1 with normal digits as the positive class (the tutorial's convention).</summary>
+    /// <summary>F1 with normal images as the positive class (the tutorial's convention).</summary>
     public required double F1Normal { get; init; }
 
     public required double Auroc { get; init; }
@@ -30,7 +57,7 @@ public sealed record ReportMetrics
     public required long TrueNegatives { get; init; }
     public required long FalseNegatives { get; init; }
 
-    /// <summary>Per digit 0-9, the share of its test images flagged as anomalous (NaN where the digit is absent).</summary>
+    /// <summary>Per class (digits 0-9 for MNIST), the share of its test images flagged as anomalous (NaN where the class is absent).</summary>
     public required IReadOnlyList<double> ClassFlagRates { get; init; }
 
     public required IReadOnlyList<double> RocFpr { get; init; }
@@ -39,7 +66,7 @@ public sealed record ReportMetrics
     public required IReadOnlyList<double> PrPrecision { get; init; }
 }
 
-/// <summary>Example digits for the image grids; any list may be empty.</summary>
+/// <summary>Example images for the image grids; any list may be empty.</summary>
 public sealed record ReportSamples(
     IReadOnlyList<ImageSample> BestNormals,
     IReadOnlyList<ImageSample> WorstNormals,
@@ -91,6 +118,36 @@ public sealed record ReportInput
     /// <summary>Further warnings to show as they are (from the run or the inputs).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    /// <summary>Latent codes of test digits on their first two principal components, when the model has an encoder.</summary>
+    /// <summary>Latent codes of test images on their first two principal components, when the model has an encoder.</summary>
     public LatentProjection? Latent { get; init; }
+
+    /// <summary>The classes <see cref="TestLabels"/> number: MNIST's digits "0"-"9" unless the data has its own.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = MnistFiles.ClassNames;
+
+    /// <summary>The data is MNIST's digits: the page says "digit" and "MNIST"; otherwise "image" and "class".</summary>
+    public bool IsMnist { get; init; } = true;
+
+    /// <summary>The shape of one image (the samples are drawn at it; RGB in colour).</summary>
+    public ImageShape Shape { get; init; } = ImageShape.Mnist;
+
+    /// <summary>The score the errors, the threshold and the samples' maps are (named by <see cref="Scores.Label"/> on every axis).</summary>
+    public ScoreKind Score { get; init; } = ScoreKind.Mse;
+
+    /// <summary>The data the figures are on (null: not known, as for a report made by hand).</summary>
+    public ReportData? Data { get; init; }
+
+    /// <summary>The engine that computed the figures ("native (cpu, 2 threads)"), where known.</summary>
+    public string? Engine { get; init; }
+
+    /// <summary>What one test item is called: "digit" for MNIST, else "image".</summary>
+    public string Item => IsMnist ? "digit" : "image";
+
+    /// <summary>What a class is called: "digit" for MNIST, else "class".</summary>
+    public string ClassNoun => IsMnist ? "digit" : "class";
+
+    /// <summary>The name of class <paramref name="label"/> ("7", "scratch"); the number itself where the data names no such class.</summary>
+    public string ClassName(int label) => label >= 0 && label < ClassNames.Count ? ClassNames[label] : label.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>What the score is, for axes and captions: "MSE", "1 − SSIM", "smoothed MSE".</summary>
+    public string ScoreLabel => Scores.Label(Score);
 }

@@ -1,4 +1,4 @@
-// A terminal-sized histogram (binned as the report's chart bins, by ScottPlot's histogram) of normal and anomalous errors: one line per bin, two bars side by side,
+// A terminal-sized histogram (binned as the report's chart bins, by ScottPlot's histogram) of normal and anomalous scores: one line per bin, two bars side by side,
 // the threshold's bin marked. Plain ASCII on request, for logs and terminals without block characters.
 using System.Globalization;
 using System.Text;
@@ -16,8 +16,11 @@ public sealed record TextHistogramOptions
     /// <summary>Only ASCII: '#' and '+' bars, '|' rules, '&gt;' marks.</summary>
     public bool Ascii { get; init; }
 
-    /// <summary>Bins equal in log10(error); null chooses as the HTML report does.</summary>
+    /// <summary>Bins equal in log10(score); null chooses as the HTML report does.</summary>
     public bool? LogX { get; init; }
+
+    /// <summary>What the binned values are, for the heading of the ranges' column: "error" (the default), or the score's label ("1 − SSIM").</summary>
+    public string ValueName { get; init; } = "error";
 }
 
 public static class TextHistogram
@@ -54,7 +57,8 @@ public static class TextHistogram
         var sb = new StringBuilder();
         string nTitle = $"normal (n={nTotal.ToString("N0", Inv)})", aTitle = $"anomalous (n={aTotal.ToString("N0", Inv)})";
         // Columns line up with the rows: "m " range " |" bar "|" bar "| " count " " count.
-        sb.Append("  ").Append("error".PadRight(rangeWidth)).Append("  ").Append(Fit(nTitle, o.BarWidth)).Append(' ').Append(Fit(aTitle, o.BarWidth))
+        string heading = o.Ascii ? o.ValueName.Replace('−', '-') : o.ValueName;
+        sb.Append("  ").Append(heading.PadRight(rangeWidth)).Append("  ").Append(Fit(nTitle, o.BarWidth)).Append(' ').Append(Fit(aTitle, o.BarWidth))
           .Append("  ").Append("normal".PadLeft(countWidth)).Append(' ').Append("anom.".PadLeft(countWidth)).Append('\n');
         for (int i = 0; i < binCount; i++)
         {

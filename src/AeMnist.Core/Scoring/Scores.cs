@@ -4,7 +4,8 @@
 // sigma 1.5, C1 = 0.01², C2 = 0.03², data range 1, over the window positions inside the image, averaged over channels),
 // which weighs a stroke that is missing or misplaced more than a slightly thicker one; smoothed is the mean square of
 // the residual after a 5x5 Gaussian blur (sigma 1, zero padding, per channel), which forgives one-pixel shifts. Higher
-// is more anomalous for all three. ssim and smoothed need the image's height and width (ImageShape).
+// is more anomalous for all three. ssim and smoothed need the image's height and width (ImageShape). Map gives each score
+// pixel by pixel (the report's heatmaps), its mean the score.
 using AeMnist.Tensors;
 
 namespace AeMnist.Scoring;
@@ -102,6 +103,61 @@ public static class Scores
         }
     }
 
+    /// <summary>
+    /// How many pixels at each edge <see cref="Map"/> leaves uncovered (NaN): 5 for ssim (half its 11x11 window),
+    /// 0 for mse and smoothed.
+    /// </summary>
+    public static int MapBorder(ScoreKind kind) => kind == ScoreKind.Ssim ? SsimWindow / 2 : 0;
+
+    /// <summary>
+    /// The <paramref name="kind"/> score of one image pixel by pixel, so that the image's score is the mean of the map over
+    /// its finite values. image, reconstruction (C, H, W) -> destination (H, W), each pixel averaged over the channels:
+    /// mse: (x̂ − x)²; smoothed: (G₅ ∗ (x − x̂))², the residual blurred as the score blurs it (5x5 Gaussian, σ 1, zero
+    /// padding); ssim: 1 − SSIM of the 11x11 window centred on the pixel, defined only where that window lies inside the
+    /// image, i.e. at the (H − 10) x (W − 10) pixels at least <see cref="MapBorder"/> = 5 from every edge; the border
+    /// the windows do not centre on is NaN. Its mean over those pixels is 1 − mean SSIM, the ssim score.
+    /// </summary>
+    public static void Map(ScoreKind kind, ReadOnlySpan<float> image, ReadOnlySpan<float> reconstruction, ImageShape shape, Span<float> destination)
+    {
+        int h = shape.Height, w = shape.Width, plane = h * w, channels = shape.Channels;
+        if (image.Length != shape.Length || reconstruction.Length != shape.Length || destination.Length != plane)
+            throw new ArgumentException($"An image of {shape} needs {shape.Length} values, its reconstruction too, and its map {plane}; got {image.Length}, {reconstruction.Length} and {destination.Length}.");
+        if (h < MinimumSide(kind) || w < MinimumSide(kind))
+            throw new ArgumentException($"--score {Name(kind)} needs images of at least {MinimumSide(kind)}x{MinimumSide(kind)}, and these are {shape}.");
+        var sum = new double[plane];
+        if (kind == ScoreKind.Mse)
+        {
+            for (int c = 0; c < channels; c++)
+                for (int i = 0; i < plane; i++)
+                {
+                    double d = reconstruction[c * plane + i] - image[c * plane + i];
+                    sum[i] += d * d;
+                }
+            for (int i = 0; i < plane; i++) destination[i] = (float)(sum[i] / channels);
+            return;
+        }
+        var s = new Scratch(shape);
+        if (kind == ScoreKind.Smoothed)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                BlurredResidual(image.Slice(c * plane, plane), reconstruction.Slice(c * plane, plane), h, w, s);
+                for (int i = 0; i < plane; i++) sum[i] += s.Blurred[i] * s.Blurred[i];
+            }
+            for (int i = 0; i < plane; i++) destination[i] = (float)(sum[i] / channels);
+            return;
+        }
+        int border = MapBorder(kind), vh = h - 2 * border, vw = w - 2 * border;
+        for (int c = 0; c < channels; c++)
+        {
+            SsimValid(image.Slice(c * plane, plane), reconstruction.Slice(c * plane, plane), h, w, s);
+            for (int i = 0; i < vh * vw; i++) sum[i] += 1 - s.Map[i];
+        }
+        destination.Fill(float.NaN);
+        for (int r = 0; r < vh; r++)
+            for (int col = 0; col < vw; col++) destination[(r + border) * w + col + border] = (float)(sum[r * vw + col] / channels);
+    }
+
     /// <summary>Mean SSIM of two 28x28 images over the 18x18 positions of the 11x11 window inside the image.</summary>
     public static double Ssim(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Ssim(x, y, ImageShape.Mnist, new Scratch(ImageShape.Mnist));
 
@@ -111,52 +167,66 @@ public static class Scores
     // Mean over channels of each channel's mean SSIM over the window positions inside the image.
     private static double Ssim(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ImageShape shape, Scratch s)
     {
-        int h = shape.Height, w = shape.Width, plane = h * w, vh = h - SsimWindow + 1, vw = w - SsimWindow + 1;
+        int h = shape.Height, w = shape.Width, plane = h * w, valid = (h - SsimWindow + 1) * (w - SsimWindow + 1);
         double channels = 0;
         for (int c = 0; c < shape.Channels; c++)
         {
-            ReadOnlySpan<float> xc = x.Slice(c * plane, plane), yc = y.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
-            {
-                s.A[i] = xc[i];
-                s.B[i] = yc[i];
-                s.AA[i] = (double)xc[i] * xc[i];
-                s.BB[i] = (double)yc[i] * yc[i];
-                s.AB[i] = (double)xc[i] * yc[i];
-            }
-            FilterValid(s.A, s.MuA, s_ssimKernel, s.Rows, h, w);
-            FilterValid(s.B, s.MuB, s_ssimKernel, s.Rows, h, w);
-            FilterValid(s.AA, s.SAA, s_ssimKernel, s.Rows, h, w);
-            FilterValid(s.BB, s.SBB, s_ssimKernel, s.Rows, h, w);
-            FilterValid(s.AB, s.SAB, s_ssimKernel, s.Rows, h, w);
+            SsimValid(x.Slice(c * plane, plane), y.Slice(c * plane, plane), h, w, s);
             double total = 0;
-            for (int i = 0; i < vh * vw; i++)
-            {
-                double ma = s.MuA[i], mb = s.MuB[i];
-                double va = s.SAA[i] - ma * ma, vb = s.SBB[i] - mb * mb, cov = s.SAB[i] - ma * mb;
-                total += (2 * ma * mb + C1) * (2 * cov + C2) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
-            }
-            channels += total / (vh * vw);
+            for (int i = 0; i < valid; i++) total += s.Map[i];
+            channels += total / valid;
         }
         return channels / shape.Channels;
+    }
+
+    // One channel (h, w) -> s.Map (h - 10, w - 10): the SSIM of the 11x11 window at each position inside the image.
+    private static void SsimValid(ReadOnlySpan<float> xc, ReadOnlySpan<float> yc, int h, int w, Scratch s)
+    {
+        int plane = h * w, vh = h - SsimWindow + 1, vw = w - SsimWindow + 1;
+        for (int i = 0; i < plane; i++)
+        {
+            s.A[i] = xc[i];
+            s.B[i] = yc[i];
+            s.AA[i] = (double)xc[i] * xc[i];
+            s.BB[i] = (double)yc[i] * yc[i];
+            s.AB[i] = (double)xc[i] * yc[i];
+        }
+        FilterValid(s.A, s.MuA, s_ssimKernel, s.Rows, h, w);
+        FilterValid(s.B, s.MuB, s_ssimKernel, s.Rows, h, w);
+        FilterValid(s.AA, s.SAA, s_ssimKernel, s.Rows, h, w);
+        FilterValid(s.BB, s.SBB, s_ssimKernel, s.Rows, h, w);
+        FilterValid(s.AB, s.SAB, s_ssimKernel, s.Rows, h, w);
+        for (int i = 0; i < vh * vw; i++)
+        {
+            double ma = s.MuA[i], mb = s.MuB[i];
+            double va = s.SAA[i] - ma * ma, vb = s.SBB[i] - mb * mb, cov = s.SAB[i] - ma * mb;
+            s.Map[i] = (2 * ma * mb + C1) * (2 * cov + C2) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+        }
     }
 
     // Mean over every value of the squared residual, blurred per channel with zero padding (same size).
     private static double SmoothedError(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ImageShape shape, Scratch s)
     {
-        const int pad = SmoothWindow / 2;
-        int h = shape.Height, w = shape.Width, plane = h * w, ph = h + 2 * pad, pw = w + 2 * pad;
+        int plane = shape.Height * shape.Width;
         double sum = 0;
         for (int c = 0; c < shape.Channels; c++)
         {
-            Span<double> padded = s.Padded.AsSpan(0, ph * pw);
-            padded.Clear();
-            for (int r = 0; r < h; r++)
-                for (int col = 0; col < w; col++) padded[(r + pad) * pw + col + pad] = x[c * plane + r * w + col] - y[c * plane + r * w + col];
-            FilterValid(padded, s.Blurred, s_smoothKernel, s.Rows, ph, pw);
+            BlurredResidual(x.Slice(c * plane, plane), y.Slice(c * plane, plane), shape.Height, shape.Width, s);
             for (int i = 0; i < plane; i++) sum += s.Blurred[i] * s.Blurred[i];
         }
         return sum / shape.Length;
+    }
+
+    // One channel (h, w) -> s.Blurred (h, w): the residual x - y blurred by the 5x5 Gaussian with zero padding.
+    private static void BlurredResidual(ReadOnlySpan<float> xc, ReadOnlySpan<float> yc, int h, int w, Scratch s)
+    {
+        const int pad = SmoothWindow / 2;
+        int ph = h + 2 * pad, pw = w + 2 * pad;
+        Span<double> padded = s.Padded.AsSpan(0, ph * pw);
+        padded.Clear();
+        for (int r = 0; r < h; r++)
+            for (int col = 0; col < w; col++) padded[(r + pad) * pw + col + pad] = xc[r * w + col] - yc[r * w + col];
+        FilterValid(padded, s.Blurred, s_smoothKernel, s.Rows, ph, pw);
     }
 
     // image (h, w) -> output (h - K + 1, w - K + 1): separable correlation with kernel g ⊗ g; rows is scratch.
@@ -199,5 +269,6 @@ public static class Scores
         public readonly double[] Rows = new double[(shape.Height + 4) * (shape.Width + 4)];
         public readonly double[] Padded = new double[(shape.Height + 4) * (shape.Width + 4)];
         public readonly double[] Blurred = new double[Plane(shape)];
+        public readonly double[] Map = new double[Plane(shape)];
     }
 }

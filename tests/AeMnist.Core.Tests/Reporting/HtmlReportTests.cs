@@ -96,7 +96,8 @@ public class HtmlReportTests
         Assert.Equal(Math.Log10(Run.Threshold), histogram.Plot.GetPlottables<VerticalLine>().Single().X, 12);
         var texts = histogram.Texts();
         Assert.Contains($"threshold {Run.Threshold.ToString("G3", Inv)} (flagged at or above)", texts);
-        Assert.Contains("reconstruction error (log scale)", texts);
+        Assert.Contains("MSE (log scale)", texts);
+        Assert.Contains("MSE of test digits", texts);
         Assert.Contains("share of group (%)", texts);
         // Every error lands in exactly one bin.
         var bins = Charts.Bin([Run.TestErrors.Select(e => (double)e).ToList()], 40, log: true, Run.Threshold);
@@ -310,7 +311,7 @@ public class HtmlReportTests
         var texts = Named(roc, "text").Select(t => t.Value.Trim()).ToList();
         Assert.Contains($"dense (AUROC {F3(Run.Metrics.Auroc)})", texts);
         Assert.Contains($"conv (AUROC {F3(other.Metrics.Auroc)})", texts);
-        var table = doc.Descendants("table").First();
+        var table = doc.Descendants("section").Single(s => (string?)s.Attribute("id") == "metrics").Descendants("table").Single();
         Assert.Equal(["", "dense", "conv"], table.Descendants("thead").Single().Descendants("th").Select(th => th.Value));
         var aurocRow = table.Descendants("tr").Single(tr => tr.Element("th")!.Value == "AUROC").Elements("td").ToList();
         Assert.Equal([F3(Run.Metrics.Auroc), F3(other.Metrics.Auroc)], aurocRow.Select(td => td.Value));

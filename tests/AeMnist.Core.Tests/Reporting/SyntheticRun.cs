@@ -1,6 +1,10 @@
 // A made-up but plausible run for report tests and the browser check: seeded log-normal errors, a
-// training history, seven-segment "digits" with blurred "reconstructions", and metrics computed here.
+// training history, seven-segment "digits" with blurred "reconstructions", and metrics computed here; and a run on
+// data other than MNIST: 3x40x40 RGB discs of classes chunk, good (normal) and scratch, the samples' scores computed
+// from their images by the score itself.
 using AeMnist.Reporting;
+using AeMnist.Scoring;
+using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Reporting;
 
@@ -63,6 +67,96 @@ internal static class SyntheticRun
             Latent = new LatentProjection(
                 [.. labels.Select(l => Math.Cos(l) * 3 + Gauss())], [.. labels.Select(l => Math.Sin(l) * 3 + Gauss())], [.. labels], [0.31, 0.17], 32, normalDigit),
         };
+    }
+
+    /// <summary>The synthetic discs' classes, in the order a class-folder dataset numbers them (ordinal).</summary>
+    public static readonly IReadOnlyList<string> DiscClasses = ["chunk", "good", "scratch"];
+
+    public static readonly ImageShape DiscShape = new(3, 40, 40);
+
+    /// <summary>
+    /// A run on 3x40x40 RGB discs (classes chunk, good, scratch; good normal) scored by <paramref name="score"/>: errors
+    /// drawn as for MNIST, the samples real images whose reconstructions are the good disc blurred (so defects are not
+    /// reconstructed) and whose errors are their <paramref name="score"/>.
+    /// </summary>
+    public static ReportInput CreateDiscs(ScoreKind score = ScoreKind.Ssim, ulong seed = 5, int perClass = 300, string title = "AeMnist: bottleneck autoencoder, normal class 'good' (discs)")
+    {
+        ReportInput mnist = Create(seed, normalDigit: 1, perClass: perClass, title: title);
+        var rng = new Rng(seed + 1);
+        // Labels: normal images are class 1 (good); anomalies alternate chunk (0) and scratch (2).
+        byte[] labels = [.. mnist.TestIsAnomaly.Select((a, i) => (byte)(a ? (i % 2 == 0 ? 0 : 2) : 1))];
+        List<ImageSample> Samples(bool anomalous, int count)
+        {
+            var list = new List<ImageSample>();
+            for (int k = 0; k < count; k++)
+            {
+                int label = anomalous ? (k % 2 == 0 ? 0 : 2) : 1;
+                (float[] image, float[] reconstruction) = Disc(label, rng);
+                float[] error = new float[1];
+                Scores.FromReconstructions(score, image, reconstruction, 1, DiscShape, error);
+                list.Add(new ImageSample(image, reconstruction, error[0], label));
+            }
+            return [.. list.OrderBy(s => s.Error)];
+        }
+        var normals = Samples(false, 8);
+        var anomalies = Samples(true, 8);
+        double[] rates = [.. Enumerable.Range(0, 3).Select(c =>
+        {
+            int[] mine = [.. Enumerable.Range(0, labels.Length).Where(i => labels[i] == c)];
+            return mine.Length == 0 ? double.NaN : (double)mine.Count(i => mnist.TestErrors[i] > mnist.Threshold) / mine.Length;
+        })];
+        return mnist with
+        {
+            Settings = [("model", "bottleneck"), ("normal class", "good"), ("classes", "chunk, good, scratch"), ("seed", seed.ToString())],
+            TestLabels = labels,
+            ClassNames = DiscClasses,
+            IsMnist = false,
+            Shape = DiscShape,
+            Score = score,
+            Data = new ReportData("MVTec AD", "/data/discs", "5f0c3e5a9d1b7c2e4a6f8b0d2c4e6a8b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c"),
+            Engine = "native (cpu, 2 threads)",
+            TestSetName = "the test split",
+            Metrics = mnist.Metrics with { ClassFlagRates = rates },
+            Samples = new ReportSamples(normals, [.. Enumerable.Reverse(normals)], [.. Enumerable.Reverse(anomalies)], anomalies),
+            Latent = mnist.Latent! with { Labels = [.. labels.Take(mnist.Latent!.X.Length)], Normal = 1, ClassNames = DiscClasses },
+        };
+    }
+
+    /// <summary>A disc of class <paramref name="label"/> (0 chunk: a wedge missing, 1 good, 2 scratch: a light line across) and the good disc blurred, its "reconstruction".</summary>
+    public static (float[] Image, float[] Reconstruction) Disc(int label, Rng rng)
+    {
+        const int side = 40, plane = side * side;
+        float[] colour = [0.85f, 0.55f + 0.1f * rng.NextSingle(), 0.2f];
+        double cx = 19.5 + rng.NextInt(3) - 1, cy = 19.5 + rng.NextInt(3) - 1, angle = 2 * Math.PI * rng.NextDouble();
+        float[] good = new float[3 * plane], image = new float[3 * plane];
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+            {
+                double dx = x - cx, dy = y - cy, r = Math.Sqrt(dx * dx + dy * dy);
+                bool inside = r < 14;
+                double a = Math.Atan2(dy, dx) - angle;
+                a = Math.Atan2(Math.Sin(a), Math.Cos(a));
+                bool chunk = label == 0 && inside && r > 6 && Math.Abs(a) < 0.45;
+                bool scratch = label == 2 && inside && Math.Abs(dx * Math.Sin(angle) - dy * Math.Cos(angle)) < 0.8;
+                for (int c = 0; c < 3; c++)
+                {
+                    float background = 0.12f + 0.04f * c;
+                    float value = inside ? colour[c] * (float)(1 - 0.25 * r / 14) : background;
+                    good[c * plane + y * side + x] = value;
+                    image[c * plane + y * side + x] = chunk ? background : scratch ? 0.97f : value;
+                }
+            }
+        var reconstruction = new float[3 * plane];
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++)
+                {
+                    float sum = 0;
+                    for (int v = -1; v <= 1; v++)
+                        for (int u = -1; u <= 1; u++) sum += good[c * plane + Math.Clamp(y + v, 0, side - 1) * side + Math.Clamp(x + u, 0, side - 1)];
+                    reconstruction[c * plane + y * side + x] = sum / 9;
+                }
+        return (image, reconstruction);
     }
 
     private static List<ImageSample> Pick(List<float> errors, List<byte> labels, List<bool> anomaly, bool wantAnomaly, bool highest, Rng rng)

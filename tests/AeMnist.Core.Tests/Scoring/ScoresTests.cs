@@ -50,6 +50,92 @@ public class ScoresTests
         Assert.Equal(a.Zip(b).Average(p => (p.First - p.Second) * (double)(p.First - p.Second)), score[0], 1e-6);
     }
 
+    // An image and a reconstruction of awkward shapes, values spread over [0, 1], the reconstruction off by structure and noise.
+    private static (float[] Image, float[] Reconstruction) Pair(ImageShape shape, ulong seed)
+    {
+        var rng = new Rng(seed);
+        float[] x = new float[shape.Length], y = new float[shape.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)((Math.Sin(i * 0.37 + (double)seed) + 1) / 2);
+            y[i] = Math.Clamp(0.8f * x[i] + 0.1f + 0.2f * (rng.NextSingle() - 0.5f), 0, 1);
+        }
+        return (x, y);
+    }
+
+    public static TheoryData<ScoreKind, int, int, int> MapShapes() => new()
+    {
+        { ScoreKind.Mse, 1, 28, 28 }, { ScoreKind.Mse, 3, 17, 23 }, { ScoreKind.Mse, 1, 1, 1 },
+        { ScoreKind.Smoothed, 1, 28, 28 }, { ScoreKind.Smoothed, 3, 17, 23 }, { ScoreKind.Smoothed, 2, 3, 5 },
+        { ScoreKind.Ssim, 1, 28, 28 }, { ScoreKind.Ssim, 3, 37, 45 }, { ScoreKind.Ssim, 3, 11, 14 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MapShapes))]
+    public void MapsMeanIsTheScore(ScoreKind kind, int channels, int height, int width)
+    {
+        var shape = new ImageShape(channels, height, width);
+        (float[] x, float[] y) = Pair(shape, (ulong)(channels * 1000 + height * 10 + width));
+        float[] map = new float[height * width], score = new float[1];
+        Scores.Map(kind, x, y, shape, map);
+        Scores.FromReconstructions(kind, x, y, 1, shape, score);
+        double[] finite = [.. map.Where(float.IsFinite).Select(v => (double)v)];
+        Assert.Equal(score[0], finite.Average(), 1e-6 + 1e-5 * score[0]);
+        // Where it is defined: everywhere but ssim's border, the pixels that no 11x11 window inside the image centres on.
+        int border = Scores.MapBorder(kind);
+        Assert.Equal(kind == ScoreKind.Ssim ? 5 : 0, border);
+        for (int r = 0; r < height; r++)
+            for (int c = 0; c < width; c++)
+            {
+                bool inside = r >= border && r < height - border && c >= border && c < width - border;
+                Assert.Equal(inside, float.IsFinite(map[r * width + c]));
+            }
+    }
+
+    [Fact]
+    public void MseMapIsEachPixelsSquaredErrorAveragedOverChannels()
+    {
+        var shape = new ImageShape(3, 4, 5);
+        (float[] x, float[] y) = Pair(shape, 3);
+        float[] map = new float[20];
+        Scores.Map(ScoreKind.Mse, x, y, shape, map);
+        for (int p = 0; p < 20; p++)
+        {
+            double expected = Enumerable.Range(0, 3).Average(c => Math.Pow(y[c * 20 + p] - x[c * 20 + p], 2));
+            Assert.Equal(expected, map[p], 1e-7);
+        }
+    }
+
+    [Fact]
+    public void MapsLightUpWhereTheReconstructionIsWrong()
+    {
+        // One wrong pixel at (row 12, column 20) of the second channel of a 3x24x30 image.
+        var shape = new ImageShape(3, 24, 30);
+        float[] x = new float[shape.Length];
+        for (int i = 0; i < x.Length; i++) x[i] = 0.3f + 0.4f * (i % 7) / 7f;
+        float[] y = [.. x];
+        y[720 + 12 * 30 + 20] += 0.5f;
+        foreach (ScoreKind kind in Scores.All)
+        {
+            float[] map = new float[720];
+            Scores.Map(kind, x, y, shape, map);
+            int hottest = Array.IndexOf(map, map.Where(float.IsFinite).Max());
+            Assert.True(hottest == 12 * 30 + 20 || kind == ScoreKind.Ssim && Math.Abs(hottest / 30 - 12) <= 5 && Math.Abs(hottest % 30 - 20) <= 5, $"{kind}: hottest at {hottest / 30},{hottest % 30}");
+            // Far from it (more than the window's reach) the map is zero: the reconstruction is right there.
+            Assert.Equal(0, map[6 * 30 + 6], 1e-6);
+            if (kind == ScoreKind.Mse) Assert.Equal(0.25 / 3, map[12 * 30 + 20], 1e-6);
+        }
+    }
+
+    [Fact]
+    public void MapRejectsWrongSizes()
+    {
+        var shape = new ImageShape(3, 12, 12);
+        var e = Assert.Throws<ArgumentException>(() => Scores.Map(ScoreKind.Mse, new float[432], new float[432], shape, new float[432]));
+        Assert.Contains("its map 144", e.Message);
+        Assert.Throws<ArgumentException>(() => Scores.Map(ScoreKind.Ssim, new float[100], new float[100], new ImageShape(1, 10, 10), new float[100]));
+    }
+
     [Theory]
     [InlineData("SSIM", ScoreKind.Ssim)]
     [InlineData(" mse ", ScoreKind.Mse)]
