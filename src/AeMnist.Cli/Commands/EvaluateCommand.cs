@@ -100,7 +100,7 @@ internal static class EvaluateCommand
                 Exists(run!);
                 string reportDirectory = labelled is null ? run!.Path : Path.Combine(run!.Path, "input-" + InputOptions.Slug(labelled.Name));
                 Directory.CreateDirectory(reportDirectory);
-                HtmlReport.Write(reportDirectory, ReportBuilder.Build(outcome, loaded.Model, metadata, mnist, run, modelPath));
+                HtmlReport.Write(reportDirectory, ReportBuilder.Build(outcome, loaded.Model, metadata, mnist, run, modelPath, model.Compute.Read(parse)));
                 reportPath = Path.Combine(reportDirectory, HtmlReport.FileName);
             }
 
