@@ -31,6 +31,7 @@ internal static class ReportCommand
             HelpName = "FILE|DIR",
         });
         var threshold = SharedOptions.OptionalDouble("--threshold", "Threshold to report at [default: the model's stored one]", "X");
+        var labelledInputs = new InputOptions(labelled: true);
         var score = new SharedOptions.ScoreOption();
         var data = SharedOptions.Data();
         var quiet = SharedOptions.Quiet();
@@ -40,6 +41,7 @@ internal static class ReportCommand
         };
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
+        foreach (Option o in labelledInputs.All) command.Add(o);
 
         command.SetAction(parse =>
         {
@@ -56,6 +58,7 @@ internal static class ReportCommand
             {
                 if (parse.GetValue(model.Run) is not null || parse.GetValue(model.ModelFile) is not null)
                     throw new UsageException("--compare takes the run directories itself; drop --run and --model-file");
+                SharedOptions.RejectGiven(parse, labelledInputs.All, "--compare reports each run on its own test split");
                 List<string> expanded = ExpandRuns(runs);
                 if (expanded.Count < 2)
                     throw new UsageException($"--compare needs at least two runs; {string.Join(", ", runs)} hold{(runs.Length == 1 ? "s" : "")} {expanded.Count}");
@@ -109,9 +112,18 @@ internal static class ReportCommand
             }
             using LoadedModel model1 = model.Load(parse, runDirectory);
             var (loadedModel, meta, modelPath) = (model1.Model, model1.Metadata, model1.ModelPath);
-            if (meta.Split is { } ownSplit) SharedOptions.RejectGiven(parse, split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
+            bool labelledFolder = parse.GetValue(labelledInputs.Input) is [var only] && (Directory.Exists(only) || only.EndsWith(".npz", StringComparison.OrdinalIgnoreCase));
+            if (meta.Split is { } ownSplit)
+                SharedOptions.RejectGiven(parse, labelledFolder ? split.All.Where(o => o != split.Normal) : split.All, $"{modelPath} records its split ({EvaluateCommand.Describe(ownSplit)})");
+            LabelledImages? labelled = labelledInputs.ReadLabelled(parse, meta, labelledFolder ? parse.GetValue(split.Normal) : null);
+            if (labelled is not null && runDirectory is not null)
+            {
+                // A report on other images goes beside the run's own, never over it: RUN/input-NAME/report.html, as evaluate --report writes it.
+                directory = Path.Combine(runDirectory.Path, "input-" + InputOptions.Slug(labelled.Name));
+                Directory.CreateDirectory(directory);
+            }
             Dataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2), data2, rule, score: scoreKind);
+            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2), data2, rule, labelled, scoreKind);
             warnings.AddFor(result, model1, Remedy);
             ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath, model.Compute.Read(parse));
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.

@@ -81,6 +81,8 @@ public static class EvaluateJob
     {
         ScoreKind kind = score ?? detector.Score;
         DataSplit split = Splitter.Split(data, splitOptions);
+        if (input is null && split.Test.Length == 0)
+            throw new ArgumentException($"there is no test split to evaluate on: the model was trained on normal images without a test part ({data.Directory}); evaluate it on labelled images with --input (a folder of class folders such as good/ and scratch/, or MVTec AD's)");
         float[] pixels = input?.Pixels ?? data.Gather(split.Test);
         byte[] labels = input?.Labels ?? data.GatherLabels(split.Test);
         int[] indices = input is null ? split.Test : [.. Enumerable.Range(0, labels.Length)];
