@@ -55,14 +55,15 @@ public static partial class NumpyArrays
     private static NumpyArray ReadNpy(Stream stream, long length, string name)
     {
         Span<byte> start = stackalloc byte[12];
-        if (stream.ReadAtLeast(start, 10, throwOnEndOfStream: false) < 10 || start[0] != 0x93 || !start[1..6].SequenceEqual("NUMPY"u8))
+        // Exactly the 10 bytes of a version-1 preamble (a version 2 or 3 header length has 2 more): not a byte of the header.
+        if (stream.ReadAtLeast(start[..10], 10, throwOnEndOfStream: false) < 10 || start[0] != 0x93 || !start[1..6].SequenceEqual("NUMPY"u8))
             throw new DataFormatException($"{name}: not a NumPy .npy array (no \\x93NUMPY magic)");
         int major = start[6];
         int headerLength, prefix;
         if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(start[8..]); prefix = 10; }
         else if (major is 2 or 3)
         {
-            if (stream.ReadAtLeast(start[10..], 2, throwOnEndOfStream: false) < 2) throw new DataFormatException($"{name}: truncated .npy header");
+            if (stream.ReadAtLeast(start[10..12], 2, throwOnEndOfStream: false) < 2) throw new DataFormatException($"{name}: truncated .npy header");
             uint value = BinaryPrimitives.ReadUInt32LittleEndian(start[8..]);
             if (value > 1 << 20) throw new DataFormatException($"{name}: .npy header of {value} bytes; not a NumPy array");
             headerLength = (int)value; prefix = 12;
