@@ -28,6 +28,7 @@ internal static class LayerProfile
             var adam = model.CreateAdam(new AdamOptions(LearningRate: 0.001));
             var shardAdam = shardModel.CreateAdam(new AdamOptions(LearningRate: 0.001));
             float[] batch = Inputs.Images(n);
+            float[] lanesInput = new float[batch.Length / n * Lanes.Padded(n)], lanesOutput = new float[batch.Length], lanesGradient = new float[lanesInput.Length];
             Module[] layers = [.. replica.Layers];
             AeMnist.Models.SampleShape input = shardModel.Spec.Input;
             var loss = new MseLoss();
@@ -44,19 +45,38 @@ internal static class LayerProfile
                 shardModel.ZeroGrad();
                 ReadOnlySpan<float> x = batch;
                 var shape = new TensorShape(n, input.C, input.H, input.W);
+                bool lanes = replica.IsLanes(0);
+                int padded = Lanes.Padded(n);
+                if (lanes)
+                {
+                    Lanes.FromRows(batch, n, batch.Length / n, lanesInput);
+                    x = lanesInput;
+                }
                 for (int i = 0; i < layers.Length; i++)
                 {
-                    x = layers[i].Forward(x, shape);
+                    // As the Network passes them: element-wise layers between lanes layers see the padded batch.
+                    TensorShape given = lanes && layers[i] is Activation ? shape.WithBatch(padded) : shape;
+                    x = layers[i].Forward(x, given);
                     shape = layers[i].OutputShape(shape);
                     long now = Stopwatch.GetTimestamp();
                     Add($"{i,2} {Name(layers[i])} forward", now - t);
                     t = now;
+                }
+                if (lanes)
+                {
+                    Lanes.ToRows(x, n, shape.SampleLength, lanesOutput);
+                    x = lanesOutput;
                 }
                 loss.Forward(x, batch, shape);
                 long mid = Stopwatch.GetTimestamp();
                 Add("   MseLoss forward", mid - t);
                 t = mid;
                 ReadOnlySpan<float> d = loss.Backward();
+                if (lanes)
+                {
+                    Lanes.FromRows(d, n, shape.SampleLength, lanesGradient);
+                    d = lanesGradient;
+                }
                 long after = Stopwatch.GetTimestamp();
                 Add("   MseLoss backward", after - t);
                 t = after;
@@ -98,6 +118,10 @@ internal static class LayerProfile
         InterleavedConv2d c => $"Conv2d({c.InChannels},{c.OutChannels})",
         ConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
         InterleavedConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
+        LanesConv2d c => $"Conv2d({c.InChannels},{c.OutChannels})",
+        LanesConvTranspose2d c => $"ConvT2d({c.InChannels},{c.OutChannels})",
+        LanesLinear l => $"Linear({l.InFeatures},{l.OutFeatures})",
+        BatchNorm { FusedRelu: true } b => b.GetType().Name + "+ReLU",
         _ => m.GetType().Name,
     };
 

@@ -7,6 +7,7 @@ using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Models;
 
+
 /// <summary>The native engine's shards, threads and interleaved convolutions change speed, never results.</summary>
 public class DataParallelTests
 {
@@ -49,15 +50,27 @@ public class DataParallelTests
             Conv2dSpec c => new Conv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
             ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
             ReLUSpec => new ReLU(),
+            BatchNorm2dSpec b => new BatchNorm2d(b.NumFeatures, b.Eps, b.Momentum),
+            BatchNorm1dSpec b => new BatchNorm1d(b.NumFeatures, b.Eps, b.Momentum),
+            FlattenSpec => new Flatten(),
+            UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width),
+            SigmoidSpec => new Sigmoid(),
             _ => throw new NotSupportedException(layer.ToString()),
         };
         var model = new Sequential(new Sequential([.. spec.Encoder.Select(Build)]), new Sequential([.. spec.Decoder.Select(Build)]));
         ParameterSet parameters = ParameterSet.Create(model);
-        foreach (ParameterInfo entry in parameters.Entries)
+        string Name(string entry) => entry.StartsWith("0.", StringComparison.Ordinal) ? "encoder." + entry[2..] : "decoder." + entry[2..];
+        foreach (ParameterInfo entry in parameters.Entries) weights[Name(entry.Name)].Data.CopyTo(parameters.Values(entry));
+        // Batch norm's running statistics, named as the state dict's.
+        var named = new List<(string, Parameter)>();
+        for (int half = 0; half < 2; half++)
         {
-            string name = entry.Name.StartsWith("0.", StringComparison.Ordinal) ? "encoder." + entry.Name[2..] : "decoder." + entry.Name[2..];
-            weights[name].Data.CopyTo(parameters.Values(entry));
+            var part = (Sequential)model[half];
+            for (int i = 0; i < part.Count; i++)
+                foreach (Parameter b in part[i].LocalBuffers) named.Add(($"{half}.{i}.{b.Name}", b));
         }
+        ParameterSet buffers = ParameterSet.Create(named);
+        foreach (ParameterInfo entry in buffers.Entries) weights[Name(entry.Name)].Data.CopyTo(buffers.Values(entry));
         return (model, parameters);
     }
 
@@ -141,6 +154,7 @@ public class DataParallelTests
         Assert.IsType<InterleavedConv2d>(replica.Layers[0]);
         Assert.IsType<InterleavedConvTranspose2d>(replica.Layers[4]);
         Assert.False(TestModels.Native("dense", 8).Replica(0).IsInterleaved(1));  // ReLUs between Linear layers stay NCHW
+        Assert.False(TestModels.Native("dense", 8).Replica(0).IsLanes(1));
 
         var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
         var shape = new TensorShape(n, 1, 28, 28);
@@ -154,5 +168,63 @@ public class DataParallelTests
         float[] dActual = replica.Backward(dOutput, computeInputGradient: true).ToArray();
         Approx.Equal(dExpected, dActual, "input gradient", relative: 1e-4, absolute: 1e-6);
         Approx.Equal(parameters.Grad, replica.Parameters.Grad, "parameter gradients", relative: 1e-4, absolute: 1e-5);
+    }
+
+    // The bottleneck: three shards (64, 64, 22 images) whose batch-norm statistics are synchronised give the step of one
+    // lanes network over all 150 images; and one network over 37 images (a partial group of 16 lanes) gives the step of
+    // the NCHW layers (held to PyTorch). The NCHW comparison needs few images: its convolutions sum in another order,
+    // and with more images some ReLU after batch norm meets an input within rounding of zero, so the two masks differ.
+    [Fact]
+    public void BottleneckShardsEqualOneWholeBatchNetworkAndTheNchwLayers()
+    {
+        const int n = 150;
+        float[] images = MnistSample.TrainImages(n);
+        NativeModel engine = TestModels.Native("bottleneck", 5, threads: 2);
+        engine.ZeroGrad();
+        float actualLoss = engine.ForwardBackward(images, images, [.. Enumerable.Range(0, n)]);
+        float[] sharded = (float[])engine.Parameters.Grad.Clone();
+
+        (float Loss, float[] Grad) Whole(int count)
+        {
+            Network network = engine.Replica(0);
+            network.Training = true;
+            var grad = new float[network.Parameters.Length];
+            network.Parameters.UseGradients(grad);
+            var loss = new MseLoss();
+            var shape = new TensorShape(count, 1, 28, 28);
+            float value = loss.Forward(network.Forward(images.AsSpan(0, count * 784), count, network.Layers.Count), images.AsSpan(0, count * 784), shape);
+            network.Backward(loss.Backward(), computeInputGradient: false);
+            network.Training = false;
+            return (value, grad);
+        }
+        (float wholeLoss, float[] wholeGrad) = Whole(n);
+        Approx.Equal(wholeLoss, actualLoss, "loss", relative: 1e-6);
+        Approx.Equal(wholeGrad, sharded, "gradients, shards vs one network", relative: 1e-4, absolute: 1e-7);
+
+        const int few = 37;
+        (float fewLoss, float[] fewGrad) = Whole(few);
+        var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
+        var mse = new MseLoss();
+        var input = new TensorShape(few, 1, 28, 28);
+        float expectedLoss = mse.Forward(reference.Forward(images.AsSpan(0, few * 784), input), images.AsSpan(0, few * 784), input);
+        parameters.ZeroGrad();
+        reference.Backward(mse.Backward(), computeInputGradient: false);
+        Approx.Equal(expectedLoss, fewLoss, "loss vs NCHW", relative: 1e-6);
+        Approx.Equal(parameters.Grad, fewGrad, "gradients vs NCHW", relative: 1e-4, absolute: 1e-6);
+    }
+
+    [Fact]
+    public void TheBottleneckRunsInTheLanesLayoutWithItsReLUsFoldedIntoBatchNorm()
+    {
+        NativeModel engine = TestModels.Native("bottleneck", 8);
+        Network replica = engine.Replica(0);
+        Assert.All(Enumerable.Range(0, replica.Layers.Count), i => Assert.True(replica.IsLanes(i)));
+        Assert.IsType<LanesConv2d>(replica.Layers[0]);
+        Assert.True(replica.Layers[1] is BatchNorm2d { FusedRelu: true });
+        Assert.IsType<Identity>(replica.Layers[2]);
+        Assert.IsType<LanesLinear>(replica.Layers[7]);
+        Assert.IsType<LanesConvTranspose2d>(replica.Layers[12]);
+        Assert.IsType<Sigmoid>(replica.Layers[16]);
+        Assert.Equal(64, engine.ShardSize);
     }
 }
