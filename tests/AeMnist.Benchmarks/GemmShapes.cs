@@ -20,6 +20,12 @@ internal static class GemmShapes
             ("Conv2d(32,64) dWeight: dY·columnsᵀ (RowDots)", 2, 64, 3136, 288),
             ("ConvT2d(64,32) forward: Wᵀ·X", 1, 288, 64, 3136),
             ("Conv2d(1,32) forward: W·columns", 0, 32, 9, 12544),
+            ("lanes Linear(3136,16) forward: W·x", 0, 16, 3136, 64),
+            ("lanes Linear(3136,16) dWeight: dy·xᵀ", 0, 16, 64, 3136),
+            ("lanes Linear(3136,16) dInput: Wᵀ·dy", 1, 3136, 16, 64),
+            ("lanes Linear(16,3136) forward: W·x", 0, 3136, 16, 64),
+            ("lanes Linear(16,3136) dWeight: dy·xᵀ", 0, 3136, 64, 16),
+            ("lanes Linear(16,3136) dInput: Wᵀ·dy", 1, 16, 3136, 64),
         ];
         foreach (var (name, kind, m, k, n) in shapes)
         {

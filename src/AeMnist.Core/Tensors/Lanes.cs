@@ -24,11 +24,14 @@ public static unsafe class Lanes
         int l = CheckRelayout(rows.Length, lanes.Length, n, length);
         fixed (float* source = rows, destination = lanes)
         {
-            // 16 x 16 tiles: 16 samples' stretch of 16 values, written as 16 rows of 16 lanes.
+            // 16 x 16 tiles: 16 samples' stretch of 16 values, written as 16 rows of 16 lanes (in registers with AVX-512).
             for (int l0 = 0; l0 < l; l0 += Multiple)
             {
-                int count = Math.Min(Multiple, n - l0);
-                for (int r0 = 0; r0 < length; r0 += Multiple)
+                int count = Math.Min(Multiple, n - l0), r0 = 0;
+                if (count == Multiple && Avx512F.IsSupported)
+                    for (; r0 + Multiple <= length; r0 += Multiple)
+                        Transpose16(source + (nint)l0 * length + r0, length, destination + (nint)r0 * l + l0, l);
+                for (; r0 < length; r0 += Multiple)
                 {
                     int r1 = Math.Min(length, r0 + Multiple);
                     for (int r = r0; r < r1; r++)
@@ -60,8 +63,11 @@ public static unsafe class Lanes
         fixed (float* source = lanes, destination = rows)
             for (int l0 = 0; l0 < n; l0 += Multiple)
             {
-                int count = Math.Min(Multiple, n - l0);
-                for (int r0 = 0; r0 < length; r0 += Multiple)
+                int count = Math.Min(Multiple, n - l0), r0 = 0;
+                if (count == Multiple && Avx512F.IsSupported)
+                    for (; r0 + Multiple <= length; r0 += Multiple)
+                        Transpose16(source + (nint)r0 * l + l0, l, destination + (nint)l0 * length + r0, length);
+                for (; r0 < length; r0 += Multiple)
                 {
                     int r1 = Math.Min(length, r0 + Multiple);
                     for (int j = 0; j < count; j++)

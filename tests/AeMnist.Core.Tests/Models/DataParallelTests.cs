@@ -222,7 +222,9 @@ public class DataParallelTests
         Assert.IsType<LanesConv2d>(replica.Layers[0]);
         Assert.True(replica.Layers[1] is BatchNorm2d { FusedRelu: true });
         Assert.IsType<Identity>(replica.Layers[2]);
+        Assert.True(replica.Layers[6] is Flatten { OrderFolded: true });  // batch norm 4 writes PyTorch's flattening order
         Assert.IsType<LanesLinear>(replica.Layers[7]);
+        Assert.True(replica.Layers[11] is Unflatten { OrderFolded: true });
         Assert.IsType<LanesConvTranspose2d>(replica.Layers[12]);
         Assert.IsType<Sigmoid>(replica.Layers[16]);
         Assert.Equal(64, engine.ShardSize);

@@ -29,8 +29,22 @@ internal sealed class Network
         _layers = [.. layers.Select((layer, i) => Build(layer, _layout[i], i + 1 < layers.Count ? layers[i + 1] : null))];
         for (int i = 0; i < _layers.Length; i++)
         {
-            // A ReLU folded into the batch norm before it.
-            if (_layers[i] is BatchNorm { FusedRelu: true }) _layers[i + 1] = new Identity();
+            // A ReLU folded into the batch norm before it, and the row order of a Flatten or Unflatten right after.
+            if (_layers[i] is BatchNorm { FusedRelu: true } bn)
+            {
+                _layers[i + 1] = new Identity();
+                SampleShape s = spec.Shapes[i];
+                if (i + 2 < _layers.Length && _layers[i + 2] is Flatten flatten)
+                {
+                    bn.OutputRows = Lanes.ChannelsFirstOrder(s.C, s.H * s.W);
+                    flatten.OrderFolded = true;
+                }
+                else if (i + 2 < _layers.Length && _layers[i + 2] is Unflatten unflatten)
+                {
+                    bn.OutputRows = Lanes.Inverse(Lanes.ChannelsFirstOrder(unflatten.Channels, unflatten.Height * unflatten.Width));
+                    unflatten.OrderFolded = true;
+                }
+            }
             // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
         }

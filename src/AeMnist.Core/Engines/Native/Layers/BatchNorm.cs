@@ -65,6 +65,12 @@ public abstract unsafe class BatchNorm : Module
     /// <summary>Lanes only: the ReLU after this layer is folded in (output max(y, 0), and Backward applies its mask).</summary>
     internal bool FusedRelu { get; init; }
 
+    /// <summary>
+    /// Lanes only: the output row of each input row, when the Flatten or Unflatten after this layer has been folded in
+    /// (its rows written, and its gradient read, in that layer's order); empty for the same order.
+    /// </summary>
+    internal int[] OutputRows { get; set; } = [];
+
     /// <summary>PyTorch's module.training: batch statistics (true) or running statistics (false).</summary>
     public bool Training { get; set; } = true;
 
@@ -189,7 +195,7 @@ public abstract unsafe class BatchNorm : Module
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
             Span<float> y = Rent(ref _output, rows);
-            LanesBatchNorm.Normalize(new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, [], y, lanes);
+            LanesBatchNorm.Normalize(new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, OutputRows, y, lanes);
             return y;
         }
         int length = shape.Length;
@@ -217,7 +223,7 @@ public abstract unsafe class BatchNorm : Module
             int lanes = Lanes.Padded(s.N), rows = s.SampleLength * lanes;
             if (dOutput.Length != rows) throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {rows} for the last Forward.", nameof(dOutput));
             _dy = Keep(dOutput, ref _dOutput);
-            LanesBatchNorm.GradientSums(dOutput, [], new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, lanes, s.N,
+            LanesBatchNorm.GradientSums(dOutput, OutputRows, new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, lanes, s.N,
                 PartialSumDy, PartialSumDyXhat);
         }
         else
@@ -262,7 +268,7 @@ public abstract unsafe class BatchNorm : Module
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
             Span<float> dx = Rent(ref _dInput, rows);
-            LanesBatchNorm.NormalizeBackward(new ReadOnlySpan<float>(_dy, rows), [], new ReadOnlySpan<float>(_x, rows), _mean, _invStd, weight, Bias.Data, FusedRelu,
+            LanesBatchNorm.NormalizeBackward(new ReadOnlySpan<float>(_dy, rows), OutputRows, new ReadOnlySpan<float>(_x, rows), _mean, _invStd, weight, Bias.Data, FusedRelu,
                 _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dx, lanes, shape.N);
             return dx;
         }

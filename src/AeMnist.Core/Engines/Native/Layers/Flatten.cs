@@ -14,6 +14,12 @@ public sealed class Flatten(bool lanes = false) : Module
     private int[] _inverse = [];
     private (int C, int P) _orderShape;
 
+    /// <summary>
+    /// Lanes only: the batch norm before this layer already writes its rows in this layer's order (and reads the gradient
+    /// in it), so this layer passes its data through.
+    /// </summary>
+    internal bool OrderFolded { get; set; }
+
     public override TensorShape OutputShape(TensorShape input) => TensorShape.Dense(input.N, input.SampleLength);
 
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
@@ -25,6 +31,7 @@ public sealed class Flatten(bool lanes = false) : Module
             return input;
         }
         int l = CheckLanes(input, shape);
+        if (OrderFolded) return input;
         if (_orderShape != (shape.C, shape.H * shape.W))
         {
             _order = Lanes.ChannelsFirstOrder(shape.C, shape.H * shape.W);
@@ -47,6 +54,7 @@ public sealed class Flatten(bool lanes = false) : Module
         int l = Lanes.Padded(shape.N);
         if (dOutput.Length != shape.SampleLength * l) throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {shape.SampleLength * l}.", nameof(dOutput));
         if (!computeInputGradient) return [];
+        if (OrderFolded) return dOutput;
         Span<float> dInput = Rent(ref _dInput, dOutput.Length);
         Lanes.PermuteRows(dOutput, _inverse, dInput, l);
         return dInput;

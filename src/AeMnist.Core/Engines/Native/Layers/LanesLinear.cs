@@ -1,6 +1,7 @@
 // nn.Linear on lanes tensors: y = W·x + b with x (In, L), one sample per lane, so the forward and input-gradient products
-// are GEMMs with whole vectors of samples and the weight gradient is Gemm.RowDots along the lanes. The engine uses it in
-// models that run in the lanes layout (see Network); Linear is the same layer on rows.
+// are GEMMs with whole vectors of samples; for the weight gradient, whose sums run along the lanes, the smaller of x and dy
+// is first transposed so that dWeight += dy·xᵀ is a GEMM too (either way each element is one chain over the lanes, so
+// the same bits). The engine uses it in models that run in the lanes layout (see Network); Linear is the same layer on rows.
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -12,6 +13,8 @@ public sealed unsafe class LanesLinear : Module
     private float[] _inputCopy = [];
     private float[] _output = [];
     private float[] _dInput = [];
+    private float[] _transposed = [];  // Backward's scratch: x (L, In) or dy (L, Out) transposed
+    private float[] _dWeightT = [];   // Backward's scratch: dWeightᵀ (In, Out) when dy is the one transposed
     private TensorShape? _inputShape;
 
     public LanesLinear(int inFeatures, int outFeatures)
@@ -58,7 +61,21 @@ public sealed unsafe class LanesLinear : Module
         if (dOutput.Length != OutFeatures * lanes)
             throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {OutFeatures * lanes} for the last Forward.", nameof(dOutput));
         var input = new ReadOnlySpan<float>(_input, InFeatures * lanes);
-        Gemm.RowDots(dOutput, input, Weight.Grad, OutFeatures, lanes, InFeatures, accumulate: true);
+        if (InFeatures <= OutFeatures)
+        {
+            Span<float> inputT = Rent(ref _transposed, input.Length);
+            Lanes.TransposePositions(input, inputT, positions: 1, InFeatures, lanes);
+            Gemm.MatMul(dOutput, inputT, Weight.Grad, OutFeatures, lanes, InFeatures, accumulate: true);
+        }
+        else
+        {
+            Span<float> dOutputT = Rent(ref _transposed, dOutput.Length), dWeightT = Rent(ref _dWeightT, InFeatures * OutFeatures);
+            Lanes.TransposePositions(dOutput, dOutputT, positions: 1, OutFeatures, lanes);
+            Gemm.MatMul(input, dOutputT, dWeightT, InFeatures, lanes, OutFeatures);
+            Span<float> dWeight = Weight.Grad;
+            for (int f = 0; f < InFeatures; f++)
+                for (int j = 0; j < OutFeatures; j++) dWeight[j * InFeatures + f] += dWeightT[f * OutFeatures + j];
+        }
         LanesConv.SumChannels(dOutput, Bias.Grad, positions: 1, lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, InFeatures * lanes);

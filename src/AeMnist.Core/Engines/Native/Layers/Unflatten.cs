@@ -28,6 +28,12 @@ public sealed class Unflatten : Module
     public int Height { get; }
     public int Width { get; }
 
+    /// <summary>
+    /// Lanes only: the batch norm before this layer already writes its rows in this layer's order (and reads the gradient
+    /// in it), so this layer passes its data through.
+    /// </summary>
+    internal bool OrderFolded { get; set; }
+
     public override TensorShape OutputShape(TensorShape input)
     {
         var output = new TensorShape(input.N, Channels, Height, Width);
@@ -46,6 +52,7 @@ public sealed class Unflatten : Module
             return input;
         }
         int l = CheckLanes(input, shape);
+        if (OrderFolded) return input;
         if (_order.Length == 0)
         {
             _inverse = Lanes.ChannelsFirstOrder(Channels, Height * Width);
@@ -67,6 +74,7 @@ public sealed class Unflatten : Module
         int l = Lanes.Padded(shape.N);
         if (dOutput.Length != shape.SampleLength * l) throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {shape.SampleLength * l}.", nameof(dOutput));
         if (!computeInputGradient) return [];
+        if (OrderFolded) return dOutput;
         Span<float> dInput = Rent(ref _dInput, dOutput.Length);
         Lanes.PermuteRows(dOutput, _inverse, dInput, l);
         return dInput;
