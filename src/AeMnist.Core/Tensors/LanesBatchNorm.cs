@@ -15,6 +15,8 @@ namespace AeMnist.Tensors;
 
 public static unsafe class LanesBatchNorm
 {
+    [ThreadStatic] private static float[]? t_dxLanes;
+
     private const int DoubleLanes = 8;
     private const int FloatLanes = 16;
     private const int Accumulators = 4 * DoubleLanes;  // the 32 partial sums of a channel
@@ -150,10 +152,15 @@ public static unsafe class LanesBatchNorm
     /// and xhat as in <see cref="GradientSums"/>) and 0 in the others. Training mode passes the batch's means and scale =
     /// weight·invStd; evaluation mode zero means.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="dxSums"/> (C floats, else empty) it also computes dxSums[c] += Σ dx[r, l] over the rows of channel c and
+    /// every lane, exactly as LanesConv.SumChannels on dx would (16 lanes over the rows in order, then the tree): the bias
+    /// gradient of the layer before, without another pass over dx.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NormalizeBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> source, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, bool relu, ReadOnlySpan<float> meanDy, ReadOnlySpan<float> meanDyXhat, ReadOnlySpan<float> scale,
-        Span<float> dx, int lanes, int n)
+        Span<float> dx, int lanes, int n, Span<float> dxSums = default)
     {
         int channels = mean.Length, rows = Check(x, channels, lanes, n, nameof(x));
         foreach ((int length, string name) in new[] { (invStd.Length, nameof(invStd)), (weight.Length, nameof(weight)), (bias.Length, nameof(bias)),
@@ -161,9 +168,14 @@ public static unsafe class LanesBatchNorm
             CheckChannels(length, channels, name);
         if (dx.Length != x.Length) throw new ArgumentException($"dx has {dx.Length} elements, expected {x.Length}.", nameof(dx));
         CheckRows(source, rows, dy.Length / Math.Max(lanes, 1), dy.Length, x.Length);
-        fixed (float* pdy = dy, px = x, pm = mean, pi = invStd, pw = weight, pb = bias, pmd = meanDy, pmx = meanDyXhat, psc = scale, pdx = dx)
+        bool sums = !dxSums.IsEmpty;
+        if (sums) CheckChannels(dxSums.Length, channels, nameof(dxSums));
+        float[] laneSums = sums ? (t_dxLanes is { } cached && cached.Length >= channels * FloatLanes + FloatLanes ? cached : (t_dxLanes = GC.AllocateArray<float>(channels * FloatLanes + FloatLanes, pinned: true))) : [];
+        fixed (float* pdy = dy, px = x, pm = mean, pi = invStd, pw = weight, pb = bias, pmd = meanDy, pmx = meanDyXhat, psc = scale, pdx = dx, pls = laneSums, pds = dxSums)
         fixed (int* ps = source)
         {
+            float* acc = sums ? (float*)(((nint)pls + 63) & ~(nint)63) : null;
+            if (sums) new Span<float>(acc, channels * FloatLanes).Clear();
             int whole = n / FloatLanes * FloatLanes;
             Vector512<float> partial = LaneMask(n - whole);
             for (int r = 0; r < rows; r++)
@@ -172,38 +184,54 @@ public static unsafe class LanesBatchNorm
                 float* g = pdy + (nint)(ps is null ? r : ps[r]) * lanes, row = px + (nint)r * lanes, target = pdx + (nint)r * lanes;
                 Vector512<float> m = Vector512.Create(pm[c]), inv = Vector512.Create(pi[c]), w = Vector512.Create(pw[c]), b = Vector512.Create(pb[c]);
                 Vector512<float> md = Vector512.Create(pmd[c]), mx = Vector512.Create(pmx[c]), sc = Vector512.Create(psc[c]);
+                Vector512<float> lane = sums ? Vector512.Load(acc + c * FloatLanes) : default;
                 int l = 0;
                 for (; l < whole; l += FloatLanes)
                 {
                     Vector512<float> h = (Vector512.Load(row + l) - m) * inv, d = Vector512.Load(g + l);
                     if (relu) d = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(h, w, b), Vector512<float>.Zero), d, Vector512<float>.Zero);
-                    (Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc).Store(target + l);
+                    Vector512<float> value = Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc;
+                    value.Store(target + l);
+                    lane += value;
                 }
                 if (l < n)
                 {
                     Vector512<float> h = (Vector512.Load(row + l) - m) * inv, d = Vector512.Load(g + l);
                     if (relu) d = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(h, w, b), Vector512<float>.Zero), d, Vector512<float>.Zero);
-                    (Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc & partial).Store(target + l);
+                    Vector512<float> value = Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc & partial;
+                    value.Store(target + l);
+                    lane += value;
                     l += FloatLanes;
                 }
-                for (; l < lanes; l += FloatLanes) Vector512<float>.Zero.Store(target + l);
+                for (; l < lanes; l += FloatLanes)
+                {
+                    Vector512<float>.Zero.Store(target + l);
+                    lane += Vector512<float>.Zero;  // as SumChannels adds the padding's zeros
+                }
+                if (sums) lane.Store(acc + c * FloatLanes);
             }
+            if (sums)
+                for (int c = 0; c < channels; c++) pds[c] += Reductions.ReduceLanes(Vector512.Load(acc + c * FloatLanes));
         }
     }
 
     /// <summary>Naive twin of <see cref="NormalizeBackward"/>.</summary>
     public static void NormalizeBackwardNaive(ReadOnlySpan<float> dy, ReadOnlySpan<int> source, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, bool relu, ReadOnlySpan<float> meanDy, ReadOnlySpan<float> meanDyXhat, ReadOnlySpan<float> scale,
-        Span<float> dx, int lanes, int n)
+        Span<float> dx, int lanes, int n, Span<float> dxSums = default)
     {
         int channels = mean.Length, rows = Check(x, channels, lanes, n, nameof(x));
+        var laneSums = new float[channels * FloatLanes];
         for (int r = 0; r < rows; r++)
             for (int l = 0; l < lanes; l++)
             {
                 int c = r % channels;
                 (float g, float h) = MaskedGradient(dy[(source.IsEmpty ? r : source[r]) * lanes + l], x[r * lanes + l], mean[c], invStd[c], weight[c], bias[c], relu);
                 dx[r * lanes + l] = l < n ? MathF.FusedMultiplyAdd(-h, meanDyXhat[c], g - meanDy[c]) * scale[c] : 0f;
+                laneSums[c * FloatLanes + l % FloatLanes] += dx[r * lanes + l];
             }
+        if (!dxSums.IsEmpty)
+            for (int c = 0; c < channels; c++) dxSums[c] += LanesConv.Tree(laneSums.AsSpan(c * FloatLanes, FloatLanes));
     }
 
     private static (float Gradient, float Xhat) MaskedGradient(float dy, float x, float mean, float invStd, float weight, float bias, bool relu)

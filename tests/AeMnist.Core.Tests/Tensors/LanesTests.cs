@@ -167,9 +167,14 @@ public class LanesTests
             for (int c = 0; c < channels; c++) Assert.InRange(Math.Abs(d1[c]), 0, 1.0 * n * positions);
 
             float[] dx = Approx.Random(rng, length), dxNaive = new float[length];
-            LanesBatchNorm.NormalizeBackward(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dx, lanes, n);
-            LanesBatchNorm.NormalizeBackwardNaive(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dxNaive, lanes, n);
+            float[] sums = Approx.Random(rng, channels), sumsNaive = (float[])sums.Clone(), sumsAfter = (float[])sums.Clone();
+            LanesBatchNorm.NormalizeBackward(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dx, lanes, n, sums);
+            LanesBatchNorm.NormalizeBackwardNaive(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dxNaive, lanes, n, sumsNaive);
             Approx.Identical(dxNaive, dx, $"normalize backward, map {map.Length}");
+            // The input-gradient sums are LanesConv.SumChannels of dx, bit for bit.
+            LanesConv.SumChannels(dx, sumsAfter, positions, lanes);
+            Approx.Identical(sumsAfter, sums, "dx sums vs SumChannels");
+            Approx.Identical(sumsNaive, sums, "dx sums vs naive");
             for (int r = 0; r < channels * positions; r++)
                 for (int l = n; l < lanes; l++) Assert.Equal(0f, dx[r * lanes + l]);
         }

@@ -47,6 +47,12 @@ internal sealed class Network
             }
             // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
+            // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
+            if (_layers[i] is LanesConv2d or LanesConvTranspose2d or LanesLinear && i + 1 < _layers.Length && _layers[i + 1] is BatchNorm { LanesLayout: true } next)
+            {
+                next.SumsInputGradient = true;
+                _layers[i].BiasGradientFrom = next;
+            }
         }
         _forwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         _backwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];

@@ -71,6 +71,24 @@ public abstract unsafe class BatchNorm : Module
     /// </summary>
     internal int[] OutputRows { get; set; } = [];
 
+    /// <summary>
+    /// Lanes only: FinishBackward also sums its input gradient per channel (LanesBatchNorm.NormalizeBackward's dxSums), the
+    /// bias gradient of the convolution or Linear layer before, which then reads it (<see cref="TakeInputGradientSums"/>)
+    /// instead of summing dInput again.
+    /// </summary>
+    internal bool SumsInputGradient { get; set; }
+
+    private float[] _dInputSums = [];
+    private bool _dInputSumsReady;
+
+    /// <summary>The per-channel sums of the last FinishBackward's input gradient, once; null when it computed none.</summary>
+    internal float[]? TakeInputGradientSums()
+    {
+        if (!_dInputSumsReady) return null;
+        _dInputSumsReady = false;
+        return _dInputSums;
+    }
+
     /// <summary>PyTorch's module.training: batch statistics (true) or running statistics (false).</summary>
     public bool Training { get; set; } = true;
 
@@ -215,6 +233,7 @@ public abstract unsafe class BatchNorm : Module
     /// <summary>Backward, first half: keeps dOutput, computes the partial sums and adds dWeight, dBias (+=).</summary>
     public void BeginBackward(ReadOnlySpan<float> dOutput)
     {
+        _dInputSumsReady = false;
         Array.Clear(PartialSumDy);
         Array.Clear(PartialSumDyXhat);
         if (LanesLayout)
@@ -268,8 +287,16 @@ public abstract unsafe class BatchNorm : Module
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
             Span<float> dx = Rent(ref _dInput, rows);
+            Span<float> sums = [];
+            if (SumsInputGradient)
+            {
+                if (_dInputSums.Length != NumFeatures) _dInputSums = new float[NumFeatures];
+                Array.Clear(_dInputSums);
+                sums = _dInputSums;
+            }
             LanesBatchNorm.NormalizeBackward(new ReadOnlySpan<float>(_dy, rows), OutputRows, new ReadOnlySpan<float>(_x, rows), _mean, _invStd, weight, Bias.Data, FusedRelu,
-                _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dx, lanes, shape.N);
+                _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dx, lanes, shape.N, sums);
+            _dInputSumsReady = SumsInputGradient;
             return dx;
         }
         Span<float> dInput = Rent(ref _dInput, length);

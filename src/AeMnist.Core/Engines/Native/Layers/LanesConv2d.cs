@@ -52,7 +52,7 @@ public sealed unsafe class LanesConv2d : ConvModule
         if (dOutput.Length != g.ColumnCols * OutChannels * lanes)
             throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {g.ColumnCols * OutChannels * lanes} for the last Forward.", nameof(dOutput));
         LanesConv.WeightGradient(dOutput, new ReadOnlySpan<float>(_input, inputLength), Weight.Grad, g, OutChannels, lanes);
-        LanesConv.SumChannels(dOutput, Bias.Grad, g.ColumnCols, lanes);
+        AddBiasGradient(Bias, BiasGradientFrom, dOutput, g.ColumnCols, lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, inputLength);
         LanesConv.ConvTranspose2d(dOutput, Weight.Data, [], dInput, g, OutChannels, lanes);

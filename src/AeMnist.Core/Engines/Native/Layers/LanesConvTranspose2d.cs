@@ -58,7 +58,7 @@ public sealed unsafe class LanesConvTranspose2d : ConvModule
         if (dOutput.Length != g.ImageLength * lanes)
             throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {g.ImageLength * lanes} for the last Forward.", nameof(dOutput));
         LanesConv.WeightGradient(new ReadOnlySpan<float>(_input, inputLength), dOutput, Weight.Grad, g, InChannels, lanes);
-        LanesConv.SumChannels(dOutput, Bias.Grad, g.Height * g.Width, lanes);
+        AddBiasGradient(Bias, BiasGradientFrom, dOutput, g.Height * g.Width, lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, inputLength);
         LanesConv.Conv2d(dOutput, Weight.Data, [], dInput, g, InChannels, lanes);

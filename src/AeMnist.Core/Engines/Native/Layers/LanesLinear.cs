@@ -76,7 +76,7 @@ public sealed unsafe class LanesLinear : Module
             for (int f = 0; f < InFeatures; f++)
                 for (int j = 0; j < OutFeatures; j++) dWeight[j * InFeatures + f] += dWeightT[f * OutFeatures + j];
         }
-        LanesConv.SumChannels(dOutput, Bias.Grad, positions: 1, lanes);
+        AddBiasGradient(Bias, BiasGradientFrom, dOutput, positions: 1, lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = Rent(ref _dInput, InFeatures * lanes);
         Gemm.MatMulTransposeA(Weight.Data, dOutput, dInput, InFeatures, OutFeatures, lanes);

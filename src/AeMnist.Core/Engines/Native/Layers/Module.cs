@@ -50,6 +50,24 @@ public abstract class Module
         return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kept));
     }
 
+    /// <summary>
+    /// A lanes layer's bias gradient, bias[c] += Σ dOutput over the positions and lanes of channel c: taken from the batch norm
+    /// after the layer when it summed exactly that (its input gradient is dOutput), else summed here (LanesConv.SumChannels).
+    /// </summary>
+    internal static void AddBiasGradient(Parameter bias, BatchNorm? next, ReadOnlySpan<float> dOutput, int positions, int lanes)
+    {
+        if (next?.TakeInputGradientSums() is { } sums)
+        {
+            Span<float> grad = bias.Grad;
+            for (int c = 0; c < grad.Length; c++) grad[c] += sums[c];
+            return;
+        }
+        LanesConv.SumChannels(dOutput, bias.Grad, positions, lanes);
+    }
+
+    /// <summary>Lanes layers: the batch norm right after this layer, whose input-gradient sums are this layer's bias gradient.</summary>
+    internal BatchNorm? BiasGradientFrom { get; set; }
+
     /// <summary>Checks a Forward input in the lanes layout: shape.N samples, each of shape.SampleLength rows of Lanes.Padded(N) lanes.</summary>
     protected static int CheckLanes(ReadOnlySpan<float> input, TensorShape shape)
     {
