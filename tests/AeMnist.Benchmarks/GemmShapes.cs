@@ -68,8 +68,16 @@ internal static class GemmShapes
             Inputs.Random(gridSpan.Length, 6).CopyTo(gridSpan);
             int imageLength = imageSpan.Length, gridLength = gridSpan.Length;
             float[] weight = Inputs.Random(co * g.ColumnRows, 7), bias = Inputs.Random(Math.Max(co, g.Channels), 8), dWeight = new float[weight.Length];
-            double flops = 2.0 * lanes * g.ColumnCols * co * g.ColumnRows;  // every tap, inside the image or not
-            void Time(string what, Action action)
+            // The useful FLOPs: taps inside the image only (the kernels skip the padding's).
+            int taps = 0;
+            for (int q = 0; q < g.ColumnCols; q++)
+                for (int t = 0; t < g.KernelSize * g.KernelSize; t++)
+                {
+                    int iy = q / g.OutWidth * g.Stride - g.Padding + t / g.KernelSize, ix = q % g.OutWidth * g.Stride - g.Padding + t % g.KernelSize;
+                    if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width) taps++;
+                }
+            double flops = 2.0 * lanes * taps * co * g.Channels;
+            void Time(string what, Action action, bool counts = true)
             {
                 double best = double.MaxValue;
                 for (int rep = 0; rep < 30; rep++)
@@ -79,24 +87,26 @@ internal static class GemmShapes
                     best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
                 }
                 double gflops = flops / best / 1e9;
-                Console.WriteLine($"  {name,-30} {what,-16} {best * 1e3,7:F3} ms  {gflops,6:F0} GFLOPS  {100 * gflops / peak,4:F0} % of peak");
+                Console.WriteLine(counts
+                    ? $"  {name,-30} {what,-16} {best * 1e3,7:F3} ms  {gflops,6:F0} GFLOPS  {100 * gflops / peak,4:F0} % of peak"
+                    : $"  {name,-30} {what,-16} {best * 1e3,7:F3} ms");
             }
             Span<float> Image() => AeMnist.Engines.Native.Layers.Buffers.View(imageBuffer, imageLength);
             Span<float> Grid() => AeMnist.Engines.Native.Layers.Buffers.View(gridBuffer, gridLength);
             Time("weight gradient", () => LanesConv.WeightGradient(Grid(), Image(), dWeight, g, co, lanes));
             if (g.Channels > 1)
             {
-                // Batch norm + ReLU over the image side (the 14x14x32 activations).
+                // Batch norm + ReLU over the image side (the 14x14x32 activations): memory passes, no FLOP count.
                 int channels = g.Channels;
                 double[] sum = new double[channels], squares = new double[channels];
                 float[] mean = Inputs.Random(channels, 9), inv = Inputs.Random(channels, 10), w = Inputs.Random(channels, 11), b = Inputs.Random(channels, 12), output = new float[imageLength];
-                Time("bn moments", () => LanesBatchNorm.Moments(Image(), channels, lanes, lanes, sum, squares));
-                Time("bn normalize", () => LanesBatchNorm.Normalize(Image(), mean, inv, w, b, true, [], output, lanes));
-                Time("bn grad sums", () => LanesBatchNorm.GradientSums(output, [], Image(), mean, inv, w, b, true, lanes, lanes, sum, squares));
-                Time("bn backward", () => LanesBatchNorm.NormalizeBackward(output, [], Image(), mean, inv, w, b, true, mean, inv, w, output, lanes, lanes));
+                Time("bn moments", () => LanesBatchNorm.Moments(Image(), channels, lanes, lanes, sum, squares), counts: false);
+                Time("bn normalize", () => LanesBatchNorm.Normalize(Image(), mean, inv, w, b, true, [], output, lanes), counts: false);
+                Time("bn grad sums", () => LanesBatchNorm.GradientSums(output, [], Image(), mean, inv, w, b, true, lanes, lanes, sum, squares), counts: false);
+                Time("bn backward", () => LanesBatchNorm.NormalizeBackward(output, [], Image(), mean, inv, w, b, true, mean, inv, w, output, lanes, lanes), counts: false);
             }
             float[] transposed = new float[gridLength];
-            Time("transpose grid", () => AeMnist.Tensors.Lanes.TransposePositions(Grid(), transposed, g.ColumnCols, co, lanes));
+            Time("transpose grid", () => AeMnist.Tensors.Lanes.TransposePositions(Grid(), transposed, g.ColumnCols, co, lanes), counts: false);
             Time("image -> grid", () => LanesConv.Conv2d(Image(), weight, bias.AsSpan(0, co), Grid(), g, co, lanes));
             Time("grid -> image", () => LanesConv.ConvTranspose2d(Grid(), weight, bias.AsSpan(0, g.Channels), Image(), g, co, lanes));
         }
