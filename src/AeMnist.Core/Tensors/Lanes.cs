@@ -17,18 +17,24 @@ public static unsafe class Lanes
     public static int Padded(int n) => (n + Multiple - 1) / Multiple * Multiple;
 
     // rows (n, R) -> lanes (R, L)
-    /// <summary>Effectively computes lanes[r, l] = rows[l, r] for l &lt; n and 0 for the padding lanes.</summary>
+    /// <summary>
+    /// Effectively computes lanes[d(r), l] = rows[l, r] for l &lt; n and 0 for the padding lanes, where d(r) =
+    /// <paramref name="order"/>[r], or r when it is empty (an image's rows move from PyTorch's (C, H, W) order to the
+    /// lanes layout's (H*W, C) with the inverse of <see cref="ChannelsFirstOrder"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FromRows(ReadOnlySpan<float> rows, int n, int length, Span<float> lanes)
+    public static void FromRows(ReadOnlySpan<float> rows, int n, int length, Span<float> lanes, ReadOnlySpan<int> order = default)
     {
         int l = CheckRelayout(rows.Length, lanes.Length, n, length);
+        CheckOrder(order, length);
         fixed (float* source = rows, destination = lanes)
+        fixed (int* map = order)
         {
             // 16 x 16 tiles: 16 samples' stretch of 16 values, written as 16 rows of 16 lanes (in registers with AVX-512).
             for (int l0 = 0; l0 < l; l0 += Multiple)
             {
                 int count = Math.Min(Multiple, n - l0), r0 = 0;
-                if (count == Multiple && Avx512F.IsSupported)
+                if (count == Multiple && Avx512F.IsSupported && map is null)
                     for (; r0 + Multiple <= length; r0 += Multiple)
                         Transpose16(source + (nint)l0 * length + r0, length, destination + (nint)r0 * l + l0, l);
                 for (; r0 < length; r0 += Multiple)
@@ -36,7 +42,7 @@ public static unsafe class Lanes
                     int r1 = Math.Min(length, r0 + Multiple);
                     for (int r = r0; r < r1; r++)
                     {
-                        float* target = destination + (nint)r * l + l0;
+                        float* target = destination + (nint)(map is null ? r : map[r]) * l + l0;
                         int j = 0;
                         for (; j < count; j++) target[j] = source[(nint)(l0 + j) * length + r];
                         for (; j < Multiple; j++) target[j] = 0f;
@@ -47,24 +53,26 @@ public static unsafe class Lanes
     }
 
     /// <summary>Naive twin of <see cref="FromRows"/>.</summary>
-    public static void FromRowsNaive(ReadOnlySpan<float> rows, int n, int length, Span<float> lanes)
+    public static void FromRowsNaive(ReadOnlySpan<float> rows, int n, int length, Span<float> lanes, ReadOnlySpan<int> order = default)
     {
         int l = CheckRelayout(rows.Length, lanes.Length, n, length);
         for (int r = 0; r < length; r++)
-            for (int j = 0; j < l; j++) lanes[r * l + j] = j < n ? rows[j * length + r] : 0f;
+            for (int j = 0; j < l; j++) lanes[(order.IsEmpty ? r : order[r]) * l + j] = j < n ? rows[j * length + r] : 0f;
     }
 
     // lanes (R, L) -> rows (n, R)
-    /// <summary>Effectively computes rows[j, r] = lanes[r, j] for the first n lanes.</summary>
+    /// <summary>Effectively computes rows[j, r] = lanes[d(r), j] for the first n lanes (d as in <see cref="FromRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ToRows(ReadOnlySpan<float> lanes, int n, int length, Span<float> rows)
+    public static void ToRows(ReadOnlySpan<float> lanes, int n, int length, Span<float> rows, ReadOnlySpan<int> order = default)
     {
         int l = CheckRelayout(rows.Length, lanes.Length, n, length);
+        CheckOrder(order, length);
         fixed (float* source = lanes, destination = rows)
+        fixed (int* map = order)
             for (int l0 = 0; l0 < n; l0 += Multiple)
             {
                 int count = Math.Min(Multiple, n - l0), r0 = 0;
-                if (count == Multiple && Avx512F.IsSupported)
+                if (count == Multiple && Avx512F.IsSupported && map is null)
                     for (; r0 + Multiple <= length; r0 += Multiple)
                         Transpose16(source + (nint)r0 * l + l0, l, destination + (nint)l0 * length + r0, length);
                 for (; r0 < length; r0 += Multiple)
@@ -73,18 +81,26 @@ public static unsafe class Lanes
                     for (int j = 0; j < count; j++)
                     {
                         float* target = destination + (nint)(l0 + j) * length;
-                        for (int r = r0; r < r1; r++) target[r] = source[(nint)r * l + l0 + j];
+                        for (int r = r0; r < r1; r++) target[r] = source[(nint)(map is null ? r : map[r]) * l + l0 + j];
                     }
                 }
             }
     }
 
     /// <summary>Naive twin of <see cref="ToRows"/>.</summary>
-    public static void ToRowsNaive(ReadOnlySpan<float> lanes, int n, int length, Span<float> rows)
+    public static void ToRowsNaive(ReadOnlySpan<float> lanes, int n, int length, Span<float> rows, ReadOnlySpan<int> order = default)
     {
         int l = CheckRelayout(rows.Length, lanes.Length, n, length);
         for (int j = 0; j < n; j++)
-            for (int r = 0; r < length; r++) rows[j * length + r] = lanes[r * l + j];
+            for (int r = 0; r < length; r++) rows[j * length + r] = lanes[(order.IsEmpty ? r : order[r]) * l + j];
+    }
+
+    private static void CheckOrder(ReadOnlySpan<int> order, int length)
+    {
+        if (order.IsEmpty) return;
+        if (order.Length != length) throw new ArgumentException($"The row order has {order.Length} rows, expected {length}.", nameof(order));
+        foreach (int row in order)
+            if ((uint)row >= (uint)length) throw new ArgumentException($"The row order names row {row} of {length}.", nameof(order));
     }
 
     /// <summary>

@@ -6,10 +6,12 @@
 // of window positions (OutHeight x OutWidth, Co channels); the weight is (Co, Ci, K, K), Conv2d's (out, in) and
 // ConvTranspose2d's (in, out). Image -> grid is Conv2d's forward and ConvTranspose2d's input gradient; grid -> image is
 // ConvTranspose2d's forward and Conv2d's input gradient; WeightGradient is both layers' weight gradient.
-// Orders: an output element is one fused multiply-add chain starting from its bias (or zero) over its in-range taps in
-// (ki, kj) order and, per tap, the channels in order. A weight-gradient element sums 16 lanes (lane l takes the lanes
-// ≡ l mod 16) over the positions in order, then the tree (l, l+8), (l, l+4), (l, l+2), (0, 1), as Gemm.RowDots. Every
-// vector width (Vector512, Vector<T>, scalar) keeps those orders, so results never depend on the machine.
+// Orders, those of the im2col engine (Im2Col + Gemm), so that the forward pass gives the same bits as the NCHW layers:
+// image -> grid is one fused multiply-add chain from zero over (channel, ki, kj) (taps outside the image skipped: they
+// would add exact zeros), then + bias; grid -> image sums, from zero and in (ki, kj) order, one chain from zero over the
+// channels per tap (col2im's order), then + bias. A weight-gradient element is one chain from zero over the grid
+// positions, then the lanes, in order. Every vector width (Vector512, Vector<T>, scalar) keeps those orders, so results
+// never depend on the machine.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -28,8 +30,8 @@ public static unsafe class LanesConv
 
     // image (Hi*Wi, Ci, L), weight (Co, Ci, K, K), bias (Co) or empty -> grid (Ho*Wo, Co, L)
     /// <summary>
-    /// Conv2d's forward: effectively computes grid[q, o, l] = bias[o] + Σ_{ki, kj, i} weight[o, i, ki, kj] · image[(oy·S − P + ki)·Wi
-    /// + ox·S − P + kj, i, l] over the taps inside the image, where q = oy·Wo + ox.
+    /// Conv2d's forward: effectively computes grid[q, o, l] = Σ_{i, ki, kj} weight[o, i, ki, kj] · image[(oy·S − P + ki)·Wi
+    /// + ox·S − P + kj, i, l] + bias[o] over the taps inside the image, where q = oy·Wo + ox.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2d(ReadOnlySpan<float> image, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> grid, in ConvGeometry g, int gridChannels, int lanes) =>
@@ -44,8 +46,8 @@ public static unsafe class LanesConv
 
     // grid (Ho*Wo, Co, L), weight (Co, Ci, K, K), bias (Ci) or empty -> image (Hi*Wi, Ci, L)
     /// <summary>
-    /// ConvTranspose2d's forward (the adjoint of <see cref="Conv2d"/>): effectively computes image[p, i, l] = bias[i] +
-    /// Σ_{ki, kj, o} weight[o, i, ki, kj] · grid[q, o, l] over the grid positions q whose window puts tap (ki, kj) on p.
+    /// ConvTranspose2d's forward (the adjoint of <see cref="Conv2d"/>): effectively computes image[p, i, l] =
+    /// Σ_{ki, kj} (Σ_o weight[o, i, ki, kj] · grid[q, o, l]) + bias[i] over the grid positions q whose window puts tap (ki, kj) on p.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConvTranspose2d(ReadOnlySpan<float> grid, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> image, in ConvGeometry g, int gridChannels, int lanes) =>
@@ -89,18 +91,18 @@ public static unsafe class LanesConv
                 float* wo = w + o * wRow, bo = bias is null ? null : bias + o, yo = yq + (nint)o * lanes;
                 int v = 0;
                 for (; v + block <= lanes; v += block)
-                    Tile<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes);
+                    Tile<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
                 for (; v < lanes; v += width)
-                    Tile1<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes);
+                    Tile1<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
             }
             for (; o < outChannels; o++)
             {
                 float* wo = w + o * wRow, bo = bias is null ? null : bias + o, yo = yq + (nint)o * lanes;
                 int v = 0;
                 for (; v + block <= lanes; v += block)
-                    Tile<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes);
+                    Tile<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
                 for (; v < lanes; v += width)
-                    Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes);
+                    Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
             }
         }
     }
@@ -145,92 +147,154 @@ public static unsafe class LanesConv
         return count;
     }
 
-    // Up to 4 output rows x 4 vectors: y[r, :] = bias[r] + Σ_taps Σ_c w[r·wRow + tap + c·wStep] · x[tapOffset + c·xStep, :].
+    // Up to 4 output rows x 4 vectors of y[r, :] = Σ over the taps and channels of w[r·wRow + tap + c·wStep] · x[tapOffset + c·xStep, :],
+    // plus bias[r]. chained: one chain from zero over (c, tap) (Conv2d's order); else per tap a chain from zero over c, the
+    // taps' sums added from zero in tap order in y itself (ConvTranspose2d's order).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow)
+    private static void Tile<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow,
+        bool chained)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
         where TRows : struct, ITileRows
     {
         int n = TOps.Count;
-        TVector b0 = bias is null ? TOps.Zero : TOps.Broadcast(bias[0]);
-        TVector c00 = b0, c01 = b0, c02 = b0, c03 = b0;
-        TVector c10 = default, c11 = default, c12 = default, c13 = default;
-        TVector c20 = default, c21 = default, c22 = default, c23 = default;
-        TVector c30 = default, c31 = default, c32 = default, c33 = default;
-        if (TRows.Count == 4)
+        float* y1 = y + yRow, y2 = y + 2 * yRow, y3 = y + 3 * yRow;
+        TVector c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
+        TVector c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+        TVector c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
+        TVector c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
+        // chained: the channel loop outside the taps; else one pass of the channel loop per tap.
+        int passes = chained ? 1 : count, inner = chained ? count : 1;
+        for (int pass = 0; pass < passes; pass++)
         {
-            TVector b1 = bias is null ? TOps.Zero : TOps.Broadcast(bias[1]);
-            TVector b2 = bias is null ? TOps.Zero : TOps.Broadcast(bias[2]);
-            TVector b3 = bias is null ? TOps.Zero : TOps.Broadcast(bias[3]);
-            c10 = b1; c11 = b1; c12 = b1; c13 = b1;
-            c20 = b2; c21 = b2; c22 = b2; c23 = b2;
-            c30 = b3; c31 = b3; c32 = b3; c33 = b3;
-        }
-        for (int t = 0; t < count; t++)
-        {
-            float* xp = x + taps[2 * t], wp = w + taps[2 * t + 1];
             for (int c = 0; c < steps; c++)
-            {
-                TVector x0 = TOps.Load(xp), x1 = TOps.Load(xp + n), x2 = TOps.Load(xp + 2 * n), x3 = TOps.Load(xp + 3 * n);
-                TVector a = TOps.Broadcast(wp[0]);
-                c00 = TOps.MultiplyAdd(a, x0, c00); c01 = TOps.MultiplyAdd(a, x1, c01); c02 = TOps.MultiplyAdd(a, x2, c02); c03 = TOps.MultiplyAdd(a, x3, c03);
-                if (TRows.Count == 4)
+                for (int j = 0; j < inner; j++)
                 {
-                    a = TOps.Broadcast(wp[wRow]);
-                    c10 = TOps.MultiplyAdd(a, x0, c10); c11 = TOps.MultiplyAdd(a, x1, c11); c12 = TOps.MultiplyAdd(a, x2, c12); c13 = TOps.MultiplyAdd(a, x3, c13);
-                    a = TOps.Broadcast(wp[2 * wRow]);
-                    c20 = TOps.MultiplyAdd(a, x0, c20); c21 = TOps.MultiplyAdd(a, x1, c21); c22 = TOps.MultiplyAdd(a, x2, c22); c23 = TOps.MultiplyAdd(a, x3, c23);
-                    a = TOps.Broadcast(wp[3 * wRow]);
-                    c30 = TOps.MultiplyAdd(a, x0, c30); c31 = TOps.MultiplyAdd(a, x1, c31); c32 = TOps.MultiplyAdd(a, x2, c32); c33 = TOps.MultiplyAdd(a, x3, c33);
+                    int t = chained ? j : pass;
+                    float* xp = x + taps[2 * t] + c * xStep, wp = w + taps[2 * t + 1] + c * wStep;
+                    TVector x0 = TOps.Load(xp), x1 = TOps.Load(xp + n), x2 = TOps.Load(xp + 2 * n), x3 = TOps.Load(xp + 3 * n);
+                    TVector a = TOps.Broadcast(wp[0]);
+                    c00 = TOps.MultiplyAdd(a, x0, c00); c01 = TOps.MultiplyAdd(a, x1, c01); c02 = TOps.MultiplyAdd(a, x2, c02); c03 = TOps.MultiplyAdd(a, x3, c03);
+                    if (TRows.Count == 4)
+                    {
+                        a = TOps.Broadcast(wp[wRow]);
+                        c10 = TOps.MultiplyAdd(a, x0, c10); c11 = TOps.MultiplyAdd(a, x1, c11); c12 = TOps.MultiplyAdd(a, x2, c12); c13 = TOps.MultiplyAdd(a, x3, c13);
+                        a = TOps.Broadcast(wp[2 * wRow]);
+                        c20 = TOps.MultiplyAdd(a, x0, c20); c21 = TOps.MultiplyAdd(a, x1, c21); c22 = TOps.MultiplyAdd(a, x2, c22); c23 = TOps.MultiplyAdd(a, x3, c23);
+                        a = TOps.Broadcast(wp[3 * wRow]);
+                        c30 = TOps.MultiplyAdd(a, x0, c30); c31 = TOps.MultiplyAdd(a, x1, c31); c32 = TOps.MultiplyAdd(a, x2, c32); c33 = TOps.MultiplyAdd(a, x3, c33);
+                    }
                 }
-                xp += xStep;
-                wp += wStep;
+            if (chained) break;
+            // This tap's sums join y's (from zero at the first tap), and the accumulators start again.
+            bool first = pass == 0;
+            Join<TOps, TVector>(ref c00, y, first); Join<TOps, TVector>(ref c01, y + n, first); Join<TOps, TVector>(ref c02, y + 2 * n, first); Join<TOps, TVector>(ref c03, y + 3 * n, first);
+            if (TRows.Count == 4)
+            {
+                Join<TOps, TVector>(ref c10, y1, first); Join<TOps, TVector>(ref c11, y1 + n, first); Join<TOps, TVector>(ref c12, y1 + 2 * n, first); Join<TOps, TVector>(ref c13, y1 + 3 * n, first);
+                Join<TOps, TVector>(ref c20, y2, first); Join<TOps, TVector>(ref c21, y2 + n, first); Join<TOps, TVector>(ref c22, y2 + 2 * n, first); Join<TOps, TVector>(ref c23, y2 + 3 * n, first);
+                Join<TOps, TVector>(ref c30, y3, first); Join<TOps, TVector>(ref c31, y3 + n, first); Join<TOps, TVector>(ref c32, y3 + 2 * n, first); Join<TOps, TVector>(ref c33, y3 + 3 * n, first);
             }
         }
+        if (!chained)
+        {
+            // The sums are in y (zero where no tap reached the pixel): bring them back for the bias.
+            c00 = count == 0 ? TOps.Zero : TOps.Load(y); c01 = count == 0 ? TOps.Zero : TOps.Load(y + n); c02 = count == 0 ? TOps.Zero : TOps.Load(y + 2 * n); c03 = count == 0 ? TOps.Zero : TOps.Load(y + 3 * n);
+            if (TRows.Count == 4)
+            {
+                c10 = count == 0 ? TOps.Zero : TOps.Load(y1); c11 = count == 0 ? TOps.Zero : TOps.Load(y1 + n); c12 = count == 0 ? TOps.Zero : TOps.Load(y1 + 2 * n); c13 = count == 0 ? TOps.Zero : TOps.Load(y1 + 3 * n);
+                c20 = count == 0 ? TOps.Zero : TOps.Load(y2); c21 = count == 0 ? TOps.Zero : TOps.Load(y2 + n); c22 = count == 0 ? TOps.Zero : TOps.Load(y2 + 2 * n); c23 = count == 0 ? TOps.Zero : TOps.Load(y2 + 3 * n);
+                c30 = count == 0 ? TOps.Zero : TOps.Load(y3); c31 = count == 0 ? TOps.Zero : TOps.Load(y3 + n); c32 = count == 0 ? TOps.Zero : TOps.Load(y3 + 2 * n); c33 = count == 0 ? TOps.Zero : TOps.Load(y3 + 3 * n);
+            }
+        }
+        if (bias is not null)
+        {
+            TVector b = TOps.Broadcast(bias[0]);
+            c00 = TOps.Add(c00, b); c01 = TOps.Add(c01, b); c02 = TOps.Add(c02, b); c03 = TOps.Add(c03, b);
+            if (TRows.Count == 4)
+            {
+                b = TOps.Broadcast(bias[1]);
+                c10 = TOps.Add(c10, b); c11 = TOps.Add(c11, b); c12 = TOps.Add(c12, b); c13 = TOps.Add(c13, b);
+                b = TOps.Broadcast(bias[2]);
+                c20 = TOps.Add(c20, b); c21 = TOps.Add(c21, b); c22 = TOps.Add(c22, b); c23 = TOps.Add(c23, b);
+                b = TOps.Broadcast(bias[3]);
+                c30 = TOps.Add(c30, b); c31 = TOps.Add(c31, b); c32 = TOps.Add(c32, b); c33 = TOps.Add(c33, b);
+            }
+        }
+        else if (!chained && count > 0) return;  // y already holds the sums
         TOps.Store(c00, y); TOps.Store(c01, y + n); TOps.Store(c02, y + 2 * n); TOps.Store(c03, y + 3 * n);
         if (TRows.Count == 4)
         {
-            float* y1 = y + yRow, y2 = y + 2 * yRow, y3 = y + 3 * yRow;
             TOps.Store(c10, y1); TOps.Store(c11, y1 + n); TOps.Store(c12, y1 + 2 * n); TOps.Store(c13, y1 + 3 * n);
             TOps.Store(c20, y2); TOps.Store(c21, y2 + n); TOps.Store(c22, y2 + 2 * n); TOps.Store(c23, y2 + 3 * n);
             TOps.Store(c30, y3); TOps.Store(c31, y3 + n); TOps.Store(c32, y3 + 2 * n); TOps.Store(c33, y3 + 3 * n);
         }
     }
 
-    // Up to 4 output rows x 1 vector, for lanes past the last whole 4-vector block.
+    // y = (first ? +0 : y) + sum (as col2im adds into a cleared image: +0 + -0 is +0), and the sum starts again from zero.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Join<TOps, TVector>(ref TVector sum, float* y, bool first)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        TOps.Store(TOps.Add(first ? TOps.Zero : TOps.Load(y), sum), y);
+        sum = TOps.Zero;
+    }
+
+    // Up to 4 output rows x 1 vector, for lanes past the last whole 4-vector block; the same orders as Tile.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow)
+    private static void Tile1<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow,
+        bool chained)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
         where TRows : struct, ITileRows
     {
-        TVector c0 = bias is null ? TOps.Zero : TOps.Broadcast(bias[0]), c1 = default, c2 = default, c3 = default;
-        if (TRows.Count == 4)
+        int rows = TRows.Count;
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero;
+        int passes = chained ? 1 : count, inner = chained ? count : 1;
+        for (int pass = 0; pass < passes; pass++)
         {
-            c1 = bias is null ? TOps.Zero : TOps.Broadcast(bias[1]);
-            c2 = bias is null ? TOps.Zero : TOps.Broadcast(bias[2]);
-            c3 = bias is null ? TOps.Zero : TOps.Broadcast(bias[3]);
-        }
-        for (int t = 0; t < count; t++)
-        {
-            float* xp = x + taps[2 * t], wp = w + taps[2 * t + 1];
             for (int c = 0; c < steps; c++)
-            {
-                TVector x0 = TOps.Load(xp);
-                c0 = TOps.MultiplyAdd(TOps.Broadcast(wp[0]), x0, c0);
-                if (TRows.Count == 4)
+                for (int j = 0; j < inner; j++)
                 {
-                    c1 = TOps.MultiplyAdd(TOps.Broadcast(wp[wRow]), x0, c1);
-                    c2 = TOps.MultiplyAdd(TOps.Broadcast(wp[2 * wRow]), x0, c2);
-                    c3 = TOps.MultiplyAdd(TOps.Broadcast(wp[3 * wRow]), x0, c3);
+                    int t = chained ? j : pass;
+                    float* xp = x + taps[2 * t] + c * xStep, wp = w + taps[2 * t + 1] + c * wStep;
+                    TVector x0 = TOps.Load(xp);
+                    c0 = TOps.MultiplyAdd(TOps.Broadcast(wp[0]), x0, c0);
+                    if (rows == 4)
+                    {
+                        c1 = TOps.MultiplyAdd(TOps.Broadcast(wp[wRow]), x0, c1);
+                        c2 = TOps.MultiplyAdd(TOps.Broadcast(wp[2 * wRow]), x0, c2);
+                        c3 = TOps.MultiplyAdd(TOps.Broadcast(wp[3 * wRow]), x0, c3);
+                    }
                 }
-                xp += xStep;
-                wp += wStep;
+            if (chained) break;
+            bool first = pass == 0;
+            Join<TOps, TVector>(ref c0, y, first);
+            if (rows == 4)
+            {
+                Join<TOps, TVector>(ref c1, y + yRow, first);
+                Join<TOps, TVector>(ref c2, y + 2 * yRow, first);
+                Join<TOps, TVector>(ref c3, y + 3 * yRow, first);
+            }
+        }
+        if (!chained && count > 0)
+        {
+            c0 = TOps.Load(y);
+            if (rows == 4) { c1 = TOps.Load(y + yRow); c2 = TOps.Load(y + 2 * yRow); c3 = TOps.Load(y + 3 * yRow); }
+        }
+        if (bias is not null)
+        {
+            c0 = TOps.Add(c0, TOps.Broadcast(bias[0]));
+            if (rows == 4)
+            {
+                c1 = TOps.Add(c1, TOps.Broadcast(bias[1]));
+                c2 = TOps.Add(c2, TOps.Broadcast(bias[2]));
+                c3 = TOps.Add(c3, TOps.Broadcast(bias[3]));
             }
         }
         TOps.Store(c0, y);
-        if (TRows.Count == 4)
+        if (rows == 4)
         {
             TOps.Store(c1, y + yRow);
             TOps.Store(c2, y + 2 * yRow);
@@ -248,16 +312,16 @@ public static unsafe class LanesConv
                 for (int o = 0; o < gridChannels; o++)
                     for (int l = 0; l < lanes; l++)
                     {
-                        float sum = bias.IsEmpty ? 0f : bias[o];
-                        for (int ki = 0; ki < k; ki++)
-                            for (int kj = 0; kj < k; kj++)
-                            {
-                                int iy = oy * g.Stride - g.Padding + ki, ix = ox * g.Stride - g.Padding + kj;
-                                if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) continue;
-                                for (int i = 0; i < ci; i++)
+                        float sum = 0f;
+                        for (int i = 0; i < ci; i++)
+                            for (int ki = 0; ki < k; ki++)
+                                for (int kj = 0; kj < k; kj++)
+                                {
+                                    int iy = oy * g.Stride - g.Padding + ki, ix = ox * g.Stride - g.Padding + kj;
+                                    if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) continue;
                                     sum = MathF.FusedMultiplyAdd(weight[((o * ci + i) * k + ki) * k + kj], image[((iy * g.Width + ix) * ci + i) * lanes + l], sum);
-                            }
-                        grid[((oy * g.OutWidth + ox) * gridChannels + o) * lanes + l] = sum;
+                                }
+                        grid[((oy * g.OutWidth + ox) * gridChannels + o) * lanes + l] = bias.IsEmpty ? sum : sum + bias[o];
                     }
     }
 
@@ -271,17 +335,19 @@ public static unsafe class LanesConv
                 for (int i = 0; i < ci; i++)
                     for (int l = 0; l < lanes; l++)
                     {
-                        float sum = bias.IsEmpty ? 0f : bias[i];
+                        float sum = 0f;
                         for (int ki = 0; ki < k; ki++)
                             for (int kj = 0; kj < k; kj++)
                             {
                                 int ty = iy + g.Padding - ki, tx = ix + g.Padding - kj;
                                 if (ty < 0 || tx < 0 || ty % s != 0 || tx % s != 0 || ty / s >= g.OutHeight || tx / s >= g.OutWidth) continue;
                                 int q = (ty / s) * g.OutWidth + tx / s;
+                                float tap = 0f;
                                 for (int o = 0; o < gridChannels; o++)
-                                    sum = MathF.FusedMultiplyAdd(weight[((o * ci + i) * k + ki) * k + kj], grid[(q * gridChannels + o) * lanes + l], sum);
+                                    tap = MathF.FusedMultiplyAdd(weight[((o * ci + i) * k + ki) * k + kj], grid[(q * gridChannels + o) * lanes + l], tap);
+                                sum += tap;
                             }
-                        image[((iy * g.Width + ix) * ci + i) * lanes + l] = sum;
+                        image[((iy * g.Width + ix) * ci + i) * lanes + l] = bias.IsEmpty ? sum : sum + bias[i];
                     }
     }
 

@@ -213,6 +213,67 @@ public class DataParallelTests
         Approx.Equal(parameters.Grad, fewGrad, "gradients vs NCHW", relative: 1e-4, absolute: 1e-6);
     }
 
+    // A model in the lanes layout whose input, output and latent codes have several channels: the network moves their
+    // rows between PyTorch's (C, H, W) order and the layout's (H*W, C) where it converts.
+    private sealed class ChannelsArchitecture : Architecture
+    {
+        public override string Name => "channels";
+
+        public override string Summary => "a strided, padded convolution pair on 2-channel images";
+
+        protected override ModelSpec Build(ArchitectureSettings settings) => new(this, settings, new SampleShape(2, 9, 9),
+            [AeMnist.Models.Layers.Conv2d(2, 4, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.ReLU()],
+            [AeMnist.Models.Layers.ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.Sigmoid()]);
+    }
+
+    [Fact]
+    public void ImagesOfSeveralChannelsEnterAndLeaveTheLanesLayoutInPyTorchsOrder()
+    {
+        const int n = 37;
+        ModelSpec spec = new ChannelsArchitecture().Spec();
+        NativeModel engine = TestModels.Native(spec, 3);
+        Assert.True(engine.Replica(0).IsLanes(0));
+        float[] images = Approx.Random(new Rng(4), n * spec.Input.Length, 0f, 1f);
+        var (reference, parameters) = NchwReference(spec, engine.StateDict());
+        var shape = new TensorShape(n, 2, 9, 9);
+        float[] expected = reference.Forward(images, shape).ToArray();
+        float[] actual = new float[expected.Length];
+        engine.Reconstruct(images, n, actual);
+        Approx.Equal(expected, actual, "reconstructions", relative: 1e-5, absolute: 1e-6);
+        float[] codes = new float[n * spec.Latent.Length];
+        engine.Encode(images, n, codes);
+        Approx.Equal(((Sequential)reference[0]).Forward(images, shape).ToArray(), codes, "latent codes", relative: 1e-5, absolute: 1e-6);
+
+        var loss = new MseLoss();
+        float expectedLoss = loss.Forward(reference.Forward(images, shape), images, shape);
+        parameters.ZeroGrad();
+        reference.Backward(loss.Backward(), computeInputGradient: false);
+        engine.ZeroGrad();
+        Approx.Equal(expectedLoss, engine.ForwardBackward(images, images, [.. Enumerable.Range(0, n)]), "loss", relative: 1e-6);
+        Approx.Equal(parameters.Grad, engine.Parameters.Grad, "gradients", relative: 1e-4, absolute: 1e-7);
+    }
+
+    // The lanes kernels sum in the im2col engine's orders, so the evaluation-mode forward pass (reconstructions, errors,
+    // codes of a trained model) is the NCHW layers' to the bit, and so the training forward but for batch norm's sums.
+    [Fact]
+    public void TheBottlenecksForwardPassIsTheNchwLayersBitForBit()
+    {
+        const int n = 150;
+        float[] images = MnistSample.TrainImages(n);
+        NativeModel engine = TestModels.Native("bottleneck", 5, threads: 2);
+        var (reference, _) = NchwReference(engine.Spec, engine.StateDict());
+        foreach (Module layer in ((Sequential)reference[0]).Children.Select(c => c.Module).Concat(((Sequential)reference[1]).Children.Select(c => c.Module)))
+            if (layer is BatchNorm bn) bn.Training = false;
+        var shape = new TensorShape(n, 1, 28, 28);
+        float[] expected = reference.Forward(images, shape).ToArray();
+        float[] actual = new float[expected.Length];
+        engine.Reconstruct(images, n, actual);
+        Approx.Identical(expected, actual, "reconstructions");
+        float[] codes = new float[n * engine.Spec.Latent.Length];
+        engine.Encode(images, n, codes);
+        Approx.Identical(((Sequential)reference[0]).Forward(images, shape).ToArray(), codes, "latent codes");
+    }
+
     [Fact]
     public void TheBottleneckRunsInTheLanesLayoutWithItsReLUsFoldedIntoBatchNorm()
     {

@@ -214,6 +214,15 @@ public class LanesTests
         Lanes.ToRowsNaive(lanes, n, length, backNaive);
         Approx.Identical(rows, back, "round trip");
         Approx.Identical(rows, backNaive, "round trip, naive");
+        if (length % 4 != 0) return;
+        // With a row order (4 channels of length/4 positions): row r of a sample goes to lanes row order[r], and back.
+        int[] order = Lanes.Inverse(Lanes.ChannelsFirstOrder(4, length / 4));
+        Lanes.FromRows(rows, n, length, lanes, order);
+        Lanes.FromRowsNaive(rows, n, length, naive, order);
+        Approx.Identical(naive, lanes, "from rows, ordered");
+        Assert.Equal(rows[Math.Min(1, n - 1) * length + 1], lanes[order[1] * l + Math.Min(1, n - 1)]);
+        Lanes.ToRows(lanes, n, length, back, order);
+        Approx.Identical(rows, back, "round trip, ordered");
     }
 
     [Theory]

@@ -307,14 +307,26 @@ internal sealed class Network
     /// layout that layer wants: rows, interleaved (images in groups of DirectConv.Lanes) or lanes, padded to <paramref name="padded"/>.
     /// </summary>
     private ReadOnlySpan<float> ForwardLayout(int i, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> x, int n, int padded) =>
-        Relayout(ref _forwardRelayout[i], _spec.Shapes[i].Length, wanted, ref current, x, n, padded);
+        Relayout(ref _forwardRelayout[i], _spec.Shapes[i], wanted, ref current, x, n, padded);
 
     /// <summary>Before backward layer i-1: dLoss/d(its output) in that layer's layout (padding lanes get zero gradient).</summary>
     private ReadOnlySpan<float> BackwardLayout(int i, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> d, int n, int padded) =>
-        Relayout(ref _backwardRelayout[i], _spec.Shapes[i].Length, wanted, ref current, d, n, padded);
+        Relayout(ref _backwardRelayout[i], _spec.Shapes[i], wanted, ref current, d, n, padded);
 
-    private static ReadOnlySpan<float> Relayout(ref float[] buffer, int length, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> x, int n, int padded)
+    private readonly Dictionary<SampleShape, int[]> _lanesOrders = [];
+
+    // Where a sample's rows (PyTorch's (C, H, W) order) go in the lanes layout's (H*W, C) order; empty when the two agree
+    // (one channel, or one position).
+    private int[] LanesOrder(SampleShape s)
     {
+        if (s.C == 1 || s.H * s.W == 1) return [];
+        if (!_lanesOrders.TryGetValue(s, out int[]? order)) _lanesOrders[s] = order = Lanes.Inverse(Lanes.ChannelsFirstOrder(s.C, s.H * s.W));
+        return order;
+    }
+
+    private ReadOnlySpan<float> Relayout(ref float[] buffer, SampleShape shape, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> x, int n, int padded)
+    {
+        int length = shape.Length;
         if (wanted == current) return x;
         Layout from = current;
         current = wanted;
@@ -323,12 +335,12 @@ internal sealed class Network
         {
             Span<float> rows = ScratchBuffers.Rent(ref buffer, n * length);
             if (from == Layout.Interleaved) DirectConv.Deinterleave(x, n, length, rows);
-            else Lanes.ToRows(x, n, length, rows);
+            else Lanes.ToRows(x, n, length, rows, LanesOrder(shape));
             return rows;
         }
         Span<float> packed = ScratchBuffers.Rent(ref buffer, padded * length);
         if (wanted == Layout.Interleaved) DirectConv.Interleave(x, n, length, packed);
-        else Lanes.FromRows(x, n, length, packed);
+        else Lanes.FromRows(x, n, length, packed, LanesOrder(shape));
         return packed;
     }
 }
