@@ -547,7 +547,9 @@ public static unsafe class LanesConv
         where TLanes : struct, Gemm.ILanes<TAcc>
         where TAcc : unmanaged
     {
-        TAcc one = TLanes.Load(Ones);
+        float* ones = stackalloc float[LaneMultiple];
+        for (int l = 0; l < LaneMultiple; l++) ones[l] = 1f;
+        TAcc one = TLanes.Load(ones);
         for (int c = 0; c < channels; c++)
         {
             TAcc s = TLanes.Zero;
@@ -558,15 +560,6 @@ public static unsafe class LanesConv
             }
             destination[c] += TLanes.Reduce(s);
         }
-    }
-
-    private static readonly float* Ones = AllocateOnes();
-
-    private static float* AllocateOnes()
-    {
-        float* ones = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(LaneMultiple * sizeof(float), 64);
-        for (int l = 0; l < LaneMultiple; l++) ones[l] = 1f;
-        return ones;
     }
 
     /// <summary>Naive twin of <see cref="SumChannels"/>.</summary>
