@@ -396,6 +396,8 @@ public static unsafe class LanesConv
     }
 
     [ThreadStatic] private static float[]? t_transposed, t_sums;
+    [ThreadStatic] private static int[]? t_columns;
+    [ThreadStatic] private static long[]? t_columnOffsets;
 
     // A pinned buffer with room for `length` floats from a 64-byte boundary.
     private static float[] Scratch(ref float[]? buffer, int length) =>
@@ -412,9 +414,22 @@ public static unsafe class LanesConv
         int k = g.KernelSize, kk = k * k, ci = g.Channels, columns = kk * ci, positions = g.OutHeight * g.OutWidth, w = TOps.Count;
         nint imagePosition = (nint)ci * lanes;
         float** rows = stackalloc float*[GradientRows];
-        for (int q = 0; q < positions; q++)
+        // Column j = tap t·Ci + channel i: its kernel row and column and its channel's offset, worked out once (no division
+        // in the loops below).
+        int[] kernelRows = t_columns is { } cached && cached.Length >= 2 * columns ? cached : (t_columns = new int[2 * columns]);
+        long[] offsets = t_columnOffsets is { } cachedOffsets && cachedOffsets.Length >= columns ? cachedOffsets : (t_columnOffsets = new long[columns]);
+        for (int j = 0; j < columns; j++)
         {
-            int oy = q / g.OutWidth, ox = q % g.OutWidth;
+            int t = j / ci;
+            kernelRows[2 * j] = t / k;
+            kernelRows[2 * j + 1] = t % k;
+            offsets[j] = (long)(j % ci) * lanes;
+        }
+        fixed (int* kernel = kernelRows)
+        fixed (long* columnOffset = offsets)
+        for (int q = 0, oy = 0, ox = 0; q < positions; q++, ox = ox + 1 == g.OutWidth ? 0 : ox + 1, oy += ox == 0 ? 1 : 0)
+        {
+            int top = oy * g.Stride - g.Padding, left = ox * g.Stride - g.Padding;
             float* block = gridT + (nint)q * lanes * co;
             for (int j = 0; j < columns; j += GradientRows)
             {
@@ -424,10 +439,9 @@ public static unsafe class LanesConv
                 {
                     rows[r] = zero;
                     if (r >= count) continue;
-                    int t = (j + r) / ci, i = (j + r) % ci;
-                    int iy = oy * g.Stride - g.Padding + t / k, ix = ox * g.Stride - g.Padding + t % k;
+                    int iy = top + kernel[2 * (j + r)], ix = left + kernel[2 * (j + r) + 1];
                     if ((uint)iy >= (uint)g.Height || (uint)ix >= (uint)g.Width) continue;
-                    rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)i * lanes;
+                    rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)columnOffset[j + r];
                     any = true;
                 }
                 if (!any) continue;
