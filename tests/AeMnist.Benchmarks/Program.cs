@@ -1,6 +1,7 @@
 // Entry point: BenchmarkDotNet's switcher (`-- --filter '*Gemm*'`), or `-- profile [dense|conv|bottleneck] [threads] [batch]` for a quick
 // per-layer breakdown of one training step (median of many steps, Stopwatch), used to see where the time goes, or
-// `-- peak` for the machine's measured FMA peak per core, or `-- gemm` for the bottleneck model's convolution GEMMs as a share of it.
+// `-- peak` for the machine's measured FMA peak per core, `-- gemm` for the bottleneck model's convolution GEMMs and lanes kernels
+// as a share of it, or `-- pca [digits]` for the pca model's fit beside ML.NET's RandomizedPca.
 using BenchmarkDotNet.Running;
 
 namespace AeMnist.Benchmarks;
@@ -15,6 +16,8 @@ public static class Program
             return Peak.Run();
         if (args.Length > 0 && args[0] == "gemm")
             return GemmShapes.Run();
+        if (args.Length > 0 && args[0] == "pca")
+            return PcaFit.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

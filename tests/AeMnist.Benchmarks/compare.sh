@@ -7,13 +7,19 @@
 # FMA peak (tests/AeMnist.Benchmarks `peak`, times the thread count). The TorchSharp columns ("ts") are aemnist's
 # torch engine (LibTorch 2.10 through TorchSharp 0.107, the same spec and batches) on the same threads, and at its best
 # setting: the fastest of the same threads, one thread, and the same threads with OMP_WAIT_POLICY=PASSIVE.
-#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS] [TORCHSHARP_EPOCHS]
-#   (defaults: 20 epochs, 2 threads, TorchSharp 5 epochs: it is slow enough that 5 give a stable median)
+# Then the bottleneck model (the one-class benchmark's, its recipe: batch 128, Adam 1e-3) on the one-class training split of
+# digit 2, at 1 and at 2 threads, beside the same model in PyTorch at 1 and 2 threads (its best being the faster) and on
+# the torch engine; its figures are the median seconds per epoch over epochs 2..N.
+#   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS] [TORCHSHARP_EPOCHS] [BOTTLENECK_EPOCHS]
+#   (defaults: 20 epochs, 2 threads, TorchSharp 5 epochs: it is slow enough that 5 give a stable median; bottleneck 5
+#   epochs, 0 to skip it; TUTORIAL=0 skips the tutorial's models)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-20}
 threads=${2:-2}
 ts_epochs=${3:-5}
+bottleneck_epochs=${4:-5}
+tutorial=${TUTORIAL:-1}
 # With the torch engine (-p:WithTorch=true); the native figures are the same program's.
 dotnet build src/AeMnist.Cli -c Release -p:WithTorch=true -v q --nologo >/dev/null
 dotnet build tests/AeMnist.Benchmarks -c Release -v q --nologo >/dev/null
@@ -32,10 +38,13 @@ fi
 median_epoch() {  # median seconds per epoch over epochs 2..N of a run's history.csv
     python3 -c "import csv, statistics, sys; s = [float(r['seconds']) for r in csv.DictReader(open(sys.argv[1]))]; print(statistics.median(s[1:] or s))" "$1"
 }
-score_rate() {  # images per second of one `aemnist score` over the test file (measured inside the process)
-    sed -E 's/.*\(([0-9]+) images\/s\).*/\1/' <<<"$($aemnist score "$@" -i data/mnist/t10k-images-idx3-ubyte.gz -o "$work/scores.csv" 2>&1 >/dev/null)"
+score_rate() {  # images per second of one `aemnist score` over the test file (measured inside the process), or - on an error
+    local line
+    line=$($aemnist score "$@" -i data/mnist/t10k-images-idx3-ubyte.gz -o "$work/scores.csv" 2>&1 >/dev/null) || true
+    if [[ $line =~ \(([0-9]+)\ images/s\) ]]; then echo "${BASH_REMATCH[1]}"; else echo "-"; fi
 }
 
+if [[ $tutorial == 1 ]]; then
 printf "%-6s %-10s %12s %12s %8s %14s %9s %14s %14s %12s %12s %14s %14s %10s %12s %-22s %10s %8s\n" model engine "s/epoch" "torch s/ep" speedup "torch best s/ep" speedup "score img/s" "torch img/s" "peak MB" "torch MB" "alloc B/epoch" "train GFLOPS" \
     "ts s/ep" "ts best s/ep" "ts best setting" "ts img/s" "ts MB"
 for model in dense conv; do
@@ -104,4 +113,55 @@ PY
     printf "%-6s %-10s %12.4f %12s %8s %14s %9s %14s %14s %12d %12s %14.0f %14s %10s %12s %-22s %10s %8s\n" $model aemnist "$ours_epoch" "$torch_epoch" "$speedup" "$best_epoch" "$best_speedup" "$best" "$torch_rate" \
         $(( $(cat "$work/$model.rss") / 1024 )) "$torch_mb" "$ours_alloc" "$share" "$ts_epoch" "$ts_best" "$ts_setting" "$ts_rate" "$ts_mb"
 done
+fi
+
+if (( bottleneck_epochs > 0 )); then
+    # aemnist at 1 and 2 threads, interleaved with PyTorch at the same threads, then the torch engine.
+    declare -A bn_ours=() bn_torch=() bn_ts=() bn_rate=() bn_torch_rate=() bn_mb=()
+    for t in 1 2; do
+        name=bench-bottleneck-t$t
+        /usr/bin/time -f "%M" -o "$work/$name.rss" $aemnist train --model bottleneck --protocol one-class --normal 2 --epochs "$bottleneck_epochs" \
+            --threads "$t" --eval-every 1000 --patience 1000 --runs-dir "$work" --run-name $name --quiet
+        bn_ours[$t]=$(median_epoch "$work/$name/history.csv")
+        bn_mb[$t]=$(( $(cat "$work/$name.rss") / 1024 ))
+        # Scoring with each score (a fixed threshold: the rate, not the flags, is measured).
+        bn_rate[$t]=$(for score in mse ssim smoothed; do score_rate --run "$work/$name" --threads "$t" --score $score --threshold 1; done | paste -sd/)
+        bn_torch[$t]="-"; bn_torch_rate[$t]="-"
+        if [[ $have_torch == yes ]]; then
+            torch=$(/usr/bin/python3 tests/AeMnist.Benchmarks/pytorch_reference.py --run-json "$work/$name/run.json" \
+                --model bottleneck --epochs "$bottleneck_epochs" --threads "$t")
+            read -r bn_torch[$t] bn_torch_rate[$t] <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds_per_epoch'], round(d['score_images_per_second']))" "$torch")"
+        fi
+        bn_ts[$t]="-"
+        ts_name=ts-bottleneck-t$t
+        if $aemnist train --engine torch --model bottleneck --protocol one-class --normal 2 --epochs "$ts_epochs" --threads "$t" \
+                --eval-every 1000 --patience 1000 --runs-dir "$work" --run-name $ts_name --quiet 2>"$work/ts.err"; then
+            bn_ts[$t]=$(printf "%.4f" "$(median_epoch "$work/$ts_name/history.csv")")
+        fi
+    done
+    images=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['split']['train_count'])" "$work/bench-bottleneck-t1/run.json")
+    torch_best="-"
+    [[ $have_torch == yes ]] && torch_best=$(python3 -c "print(min(${bn_torch[1]}, ${bn_torch[2]}))")
+    echo
+    echo "bottleneck, one-class digit 2 ($images training images), batch 128, Adam 1e-3, median s/epoch of epochs 2-$bottleneck_epochs (torch engine: of $ts_epochs)"
+    echo "(torch: PyTorch 1.13 at the same threads; torch best: its faster of 1 and 2 threads; torch img/s: its forward + per-image MSE; ts: the torch engine)"
+    printf "%-8s %12s %14s %16s %9s %9s %16s %28s %12s %9s %9s\n" threads "aemnist s/ep" "torch s/ep" "torch best s/ep" "vs best" "vs same" "train GFLOPS" "score img/s mse/ssim/smooth" "torch img/s" "ts s/ep" "peak MB"
+    for t in 1 2; do
+        # Training FLOPs: 3 x the forward's 2.02 M multiply-adds per image (Conv2d 1-32-64 stride 2, Linear 3136-16-3136,
+        # ConvTranspose2d 64-32-1 stride 2).
+        read -r vs_best vs_same gflops <<<"$(python3 - "${bn_ours[$t]}" "${bn_torch[$t]}" "$torch_best" "$images" "$peak" "$t" <<'PY'
+import sys
+ours, torch, best, images, peak, t = sys.argv[1:]
+ours = float(ours)
+ratio = lambda x: "-" if x == "-" else f"{float(x) / ours:.2f}x"
+g = 3 * 2 * 2.02e6 * int(images) / ours / 1e9
+print(ratio(best), ratio(torch), f"{g:.0f}({100 * g / (float(peak) * int(t)):.0f}%)")
+PY
+)"
+        torch_s=${bn_torch[$t]}; [[ $torch_s != "-" ]] && torch_s=$(printf "%.4f" "$torch_s")
+        best_s=$torch_best; [[ $best_s != "-" ]] && best_s=$(printf "%.4f" "$best_s")
+        printf "%-8s %12.4f %14s %16s %9s %9s %16s %28s %12s %9s %9s\n" "$t" "${bn_ours[$t]}" "$torch_s" "$best_s" "$vs_best" "$vs_same" "$gflops" \
+            "${bn_rate[$t]}" "${bn_torch_rate[$t]}" "${bn_ts[$t]}" "${bn_mb[$t]}"
+    done
+fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)), $(nproc) cores, measured FMA peak $peak GFLOPS per core; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"

@@ -160,7 +160,7 @@ public static unsafe partial class Gemm
         *destination = accumulate ? *destination + sum : sum;
     }
 
-    private interface ILanes<TAcc> where TAcc : unmanaged
+    internal interface ILanes<TAcc> where TAcc : unmanaged
     {
         static abstract TAcc Zero { get; }
         static abstract TAcc Load(float* source);
@@ -176,7 +176,7 @@ public static unsafe partial class Gemm
         return t2.GetElement(0) + t2.GetElement(1);
     }
 
-    private readonly struct Lanes512 : ILanes<Vector512<float>>
+    internal readonly struct Lanes512 : ILanes<Vector512<float>>
     {
         public static Vector512<float> Zero => Vector512<float>.Zero;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* source) => Vector512.Load(source);
@@ -187,7 +187,7 @@ public static unsafe partial class Gemm
         public static float Reduce(Vector512<float> lanes) => Reductions.ReduceLanes(lanes);
     }
 
-    private readonly struct Lanes256 : ILanes<(Vector256<float> Low, Vector256<float> High)>
+    internal readonly struct Lanes256 : ILanes<(Vector256<float> Low, Vector256<float> High)>
     {
         public static (Vector256<float> Low, Vector256<float> High) Zero => (Vector256<float>.Zero, Vector256<float>.Zero);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -206,12 +206,12 @@ public static unsafe partial class Gemm
     }
 
     [InlineArray(Lanes)]
-    private struct LaneArray
+    internal struct LaneArray
     {
         private float _element;
     }
 
-    private readonly struct LanesScalar : ILanes<LaneArray>
+    internal readonly struct LanesScalar : ILanes<LaneArray>
     {
         public static LaneArray Zero => default;
 

@@ -133,11 +133,14 @@ public static unsafe partial class Gemm
             packedEnd = n - n % PackedColumns;
             int length = k * PackedColumns;
             float[] panel = t_packedPanel is { } existing && existing.Length >= length ? existing : (t_packedPanel = GC.AllocateArray<float>(length, pinned: true));
-            fixed (float* packed = panel)
+            fixed (float* copy = panel)
                 for (int j = 0; j < packedEnd; j += PackedColumns)
                 {
-                    for (int p = 0; p < k; p++)
-                        new ReadOnlySpan<float>(b + (nint)p * n + j, PackedColumns).CopyTo(new Span<float>(packed + (nint)p * PackedColumns, PackedColumns));
+                    // A B of exactly 64 columns (a lanes tensor) is its own packed block.
+                    float* packed = n == PackedColumns ? b : copy;
+                    if (n != PackedColumns)
+                        for (int p = 0; p < k; p++)
+                            new ReadOnlySpan<float>(b + (nint)p * n + j, PackedColumns).CopyTo(new Span<float>(packed + (nint)p * PackedColumns, PackedColumns));
                     int i = 0;
                     for (; i + BlockRows <= m; i += BlockRows)
                         Block4x4<Simd512, Vector512<float>>(a + i * rowStride, rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);

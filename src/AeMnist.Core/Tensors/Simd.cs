@@ -7,6 +7,9 @@ using System.Runtime.Intrinsics;
 
 namespace AeMnist.Tensors;
 
+/// <summary>Which code path a kernel takes: the widest the machine runs, Vector&lt;T&gt;, or plain floats (tests compare them).</summary>
+internal enum SimdPath { Widest, Vector, Scalar }
+
 internal unsafe interface ISimd<TVector> where TVector : unmanaged
 {
     static abstract int Count { get; }

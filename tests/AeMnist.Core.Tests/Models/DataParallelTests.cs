@@ -8,6 +8,7 @@ using AeMnist.Tensors;
 
 namespace AeMnist.Core.Tests.Models;
 
+
 /// <summary>The native engine's shards, threads and interleaved convolutions change speed, never results.</summary>
 public class DataParallelTests
 {
@@ -50,15 +51,27 @@ public class DataParallelTests
             Conv2dSpec c => new Conv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
             ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
             ReLUSpec => new ReLU(),
+            BatchNorm2dSpec b => new BatchNorm2d(b.NumFeatures, b.Eps, b.Momentum),
+            BatchNorm1dSpec b => new BatchNorm1d(b.NumFeatures, b.Eps, b.Momentum),
+            FlattenSpec => new Flatten(),
+            UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width),
+            SigmoidSpec => new Sigmoid(),
             _ => throw new NotSupportedException(layer.ToString()),
         };
         var model = new Sequential(new Sequential([.. spec.Encoder.Select(Build)]), new Sequential([.. spec.Decoder.Select(Build)]));
         ParameterSet parameters = ParameterSet.Create(model);
-        foreach (ParameterInfo entry in parameters.Entries)
+        string Name(string entry) => entry.StartsWith("0.", StringComparison.Ordinal) ? "encoder." + entry[2..] : "decoder." + entry[2..];
+        foreach (ParameterInfo entry in parameters.Entries) weights[Name(entry.Name)].Data.CopyTo(parameters.Values(entry));
+        // Batch norm's running statistics, named as the state dict's.
+        var named = new List<(string, Parameter)>();
+        for (int half = 0; half < 2; half++)
         {
-            string name = entry.Name.StartsWith("0.", StringComparison.Ordinal) ? "encoder." + entry.Name[2..] : "decoder." + entry.Name[2..];
-            weights[name].Data.CopyTo(parameters.Values(entry));
+            var part = (Sequential)model[half];
+            for (int i = 0; i < part.Count; i++)
+                foreach (Parameter b in part[i].LocalBuffers) named.Add(($"{half}.{i}.{b.Name}", b));
         }
+        ParameterSet buffers = ParameterSet.Create(named);
+        foreach (ParameterInfo entry in buffers.Entries) weights[Name(entry.Name)].Data.CopyTo(buffers.Values(entry));
         return (model, parameters);
     }
 
@@ -142,6 +155,7 @@ public class DataParallelTests
         Assert.IsType<InterleavedConv2d>(replica.Layers[0]);
         Assert.IsType<InterleavedConvTranspose2d>(replica.Layers[4]);
         Assert.False(TestModels.Native("dense", 8).Replica(0).IsInterleaved(1));  // ReLUs between Linear layers stay NCHW
+        Assert.False(TestModels.Native("dense", 8).Replica(0).IsLanes(1));
 
         var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
         var shape = new TensorShape(n, 1, 28, 28);
@@ -155,5 +169,126 @@ public class DataParallelTests
         float[] dActual = replica.Backward(dOutput, computeInputGradient: true).ToArray();
         Approx.Equal(dExpected, dActual, "input gradient", relative: 1e-4, absolute: 1e-6);
         Approx.Equal(parameters.Grad, replica.Parameters.Grad, "parameter gradients", relative: 1e-4, absolute: 1e-5);
+    }
+
+    // The bottleneck: three shards (64, 64, 22 images) whose batch-norm statistics are synchronised give the step of one
+    // lanes network over all 150 images; and one network over 37 images (a partial group of 16 lanes) gives the step of
+    // the NCHW layers (held to PyTorch). The NCHW comparison needs few images: its convolutions sum in another order,
+    // and with more images some ReLU after batch norm meets an input within rounding of zero, so the two masks differ.
+    [Fact]
+    public void BottleneckShardsEqualOneWholeBatchNetworkAndTheNchwLayers()
+    {
+        const int n = 150;
+        float[] images = MnistSample.TrainImages(n);
+        NativeModel engine = TestModels.Native("bottleneck", 5, threads: 2);
+        engine.ZeroGrad();
+        float actualLoss = engine.ForwardBackward(images, images, [.. Enumerable.Range(0, n)]);
+        float[] sharded = (float[])engine.Parameters.Grad.Clone();
+
+        (float Loss, float[] Grad) Whole(int count)
+        {
+            Network network = engine.Replica(0);
+            network.Training = true;
+            var grad = new float[network.Parameters.Length];
+            network.Parameters.UseGradients(grad);
+            var loss = new MseLoss();
+            var shape = new TensorShape(count, 1, 28, 28);
+            float value = loss.Forward(network.Forward(images.AsSpan(0, count * 784), count, network.Layers.Count), images.AsSpan(0, count * 784), shape);
+            network.Backward(loss.Backward(), computeInputGradient: false);
+            network.Training = false;
+            return (value, grad);
+        }
+        (float wholeLoss, float[] wholeGrad) = Whole(n);
+        Approx.Equal(wholeLoss, actualLoss, "loss", relative: 1e-6);
+        Approx.Equal(wholeGrad, sharded, "gradients, shards vs one network", relative: 1e-4, absolute: 1e-7);
+
+        const int few = 37;
+        (float fewLoss, float[] fewGrad) = Whole(few);
+        var (reference, parameters) = NchwReference(engine.Spec, engine.StateDict());
+        var mse = new MseLoss();
+        var input = new TensorShape(few, 1, 28, 28);
+        float expectedLoss = mse.Forward(reference.Forward(images.AsSpan(0, few * 784), input), images.AsSpan(0, few * 784), input);
+        parameters.ZeroGrad();
+        reference.Backward(mse.Backward(), computeInputGradient: false);
+        Approx.Equal(expectedLoss, fewLoss, "loss vs NCHW", relative: 1e-6);
+        Approx.Equal(parameters.Grad, fewGrad, "gradients vs NCHW", relative: 1e-4, absolute: 1e-6);
+    }
+
+    // A model in the lanes layout whose input, output and latent codes have several channels: the network moves their
+    // rows between PyTorch's (C, H, W) order and the layout's (H*W, C) where it converts.
+    private sealed class ChannelsArchitecture : Architecture
+    {
+        public override string Name => "channels";
+
+        public override string Summary => "a strided, padded convolution pair on 2-channel images";
+
+        protected override ModelSpec Build(ArchitectureSettings settings, AeMnist.Tensors.ImageShape image) => new(this, settings, new SampleShape(2, 9, 9),
+            [AeMnist.Models.Layers.Conv2d(2, 4, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.ReLU()],
+            [AeMnist.Models.Layers.ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.Sigmoid()]);
+    }
+
+    [Fact]
+    public void ImagesOfSeveralChannelsEnterAndLeaveTheLanesLayoutInPyTorchsOrder()
+    {
+        const int n = 37;
+        ModelSpec spec = new ChannelsArchitecture().Spec();
+        NativeModel engine = TestModels.Native(spec, 3);
+        Assert.True(engine.Replica(0).IsLanes(0));
+        float[] images = Approx.Random(new Rng(4), n * spec.Input.Length, 0f, 1f);
+        var (reference, parameters) = NchwReference(spec, engine.StateDict());
+        var shape = new TensorShape(n, 2, 9, 9);
+        float[] expected = reference.Forward(images, shape).ToArray();
+        float[] actual = new float[expected.Length];
+        engine.Reconstruct(images, n, actual);
+        Approx.Equal(expected, actual, "reconstructions", relative: 1e-5, absolute: 1e-6);
+        float[] codes = new float[n * spec.Latent.Length];
+        engine.Encode(images, n, codes);
+        Approx.Equal(((Sequential)reference[0]).Forward(images, shape).ToArray(), codes, "latent codes", relative: 1e-5, absolute: 1e-6);
+
+        var loss = new MseLoss();
+        float expectedLoss = loss.Forward(reference.Forward(images, shape), images, shape);
+        parameters.ZeroGrad();
+        reference.Backward(loss.Backward(), computeInputGradient: false);
+        engine.ZeroGrad();
+        Approx.Equal(expectedLoss, engine.ForwardBackward(images, images, [.. Enumerable.Range(0, n)]), "loss", relative: 1e-6);
+        Approx.Equal(parameters.Grad, engine.Parameters.Grad, "gradients", relative: 1e-4, absolute: 1e-7);
+    }
+
+    // The lanes kernels sum in the im2col engine's orders, so the evaluation-mode forward pass (reconstructions, errors,
+    // codes of a trained model) is the NCHW layers' to the bit, and so the training forward but for batch norm's sums.
+    [Fact]
+    public void TheBottlenecksForwardPassIsTheNchwLayersBitForBit()
+    {
+        const int n = 150;
+        float[] images = MnistSample.TrainImages(n);
+        NativeModel engine = TestModels.Native("bottleneck", 5, threads: 2);
+        var (reference, _) = NchwReference(engine.Spec, engine.StateDict());
+        foreach (Module layer in ((Sequential)reference[0]).Children.Select(c => c.Module).Concat(((Sequential)reference[1]).Children.Select(c => c.Module)))
+            if (layer is BatchNorm bn) bn.Training = false;
+        var shape = new TensorShape(n, 1, 28, 28);
+        float[] expected = reference.Forward(images, shape).ToArray();
+        float[] actual = new float[expected.Length];
+        engine.Reconstruct(images, n, actual);
+        Approx.Identical(expected, actual, "reconstructions");
+        float[] codes = new float[n * engine.Spec.Latent.Length];
+        engine.Encode(images, n, codes);
+        Approx.Identical(((Sequential)reference[0]).Forward(images, shape).ToArray(), codes, "latent codes");
+    }
+
+    [Fact]
+    public void TheBottleneckRunsInTheLanesLayoutWithItsReLUsFoldedIntoBatchNorm()
+    {
+        NativeModel engine = TestModels.Native("bottleneck", 8);
+        Network replica = engine.Replica(0);
+        Assert.All(Enumerable.Range(0, replica.Layers.Count), i => Assert.True(replica.IsLanes(i)));
+        Assert.IsType<LanesConv2d>(replica.Layers[0]);
+        Assert.True(replica.Layers[1] is BatchNorm2d { FusedRelu: true });
+        Assert.IsType<Identity>(replica.Layers[2]);
+        Assert.True(replica.Layers[6] is Flatten { OrderFolded: true });  // batch norm 4 writes PyTorch's flattening order
+        Assert.IsType<LanesLinear>(replica.Layers[7]);
+        Assert.True(replica.Layers[11] is Unflatten { OrderFolded: true });
+        Assert.IsType<LanesConvTranspose2d>(replica.Layers[12]);
+        Assert.IsType<Sigmoid>(replica.Layers[16]);
+        Assert.Equal(64, engine.ShardSize);
     }
 }

@@ -1,7 +1,9 @@
 // A ModelSpec built as the native engine's layers, with the engine's layout choices made here and nowhere else:
-// a run of convolutions with stride 1 and no padding (and the element-wise layers between them) computes on
-// batch-interleaved tensors with the direct kernels, every other layer on NCHW tensors. The network converts between
-// the two where a run starts and ends, so callers always give and get (N, sample) rows.
+// a model with a convolution that the interleaved kernels cannot run (a stride or padding: the bottleneck model)
+// computes every layer on lanes tensors (Tensors/Lanes: one image per lane, channels innermost), with each ReLU that
+// follows a batch norm folded into it; otherwise a run of convolutions with stride 1 and no padding (and the
+// element-wise layers between them) computes on batch-interleaved tensors with the direct kernels, every other layer on
+// NCHW rows. The network converts where a run starts and ends, so callers always give and get (N, sample) rows.
 using AeMnist.Engines.Native.Layers;
 using AeMnist.Models;
 using AeMnist.Tensors;
@@ -14,7 +16,7 @@ internal sealed class Network
 {
     private readonly ModelSpec _spec;
     private readonly Module[] _layers;
-    private readonly bool[] _interleaved;        // layer i runs on interleaved tensors
+    private readonly Layout[] _layout;           // the layout layer i computes on
     private readonly float[][] _forwardRelayout;  // at layer i's input (and [count] at the output): the converted activations
     private readonly float[][] _backwardRelayout;
     private int _lastBatch = -1, _lastCount = -1;
@@ -23,8 +25,35 @@ internal sealed class Network
     {
         _spec = spec;
         IReadOnlyList<LayerSpec> layers = spec.Layers;
-        _interleaved = PlanLayout(layers);
-        _layers = [.. layers.Select((layer, i) => Build(layer, _interleaved[i]))];
+        _layout = PlanLayout(layers);
+        _layers = [.. layers.Select((layer, i) => Build(layer, _layout[i], i + 1 < layers.Count ? layers[i + 1] : null))];
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            // A ReLU folded into the batch norm before it, and the row order of a Flatten or Unflatten right after.
+            if (_layers[i] is BatchNorm { FusedRelu: true } bn)
+            {
+                _layers[i + 1] = new Identity();
+                SampleShape s = spec.Shapes[i];
+                if (i + 2 < _layers.Length && _layers[i + 2] is Flatten flatten)
+                {
+                    bn.OutputRows = Lanes.ChannelsFirstOrder(s.C, s.H * s.W);
+                    flatten.OrderFolded = true;
+                }
+                else if (i + 2 < _layers.Length && _layers[i + 2] is Unflatten unflatten)
+                {
+                    bn.OutputRows = Lanes.Inverse(Lanes.ChannelsFirstOrder(unflatten.Channels, unflatten.Height * unflatten.Width));
+                    unflatten.OrderFolded = true;
+                }
+            }
+            // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
+            _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
+            // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
+            if (_layers[i] is LanesConv2d or LanesConvTranspose2d or LanesLinear && i + 1 < _layers.Length && _layers[i + 1] is BatchNorm { LanesLayout: true } next)
+            {
+                next.SumsInputGradient = true;
+                _layers[i].BiasGradientFrom = next;
+            }
+        }
         _forwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         _backwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         var named = new List<(string, Parameter)>();
@@ -65,9 +94,12 @@ internal sealed class Network
     public IReadOnlyList<Module> Layers => _layers;
 
     /// <summary>Whether layer i computes on batch-interleaved tensors.</summary>
-    public bool IsInterleaved(int layer) => _interleaved[layer];
+    public bool IsInterleaved(int layer) => _layout[layer] == Layout.Interleaved;
 
-    public bool HasConvolutions => _layers.Any(l => l is Conv2d or ConvTranspose2d or InterleavedConv2d or InterleavedConvTranspose2d);
+    /// <summary>Whether layer i computes on lanes tensors.</summary>
+    public bool IsLanes(int layer) => _layout[layer] == Layout.Lanes;
+
+    public bool HasConvolutions => _layers.Any(l => l is ConvModule);
 
     /// <summary>
     /// Runs the first <paramref name="count"/> layers on <paramref name="n"/> images and returns their output as (N, sample)
@@ -79,12 +111,12 @@ internal sealed class Network
         if (images.Length != n * inputLength)
             throw new ArgumentException($"images has {images.Length} floats, expected {n} x {inputLength}.", nameof(images));
         ReadOnlySpan<float> x = images;
-        bool interleaved = false;
-        int padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        Layout current = Layout.Rows;
+        int padded = Lanes.Padded(n);
         for (int i = 0; i <= count; i++)
         {
-            x = ForwardLayout(i, i < count && _interleaved[i], ref interleaved, x, n, padded);
-            if (i < count) x = _layers[i].Forward(x, Shape(i, interleaved ? padded : n));
+            x = ForwardLayout(i, i < count ? _layout[i] : Layout.Rows, ref current, x, n, padded);
+            if (i < count) x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
         }
         _lastBatch = n;
         _lastCount = count;
@@ -101,30 +133,13 @@ internal sealed class Network
         if (_lastCount != count) throw new InvalidOperationException("Backward needs a Forward through every layer first.");
         if (dOutput.Length != n * _spec.Shapes[count].Length)
             throw new ArgumentException($"dOutput has {dOutput.Length} floats, expected {n} x {_spec.Shapes[count].Length} from the last Forward.", nameof(dOutput));
-        int padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        int padded = Lanes.Padded(n);
         ReadOnlySpan<float> d = dOutput;
-        bool interleaved = false;
+        Layout current = Layout.Rows;
         for (int i = count; i >= 0; i--)
         {
             if (i == 0 && !computeInputGradient) return [];
-            bool wanted = i > 0 ? _interleaved[i - 1] : false;  // the layout of layer i-1's output
-            if (wanted != interleaved)
-            {
-                int length = _spec.Shapes[i].Length;
-                if (wanted)
-                {
-                    Span<float> packed = ScratchBuffers.Rent(ref _backwardRelayout[i], padded * length);
-                    DirectConv.Interleave(d, n, length, packed);  // padding lanes get zero gradient
-                    d = packed;
-                }
-                else
-                {
-                    Span<float> rows = ScratchBuffers.Rent(ref _backwardRelayout[i], n * length);
-                    DirectConv.Deinterleave(d, n, length, rows);
-                    d = rows;
-                }
-                interleaved = wanted;
-            }
+            d = BackwardLayout(i, i > 0 ? _layout[i - 1] : Layout.Rows, ref current, d, n, padded);  // the layout of layer i-1's output
             if (i > 0) d = _layers[i - 1].Backward(d, computeInputGradient: i > 1 || computeInputGradient);
         }
         return d;
@@ -139,9 +154,9 @@ internal sealed class Network
     /// </summary>
     public int ForwardSegment(ReadOnlySpan<float> images, int n, int start, out ReadOnlySpan<float> output)
     {
-        int count = _layers.Length, padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        int count = _layers.Length, padded = Lanes.Padded(n);
         ReadOnlySpan<float> x;
-        bool interleaved = false;
+        Layout current = Layout.Rows;
         int i;
         if (start == 0)
         {
@@ -154,11 +169,12 @@ internal sealed class Network
         {
             if (_layers[start] is not BatchNorm resumed) throw new ArgumentException($"Layer {start} is not a batch-norm layer.", nameof(start));
             x = resumed.FinishForward();
+            current = _layout[start];
             i = start + 1;
         }
         for (; i <= count; i++)
         {
-            x = ForwardLayout(i, i < count && _interleaved[i], ref interleaved, x, n, padded);
+            x = ForwardLayout(i, i < count ? _layout[i] : Layout.Rows, ref current, x, n, padded);
             if (i == count) break;
             if (_layers[i] is BatchNorm bn)
             {
@@ -167,7 +183,7 @@ internal sealed class Network
                 _lastBatch = n;
                 return i;
             }
-            x = _layers[i].Forward(x, Shape(i, interleaved ? padded : n));
+            x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
         }
         _lastBatch = n;
         _lastCount = count;
@@ -184,9 +200,9 @@ internal sealed class Network
     /// </summary>
     public int BackwardSegment(ReadOnlySpan<float> dOutput, int start)
     {
-        int n = _lastBatch, count = _layers.Length, padded = DirectConv.Groups(n) * DirectConv.Lanes;
+        int n = _lastBatch, count = _layers.Length, padded = Lanes.Padded(n);
         ReadOnlySpan<float> d;
-        bool interleaved = false;
+        Layout current = Layout.Rows;
         if (start == count)
         {
             if (_lastCount != count) throw new InvalidOperationException("BackwardSegment needs a complete ForwardSegment first.");
@@ -199,28 +215,12 @@ internal sealed class Network
             if (_layers[start] is not BatchNorm resumed) throw new ArgumentException($"Layer {start} is not a batch-norm layer.", nameof(start));
             if (start == 0) return -1;
             d = resumed.FinishBackward();
+            current = _layout[start];
         }
         // Layer `layer`'s output gradient is d; its layout must be that layer's.
         for (int layer = start - 1; layer >= 0; layer--)
         {
-            bool wanted = _interleaved[layer];
-            if (wanted != interleaved)
-            {
-                int length = _spec.Shapes[layer + 1].Length;
-                if (wanted)
-                {
-                    Span<float> packed = ScratchBuffers.Rent(ref _backwardRelayout[layer + 1], padded * length);
-                    DirectConv.Interleave(d, n, length, packed);
-                    d = packed;
-                }
-                else
-                {
-                    Span<float> rows = ScratchBuffers.Rent(ref _backwardRelayout[layer + 1], n * length);
-                    DirectConv.Deinterleave(d, n, length, rows);
-                    d = rows;
-                }
-                interleaved = wanted;
-            }
+            d = BackwardLayout(layer + 1, _layout[layer], ref current, d, n, padded);
             if (_layers[layer] is BatchNorm bn)
             {
                 bn.BeginBackward(d);
@@ -237,18 +237,35 @@ internal sealed class Network
         return new TensorShape(n, s.C, s.H, s.W);
     }
 
-    // Maximal runs of layers that the interleaved kernels can compute (stride-1 unpadded convolutions and element-wise
-    // layers) go interleaved when they hold at least one convolution.
-    private static bool[] PlanLayout(IReadOnlyList<LayerSpec> layers)
+    private enum Layout { Rows, Interleaved, Lanes }
+
+    // The batch size a layer's shape carries: interleaved layers and element-wise layers between lanes layers see the padded
+    // batch as plain data; the lanes layers see the real batch and pad it themselves.
+    private int Batch(int layer, int n, int padded) => _layout[layer] switch
     {
-        var plan = new bool[layers.Count];
+        Layout.Interleaved => padded,
+        Layout.Lanes when _layers[layer] is Activation => padded,
+        _ => n,
+    };
+
+    // Every layer in the lanes layout when a convolution needs it (a stride or padding); else maximal runs of layers that the
+    // interleaved kernels can compute (stride-1 unpadded convolutions and element-wise layers) go interleaved when they
+    // hold at least one convolution, and the rest stay on rows.
+    private static Layout[] PlanLayout(IReadOnlyList<LayerSpec> layers)
+    {
+        var plan = new Layout[layers.Count];
+        if (layers.Any(l => l is Conv2dSpec or ConvTranspose2dSpec && !Interleavable(l)))
+        {
+            Array.Fill(plan, Layout.Lanes);
+            return plan;
+        }
         for (int start = 0; start < layers.Count;)
         {
             int end = start;
             while (end < layers.Count && Interleavable(layers[end])) end++;
             bool hasConvolution = false;
             for (int i = start; i < end; i++) hasConvolution |= layers[i] is Conv2dSpec or ConvTranspose2dSpec;
-            for (int i = start; i < end; i++) plan[i] = hasConvolution;
+            for (int i = start; i < end; i++) plan[i] = hasConvolution ? Layout.Interleaved : Layout.Rows;
             start = Math.Max(end, start + 1);
         }
         return plan;
@@ -262,39 +279,68 @@ internal sealed class Network
         _ => false,
     };
 
-    private static Module Build(LayerSpec layer, bool interleaved) => layer switch
+    private static Module Build(LayerSpec layer, Layout layout, LayerSpec? next)
     {
-        LinearSpec l => new Linear(l.InFeatures, l.OutFeatures),
-        Conv2dSpec c when interleaved => new InterleavedConv2d(c.InChannels, c.OutChannels, c.KernelSize),
-        Conv2dSpec c => new Conv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
-        ConvTranspose2dSpec t when interleaved => new InterleavedConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize),
-        ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
-        ReLUSpec => new ReLU(),
-        BatchNorm2dSpec b => new BatchNorm2d(b.NumFeatures, b.Eps, b.Momentum),
-        BatchNorm1dSpec b => new BatchNorm1d(b.NumFeatures, b.Eps, b.Momentum),
-        SigmoidSpec => new Sigmoid(),
-        FlattenSpec => new Flatten(),
-        UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width),
-        _ => throw new NotSupportedException($"The native engine has no implementation of {layer}."),
-    };
+        bool lanes = layout == Layout.Lanes;
+        return layer switch
+        {
+            LinearSpec l when lanes => new LanesLinear(l.InFeatures, l.OutFeatures),
+            LinearSpec l => new Linear(l.InFeatures, l.OutFeatures),
+            Conv2dSpec c when lanes => new LanesConv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
+            Conv2dSpec c when layout == Layout.Interleaved => new InterleavedConv2d(c.InChannels, c.OutChannels, c.KernelSize),
+            Conv2dSpec c => new Conv2d(c.InChannels, c.OutChannels, c.KernelSize, c.Stride, c.Padding),
+            ConvTranspose2dSpec t when lanes => new LanesConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
+            ConvTranspose2dSpec t when layout == Layout.Interleaved => new InterleavedConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize),
+            ConvTranspose2dSpec t => new ConvTranspose2d(t.InChannels, t.OutChannels, t.KernelSize, t.Stride, t.Padding, t.OutputPadding),
+            ReLUSpec => new ReLU(),
+            BatchNorm2dSpec b => new BatchNorm2d(b.NumFeatures, b.Eps, b.Momentum) { LanesLayout = lanes, FusedRelu = lanes && next is ReLUSpec },
+            BatchNorm1dSpec b => new BatchNorm1d(b.NumFeatures, b.Eps, b.Momentum) { LanesLayout = lanes, FusedRelu = lanes && next is ReLUSpec },
+            SigmoidSpec => new Sigmoid(),
+            FlattenSpec => new Flatten(lanes),
+            UnflattenSpec u => new Unflatten(u.Channels, u.Height, u.Width, lanes),
+            _ => throw new NotSupportedException($"The native engine has no implementation of {layer}."),
+        };
+    }
 
     /// <summary>
     /// Before forward layer <paramref name="i"/> (or the output, i == count): the activations <paramref name="x"/> in the
-    /// layout that layer wants, interleaved (images in groups of DirectConv.Lanes, padded to <paramref name="padded"/>) or rows.
+    /// layout that layer wants: rows, interleaved (images in groups of DirectConv.Lanes) or lanes, padded to <paramref name="padded"/>.
     /// </summary>
-    private ReadOnlySpan<float> ForwardLayout(int i, bool wanted, scoped ref bool interleaved, ReadOnlySpan<float> x, int n, int padded)
+    private ReadOnlySpan<float> ForwardLayout(int i, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> x, int n, int padded) =>
+        Relayout(ref _forwardRelayout[i], _spec.Shapes[i], wanted, ref current, x, n, padded);
+
+    /// <summary>Before backward layer i-1: dLoss/d(its output) in that layer's layout (padding lanes get zero gradient).</summary>
+    private ReadOnlySpan<float> BackwardLayout(int i, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> d, int n, int padded) =>
+        Relayout(ref _backwardRelayout[i], _spec.Shapes[i], wanted, ref current, d, n, padded);
+
+    private readonly Dictionary<SampleShape, int[]> _lanesOrders = [];
+
+    // Where a sample's rows (PyTorch's (C, H, W) order) go in the lanes layout's (H*W, C) order; empty when the two agree
+    // (one channel, or one position).
+    private int[] LanesOrder(SampleShape s)
     {
-        if (wanted == interleaved) return x;
-        interleaved = wanted;
-        int length = _spec.Shapes[i].Length;
-        if (wanted)
+        if (s.C == 1 || s.H * s.W == 1) return [];
+        if (!_lanesOrders.TryGetValue(s, out int[]? order)) _lanesOrders[s] = order = Lanes.Inverse(Lanes.ChannelsFirstOrder(s.C, s.H * s.W));
+        return order;
+    }
+
+    private ReadOnlySpan<float> Relayout(ref float[] buffer, SampleShape shape, Layout wanted, scoped ref Layout current, ReadOnlySpan<float> x, int n, int padded)
+    {
+        int length = shape.Length;
+        if (wanted == current) return x;
+        Layout from = current;
+        current = wanted;
+        if (from != Layout.Rows && wanted != Layout.Rows) throw new InvalidOperationException($"No relayout from {from} to {wanted}.");
+        if (wanted == Layout.Rows)
         {
-            Span<float> packed = ScratchBuffers.Rent(ref _forwardRelayout[i], padded * length);
-            DirectConv.Interleave(x, n, length, packed);
-            return packed;
+            Span<float> rows = ScratchBuffers.Rent(ref buffer, n * length);
+            if (from == Layout.Interleaved) DirectConv.Deinterleave(x, n, length, rows);
+            else Lanes.ToRows(x, n, length, rows, LanesOrder(shape));
+            return rows;
         }
-        Span<float> rows = ScratchBuffers.Rent(ref _forwardRelayout[i], n * length);
-        DirectConv.Deinterleave(x, n, length, rows);
-        return rows;
+        Span<float> packed = ScratchBuffers.Rent(ref buffer, padded * length);
+        if (wanted == Layout.Interleaved) DirectConv.Interleave(x, n, length, packed);
+        else Lanes.FromRows(x, n, length, packed, LanesOrder(shape));
+        return packed;
     }
 }

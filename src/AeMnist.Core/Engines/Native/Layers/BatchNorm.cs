@@ -9,7 +9,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (N, C, H, W), weight (C), bias (C); buffers running_mean (C), running_var (C), num_batches_tracked () -> output (N, C, H, W)
-public abstract class BatchNorm : Module
+public abstract unsafe class BatchNorm : Module
 {
     private float[] _input = [];     // BeginForward's input, normalised by FinishForward
     private float[] _xhat = [];      // (x - mean) * invStd, kept for Backward
@@ -20,6 +20,8 @@ public abstract class BatchNorm : Module
     private readonly float[] _zeros;
     private TensorShape? _inputShape;
     private bool _trainingForward;   // the last forward normalised by batch statistics
+    private float* _x;               // lanes: the input (borrowed, or a copy in _input); xhat is recomputed from it
+    private float* _dy;              // lanes: BeginBackward's dOutput (borrowed, or a copy in _dOutput)
 
     protected BatchNorm(int numFeatures, double eps, double momentum)
     {
@@ -54,6 +56,39 @@ public abstract class BatchNorm : Module
     public Parameter RunningVar { get; }
     public Parameter NumBatchesTracked { get; }
 
+    /// <summary>
+    /// Whether the layer computes on lanes tensors (H*W, C, L) or (F, L) (see Tensors/Lanes) instead of NCHW rows; a shape's N
+    /// is then the batch, whose lanes past N are padding that the statistics skip and whose input gradient is zero.
+    /// </summary>
+    internal bool LanesLayout { get; init; }
+
+    /// <summary>Lanes only: the ReLU after this layer is folded in (output max(y, 0), and Backward applies its mask).</summary>
+    internal bool FusedRelu { get; init; }
+
+    /// <summary>
+    /// Lanes only: the output row of each input row, when the Flatten or Unflatten after this layer has been folded in
+    /// (its rows written, and its gradient read, in that layer's order); empty for the same order.
+    /// </summary>
+    internal int[] OutputRows { get; set; } = [];
+
+    /// <summary>
+    /// Lanes only: FinishBackward also sums its input gradient per channel (LanesBatchNorm.NormalizeBackward's dxSums), the
+    /// bias gradient of the convolution or Linear layer before, which then reads it (<see cref="TakeInputGradientSums"/>)
+    /// instead of summing dInput again.
+    /// </summary>
+    internal bool SumsInputGradient { get; set; }
+
+    private float[] _dInputSums = [];
+    private bool _dInputSumsReady;
+
+    /// <summary>The per-channel sums of the last FinishBackward's input gradient, once; null when it computed none.</summary>
+    internal float[]? TakeInputGradientSums()
+    {
+        if (!_dInputSumsReady) return null;
+        _dInputSumsReady = false;
+        return _dInputSums;
+    }
+
     /// <summary>PyTorch's module.training: batch statistics (true) or running statistics (false).</summary>
     public bool Training { get; set; } = true;
 
@@ -79,10 +114,12 @@ public abstract class BatchNorm : Module
     {
         if (!Training)
         {
-            CheckInput(input, shape);
+            if (LanesLayout) CheckLanes(input, shape);
+            else CheckInput(input, shape);
             OutputShape(shape);
             _inputShape = shape;
-            input.CopyTo(Rent(ref _input, input.Length));
+            if (LanesLayout) _x = Keep(input, ref _input);
+            else input.CopyTo(Rent(ref _input, input.Length));
             SetRunningStatisticsAsBatch();
             return Normalize(trainingForward: false);
         }
@@ -96,6 +133,17 @@ public abstract class BatchNorm : Module
     /// <summary>Training forward, first half: keeps the input and computes this call's partial sums.</summary>
     public void BeginForward(ReadOnlySpan<float> input, TensorShape shape)
     {
+        if (LanesLayout)
+        {
+            int lanes = CheckLanes(input, shape);
+            OutputShape(shape);
+            _inputShape = shape;
+            _x = Keep(input, ref _input);
+            Array.Clear(PartialSum);
+            Array.Clear(PartialSumSquares);
+            LanesBatchNorm.Moments(input, NumFeatures, lanes, shape.N, PartialSum, PartialSumSquares);
+            return;
+        }
         CheckInput(input, shape);
         OutputShape(shape);
         _inputShape = shape;
@@ -160,10 +208,17 @@ public abstract class BatchNorm : Module
     private ReadOnlySpan<float> Normalize(bool trainingForward)
     {
         TensorShape shape = _inputShape ?? throw new InvalidOperationException("BatchNorm.FinishForward called before BeginForward.");
+        _trainingForward = trainingForward;
+        if (LanesLayout)
+        {
+            int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
+            Span<float> y = Rent(ref _output, rows);
+            LanesBatchNorm.Normalize(new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, OutputRows, y, lanes);
+            return y;
+        }
         int length = shape.Length;
         Span<float> xhat = Rent(ref _xhat, length), output = Rent(ref _output, length);
         BatchNormKernels.Normalize(Buffers.View(_input, length), _mean, _invStd, Weight.Data, Bias.Data, xhat, output, shape.N, NumFeatures, shape.H * shape.W);
-        _trainingForward = trainingForward;
         return output;
     }
 
@@ -178,13 +233,26 @@ public abstract class BatchNorm : Module
     /// <summary>Backward, first half: keeps dOutput, computes the partial sums and adds dWeight, dBias (+=).</summary>
     public void BeginBackward(ReadOnlySpan<float> dOutput)
     {
-        TensorShape shape = CheckBackward(dOutput, _inputShape);
-        int length = shape.Length;
-        dOutput.CopyTo(Rent(ref _dOutput, length));
+        _dInputSumsReady = false;
         Array.Clear(PartialSumDy);
         Array.Clear(PartialSumDyXhat);
-        BatchNormKernels.ChannelGradientSums(Buffers.View(_dOutput, length), Buffers.View(_xhat, length), shape.N, NumFeatures, shape.H * shape.W,
-            PartialSumDy, PartialSumDyXhat);
+        if (LanesLayout)
+        {
+            TensorShape s = _inputShape ?? throw new InvalidOperationException("BatchNorm.Backward called before Forward.");
+            int lanes = Lanes.Padded(s.N), rows = s.SampleLength * lanes;
+            if (dOutput.Length != rows) throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {rows} for the last Forward.", nameof(dOutput));
+            _dy = Keep(dOutput, ref _dOutput);
+            LanesBatchNorm.GradientSums(dOutput, OutputRows, new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, lanes, s.N,
+                PartialSumDy, PartialSumDyXhat);
+        }
+        else
+        {
+            TensorShape shape = CheckBackward(dOutput, _inputShape);
+            int length = shape.Length;
+            dOutput.CopyTo(Rent(ref _dOutput, length));
+            BatchNormKernels.ChannelGradientSums(Buffers.View(_dOutput, length), Buffers.View(_xhat, length), shape.N, NumFeatures, shape.H * shape.W,
+                PartialSumDy, PartialSumDyXhat);
+        }
         Span<float> dWeight = Weight.Grad, dBias = Bias.Grad;
         for (int c = 0; c < NumFeatures; c++)
         {
@@ -215,6 +283,22 @@ public abstract class BatchNorm : Module
         int length = shape.Length;
         ReadOnlySpan<float> weight = Weight.Data;
         for (int c = 0; c < NumFeatures; c++) _scale[c] = weight[c] * _invStd[c];
+        if (LanesLayout)
+        {
+            int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
+            Span<float> dx = Rent(ref _dInput, rows);
+            Span<float> sums = [];
+            if (SumsInputGradient)
+            {
+                if (_dInputSums.Length != NumFeatures) _dInputSums = new float[NumFeatures];
+                Array.Clear(_dInputSums);
+                sums = _dInputSums;
+            }
+            LanesBatchNorm.NormalizeBackward(new ReadOnlySpan<float>(_dy, rows), OutputRows, new ReadOnlySpan<float>(_x, rows), _mean, _invStd, weight, Bias.Data, FusedRelu,
+                _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dx, lanes, shape.N, sums);
+            _dInputSumsReady = SumsInputGradient;
+            return dx;
+        }
         Span<float> dInput = Rent(ref _dInput, length);
         BatchNormKernels.NormalizeBackward(Buffers.View(_dOutput, length), Buffers.View(_xhat, length),
             _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dInput, shape.N, NumFeatures, shape.H * shape.W);

@@ -31,6 +31,54 @@ public abstract class Module
     /// <summary><see cref="Backward(ReadOnlySpan{float}, bool)"/> that also returns dLoss/dInput.</summary>
     public ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput) => Backward(dOutput, computeInputGradient: true);
 
+    /// <summary>
+    /// Whether Forward may keep a pointer to its input instead of a copy (the lanes layers): set by a Network whose
+    /// activations live in pinned buffers that nothing writes until their layer's next Forward, so an input stays valid
+    /// through Backward. Off by default, so a layer called on its own copies what Backward needs.
+    /// </summary>
+    internal bool BorrowsInput { get; set; }
+
+    /// <summary>
+    /// What Backward will read of <paramref name="input"/>: a pointer to the input itself when <see cref="BorrowsInput"/>,
+    /// else to a copy in <paramref name="copy"/>.
+    /// </summary>
+    protected unsafe float* Keep(ReadOnlySpan<float> input, ref float[] copy)
+    {
+        if (BorrowsInput) return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(input));
+        Span<float> kept = Rent(ref copy, input.Length);
+        input.CopyTo(kept);
+        return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kept));
+    }
+
+    /// <summary>
+    /// A lanes layer's bias gradient, bias[c] += Σ dOutput over the positions and lanes of channel c: taken from the batch norm
+    /// after the layer when it summed exactly that (its input gradient is dOutput), else summed here (LanesConv.SumChannels).
+    /// </summary>
+    internal static void AddBiasGradient(Parameter bias, BatchNorm? next, ReadOnlySpan<float> dOutput, int positions, int lanes)
+    {
+        if (next?.TakeInputGradientSums() is { } sums)
+        {
+            Span<float> grad = bias.Grad;
+            for (int c = 0; c < grad.Length; c++) grad[c] += sums[c];
+            return;
+        }
+        LanesConv.SumChannels(dOutput, bias.Grad, positions, lanes);
+    }
+
+    /// <summary>Lanes layers: the batch norm right after this layer, whose input-gradient sums are this layer's bias gradient.</summary>
+    internal BatchNorm? BiasGradientFrom { get; set; }
+
+    /// <summary>Checks a Forward input in the lanes layout: shape.N samples, each of shape.SampleLength rows of Lanes.Padded(N) lanes.</summary>
+    protected static int CheckLanes(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        if (shape.N < 0 || shape.C < 1 || shape.H < 1 || shape.W < 1)
+            throw new ArgumentException($"Invalid input shape {shape}.", nameof(shape));
+        int lanes = Lanes.Padded(shape.N);
+        if (input.Length != (long)shape.SampleLength * lanes)
+            throw new ArgumentException($"input has {input.Length} elements, but shape {shape} in the lanes layout needs {shape.SampleLength} x {lanes}.", nameof(input));
+        return lanes;
+    }
+
     /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/>, growing it only when too small.</summary>
     protected static Span<float> Rent(ref float[] buffer, int length) => Buffers.Rent(ref buffer, length);
 

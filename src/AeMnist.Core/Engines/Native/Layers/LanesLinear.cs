@@ -1,0 +1,85 @@
+// nn.Linear on lanes tensors: y = W·x + b with x (In, L), one sample per lane, so the forward and input-gradient products
+// are GEMMs with whole vectors of samples; for the weight gradient, whose sums run along the lanes, the smaller of x and dy
+// is first transposed so that dWeight += dy·xᵀ is a GEMM too (either way each element is one chain over the lanes, so
+// the same bits). The engine uses it in models that run in the lanes layout (see Network); Linear is the same layer on rows.
+using AeMnist.Tensors;
+
+namespace AeMnist.Engines.Native.Layers;
+
+// input (In, L), weight (Out, In), bias (Out) -> output (Out, L); a shape's N is the batch, L = Lanes.Padded(N)
+public sealed unsafe class LanesLinear : Module
+{
+    private float* _input;            // Forward's input, kept for dWeight (borrowed, or a copy in _inputCopy)
+    private float[] _inputCopy = [];
+    private float[] _output = [];
+    private float[] _dInput = [];
+    private float[] _transposed = [];  // Backward's scratch: x (L, In) or dy (L, Out) transposed
+    private float[] _dWeightT = [];   // Backward's scratch: dWeightᵀ (In, Out) when dy is the one transposed
+    private TensorShape? _inputShape;
+
+    public LanesLinear(int inFeatures, int outFeatures)
+    {
+        if (inFeatures < 1 || outFeatures < 1)
+            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear({inFeatures}, {outFeatures}) needs positive sizes.");
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = new Parameter("weight", outFeatures, inFeatures);
+        Bias = new Parameter("bias", outFeatures);
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+
+    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
+
+    public override TensorShape OutputShape(TensorShape input)
+    {
+        if (input.C != InFeatures || input.H != 1 || input.W != 1)
+            throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) needs input (N, {InFeatures}), got {input}; flatten it first.");
+        return TensorShape.Dense(input.N, OutFeatures);
+    }
+
+    public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
+    {
+        int lanes = CheckLanes(input, shape);
+        OutputShape(shape);
+        Span<float> output = Rent(ref _output, OutFeatures * lanes);
+        Gemm.MatMul(Weight.Data, input, output, OutFeatures, InFeatures, lanes);
+        ReadOnlySpan<float> bias = Bias.Data;
+        for (int j = 0; j < OutFeatures; j++) Elementwise.AddInPlace(output.Slice(j * lanes, lanes), bias[j]);
+        _input = Keep(input, ref _inputCopy);
+        _inputShape = shape;
+        return output;
+    }
+
+    public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
+    {
+        TensorShape shape = _inputShape ?? throw new InvalidOperationException("LanesLinear.Backward called before Forward.");
+        int lanes = Lanes.Padded(shape.N);
+        if (dOutput.Length != OutFeatures * lanes)
+            throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {OutFeatures * lanes} for the last Forward.", nameof(dOutput));
+        var input = new ReadOnlySpan<float>(_input, InFeatures * lanes);
+        if (InFeatures <= OutFeatures)
+        {
+            Span<float> inputT = Rent(ref _transposed, input.Length);
+            Lanes.TransposePositions(input, inputT, positions: 1, InFeatures, lanes);
+            Gemm.MatMul(dOutput, inputT, Weight.Grad, OutFeatures, lanes, InFeatures, accumulate: true);
+        }
+        else
+        {
+            Span<float> dOutputT = Rent(ref _transposed, dOutput.Length), dWeightT = Rent(ref _dWeightT, InFeatures * OutFeatures);
+            Lanes.TransposePositions(dOutput, dOutputT, positions: 1, OutFeatures, lanes);
+            Gemm.MatMul(input, dOutputT, dWeightT, InFeatures, lanes, OutFeatures);
+            Span<float> dWeight = Weight.Grad;
+            for (int f = 0; f < InFeatures; f++)
+                for (int j = 0; j < OutFeatures; j++) dWeight[j * InFeatures + f] += dWeightT[f * OutFeatures + j];
+        }
+        AddBiasGradient(Bias, BiasGradientFrom, dOutput, positions: 1, lanes);
+        if (!computeInputGradient) return [];
+        Span<float> dInput = Rent(ref _dInput, InFeatures * lanes);
+        Gemm.MatMulTransposeA(Weight.Data, dOutput, dInput, InFeatures, OutFeatures, lanes);
+        return dInput;
+    }
+}
