@@ -14,9 +14,10 @@ public sealed class Detector : IDisposable
     private readonly IDisposable? _owner;
 
     /// <summary>A detector over <paramref name="model"/>; <paramref name="owner"/> (its engine, say) is disposed with it.</summary>
-    public Detector(IEngineModel model, ModelMetadata metadata, string source, IDisposable? owner = null)
+    public Detector(IEngineModel model, ModelMetadata metadata, string source, IDisposable? owner = null, int threads = 1)
     {
         Model = model;
+        Threads = threads;
         Metadata = metadata;
         Source = source;
         _owner = owner;
@@ -30,7 +31,7 @@ public sealed class Detector : IDisposable
         IEngine engine = engines.Create(compute);
         try
         {
-            return new Detector(engine.Load(spec, weights), metadata, path, engine);
+            return new Detector(engine.Load(spec, weights), metadata, path, engine, compute.Threads);
         }
         catch
         {
@@ -40,6 +41,9 @@ public sealed class Detector : IDisposable
     }
 
     public IEngineModel Model { get; }
+
+    /// <summary>Threads the scores computed from reconstructions (ssim, smoothed) use; the bits do not depend on it.</summary>
+    public int Threads { get; }
 
     /// <summary>What the model file says: architecture, the stored threshold and its score, the normal class, the split.</summary>
     public ModelMetadata Metadata { get; }
@@ -63,7 +67,7 @@ public sealed class Detector : IDisposable
     /// <summary>Several scores of each image from one reconstruction pass.</summary>
     public IReadOnlyDictionary<ScoreKind, float[]> Scores(ReadOnlySpan<float> images, int n, IReadOnlyList<ScoreKind> kinds, Func<int, string> describe)
     {
-        float[][] scores = ModelScores.Compute(Model, kinds, images, n, ImageShape);
+        float[][] scores = ModelScores.Compute(Model, kinds, images, n, ImageShape, Threads);
         var result = new Dictionary<ScoreKind, float[]>();
         for (int k = 0; k < kinds.Count; k++)
         {
@@ -114,7 +118,7 @@ public sealed class Detector : IDisposable
         var reconstructions = new float[head * length];
         Model.Reconstruct(part, head, reconstructions);
         var scores = new float[head];
-        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, ImageShape, scores);
+        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, ImageShape, scores, Threads);
         ModelHealth.CheckFinite(scores, Source, describe);
         return (scores, ModelHealth.IsConstant(part, reconstructions, head, length));
     }
@@ -137,7 +141,7 @@ public static class ModelScores
     /// <see cref="IEngineModel.Losses"/> (the engine's fused per-image loss); with other kinds every score is computed from
     /// the same reconstructions (mse then by the same kernel, to the same bits).
     /// </summary>
-    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image)
+    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image, int threads = 1)
     {
         var scores = kinds.Select(_ => new float[n]).ToArray();
         if (kinds.All(k => k == ScoreKind.Mse))
@@ -155,7 +159,7 @@ public static class ModelScores
             Span<float> output = reconstructions.AsSpan(0, count * length);
             model.Reconstruct(part, count, output);
             for (int k = 0; k < kinds.Count; k++)
-                Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count));
+                Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count), threads);
         }
         return scores;
     }

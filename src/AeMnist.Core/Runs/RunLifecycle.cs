@@ -135,7 +135,7 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
             model.LoadStateDict(InitialWeights(model.Spec, request.Seed));
 
         var clock = Stopwatch.StartNew();
-        float[] trainScores = ModelScores.Compute(model, [options.Score], attempt.Train, attempt.Split.Train.Length, Detector.ImageShapeOf(model.Spec))[0];
+        float[] trainScores = ModelScores.Compute(model, [options.Score], attempt.Train, attempt.Split.Train.Length, Detector.ImageShapeOf(model.Spec), request.Compute.Threads)[0];
         ModelHealth.CheckFinite(trainScores, run.ModelPath, i => $"train image {attempt.Split.Train[i]}");
         double threshold = Evaluation.Thresholds.FromContamination(trainScores, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;

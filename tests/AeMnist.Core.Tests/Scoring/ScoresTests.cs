@@ -63,6 +63,34 @@ public class ScoresTests
         return (x, y);
     }
 
+    [Theory]
+    [InlineData(ScoreKind.Ssim)]
+    [InlineData(ScoreKind.Smoothed)]
+    public void ScoresAreTheSameBitsOnAnyNumberOfThreadsAndAloneOrInABatch(ScoreKind kind)
+    {
+        var shape = new ImageShape(3, 19, 26);
+        const int n = 300;
+        float[] x = new float[n * shape.Length], y = new float[n * shape.Length];
+        for (int i = 0; i < n; i++)
+        {
+            (float[] a, float[] b) = Pair(shape, (ulong)i + 1);
+            a.CopyTo(x, i * shape.Length);
+            b.CopyTo(y, i * shape.Length);
+        }
+        float[] one = new float[n];
+        Scores.FromReconstructions(kind, x, y, n, shape, one);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            float[] many = new float[n];
+            Scores.FromReconstructions(kind, x, y, n, shape, many, threads);
+            Assert.Equal(one, many);
+        }
+        // Each image's score is its own: the last image scored alone gives the same bits as in the batch.
+        float[] alone = new float[1];
+        Scores.FromReconstructions(kind, x.AsSpan((n - 1) * shape.Length), y.AsSpan((n - 1) * shape.Length), 1, shape, alone);
+        Assert.Equal(one[^1], alone[0]);
+    }
+
     public static TheoryData<ScoreKind, int, int, int> MapShapes() => new()
     {
         { ScoreKind.Mse, 1, 28, 28 }, { ScoreKind.Mse, 3, 17, 23 }, { ScoreKind.Mse, 1, 1, 1 },
