@@ -21,19 +21,6 @@ public sealed class Conv2d : ConvModule
     {
     }
 
-    private ConvGeometry Geometry(TensorShape input)
-    {
-        if (input.C != InChannels)
-            throw new ArgumentException($"Conv2d expects {InChannels} input channels, got shape {input}.");
-        return ConvGeometry.ForConv(InChannels, input.H, input.W, KernelSize, Stride, Padding);
-    }
-
-    public override TensorShape OutputShape(TensorShape input)
-    {
-        ConvGeometry g = Geometry(input);
-        return new TensorShape(input.N, OutChannels, g.OutHeight, g.OutWidth);
-    }
-
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
     {
         CheckInput(input, shape);

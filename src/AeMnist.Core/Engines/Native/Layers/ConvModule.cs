@@ -2,6 +2,8 @@
 // stride and padding, no dilation or groups), checked once, and their parameters under PyTorch's names: weight
 // (Cout, Cin, K, K) for a convolution, (Cin, Cout, K, K) for a transposed one, and bias (Cout). The layers differ only
 // in layout and kernels.
+using AeMnist.Tensors;
+
 namespace AeMnist.Engines.Native.Layers;
 
 public abstract class ConvModule : Module
@@ -9,6 +11,7 @@ public abstract class ConvModule : Module
     protected ConvModule(bool transposed, int inChannels, int outChannels, int kernelSize, int stride, int padding, int outputPadding)
     {
         string name = transposed ? "ConvTranspose2d" : "Conv2d";
+        _transposed = transposed;
         if (inChannels < 1 || outChannels < 1 || kernelSize < 1 || stride < 1 || padding < 0 || outputPadding < 0 || (outputPadding > 0 && outputPadding >= stride))
             throw new ArgumentOutOfRangeException(nameof(kernelSize),
                 $"{name}({inChannels}, {outChannels}, kernel_size={kernelSize}, stride={stride}, padding={padding}" +
@@ -35,4 +38,32 @@ public abstract class ConvModule : Module
     public Parameter Bias { get; }
 
     public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
+
+    private readonly bool _transposed;
+
+    /// <summary>
+    /// The layer's geometry on <paramref name="input"/>: for a convolution, the input image's; for a transposed one, the
+    /// output image's, whose windows land on the H x W input positions.
+    /// </summary>
+    protected ConvGeometry Geometry(TensorShape input)
+    {
+        string name = _transposed ? "ConvTranspose2d" : "Conv2d";
+        if (input.C != InChannels)
+            throw new ArgumentException($"{name} expects {InChannels} input channels, got shape {input}.");
+        if (!_transposed)
+            return ConvGeometry.ForConv(InChannels, input.H, input.W, KernelSize, Stride, Padding);
+        int outHeight = (input.H - 1) * Stride - 2 * Padding + KernelSize + OutputPadding;
+        int outWidth = (input.W - 1) * Stride - 2 * Padding + KernelSize + OutputPadding;
+        if (outHeight < 1 || outWidth < 1)
+            throw new ArgumentException($"ConvTranspose2d on input {input} gives an empty output ({outHeight} x {outWidth}).");
+        var g = new ConvGeometry(OutChannels, outHeight, outWidth, KernelSize, Stride, Padding, input.H, input.W);
+        g.Validate();
+        return g;
+    }
+
+    public override TensorShape OutputShape(TensorShape input)
+    {
+        ConvGeometry g = Geometry(input);
+        return _transposed ? new TensorShape(input.N, OutChannels, g.Height, g.Width) : new TensorShape(input.N, OutChannels, g.OutHeight, g.OutWidth);
+    }
 }

@@ -20,25 +20,6 @@ public sealed unsafe class LanesConvTranspose2d : ConvModule
     }
 
     // The output is the image side of the geometry, the input its grid of window positions.
-    private ConvGeometry Geometry(TensorShape input)
-    {
-        if (input.C != InChannels)
-            throw new ArgumentException($"ConvTranspose2d expects {InChannels} input channels, got shape {input}.");
-        int outHeight = (input.H - 1) * Stride - 2 * Padding + KernelSize + OutputPadding;
-        int outWidth = (input.W - 1) * Stride - 2 * Padding + KernelSize + OutputPadding;
-        if (outHeight < 1 || outWidth < 1)
-            throw new ArgumentException($"ConvTranspose2d on input {input} gives an empty output ({outHeight} x {outWidth}).");
-        var g = new ConvGeometry(OutChannels, outHeight, outWidth, KernelSize, Stride, Padding, input.H, input.W);
-        g.Validate();
-        return g;
-    }
-
-    public override TensorShape OutputShape(TensorShape input)
-    {
-        ConvGeometry g = Geometry(input);
-        return new TensorShape(input.N, OutChannels, g.Height, g.Width);
-    }
-
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
     {
         int lanes = CheckLanes(input, shape);

@@ -7,7 +7,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (In, L), weight (Out, In), bias (Out) -> output (Out, L); a shape's N is the batch, L = Lanes.Padded(N)
-public sealed unsafe class LanesLinear : Module
+public sealed unsafe class LanesLinear : LinearModule
 {
     private float* _input;            // Forward's input, kept for dWeight (borrowed, or a copy in _inputCopy)
     private float[] _inputCopy = [];
@@ -17,28 +17,8 @@ public sealed unsafe class LanesLinear : Module
     private float[] _dWeightT = [];   // Backward's scratch: dWeightᵀ (In, Out) when dy is the one transposed
     private TensorShape? _inputShape;
 
-    public LanesLinear(int inFeatures, int outFeatures)
+    public LanesLinear(int inFeatures, int outFeatures) : base(inFeatures, outFeatures)
     {
-        if (inFeatures < 1 || outFeatures < 1)
-            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear({inFeatures}, {outFeatures}) needs positive sizes.");
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
-        Weight = new Parameter("weight", outFeatures, inFeatures);
-        Bias = new Parameter("bias", outFeatures);
-    }
-
-    public int InFeatures { get; }
-    public int OutFeatures { get; }
-    public Parameter Weight { get; }
-    public Parameter Bias { get; }
-
-    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
-
-    public override TensorShape OutputShape(TensorShape input)
-    {
-        if (input.C != InFeatures || input.H != 1 || input.W != 1)
-            throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) needs input (N, {InFeatures}), got {input}; flatten it first.");
-        return TensorShape.Dense(input.N, OutFeatures);
     }
 
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)

@@ -4,7 +4,7 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (N, In), weight (Out, In), bias (Out) -> output (N, Out)
-public sealed class Linear : Module
+public sealed class Linear : LinearModule
 {
     private float[] _input = [];   // Forward's input, kept for dWeight
     private float[] _output = [];
@@ -12,28 +12,8 @@ public sealed class Linear : Module
     private TensorShape? _inputShape;
     private float[]? _weightT;    // (In, Out), kept current by the engine model that owns this layer; null: transpose per call
 
-    public Linear(int inFeatures, int outFeatures)
+    public Linear(int inFeatures, int outFeatures) : base(inFeatures, outFeatures)
     {
-        if (inFeatures < 1 || outFeatures < 1)
-            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear({inFeatures}, {outFeatures}) needs positive sizes.");
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
-        Weight = new Parameter("weight", outFeatures, inFeatures);
-        Bias = new Parameter("bias", outFeatures);
-    }
-
-    public int InFeatures { get; }
-    public int OutFeatures { get; }
-    public Parameter Weight { get; }
-    public Parameter Bias { get; }
-
-    public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
-
-    public override TensorShape OutputShape(TensorShape input)
-    {
-        if (input.C != InFeatures || input.H != 1 || input.W != 1)
-            throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) needs input (N, {InFeatures}), got {input}; flatten it first.");
-        return TensorShape.Dense(input.N, OutFeatures);
     }
 
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
