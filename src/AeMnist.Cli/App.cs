@@ -110,13 +110,21 @@ public static class App
         }
     }
 
-    private static (int Code, string Message) Classify(Exception e) => e switch
+    internal static (int Code, string Message) Classify(Exception e) => e switch
     {
         CliExitException x => (x.ExitCode, x.Message),
+        // Work done in parallel (Parallel.For, tasks) wraps its failures: the user gets the failure itself, in the tool's
+        // words and with its exit code, never "One or more errors occurred". Of several, the one that says most: a usage
+        // error before a data error before an internal error, then the first, so the choice does not depend on timing.
+        AggregateException a when a.Flatten().InnerExceptions is { Count: > 0 } inner =>
+            inner.Select(Classify).OrderBy(c => c.Code == ExitCodes.UsageError ? 0 : c.Message.StartsWith("internal error", StringComparison.Ordinal) ? 2 : 1).First(),
+        System.Reflection.TargetInvocationException { InnerException: { } inner } => Classify(inner),
         // An ArgumentException with a parameter name comes from a method's own checks (ours or .NET's): a bug, not a usage error.
         ArgumentException { ParamName: not null } => (ExitCodes.DataError, $"internal error: {OneLine(e.Message)} (run with --verbose for details, and please report it)"),
         UsageException or ArgumentException or EngineUnavailableException => (ExitCodes.UsageError, OneLine(e.Message)),
         DataFormatException => (ExitCodes.DataError, OneLine(e.Message)),
+        // .NET names the path inside its message ("The path '...' is too long, ..."): ours names it first, escaped and cut.
+        PathTooLongException => (ExitCodes.DataError, TooLong(e.Message)),
         // Our own I/O errors start with the path; .NET's (which may name a temporary file) are put in our words.
         IOException or UnauthorizedAccessException when e.Message.Contains(": ", StringComparison.Ordinal) && !e.Message.Contains(" : '", StringComparison.Ordinal)
             => (ExitCodes.DataError, OneLine(e.Message)),
@@ -126,6 +134,15 @@ public static class App
         OutOfMemoryException => (ExitCodes.DataError, "out of memory; the inputs, the model or the batch are too large for this machine (run with --verbose to see where)"),
         _ => (ExitCodes.DataError, $"internal error: {OneLine(e.Message)} (run with --verbose for details, and please report it)"),
     };
+
+    // "The path '/a/b...' is too long, ..." as "/a/b...: the path is too long (...)", the path escaped and cut.
+    private static string TooLong(string message)
+    {
+        int from = message.IndexOf('\''), to = message.LastIndexOf('\'');
+        if (from < 0 || to <= from) return "a path is too long for the file system";
+        string path = message[(from + 1)..to], text = IO.FileErrors.NotFound(path);
+        return text.Contains("too long", StringComparison.Ordinal) ? text : $"{IO.MessageText.Escape(path)}: the path is too long";
+    }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

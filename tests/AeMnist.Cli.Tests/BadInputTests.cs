@@ -108,6 +108,28 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("score: IDX images that are not 28x28", Data, s => Score(s, "small.idx", Idx.Images(2, 14, 14)), "small.idx", "14x14"),
         new("score: directory without PNG files", Data, s => ["score", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.CreateDirectory("empty")],
             "empty", "no image files"),
+        // Issue 20: CSV rows that would shift an image, folder scans, options that cannot apply, budgets, contradictions.
+        new("score: CSV rows of two widths", Data, s => Score(s, "rows.csv", Text($"{Row}\n5,{Row}\n")), "rows.csv line 2", "785 values, but line 1 has 784"),
+        new("score: CSV row with an empty label", Data, s => Score(s, "rows.csv", Text($"5,{Row}\n,{Row}\n")), "rows.csv line 2", "column 1", "no label"),
+        new("score: CSV row whose label is not a digit", Data, s => Score(s, "rows.csv", Text($"5,{Row}\n12,{Row}\n")), "rows.csv line 2", "'12' is not a label"),
+        new("score: CSV first row with a word among numbers, not a header", Data, s => Score(s, "rows.csv", Text($"x{Row[1..]}\n{Row}\n")), "rows.csv line 1", "column 1", "not a number"),
+        new("score: a FIFO named like an image in a folder", Data, s => Score(s, "pics/a.png", ImageFiles.EncodeGrayPng(new byte[784], 28, 28)) is var args && Fifo(s, "pics/b.png")
+            ? [.. args[..4], s.File("pics"), .. args[5..]] : [], "b.png", "FIFO", "not an image file"),
+        new("score: --skip-bad without a folder", Usage, s => Score(s, "rows.csv", Text($"{Row}\n"), "--skip-bad"), "--skip-bad", "directories"),
+        new("score: --pixel-max with image files only", Usage, s => Score(s, "digit.png", ImageFiles.EncodeGrayPng(new byte[784], 28, 28), "--pixel-max", "255"), "--pixel-max", "CSV"),
+        new("encode: --output x.npz", Usage, s => ["encode", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.Write("rows.csv", Row),
+            "--output", s.File("codes.npz")], "codes.npz", "not .npz"),
+        new("encode: --output x.csv with --format npy", Usage, s => ["encode", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.Write("rows.csv", Row),
+            "--output", s.File("codes.csv"), "--format", "npy"], "codes.csv", "--format is npy"),
+        new("train: --validation that leaves a handful of images", Usage, s => Train(s, "--input", s.Write("many.csv", string.Concat(Enumerable.Repeat(Row + "\n", 100))), "--validation", "0.95"),
+            "--validation 0.95", "5 of 100 images to train on"),
+        new("evaluate: --normal that contradicts the model's recorded normal digit", Usage, s => ["evaluate", "--model-file", s.Write("m.safetensors", SafetensorsFiles.Dense(meta: m =>
+            {
+                foreach (string k in new[] { "protocol", "train_normal", "train_anomalies", "test_normal", "test_anomalies", "validation" }) m.Remove(k);
+                m["normal"] = "3";
+            })), "--data", Idx.DataDirectory(s), "--normal", "5", "--protocol", "one-class"], "--normal '5'", "contradicts", "digit 3"),
+        new("score: a path too long for the file system", Data, s => ["score", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.File(new string('a', 300) + ".csv")],
+            "the path is too long", "..."),
         new("score: input missing", Data, s => ["score", "--model-file", s.Write("model.safetensors", SafetensorsFiles.Dense()), "--input", s.File("gone.csv")], "gone.csv", "not found"),
 
         // Options.
@@ -150,6 +172,14 @@ public sealed class BadInputTests(ITestOutputHelper output) : IDisposable
         new("report: --run without a model", Data, s => ["report", "--run", s.CreateDirectory("runs/half")], "half", "no model.safetensors"),
         new("unknown command", Usage, s => ["frobnicate"], "frobnicate"),
     ];
+
+    /// <summary>Makes a FIFO at <paramref name="name"/> in the scratch directory (true when mkfifo worked).</summary>
+    private static bool Fifo(TempDirectory s, string name)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [s.File(name)]) { UseShellExecute = false })!;
+        p.WaitForExit();
+        return p.ExitCode == 0;
+    }
 
     /// <summary>A 1 MB PNG whose IHDR (with a correct CRC) claims 11585x11585: decoded, it would take 1.2 GB of floats.</summary>
     private static byte[] Huge()

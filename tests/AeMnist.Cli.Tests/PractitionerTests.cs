@@ -51,7 +51,7 @@ public sealed class PractitionerTests : IDisposable
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), "bash script timed out");
+        Assert.True(process.WaitForExit(600_000), "bash script timed out (a guard against a hang, not a speed target)");
         return new ProcessResult(process.ExitCode, stdout.Result, stderr.Result, TimeSpan.Zero);
     }
 

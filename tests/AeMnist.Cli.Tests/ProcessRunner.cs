@@ -17,7 +17,11 @@ internal sealed partial class AemnistProcess : IDisposable
     /// <summary>The program under test: the Cli project's output, copied into the test output directory.</summary>
     public static string DllPath => Path.Combine(AppContext.BaseDirectory, "aemnist.dll");
 
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    // Timeouts guard against a hung child; they are never speed targets. Every wait lasts at least this long, so a test
+    // passes on a busy 2-core machine (load 3-5) as on an idle one.
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(300);
+
+    private static TimeSpan Guard(TimeSpan timeout) => timeout > DefaultTimeout ? timeout : DefaultTimeout;
 
     private readonly Process _process;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -113,6 +117,7 @@ internal sealed partial class AemnistProcess : IDisposable
     /// </summary>
     public bool WaitForLine(Func<string, bool> match, TimeSpan timeout)
     {
+        timeout = Guard(timeout);
         var deadline = Stopwatch.StartNew();
         int seen = 0;
         bool Scan()
@@ -162,6 +167,7 @@ internal sealed partial class AemnistProcess : IDisposable
 
     public ProcessResult WaitForExit(TimeSpan timeout)
     {
+        timeout = Guard(timeout);
         if (!_process.WaitForExit(timeout))
         {
             _process.Kill(entireProcessTree: true);

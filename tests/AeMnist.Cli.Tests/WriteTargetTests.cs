@@ -63,7 +63,7 @@ public sealed class WriteTargetTests : IDisposable
 
         ProcessResult result = AemnistProcess.Run(Score(fifo), _scratch.Path);
 
-        Assert.True(reader.Join(TimeSpan.FromSeconds(30)), "the reader never got end of file");
+        Assert.True(reader.Join(TimeSpan.FromSeconds(300)), "the reader never got end of file");  // a guard against a hang
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(FileKind.Fifo, FileKinds.Of(fifo, followLinks: false));
         Assert.StartsWith("index,source,error,anomaly\n0,rows.csv", received);
@@ -188,5 +188,56 @@ public sealed class WriteTargetTests : IDisposable
         Assert.True(metrics.ExitCode == 0, metrics.ToString());
         Assert.Contains("\"auroc\"", File.ReadAllText(_scratch.File("mine/metrics.json")));
         Assert.Equal(theirs, Directory.GetFileSystemEntries(_scratch.File("theirs")));
+    }
+
+    [Fact]
+    public void An_input_is_never_replaced_however_the_output_path_is_spelled()
+    {
+        string[] args = Score(_scratch.File("x.csv"));  // writes in/model.safetensors and in/rows.csv
+        string input = _scratch.File("in/rows.csv");
+        Directory.CreateSymbolicLink(_scratch.File("via"), _scratch.File("in"));          // a link in a parent directory
+        File.CreateSymbolicLink(_scratch.File("alias.csv"), "in/../in/rows.csv");        // a link to it, spelled oddly
+        Assert.True(Make("ln", input, _scratch.File("hard.csv")), "ln failed");          // a hard link: another name, one inode
+        byte[] before = File.ReadAllBytes(input);
+        foreach (string spelling in new[] { "via/rows.csv", "via/../in/./rows.csv", "alias.csv", "hard.csv" })
+        {
+            string[] withOutput = [.. args[..^2], _scratch.File(spelling), "--quiet"];
+            ProcessResult result = AemnistProcess.Run(withOutput, _scratch.Path);
+            Assert.True(result.ExitCode == 2, $"{spelling}: {result}");
+            Assert.Contains("also an input", result.Stderr);
+            Assert.Equal(before, File.ReadAllBytes(input));
+        }
+        Assert.Empty(TempFiles());
+    }
+
+    [Fact]
+    public void A_model_files_report_never_replaces_another_models_report_or_a_users_images()
+    {
+        string data = SmallMnist.Write(_scratch, train: 1000, test: 500);
+        Action<Dictionary<string, string>> split = m => { m["train_normal"] = "50"; m["train_anomalies"] = "5"; m["test_normal"] = "40"; m["test_anomalies"] = "40"; };
+        string mine = _scratch.Write("a/model.safetensors", SafetensorsFiles.Dense(meta: split));
+        string other = _scratch.Write("b/model.safetensors", SafetensorsFiles.Dense(meta: m => { split(m); m["seed"] = "7"; }));
+        string[] Report(string model, string directory) => ["report", "--model-file", model, "--data", data, "--output", _scratch.File(directory), "--quiet"];
+
+        ProcessResult first = AemnistProcess.Run(Report(other, "out"), _scratch.Path);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        byte[] theirs = File.ReadAllBytes(_scratch.File("out/report.html"));
+        // Another model's report: refused, nothing replaced.
+        ProcessResult over = AemnistProcess.Run(Report(mine, "out"), _scratch.Path);
+        Assert.True(over.ExitCode == 2, over.ToString());
+        Assert.Contains("did not write for", over.Stderr);
+        Assert.Equal(theirs, File.ReadAllBytes(_scratch.File("out/report.html")));
+        // The same model again: its own report is replaced.
+        ProcessResult again = AemnistProcess.Run(Report(other, "out"), _scratch.Path);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        // A user's image that shares a chart's name: refused, untouched.
+        byte[] photo = AeMnist.Imaging.ImageFiles.EncodeGrayPng(new byte[784], 28, 28);
+        _scratch.Write("photos/roc.png", photo);
+        ProcessResult photos = AemnistProcess.Run(Report(mine, "photos"), _scratch.Path);
+        Assert.True(photos.ExitCode == 2, photos.ToString());
+        Assert.Contains("roc.png", photos.Stderr);
+        Assert.Equal(photo, File.ReadAllBytes(_scratch.File("photos/roc.png")));
+        Assert.False(File.Exists(_scratch.File("photos/report.html")));
+        Assert.Empty(TempFiles());
     }
 }

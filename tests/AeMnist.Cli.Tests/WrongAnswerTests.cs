@@ -136,14 +136,12 @@ public sealed class WrongAnswerTests : IDisposable
     {
         // 256 MiB for the whole process (the GC's hard limit), and a model or a batch that needs more.
         var limit = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" };
-        var clock = Stopwatch.StartNew();
         ProcessResult result = AemnistProcess.Run(["train", .. options.Split(' '), "--protocol", "one-class", "--normal", "1", "--epochs", "1",
             "--data", SmallMnist.ShippedDirectory, "--runs-dir", _scratch.File("runs")], _scratch.Path, environment: limit);
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.StartsWith("aemnist: training would need about ", result.Stderr);
         Assert.Contains(blame, result.Stderr);
         Assert.False(Directory.Exists(_scratch.File("runs")));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
     }
 
     /// <summary>A CSV row of 784 pixels: a centred square of side <paramref name="side"/> at 200 on black (an image no input warning flags).</summary>

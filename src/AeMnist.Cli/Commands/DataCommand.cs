@@ -19,6 +19,8 @@ internal static class DataCommand
             var clock = Stopwatch.StartNew();
             Dataset set = SharedOptions.LoadData(parse.GetValue(data));
             double seconds = clock.Elapsed.TotalSeconds;
+            var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            foreach (string warning in set.Warnings) warnings.Add(warning);
             int classes = set.ClassNames.Count;
             int[] train = new int[classes], test = new int[classes];
             for (int i = 0; i < set.Count; i++) (i < set.TrainCount ? train : test)[set.Labels[i]]++;

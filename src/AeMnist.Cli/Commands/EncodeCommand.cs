@@ -25,26 +25,34 @@ internal static class EncodeCommand
         command.SetAction(parse =>
         {
             string? path = parse.GetValue(outputPath);
-            string kind = parse.GetValue(format)?.Trim().ToLowerInvariant()
-                ?? (path is not null && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy" : "csv");
-            if (kind is not ("csv" or "npy")) throw new UsageException($"--format {MessageText.Quote(parse.GetValue(format)!, 40)} is not a format; use csv or npy");
-            if (kind == "npy" && (path is null || OutputFiles.IsStdout(path))) throw new UsageException("--format npy writes binary; give --output FILE.npy");
-            if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
+            string kind = Format(path, parse.GetValue(format));
+            if (path is not null) OutputFiles.Check("--output", path, [.. parse.GetValue(inputs.Input)!, .. model.Files(parse)]);
             RunDirectory? run = model.FindRun(parse);
             using LoadedModel loaded = model.Load(parse, run);
             ImageBatch batch = inputs.Read(parse, loaded.Metadata);
             SampleShape latent = loaded.Model.Spec.Latent;
-            var codes = new float[batch.Count * latent.Length];
+            // The codes (and the file) are sized before any is computed: a count the arrays cannot hold is refused here,
+            // not met later as an overflow or a false "out of memory".
+            long values = (long)batch.Count * latent.Length;
+            if (values * sizeof(float) > ImageInputs.MaxPixelBytes || values > Array.MaxLength)
+                throw new DataFormatException(string.Create(CultureInfo.InvariantCulture,
+                    $"{batch.Count} images of {latent.Length}-value codes {latent} make {values * sizeof(float) >> 20} MiB of codes, more than the {ImageInputs.MaxPixelBytes >> 20} MiB aemnist encodes at once; encode the inputs in parts"));
+            var codes = new float[values];
             loaded.Model.Encode(batch.Pixels, batch.Count, codes);
             if (ModelHealth.FirstNonFinite(codes) is var bad and >= 0)
                 throw new DataFormatException($"{loaded.ModelPath}: the model gives a latent value of {codes[bad]} for {batch.Sources[bad / latent.Length]}; its weights overflow (retrain it)");
+            // Written as it is formatted, row by row or block by block: never the whole file in one string or array.
             if (kind == "npy")
-                AtomicFile.Write(path!, stream => stream.Write(LatentCodes.Npy(codes,
-                    latent.IsVector ? [batch.Count, latent.C] : [batch.Count, latent.C, latent.H, latent.W])));
-            else if (path is null)
-                parse.InvocationConfiguration.Output.Write(LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
+                AtomicFile.Write(path!, stream => LatentCodes.WriteNpy(stream, codes,
+                    latent.IsVector ? [batch.Count, latent.C] : [batch.Count, latent.C, latent.H, latent.W]));
+            else if (path is null || OutputFiles.IsStdout(path))
+                LatentCodes.WriteCsv(parse.InvocationConfiguration.Output, codes, batch.Count, latent.Length, batch.Sources);
             else
-                OutputFiles.WriteText(parse, path, LatentCodes.Csv(codes, batch.Count, latent.Length, batch.Sources));
+                AtomicFile.Write(path, stream =>
+                {
+                    using var text = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+                    LatentCodes.WriteCsv(text, codes, batch.Count, latent.Length, batch.Sources);
+                });
             if (!parse.GetValue(quiet))
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null || OutputFiles.IsStdout(path) ? "" : "; wrote " + path)}"));
@@ -52,5 +60,23 @@ internal static class EncodeCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// csv or npy, from --format or else the --output name; a name that says another format (x.npz, a .npy with --format
+    /// csv, a .csv with --format npy) is refused, so no file holds what its name does not say.
+    /// </summary>
+    internal static string Format(string? path, string? given)
+    {
+        string? named = path is null || OutputFiles.IsStdout(path) ? null
+            : Path.GetExtension(path).ToLowerInvariant() switch { ".npy" => "npy", ".csv" => "csv", ".npz" => "npz", _ => null };
+        if (named == "npz")
+            throw new UsageException($"--output {MessageText.Escape(path!)}: encode writes CSV or a NumPy .npy file, not .npz; name the file .npy (or .csv)");
+        string kind = given?.Trim().ToLowerInvariant() ?? named ?? "csv";
+        if (kind is not ("csv" or "npy")) throw new UsageException($"--format {MessageText.Quote(given!, 40)} is not a format; use csv or npy");
+        if (named is not null && named != kind)
+            throw new UsageException($"--output {MessageText.Escape(path!)} names a .{named} file but --format is {kind}; make them agree");
+        if (kind == "npy" && (path is null || OutputFiles.IsStdout(path))) throw new UsageException("--format npy writes binary; give --output FILE.npy");
+        return kind;
     }
 }

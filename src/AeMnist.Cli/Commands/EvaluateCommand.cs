@@ -46,7 +46,7 @@ internal static class EvaluateCommand
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             string? metricsPath = parse.GetValue(outputPath);
             if (metricsPath is not null)
-                OutputFiles.Check("--output", metricsPath, [.. parse.GetValue(inputs.Input) ?? [], .. parse.GetValue(inputs.Labels) is { } l ? [l] : Array.Empty<string>()]);
+                OutputFiles.Check("--output", metricsPath, [.. parse.GetValue(inputs.Input) ?? [], .. parse.GetValue(inputs.Labels) is { } l ? [l] : Array.Empty<string>(), .. model.Files(parse)]);
             RunDirectory? run = model.FindRun(parse);
             if (run is null && parse.GetValue(report))
                 throw new UsageException("--report writes into a run directory, and --model-file is not a run's model; use aemnist report --model-file FILE --output DIR");
@@ -60,11 +60,12 @@ internal static class EvaluateCommand
                 SharedOptions.RejectGiven(parse, labelledFolder ? split.All.Where(o => o != split.Normal) : split.All, $"{modelPath} records its split ({Describe(own)})");
             LabelledImages? labelled = inputs.ReadLabelled(parse, metadata, labelledFolder ? parse.GetValue(split.Normal) : null);
             Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data));
-            SplitOptions splitOptions = metadata.Split ?? split.Read(parse, mnist);
+            SplitOptions splitOptions = metadata.Split ?? split.Read(parse, mnist, model: metadata);
             EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, splitOptions, mnist, rule, labelled, scoreKind);
 
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
             inputs.AddWarnings(parse, warnings);
+            foreach (string warning in mnist.Warnings) warnings.Add(warning);
             warnings.AddFor(outcome, loaded, "choose one inside that range (--threshold X, --contamination F, --percentile P or --fpr F)");
             EvaluationResult r = outcome.Result;
             JsonObject metrics = MetricsFile.Json(outcome, metadata, modelPath);

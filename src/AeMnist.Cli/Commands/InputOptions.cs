@@ -19,6 +19,7 @@ internal sealed partial class InputOptions
     public readonly Option<bool> SkipBad = new("--skip-bad") { Description = "In directories, report and skip unreadable image files instead of stopping" };
     private readonly bool _labelled;
     private ImageBatch? _batch;
+    private IReadOnlyList<string> _dataWarnings = [];
 
     public InputOptions(bool labelled)
     {
@@ -44,6 +45,7 @@ internal sealed partial class InputOptions
         {
             Invert = parse.GetValue(Invert),
             PixelMax = max,
+            PixelMaxGiven = parse.GetResult(PixelMax) is { Implicit: false },
             SkipBad = !_labelled && parse.GetValue(SkipBad),
             RequireLabels = _labelled,
             LabelsPath = _labelled ? parse.GetValue(Labels) : null,
@@ -62,12 +64,15 @@ internal sealed partial class InputOptions
             return _batch = ImageInputs.Read(paths, Options(parse));
         if (parse.GetResult(PixelMax) is { Implicit: false })
             throw new UsageException($"--pixel-max applies to the CSV inputs of a model of MNIST's images; this model takes {metadata.Image} images");
+        if (!_labelled && parse.GetValue(SkipBad))
+            throw new UsageException($"--skip-bad cannot apply: this model takes {metadata.Image} images, read as one dataset in which every file must be readable; drop it (and remove the unreadable files)");
         if (paths.Contains(ImageInputs.StandardInput))
             throw new UsageException($"--input - (stdin) is for MNIST-like CSV or IDX; this model takes {metadata.Image} images: give their files or folders");
         ImageRules rules = Rules(parse, metadata);
-        Dataset images = DataSources.OpenImages(paths, rules);
+        // The images become floats (4 bytes a value), so the dataset may take a quarter of the inputs' pixel budget.
+        Dataset images = DataSources.OpenImages(paths, rules, ImageInputs.MaxPixelBytes / sizeof(float));
         CheckShape(images, metadata);
-        return _batch = new ImageBatch(images.Gather([.. Enumerable.Range(0, images.Count)]), images.Count, [.. images.Names ?? []], [.. Enumerable.Repeat(-1, images.Count)], [], []);
+        return _batch = new ImageBatch(images.Gather([.. Enumerable.Range(0, images.Count)]), images.Count, [.. images.Names ?? []], [.. Enumerable.Repeat(-1, images.Count)], images.Warnings, []);
     }
 
     /// <summary>The names of the shipped MNIST's files, for an installed tool whose data lies beside the program: mnist:test, mnist:train.</summary>
@@ -116,8 +121,9 @@ internal sealed partial class InputOptions
         {
             foreach (Option o in new Option[] { Labels, PixelMax })
                 if (parse.GetResult(o) is { Implicit: false }) throw new UsageException($"{o.Name} applies to CSV and IDX --input; {paths[0]} is a labelled folder or .npz");
-            Dataset data = DataSources.OpenLabelled(paths[0], Rules(parse, metadata));
+            Dataset data = DataSources.OpenLabelled(paths[0], Rules(parse, metadata), ImageInputs.MaxPixelBytes / sizeof(float));
             CheckShape(data, metadata);
+            _dataWarnings = data.Warnings;
             int normalClass;
             try
             {
@@ -126,6 +132,8 @@ internal sealed partial class InputOptions
                     : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {paths[0]} has no class called {metadata.NormalClass ?? "good or normal"}; name its normal class");
             }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
+            if (normal is not null && metadata.NormalClass is { } recorded && data.ClassNames.Contains(recorded) && data.ClassNames[normalClass] != recorded)
+                throw new UsageException($"--normal {IO.MessageText.Quote(normal, 40)} contradicts the model, which records {metadata.DescribeNormal()} as normal, a class {paths[0]} has too; drop --normal");
             return new LabelledImages(Path.GetFileName(Path.GetFullPath(paths[0]).TrimEnd('/')), data.Gather([.. Enumerable.Range(0, data.Count)]), data.Labels)
             {
                 ClassNames = data.ClassNames,
@@ -144,6 +152,7 @@ internal sealed partial class InputOptions
     /// </summary>
     public void AddWarnings(ParseResult parse, Warnings warnings)
     {
+        foreach (string warning in _dataWarnings) warnings.Add(warning);
         if (_batch is null) return;
         foreach (string skipped in _batch.Skipped) parse.InvocationConfiguration.Error.WriteLine($"aemnist: skipped {skipped}");
         foreach (string warning in _batch.Warnings) warnings.Add(warning);

@@ -41,6 +41,11 @@ internal sealed class ModelOptions
 
     public Option[] All => [Run, ModelFile, Model, RunsDir, .. Compute.All];
 
+    /// <summary>The files --output must never replace: --model-file's, and every own file of --run's directory.</summary>
+    public IEnumerable<string> Files(ParseResult parse) =>
+        [.. parse.GetValue(ModelFile) is { } file ? [file] : Array.Empty<string>(),
+         .. parse.GetValue(Run) is { } run ? RunDirectory.OwnFiles.Select(f => Path.Combine(run, f)) : []];
+
     /// <summary>The run directory the options name (before anything is loaded), or null for a model file outside a run.</summary>
     public RunDirectory? FindRun(ParseResult parse)
     {

@@ -4,6 +4,7 @@ using System.CommandLine;
 using AeMnist.Data;
 using AeMnist.Detection;
 using AeMnist.Engines;
+using AeMnist.IO;
 using AeMnist.Models;
 using AeMnist.Reporting;
 using AeMnist.Runs;
@@ -66,7 +67,11 @@ internal static class ReportCommand
                 if (outputOption is not null) SharedOptions.RejectGiven(parse, [model.RunsDir], "--output names the page, so it does not go into a runs directory");
                 string defaultFolder = runs.Length == 1 && !IsRun(runs[0]) ? runs[0] : parse.GetValue(model.RunsDir)!;
                 string page = outputOption ?? Path.Combine(defaultFolder, HtmlReport.ComparisonFileName);
-                if (outputOption is not null) OutputFiles.Check("--output", page, runs);
+                if (outputOption is not null)
+                {
+                    OutputFiles.Check("--output", page, runs);
+                    CheckPage(page, HtmlReport.ComparisonMarker, "a comparison page");
+                }
                 ComputeOptions compute = model.Compute.Read(parse);
                 RunDirectory[] opened = [.. expanded.Select(RunDirectory.Open)];
                 Func<string?, Dataset> loadOnce = SharedOptions.LoadOnce();  // runs on the same data read it once
@@ -75,7 +80,8 @@ internal static class ReportCommand
                     using LoadedModel loaded = ModelOptions.Load(run.ModelPath, null, compute, run);
                     if (loaded.Metadata.Split is { } own) SharedOptions.RejectGiven(parse, split.All, $"{run.ModelPath} records its split ({EvaluateCommand.Describe(own)})");
                     Dataset mnist = SharedOptions.LoadDataFor(run, parse.GetValue(data), loadOnce);
-                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? split.Read(parse, mnist), mnist, rule, score: scoreKind);
+                    foreach (string warning in mnist.Warnings) warnings.Add(warning);
+                    EvaluationOutcome outcome = EvaluateJob.Execute(loaded.Detector, loaded.Metadata.Split ?? split.Read(parse, mnist, model: loaded.Metadata), mnist, rule, score: scoreKind);
                     warnings.AddFor(outcome, loaded, Remedy);
                     return (Path.GetFileName(Path.GetFullPath(run.Path)), ReportBuilder.Build(outcome, loaded.Model, loaded.Metadata, mnist, run, run.ModelPath, compute));
                 }).ToList();
@@ -84,6 +90,7 @@ internal static class ReportCommand
                     // The default page goes into the runs folder, made if need be (only now that every run was read).
                     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(page))!);
                     OutputFiles.Check("--output", page);
+                    CheckPage(page, HtmlReport.ComparisonMarker, "a comparison page");
                 }
                 if (OutputFiles.IsStdout(page)) OutputFiles.WriteText(parse, page, HtmlReport.RenderComparison(inputs));
                 else
@@ -108,6 +115,7 @@ internal static class ReportCommand
                     $"{parse.GetValue(model.ModelFile)} is not a run's model; say where the report goes with --output DIR (aemnist writes nothing beside another's file)");
                 if (File.Exists(directory) || OutputFiles.IsStdout(directory))
                     throw new UsageException($"--output {directory} must be a directory for the report and its charts");
+                CheckReportDirectory(directory, parse.GetValue(model.ModelFile)!);
                 Directory.CreateDirectory(directory);
             }
             using LoadedModel model1 = model.Load(parse, runDirectory);
@@ -123,7 +131,9 @@ internal static class ReportCommand
                 Directory.CreateDirectory(directory);
             }
             Dataset data2 = SharedOptions.LoadDataFor(runDirectory, parse.GetValue(data));
-            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2), data2, rule, labelled, scoreKind);
+            labelledInputs.AddWarnings(parse, warnings);
+            foreach (string warning in data2.Warnings) warnings.Add(warning);
+            EvaluationOutcome result = EvaluateJob.Execute(model1.Detector, meta.Split ?? split.Read(parse, data2, model: meta), data2, rule, labelled, scoreKind);
             warnings.AddFor(result, model1, Remedy);
             ReportInput input = ReportBuilder.Build(result, loadedModel, meta, data2, runDirectory, modelPath, model.Compute.Read(parse));
             // The page states the same warnings in its own words (Readings); stderr gets them for scripts.
@@ -140,6 +150,54 @@ internal static class ReportCommand
     }
 
     private static bool IsRun(string path) => File.Exists(Path.Combine(path, RunDirectory.ModelFileName));
+
+    // The files a report writes besides report.html: NAME.svg and NAME.png of each chart.
+    private static readonly string[] ChartNames = ["loss", "histogram", "roc", "pr", "f1", "confusion", "digits", "classes", "latent"];
+
+    /// <summary>
+    /// A directory a model file's report may go into: a new one, one without any file the report writes, or one holding a
+    /// report aemnist wrote for the same model file (its marker names it). Never a run directory, another model's report
+    /// or a user's images that happen to share a chart's name.
+    /// </summary>
+    internal static void CheckReportDirectory(string directory, string modelPath)
+    {
+        if (!Directory.Exists(directory)) return;
+        if (RunDirectory.OwnFiles.Any(f => File.Exists(Path.Combine(directory, f))))
+            throw new UsageException($"--output {directory} is a run directory, whose report is of its own model (aemnist report --run {directory}); choose a new or empty directory");
+        string page = Path.Combine(directory, HtmlReport.FileName);
+        if (FileKinds.Of(page, followLinks: false) != FileKind.Missing)
+        {
+            if (WrittenFor(page, Path.GetFullPath(modelPath))) return;
+            throw new UsageException($"--output {directory} holds a report.html that aemnist did not write for {modelPath}; choose a new or empty directory");
+        }
+        foreach (string file in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(file), stem = Path.GetFileNameWithoutExtension(name), extension = Path.GetExtension(name);
+            if (extension is ".png" or ".svg" && (ChartNames.Contains(stem) || stem.StartsWith("samples-", StringComparison.Ordinal)))
+                throw new UsageException($"--output {directory} holds {IO.MessageText.Escape(name)}, which aemnist did not write for {modelPath}; choose a new or empty directory");
+        }
+    }
+
+    /// <summary>An existing <paramref name="page"/> may be replaced only when aemnist wrote it as <paramref name="what"/> (its marker says <paramref name="subject"/>).</summary>
+    internal static void CheckPage(string page, string subject, string what)
+    {
+        if (OutputFiles.IsStdout(page) || FileKinds.Of(page) != FileKind.Regular) return;
+        if (!WrittenFor(page, subject))
+            throw new UsageException($"--output {page} holds a file that aemnist did not write as {what}; it is never replaced; choose another file");
+    }
+
+    // The marker is in the page's first lines (its head); a file that cannot be read is not ours.
+    private static bool WrittenFor(string page, string subject)
+    {
+        try
+        {
+            using var stream = new FileStream(page, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var head = new byte[8192];
+            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            return System.Text.Encoding.UTF8.GetString(head, 0, n).Contains(HtmlReport.Marker(subject), StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
 
     /// <summary>
     /// Each argument that is a run directory (it holds a model) stays; one that is a folder of runs becomes its

@@ -39,7 +39,7 @@ internal static class ScoreCommand
             if (given is not null && parse.GetValue(fpr) is not null) throw new UsageException("give --threshold or --fpr, not both");
             ScoreKind? asked = score.Read(parse);
             string? path = parse.GetValue(outputPath);
-            if (path is not null) OutputFiles.Check("--output", path, parse.GetValue(inputs.Input)!);
+            if (path is not null) OutputFiles.Check("--output", path, [.. parse.GetValue(inputs.Input)!, .. model.Files(parse)]);
             RunDirectory? run = model.FindRun(parse);
             using LoadedModel loaded = model.Load(parse, run);
             IEngineModel autoEncoder = loaded.Model;
@@ -78,7 +78,7 @@ internal static class ScoreCommand
             for (int i = 0; i < batch.Count; i++)
             {
                 string label = labels ? (batch.Labels[i] >= 0 ? batch.Labels[i].ToString(CultureInfo.InvariantCulture) : "") + "," : "";
-                csv.Append(CultureInfo.InvariantCulture, $"{i},{Csv(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit.Value ? 1 : 0)}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{i},{CsvText.Cell(batch.Sources[i])},{label}{errors[i]:R},{(errors[i] >= limit.Value ? 1 : 0)}\n");
             }
             if (path is null) parse.InvocationConfiguration.Output.Write(csv.ToString());
             else OutputFiles.WriteText(parse, path, csv.ToString());
@@ -110,6 +110,8 @@ internal static class ScoreCommand
         int digit;
         try { digit = normal is not null ? data.ResolveClass(normal) : loaded.Metadata.Normal!.Value; }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (normal is not null && loaded.Metadata.Normal is { } recorded && recorded != digit)
+            throw new UsageException($"--normal {MessageText.Quote(normal, 40)} contradicts {Path.GetFileName(loaded.ModelPath)}, which records {loaded.Metadata.DescribeNormal()} as normal; drop --normal");
         SplitOptions splitOptions = loaded.Metadata.Split ?? new SplitOptions(SplitProtocol.OneClass, digit);
         DataSplit split = Splitter.Split(data, splitOptions);
         ThresholdChoice choice = rule.Apply(EvaluateJob.References(loaded.Detector, data, split, kind));
@@ -118,6 +120,4 @@ internal static class ScoreCommand
         return choice with { Rule = text };
     }
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
 }

@@ -160,6 +160,7 @@ internal static class TrainCommand
                 Dataset mnist = resumable is not null
                     ? SharedOptions.LoadDataFor(resumable.Run.Path, resumable.Contents.Request.Data, parse.GetValue(data))
                     : dataset!;
+                foreach (string warning in mnist.Warnings) warnings.Add(warning);  // printed even with --quiet
 
                 // Ctrl-C or SIGTERM: finish the current batch, save a checkpoint, exit 130.
                 using var stop = new CancellationTokenSource();

@@ -38,6 +38,14 @@ internal static partial class SharedOptions
         /// <summary>The options that only a labelled dataset's split can use (not --input's normal images).</summary>
         public Option[] Labelled => [Normal, Protocol, TrainNormal, TrainAnomalies, TestNormal, TestAnomalies];
 
+        // The model's normal class among the data's classes: its digit for MNIST, its class name elsewhere; null when it records none (or the data has no such class).
+        private static int? RecordedNormal(Detection.ModelMetadata model, Dataset data)
+        {
+            if (data.Source.IsMnist) return model.NormalClass is null && model.Normal is { } digit && digit >= 0 && digit < data.ClassNames.Count ? digit : null;
+            int index = model.NormalClass is { } name ? data.ClassNames.ToList().IndexOf(name) : -1;
+            return index >= 0 ? index : null;
+        }
+
         /// <summary>The protocol given (null: the data's default), checked before any data is read.</summary>
         public SplitProtocol? ReadProtocol(ParseResult parse)
         {
@@ -53,7 +61,7 @@ internal static partial class SharedOptions
         /// classes, the protocol the data's default when not given, the validation fraction <paramref name="validation"/>
         /// unless given.
         /// </summary>
-        public SplitOptions Read(ParseResult parse, Dataset data, double? validation = null)
+        public SplitOptions Read(ParseResult parse, Dataset data, double? validation = null, Detection.ModelMetadata? model = null)
         {
             SplitProtocol protocol = ReadProtocol(parse) ?? (data.Source.IsMnist ? SplitProtocol.Seed : SplitProtocol.OneClass);
             if (protocol == SplitProtocol.OneClass)
@@ -68,6 +76,14 @@ internal static partial class SharedOptions
                     : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {data.Source.Path} has no class called good or normal; name the normal one of its classes ({string.Join(", ", data.ClassNames.Take(8))})");
             }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
+            // A model that records its normal class is evaluated with that class as normal: by default, and a --normal
+            // that names another is a contradiction, not a choice.
+            if (model is not null && RecordedNormal(model, data) is { } own)
+            {
+                if (normalText is not null && normal != own)
+                    throw new UsageException($"--normal {MessageText.Quote(normalText, 40)} contradicts the model, which records {model.DescribeNormal()} as normal; drop --normal (or use a model trained on that class)");
+                normal = own;
+            }
             bool validationGiven = parse.GetResult(Validation) is { Implicit: false };
             var options = new SplitOptions(protocol, normal, parse.GetValue(TrainNormal), parse.GetValue(TrainAnomalies),
                 parse.GetValue(TestNormal), parse.GetValue(TestAnomalies), validationGiven ? parse.GetValue(Validation) : validation ?? parse.GetValue(Validation), parse.GetValue(Seed));

@@ -51,7 +51,7 @@ public static class DataSources
     /// A labelled dataset: "mnist", a directory of MNIST's IDX files, a folder of class folders, an MVTec AD folder
     /// (train/ and test/), a labelled CSV, an IDX image file with its label file, or a .npz with x and y.
     /// </summary>
-    public static Dataset OpenLabelled(string path, ImageRules rules)
+    public static Dataset OpenLabelled(string path, ImageRules rules, long maxBytes = MaxBytes)
     {
         if (path == MnistName || (Directory.Exists(path) && MnistFiles.HasAnyFile(path)))
         {
@@ -62,8 +62,8 @@ public static class DataSources
         }
         FileKind kind = FileKinds.Of(path);
         if (kind == FileKind.Missing)
-            throw new DataFormatException($"{path}: data directory not found; pass --data with mnist, a folder of class folders (or of MNIST's IDX files), or a labelled CSV, IDX or .npz file");
-        var collector = new Collector(rules);
+            throw new DataFormatException($"{FileErrors.NotFound(path, "data directory")}; pass --data with mnist, a folder of class folders (or of MNIST's IDX files), or a labelled CSV, IDX or .npz file");
+        var collector = new Collector(rules, maxBytes);
         if (kind == FileKind.Directory)
         {
             string root = Path.GetFullPath(path);
@@ -91,20 +91,21 @@ public static class DataSources
     /// Normal images to learn from, without labels: folders (searched recursively), image files, CSV (784 values per row,
     /// a leading label ignored), IDX image files and .npy arrays, in the order given. One class, "normal"; no test part.
     /// </summary>
-    public static Dataset OpenImages(IReadOnlyList<string> paths, ImageRules rules)
+    public static Dataset OpenImages(IReadOnlyList<string> paths, ImageRules rules, long maxBytes = MaxBytes)
     {
         if (paths.Count == 0) throw new ArgumentException("--input needs at least one folder or file of images");
-        var collector = new Collector(rules);
+        var collector = new Collector(rules, maxBytes);
         foreach (string path in paths)
         {
             FileKind kind = FileKinds.Of(path);
-            if (kind == FileKind.Missing) throw new DataFormatException($"{path}: not found");
+            if (kind == FileKind.Missing) throw new DataFormatException(FileErrors.NotFound(path, "file or folder"));
             if (kind == FileKind.Directory)
             {
                 string root = Path.GetFullPath(path);
-                string[] files = Folders.ImageFiles(root);
+                FoundFile[] files = Folders.ImageFiles(root);
                 if (files.Length == 0) throw new DataFormatException($"{path}: no image files ({string.Join(", ", ImageFiles.Extensions)}) in it or below it");
-                foreach (string file in files) collector.AddFile(file, Path.GetRelativePath(Path.GetDirectoryName(root) ?? root, file), "normal", testPart: false);
+                string top = Path.GetFileName(root.TrimEnd(Path.DirectorySeparatorChar)) is { Length: > 0 } t ? t + "/" : "";
+                foreach (FoundFile file in files) collector.AddFile(file.Path, top + file.Relative, "normal", testPart: false);
             }
             else if (kind == FileKind.Regular)
             {
@@ -126,9 +127,10 @@ public static class DataSources
             throw new DataFormatException($"{parent}: no class folders; a labelled dataset is a folder of class folders (good/, scratch/, ...) or MVTec AD's train/ and test/");
         foreach (string folder in classes)
         {
-            string[] files = Folders.ImageFiles(folder);
+            FoundFile[] files = Folders.ImageFiles(folder);
             if (files.Length == 0) throw new DataFormatException($"{folder}: the class '{Path.GetFileName(folder)}' has no image files ({string.Join(", ", ImageFiles.Extensions)})");
-            foreach (string file in files) collector.AddFile(file, Path.GetRelativePath(root, file), Path.GetFileName(folder), testPart);
+            string prefix = Path.GetRelativePath(root, folder).Replace('\\', '/') + "/";
+            foreach (FoundFile file in files) collector.AddFile(file.Path, prefix + file.Relative, Path.GetFileName(folder), testPart);
         }
     }
 
@@ -137,7 +139,7 @@ public static class DataSources
         string name = Path.GetFileName(path);
         if (name.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
         {
-            IReadOnlyDictionary<string, NumpyArray> arrays = NumpyArrays.ReadNpz(path);
+            IReadOnlyDictionary<string, NumpyArray> arrays = NumpyArrays.ReadNpz(path, collector.ValuesLeft);
             NumpyArray x = arrays.GetValueOrDefault("x") ?? arrays.GetValueOrDefault("images") ?? arrays.GetValueOrDefault("X")
                 ?? throw new DataFormatException($"{name}: no array 'x' (or 'images') of images; it holds {string.Join(", ", arrays.Keys)}");
             NumpyArray y = arrays.GetValueOrDefault("y") ?? arrays.GetValueOrDefault("labels")
@@ -147,7 +149,7 @@ public static class DataSources
         }
         if (IdxReader.LooksLikeIdx(path))
         {
-            ImageSet images = IdxReader.ReadImages(path);
+            ImageSet images = IdxReader.ReadImages(path, collector.IdxBudget);
             string labelPath = ImageInputs.FindLabels(path)
                 ?? throw new DataFormatException($"{name}: no IDX label file found beside it (tried {string.Join(", ", ImageInputs.LabelCandidates(name).Take(4))})");
             byte[] labels = IdxReader.ReadLabels(labelPath);
@@ -155,7 +157,7 @@ public static class DataSources
             collector.AddGray(images.Pixels, images.Count, images.Rows, images.Cols, name, [.. labels.Select(l => l.ToString(CultureInfo.InvariantCulture))]);
             return;
         }
-        CsvImageSet csv = CsvImages.Read(path);
+        CsvImageSet csv = CsvImages.Read(path, maxImages: collector.CsvImagesLeft, tooMany: collector.TooMany(name));
         if (csv.Labels.Select((l, i) => (l, i)).FirstOrDefault(x => x.l < 0) is { l: < 0 } missing)
             throw new DataFormatException($"{csv.Sources[missing.i]}: no label; a labelled CSV has a class label 0-9 then 784 pixel values per row (as Kaggle's mnist_test.csv)");
         collector.AddGray(csv.Pixels, csv.Count, 28, 28, name, [.. csv.Labels.Select(l => l.ToString(CultureInfo.InvariantCulture))]);
@@ -171,19 +173,23 @@ public static class DataSources
         }
         if (name.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
         {
-            NumpyArray x = NumpyArrays.ReadNpy(path);
+            NumpyArray x = NumpyArrays.ReadNpy(path, collector.ValuesLeft);
             collector.AddArray(x, name, null);
             return;
         }
         if (IdxReader.LooksLikeIdx(path))
         {
-            ImageSet images = IdxReader.ReadImages(path);
+            ImageSet images = IdxReader.ReadImages(path, collector.IdxBudget);
             collector.AddGray(images.Pixels, images.Count, images.Rows, images.Cols, name, null);
             return;
         }
-        CsvImageSet csv = CsvImages.Read(path);
+        CsvImageSet csv = CsvImages.Read(path, maxImages: collector.CsvImagesLeft, tooMany: collector.TooMany(name));
         collector.AddGray(csv.Pixels, csv.Count, 28, 28, name, null);
     }
+
+    /// <summary>The one line that says which images were animated and read from their first frame only.</summary>
+    internal static string AnimatedWarning(IReadOnlyList<string> names, int total) =>
+        $"{names.Count} of {total} images are animated (GIF or WebP) and only their first frame is read ({string.Join(", ", names.Take(3).Select(n => MessageText.Escape(n, 80)))}{(names.Count > 3 ? ", ..." : "")}); give one frame per file if the others matter";
 
     // Labels of a .npz: whole numbers 0-255, each a class named by its number.
     private static string[] Labels(NumpyArray y, string name)
@@ -199,19 +205,37 @@ public static class DataSources
     }
 
     /// <summary>Gathers images of any origin as planar RGB bytes of one size, then builds the dataset.</summary>
-    private sealed class Collector(ImageRules rules)
+    private sealed class Collector(ImageRules rules, long maxBytes)
     {
         private readonly List<(byte[] Rgb, string Name, string Class, bool Test)> _images = [];
         private (int Height, int Width, string First)? _size;
         private bool _allGray = true;
+        private readonly List<string> _animated = [];
         private long _bytes;
 
         private int Channels => rules.Channels ?? 3;
+
+        // What the inputs not yet read may still hold, checked before each is read (not only image by image after):
+        // one budget for every input of the command, however many files it names.
+        private long Left => maxBytes - _bytes;
+
+        /// <summary>Values a NumPy array may still hold (one byte of the dataset each, at most).</summary>
+        public long ValuesLeft => Math.Max(0, Math.Min(NumpyArrays.MaxValues, Left * 3));
+
+        /// <summary>CSV rows of 28x28 that still fit.</summary>
+        public int CsvImagesLeft => (int)Math.Clamp(Left / (Channels * 784L), 0, int.MaxValue);
+
+        /// <summary>The bytes an IDX image file (one per pixel) may still hold, for all the inputs together.</summary>
+        public ReadBudget IdxBudget => new(Math.Clamp(Left / Channels + 16, 16, IdxReader.MaxDecompressedBytes), " for all the inputs together");
+
+        public string TooMany(string name) =>
+            $"{name}: the images so far take more than {maxBytes >> 20} MiB for all the inputs together; use a smaller --size (or fewer images)";
 
         public void AddFile(string path, string name, string className, bool testPart)
         {
             byte[] bytes = Files.ReadRegular(path, ImageFiles.MaxFileBytes, name);
             RgbaImage image = ImageDecoder.Decode(bytes, name);
+            if (image.Animated) _animated.Add(name);
             Add(image, name, className, testPart);
         }
 
@@ -276,8 +300,8 @@ public static class DataSources
             var planar = new byte[Channels * image.Width * image.Height];
             ImageDecoder.ToPlanar(image, Channels, rules.Invert, planar);
             _bytes += planar.Length;
-            if (_bytes > MaxBytes)
-                throw new DataFormatException($"{name}: the images so far take more than {MaxBytes >> 20} MiB at {image.Width}x{image.Height}; use a smaller --size (or fewer images)");
+            if (_bytes > maxBytes)
+                throw new DataFormatException($"{name}: the images so far take more than {maxBytes >> 20} MiB at {image.Width}x{image.Height}; use a smaller --size (or fewer images)");
             _images.Add((planar, name, className, testPart));
         }
 
@@ -295,7 +319,10 @@ public static class DataSources
             for (int i = 0; i < ordered.Count; i++)
                 ordered[i].Rgb.AsSpan(0, length).CopyTo(bytes.AsSpan(i * length, length));  // gray: the first (of three equal) planes
             return new Dataset(bytes, [.. ordered.Select(i => index[i.Class])], classes, new ImageShape(channels, h, w), ordered.Count(i => !i.Test),
-                new DataSource(kind, path), [.. ordered.Select(i => i.Name)]);
+                new DataSource(kind, path), [.. ordered.Select(i => i.Name)])
+            {
+                Warnings = _animated.Count == 0 ? [] : [AnimatedWarning(_animated, _images.Count)],
+            };
         }
     }
 }

@@ -38,6 +38,9 @@ public sealed class Dataset
         Names = names;
     }
 
+    /// <summary>What reading the data found probably wrong but not fatal (animated images read from their first frame), for the user; one line each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>Each image's name where it came from a file of its own (a path relative to the data's folder), else null.</summary>
     public IReadOnlyList<string>? Names { get; }
 

@@ -63,7 +63,7 @@ internal sealed class IdxFile : IDisposable
     public static IdxFile Open(string path)
     {
         FileKind kind = FileKinds.Of(path);
-        if (kind == FileKind.Missing) throw new DataFormatException($"{path}: file not found");
+        if (kind == FileKind.Missing) throw new DataFormatException(FileErrors.NotFound(path));
         if (kind == FileKind.Directory) throw new DataFormatException($"{path}: is a directory, not an IDX file");
         FileStream stream;
         try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16); }

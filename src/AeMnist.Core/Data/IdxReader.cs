@@ -38,9 +38,9 @@ public static class IdxReader
     }
 
     /// <summary>Reads an IDX3 image file: pixel bytes become pixel / 255, as torchvision's ToTensor does.</summary>
-    public static ImageSet ReadImages(string path)
+    public static ImageSet ReadImages(string path, ReadBudget? budget = null)
     {
-        var (bytes, length) = ReadFileBytes(path);
+        var (bytes, length) = ReadFileBytes(path, budget);
         return ParseImages(bytes, length, Path.GetFileName(path));
     }
 
@@ -141,10 +141,10 @@ public static class IdxReader
     }
 
     /// <summary>A file's bytes as read, or inflated if they start with the gzip magic (1F 8B); <paramref name="name"/> starts error messages.</summary>
-    internal static (byte[] Bytes, long Length) Inflate(byte[] raw, string name)
+    internal static (byte[] Bytes, long Length) Inflate(byte[] raw, string name, ReadBudget? budget = null)
     {
         using IdxFile file = IdxFile.Open(new MemoryStream(raw), raw.Length, name);
-        file.Reserve(new ReadBudget(MaxDecompressedBytes));
+        file.Reserve(budget ?? new ReadBudget(MaxDecompressedBytes));
         return file.ReadAll();
     }
 }

@@ -23,6 +23,12 @@ public sealed record ImageReadOptions
     /// <summary>The value of a white pixel in CSV files: 255 (default), or 1 for values already scaled to 0-1.</summary>
     public double PixelMax { get; init; } = 255;
 
+    /// <summary>The memory budget of all the inputs' decoded pixels together, in bytes of floats (<see cref="ImageInputs.MaxPixelBytes"/>).</summary>
+    public long MaxPixelBytes { get; init; } = ImageInputs.MaxPixelBytes;
+
+    /// <summary>--pixel-max was given (even as 255): then some input must be CSV, else the option cannot apply.</summary>
+    public bool PixelMaxGiven { get; init; }
+
     /// <summary>In directories, report and skip files that cannot be read instead of stopping at the first.</summary>
     public bool SkipBad { get; init; }
 
@@ -50,6 +56,12 @@ public static class ImageInputs
     /// <summary>The name that reads standard input.</summary>
     public const string StandardInput = "-";
 
+    /// <summary>
+    /// The most memory the decoded images of one command's inputs may take together, as float pixels: 1 GiB (about
+    /// 342,000 images of 28x28). Checked before each input's images are allocated (from a header, or row by row).
+    /// </summary>
+    public const long MaxPixelBytes = 1L << 30;
+
     /// <summary>Reads every input path in order into one batch of 28x28 images scaled to [0, 1].</summary>
     public static ImageBatch Read(IReadOnlyList<string> paths, ImageReadOptions? options = null)
     {
@@ -69,8 +81,22 @@ public static class ImageInputs
         private readonly List<string> _skipped = [];
         private readonly List<(int Row, bool InkInAlpha)> _images = [];
         private readonly List<string> _warnings = [];
+        private readonly List<string> _animated = [];
         private int _count;
-        private bool _labelsUsed, _csvRead;
+        private bool _labelsUsed, _csvRead, _directoryRead;
+        private long _bytesLeft = options.MaxPixelBytes;
+
+        private string TooMany(string name) =>
+            $"{name}: the inputs together hold more than the {options.MaxPixelBytes / (Pixels * sizeof(float))} images of 28x28 ({options.MaxPixelBytes >> 20} MiB of pixels) aemnist reads at once; give fewer inputs, or split the file, and run once per part";
+
+        // The images still allowed, and the bytes an IDX file (one byte per pixel) may still hold.
+        private long ImagesLeft => _bytesLeft / (Pixels * sizeof(float));
+
+        private void Take(long images, string name)
+        {
+            if (images > ImagesLeft) throw new DataFormatException(TooMany(name));
+            _bytesLeft -= images * Pixels * sizeof(float);
+        }
 
         public void Add(string path)
         {
@@ -85,7 +111,7 @@ public static class ImageInputs
                 AddDirectory(path);
                 return;
             }
-            if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
+            if (!File.Exists(path)) throw new DataFormatException(FileErrors.NotFound(path));
             using Stream stream = Open(path);
             AddStream(stream, Path.GetFileName(path), path);
         }
@@ -105,27 +131,17 @@ public static class ImageInputs
 
         private void AddDirectory(string directory)
         {
-            string root = Path.GetFullPath(directory);
-            string[] files;
-            try
-            {
-                files = Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 })
-                    .Where(ImageFiles.HasImageExtension)
-                    .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
-                    .Order(StringComparer.Ordinal).ToArray();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new DataFormatException($"{directory}: cannot list the directory ({FileErrors.Reason(e)})", e);
-            }
+            // The one folder scanner (links to directories followed once, FIFOs and devices never opened).
+            _directoryRead = true;
+            // Rows in the ordinal order of their relative paths, as score has always written them (a/1.png, a/b/1.png, c.png).
+            FoundFile[] files = [.. Folders.ImageFiles(Path.GetFullPath(directory), options.SkipBad ? _skipped : null).OrderBy(f => f.Relative, StringComparer.Ordinal)];
             if (files.Length == 0)
                 throw new DataFormatException($"{directory}: directory has no image files ({string.Join(", ", ImageFiles.Extensions)})");
-            foreach (string relative in files)
+            foreach (FoundFile file in files)
             {
                 try
                 {
-                    byte[] bytes = ReadAll(Open(Path.Combine(root, relative)), [], ImageFiles.MaxFileBytes, relative, dispose: true);
-                    AddImage(bytes, relative);
+                    AddImage(Files.ReadRegular(file.Path, ImageFiles.MaxFileBytes, file.Relative), file.Relative);
                 }
                 catch (DataFormatException e) when (options.SkipBad)
                 {
@@ -147,14 +163,39 @@ public static class ImageInputs
             }
             if ((n >= 2 && head[0] == 0x1F && head[1] == 0x8B) || (n >= 4 && BinaryPrimitives.ReadInt32BigEndian(head) is IdxReader.ImagesMagic or IdxReader.LabelsMagic))
             {
-                AddIdx(ReadAll(stream, head[..n], (int)Math.Min(IdxReader.MaxDecompressedBytes, Array.MaxLength), name), name, path);
+                // One byte per pixel, so the file (and its inflated bytes) may hold at most a quarter of the bytes left.
+                long idxBytes = Math.Min(IdxReader.MaxDecompressedBytes, ImagesLeft * Pixels + 16);
+                CheckCount(head.AsSpan(0, n), name);
+                byte[] raw = ReadAll(stream, head[..n], (int)Math.Min(idxBytes + (1 << 16), Array.MaxLength), name, TooMany(name));
+                if (raw.Length >= 2 && raw[0] == 0x1F && raw[1] == 0x8B) CheckCount(InflatedHead(raw), name);
+                AddIdx(raw, name, path, new ReadBudget(idxBytes, " for all the inputs together"));
                 return;
             }
             AddCsv(new PrefixedStream(head[..n], stream), name);
         }
 
-        /// <summary>The rest of a stream after <paramref name="prefix"/>, at most <paramref name="cap"/> bytes in all.</summary>
-        private static byte[] ReadAll(Stream stream, byte[] prefix, int cap, string name, bool dispose = false)
+        // An IDX image header's count against the images still allowed: refused before the pixels are read or inflated.
+        private void CheckCount(ReadOnlySpan<byte> head, string name)
+        {
+            if (head.Length >= 8 && BinaryPrimitives.ReadInt32BigEndian(head) == IdxReader.ImagesMagic
+                && BinaryPrimitives.ReadUInt32BigEndian(head[4..]) > ImagesLeft)
+                throw new DataFormatException(TooMany(name));
+        }
+
+        // The first bytes of a gzip stream, inflated (a corrupt stream gives none: the reader reports it later).
+        private static byte[] InflatedHead(byte[] raw)
+        {
+            try
+            {
+                using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(raw), System.IO.Compression.CompressionMode.Decompress);
+                var head = new byte[8];
+                return head[..gzip.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
+            }
+            catch (InvalidDataException) { return []; }
+        }
+
+        /// <summary>The rest of a stream after <paramref name="prefix"/>, at most <paramref name="cap"/> bytes in all (else <paramref name="tooLarge"/>).</summary>
+        private static byte[] ReadAll(Stream stream, byte[] prefix, int cap, string name, string? tooLarge = null)
         {
             try
             {
@@ -165,7 +206,7 @@ public static class ImageInputs
                 while ((read = stream.Read(chunk)) > 0)
                 {
                     if (buffer.Length + read > cap)
-                        throw new DataFormatException($"{name}: larger than {cap >> 20} MiB; not an MNIST input");
+                        throw new DataFormatException(tooLarge ?? $"{name}: larger than {cap >> 20} MiB; not an MNIST input");
                     buffer.Write(chunk, 0, read);
                 }
                 return buffer.ToArray();
@@ -174,31 +215,31 @@ public static class ImageInputs
             {
                 throw new DataFormatException($"{name}: cannot read file ({FileErrors.Reason(e)})", e);
             }
-            finally
-            {
-                if (dispose) stream.Dispose();
-            }
         }
 
         private void AddImage(byte[] bytes, string source)
         {
             if (options.RequireLabels)
                 throw new DataFormatException($"{source}: an image file carries no digit label; labelled input is a CSV with a label column or an IDX image file with its label file");
+            Take(1, source);
             GrayImage image = ImageFiles.Decode(bytes, source, Side, Side, options.Invert);
+            if (image.Animated) _animated.Add(source);
             var floats = new float[Pixels];
             for (int i = 0; i < Pixels; i++) floats[i] = image.Pixels[i] / 255f;
             _images.Add((_count, image.InkInAlphaOnly));
             Append(floats, 1, [source], [-1]);
         }
 
-        private void AddIdx(byte[] raw, string name, string? path)
+        private void AddIdx(byte[] raw, string name, string? path, ReadBudget budget)
         {
-            var (bytes, length) = IdxReader.Inflate(raw, name);
+            var (bytes, length) = IdxReader.Inflate(raw, name, budget);
             if (length >= 4 && BinaryPrimitives.ReadInt32BigEndian(bytes) == IdxReader.LabelsMagic)
                 throw new DataFormatException($"{name}: is an IDX label file; give the image file as --input (its labels are found beside it, or pass --labels)");
+            IdxImageHeader header = IdxReader.ParseImageHeader(bytes, length, name);
+            if (header.Rows != Side || header.Cols != Side)
+                throw new DataFormatException($"{name}: images are {header.Rows}x{header.Cols}, expected 28x28");
+            Take(header.Count, name);
             ImageSet images = IdxReader.ParseImages(bytes, length, name);
-            if (images.Rows != Side || images.Cols != Side)
-                throw new DataFormatException($"{name}: images are {images.Rows}x{images.Cols}, expected 28x28");
             if (options.Invert)
                 for (int i = 0; i < images.Pixels.Length; i++) images.Pixels[i] = (255 - (int)MathF.Round(images.Pixels[i] * 255f)) / 255f;
             int[] labels = Enumerable.Repeat(-1, images.Count).ToArray();
@@ -224,7 +265,7 @@ public static class ImageInputs
             try
             {
                 using var text = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-                csv = CsvImages.Read(text, name, options.PixelMax);
+                csv = CsvImages.Read(text, name, options.PixelMax, (int)Math.Min(ImagesLeft, int.MaxValue), TooMany(name));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -232,6 +273,7 @@ public static class ImageInputs
             }
             if (options.RequireLabels && csv.Labels.Select((l, i) => (l, i)).FirstOrDefault(x => x.l < 0) is { } missing && missing.l < 0)
                 throw new DataFormatException($"{csv.Sources[missing.i]}: no label; evaluate --input needs CSV rows of a digit label 0-9 then 784 pixels (as Kaggle's mnist_test.csv)");
+            Take(csv.Count, name);
             float[] pixels = csv.Pixels;
             if (options.Invert)
                 for (int i = 0; i < pixels.Length; i++) pixels[i] = 1f - pixels[i];
@@ -287,7 +329,9 @@ public static class ImageInputs
         {
             if (options.LabelsPath is not null && !_labelsUsed)
                 throw new ArgumentException("--labels goes with an IDX image --input; a CSV carries its labels in its first column");
-            if (options.PixelMax != 255 && !_csvRead)
+            if (options.SkipBad && !_directoryRead)
+                throw new ArgumentException("--skip-bad applies to directories of images (it skips the unreadable files in them); no --input is a directory, so drop it");
+            if ((options.PixelMax != 255 || options.PixelMaxGiven) && !_csvRead)
                 throw new ArgumentException($"--pixel-max {options.PixelMax.ToString(CultureInfo.InvariantCulture)} applies to CSV input only (IDX and image files have 0-255 bytes); drop it");
             if (_count == 0)
                 throw new DataFormatException(_skipped.Count > 0 ? $"no image could be read; {_skipped.Count} skipped, the first: {_skipped[0]}" : "no images to score");
@@ -305,6 +349,7 @@ public static class ImageInputs
                 Warn(alpha, n, i => _sources[i], "are dark ink on a transparent background, which vanishes on MNIST's black (transparent pixels are composited on black); pass --invert");
                 Warn(blank, n, i => _sources[i], "are blank (every pixel the same value): nothing to score");
                 Warn(light, n, i => _sources[i], LightBackground);
+                if (_animated.Count > 0) _warnings.Add(DataSources.AnimatedWarning(_animated, n));
             }
             return new ImageBatch(all, _count, [.. _sources], [.. _labels], _warnings, _skipped);
         }

@@ -20,12 +20,12 @@ public static partial class NumpyArrays
     public const long MaxValues = 256L << 20;
 
     /// <summary>Reads a .npy file.</summary>
-    public static NumpyArray ReadNpy(string path)
+    public static NumpyArray ReadNpy(string path, long maxValues = MaxValues)
     {
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            return ReadNpy(stream, stream.Length, Path.GetFileName(path));
+            return ReadNpy(stream, stream.Length, Path.GetFileName(path), maxValues);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -34,7 +34,7 @@ public static partial class NumpyArrays
     }
 
     /// <summary>The arrays of a .npz archive by name ("x", "y", ...), each checked as a .npy file.</summary>
-    public static IReadOnlyDictionary<string, NumpyArray> ReadNpz(string path)
+    public static IReadOnlyDictionary<string, NumpyArray> ReadNpz(string path, long maxValues = MaxValues)
     {
         try
         {
@@ -44,7 +44,10 @@ public static partial class NumpyArrays
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
                 using Stream stream = entry.Open();
-                arrays[entry.FullName[..^4]] = ReadNpy(stream, entry.Length, $"{Path.GetFileName(path)}:{entry.FullName}");
+                // One budget for all the arrays of the archive: what one takes, the next may not.
+                NumpyArray array = ReadNpy(stream, entry.Length, $"{Path.GetFileName(path)}:{entry.FullName}", maxValues);
+                maxValues -= array.Values.LongLength;
+                arrays[entry.FullName[..^4]] = array;
             }
             return arrays;
         }
@@ -52,7 +55,7 @@ public static partial class NumpyArrays
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DataFormatException($"{path}: cannot read file ({IO.FileErrors.Reason(e)})", e); }
     }
 
-    private static NumpyArray ReadNpy(Stream stream, long length, string name)
+    private static NumpyArray ReadNpy(Stream stream, long length, string name, long maxValues)
     {
         Span<byte> start = stackalloc byte[12];
         // Exactly the 10 bytes of a version-1 preamble (a version 2 or 3 header length has 2 more): not a byte of the header.
@@ -86,9 +89,13 @@ public static partial class NumpyArrays
         foreach (int d in shape)
         {
             if (d < 0) throw new DataFormatException($"{name}: .npy shape has a negative size");
-            count = Math.Min(count * d, long.MaxValue / 16);
+            // Saturating: a product of large sizes must not wrap around to a small (or negative) count.
+            count = d == 0 || count == 0 ? 0 : count > long.MaxValue / 16 / d ? long.MaxValue / 16 : count * d;
         }
-        if (count > MaxValues) throw new DataFormatException($"{name}: the array holds {count} values, more than the {MaxValues} aemnist reads");
+        if (count > maxValues)
+            throw new DataFormatException(maxValues == MaxValues
+                ? $"{name}: the array holds {count} values, more than the {MaxValues} aemnist reads"
+                : $"{name}: the array holds {count} values, more than the {Math.Max(0, maxValues)} left of what aemnist reads from all the inputs together");
         if (length >= 0 && prefix + headerLength + count * size > length)
             throw new DataFormatException($"{name}: the header says {count} values of {size} bytes, but the file holds {Math.Max(0, length - prefix - headerLength)} bytes of data; it is truncated");
         var raw = new byte[count * size];

@@ -54,6 +54,12 @@ public static class Splitter
     /// </summary>
     public const double HeldOutNormal = 0.2;
 
+    /// <summary>
+    /// The fewest images a validation split may leave to train on: 10, or half the training part when it holds fewer
+    /// than 20 (a smaller --validation is then the remedy).
+    /// </summary>
+    public const int MinTrainImages = 10;
+
     /// <summary>The split of <paramref name="data"/> that <paramref name="options"/> define; its messages call a class a "digit" only for MNIST.</summary>
     public static DataSplit Split(Dataset data, SplitOptions options) => Split(data.Labels, data.TrainCount, options, data.ClassNoun);
 
@@ -107,6 +113,11 @@ public static class Splitter
             if (validationCount == 0 || validationCount == train.Length)
                 throw new ArgumentException(
                     $"--validation {options.Validation} leaves {train.Length - validationCount} training and {validationCount} validation images; choose a fraction that leaves both non-empty");
+            // A model trained on a handful of images learns nothing about the class: refused, not trained in silence.
+            int minimum = Math.Min(MinTrainImages, (train.Length + 1) / 2);
+            if (train.Length - validationCount < minimum)
+                throw new ArgumentException(
+                    $"--validation {options.Validation} leaves {train.Length - validationCount} of {train.Length} images to train on (at least {minimum} are needed); choose a smaller fraction, such as 0.1");
             int[] shuffled = (int[])train.Clone();
             rng.Shuffle(shuffled.AsSpan());
             validation = shuffled[..validationCount];

@@ -46,16 +46,16 @@ public static class CsvImages
     /// is empty, not a number, NaN or outside 0-255, or a line is longer than <see cref="MaxLineChars"/>.
     /// The one-line message names the file, the line and, for a value, its 1-based column.
     /// </exception>
-    public static CsvImageSet Read(string path, double pixelMax = 255)
+    public static CsvImageSet Read(string path, double pixelMax = 255, int maxImages = int.MaxValue, string? tooMany = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path)) throw new DataFormatException($"{path}: is a directory, not a CSV file");
-        if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
+        if (!File.Exists(path)) throw new DataFormatException(FileErrors.NotFound(path));
         string name = Path.GetFileName(path);
         try
         {
             using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-            return Read(reader, name, pixelMax);
+            return Read(reader, name, pixelMax, maxImages, tooMany);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -63,8 +63,12 @@ public static class CsvImages
         }
     }
 
-    /// <summary>Reads images from <paramref name="reader"/> as <see cref="Read(string, double)"/> does; messages start with <paramref name="displayName"/>.</summary>
-    public static CsvImageSet Read(TextReader reader, string displayName, double pixelMax = 255)
+    /// <summary>
+    /// Reads images from <paramref name="reader"/> as <see cref="Read(string, double, int, string?)"/> does; messages start
+    /// with <paramref name="displayName"/>. A row past <paramref name="maxImages"/> images is refused before it is held
+    /// (<paramref name="tooMany"/> says why, for a budget shared with other inputs).
+    /// </summary>
+    public static CsvImageSet Read(TextReader reader, string displayName, double pixelMax = 255, int maxImages = int.MaxValue, string? tooMany = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         if (!(pixelMax > 0 && double.IsFinite(pixelMax))) throw new ArgumentOutOfRangeException(nameof(pixelMax), pixelMax, "The largest pixel value must be positive.");
@@ -74,7 +78,7 @@ public static class CsvImages
         var stats = new ValueStats();
         var lines = new LineReader(reader, MaxLineChars);
         bool sawLine = false, sawHeader = false;
-        int lineNumber = 0;
+        int lineNumber = 0, width = 0, widthLine = 0;
         while (lines.ReadLine() is { } text)
         {
             lineNumber++;
@@ -86,8 +90,16 @@ public static class CsvImages
                 sawHeader = true;
                 continue;
             }
-            images.Add(ParseRow(text, cells, $"{displayName} line {lineNumber}", pixelMax, stats));
-            labels.Add(cells.Count == PixelsPerImage + 1 && int.TryParse(text.AsSpan()[cells[0]].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int label) && label is >= 0 and <= 9 ? label : -1);
+            if (images.Count >= maxImages)
+                throw new DataFormatException(tooMany ?? $"{displayName} line {lineNumber}: more than {maxImages} images; aemnist reads at most {maxImages} from one CSV");
+            string where = $"{displayName} line {lineNumber}";
+            float[] image = ParseRow(text, cells, where, pixelMax, stats);
+            // Every row has the columns of the first: a label in every row or in none, never an image shifted by one.
+            if (width == 0) (width, widthLine) = (cells.Count, lineNumber);
+            else if (cells.Count != width)
+                throw new DataFormatException($"{where}: {cells.Count} values, but line {widthLine} has {width}; every row must have the same columns ({(width > PixelsPerImage ? "a label then 784 pixels" : "784 pixels")})");
+            images.Add(image);
+            labels.Add(cells.Count == PixelsPerImage + 1 ? Label(Unquote(text.AsSpan()[cells[0]]), where) : -1);
             sources.Add($"{displayName}:{lineNumber}");
         }
         if (lines.Overlong)
@@ -115,8 +127,25 @@ public static class CsvImages
         return cells;
     }
 
+    // A row of 785 values starts with its label, a digit 0-9; anything else (empty, 7.5, 12, a word) is an error, not -1.
+    private static int Label(ReadOnlySpan<char> cell, string where)
+    {
+        if (cell.Length == 1 && char.IsAsciiDigit(cell[0])) return cell[0] - '0';
+        throw new DataFormatException(cell.IsWhiteSpace()
+            ? $"{where}, column 1: no label; a row of 785 values is a digit label 0-9 then 784 pixel values"
+            : $"{where}, column 1: {MessageText.Quote(cell, 20)} is not a label; a row of 785 values is a digit label 0-9 then 784 pixel values (an index column? write the CSV without it)");
+    }
+
+    // A cell without the spaces around it and without one pair of double quotes around it ("12" reads as 12).
+    private static ReadOnlySpan<char> Unquote(ReadOnlySpan<char> cell)
+    {
+        cell = cell.Trim();
+        return cell.Length >= 2 && cell[0] == '"' && cell[^1] == '"' ? cell[1..^1].Trim() : cell;
+    }
+
     private static bool TryNumber(ReadOnlySpan<char> cell, out double value)
     {
+        cell = Unquote(cell);
         // Fast path for the usual cell, 1-3 plain digits; everything else goes to the full parser.
         if (cell.Length is > 0 and <= 3)
         {
@@ -132,13 +161,21 @@ public static class CsvImages
         return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
+    // A header names its columns: no cell is a number (Kaggle's "label,pixel0,..."), or the cells are the column numbers
+    // 0, 1, 2, ... (pandas' default; after an empty first cell, the index column's, when there are 785). A first row with
+    // some numbers and some words is data with an error in it, and is reported as such rather than skipped as a header
+    // (which would drop an image without a word).
     private static bool IsHeader(string text, List<Range> cells)
     {
         if (cells.Count is not (PixelsPerImage or PixelsPerImage + 1)) return false;
-        if (!TryNumber(text.AsSpan()[cells[0]], out _)) return true;
+        bool anyNumber = false, columnNumbers = true, afterIndex = cells.Count == PixelsPerImage + 1 && Unquote(text.AsSpan()[cells[0]]).IsEmpty;
         for (int i = 0; i < cells.Count; i++)
-            if (!TryNumber(text.AsSpan()[cells[i]], out double v) || v != i) return false;
-        return true;
+        {
+            bool number = TryNumber(text.AsSpan()[cells[i]], out double v);
+            anyNumber |= number;
+            columnNumbers &= afterIndex ? i == 0 || (number && v == i - 1) : number && v == i;
+        }
+        return !anyNumber || columnNumbers;
     }
 
     private static float[] ParseRow(string text, List<Range> cells, string where, double pixelMax, ValueStats stats)
@@ -153,7 +190,7 @@ public static class CsvImages
         for (int i = 0; i < PixelsPerImage; i++)
         {
             int column = first + i + 1;
-            ReadOnlySpan<char> cell = text.AsSpan()[cells[first + i]];
+            ReadOnlySpan<char> cell = Unquote(text.AsSpan()[cells[first + i]]);
             if (cell.IsWhiteSpace())
                 throw new DataFormatException($"{where}, column {column}: empty value; expected a pixel value 0-255");
             if (!TryNumber(cell, out double value))

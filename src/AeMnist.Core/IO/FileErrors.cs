@@ -39,6 +39,20 @@ public static class FileErrors
     };
 
 
+    /// <summary>
+    /// "PATH: WHAT not found" for a path that does not exist, or, when the path cannot exist because it is too long (over
+    /// 4095 bytes, or a name in it over 255), "PATH: the path is too long (...)"; the path escaped and cut either way.
+    /// </summary>
+    public static string NotFound(string path, string what = "file")
+    {
+        string shown = MessageText.Escape(path, 160);
+        int bytes = System.Text.Encoding.UTF8.GetByteCount(path);
+        int longest = path.Split('/').Max(part => System.Text.Encoding.UTF8.GetByteCount(part));
+        if (bytes > 4095 || longest > 255)
+            return $"{shown}: the path is too long ({bytes} bytes{(longest > 255 ? $", a name in it {longest}" : "")}; the file system allows 4095, and 255 a name)";
+        return $"{shown}: {what} not found";
+    }
+
     /// <summary>An IOException "PATH: cannot WHAT: REASON" for <paramref name="path"/>.</summary>
     public static IOException Cannot(string what, string path, Exception e, string? advice = null) =>
         new($"{path}: cannot {what}: {Reason(e)}{(advice is null ? "" : "; " + advice)}", e);

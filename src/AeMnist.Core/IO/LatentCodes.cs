@@ -8,25 +8,43 @@ namespace AeMnist.IO;
 
 public static class LatentCodes
 {
-    /// <summary>CSV with a header; sources are quoted when they hold a comma, a quote or a line break.</summary>
+    /// <summary>CSV with a header, as <see cref="WriteCsv"/> writes it (for small outputs and tests).</summary>
     public static string Csv(ReadOnlySpan<float> codes, int n, int length, IReadOnlyList<string> sources)
     {
-        var csv = new StringBuilder("index,source");
-        for (int j = 0; j < length; j++) csv.Append(CultureInfo.InvariantCulture, $",z{j}");
-        csv.Append('\n');
+        var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
+        WriteCsv(text, codes, n, length, sources);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Writes CSV with a header, row by row (never the whole file in memory); sources are safe CSV cells
+    /// (<see cref="CsvText.Cell"/>: quoted when they hold a comma, a quote or a line break, and never a formula).
+    /// </summary>
+    public static void WriteCsv(TextWriter csv, ReadOnlySpan<float> codes, int n, int length, IReadOnlyList<string> sources)
+    {
+        if ((long)n * length != codes.Length) throw new ArgumentException($"{n} codes of {length} values are not {codes.Length} values.", nameof(codes));
+        var line = new StringBuilder("index,source");
+        for (int j = 0; j < length; j++) line.Append(CultureInfo.InvariantCulture, $",z{j}");
+        csv.Write(line.Append('\n'));
         for (int i = 0; i < n; i++)
         {
-            string source = sources[i];
-            if (source.IndexOfAny([',', '"', '\n', '\r']) >= 0) source = "\"" + source.Replace("\"", "\"\"") + "\"";
-            csv.Append(CultureInfo.InvariantCulture, $"{i},{source}");
-            for (int j = 0; j < length; j++) csv.Append(',').Append(codes[i * length + j].ToString("R", CultureInfo.InvariantCulture));
-            csv.Append('\n');
+            line.Clear().Append(CultureInfo.InvariantCulture, $"{i},{CsvText.Cell(sources[i])}");
+            for (int j = 0; j < length; j++) line.Append(',').Append(codes[(int)((long)i * length + j)].ToString("R", CultureInfo.InvariantCulture));
+            csv.Write(line.Append('\n'));
         }
-        return csv.ToString();
+        csv.Flush();
     }
 
     /// <summary>The bytes of a .npy file holding <paramref name="codes"/> with <paramref name="shape"/>.</summary>
     public static byte[] Npy(ReadOnlySpan<float> codes, int[] shape)
+    {
+        var bytes = new MemoryStream();
+        WriteNpy(bytes, codes, shape);
+        return bytes.ToArray();
+    }
+
+    /// <summary>Writes a .npy file (version 1.0, little-endian float32, C order) holding <paramref name="codes"/> with <paramref name="shape"/>, in blocks.</summary>
+    public static void WriteNpy(Stream stream, ReadOnlySpan<float> codes, int[] shape)
     {
         long count = shape.Aggregate(1L, (p, d) => p * d);
         if (count != codes.Length) throw new ArgumentException($"shape ({string.Join(", ", shape)}) holds {count} values, not {codes.Length}.");
@@ -35,13 +53,19 @@ public static class LatentCodes
         // Magic (6) + version (2) + header length (2) + header, padded with spaces and a newline to a multiple of 64.
         int total = (10 + header.Length + 1 + 63) / 64 * 64;
         header = header.PadRight(total - 10 - 1) + "\n";
-        var bytes = new byte[total + 4L * codes.Length];
+        var head = new byte[total];
         byte[] magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0];
-        magic.CopyTo(bytes, 0);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
-        Encoding.ASCII.GetBytes(header, bytes.AsSpan(10));
-        for (int i = 0; i < codes.Length; i++)
-            System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(total + 4 * i), codes[i]);
-        return bytes;
+        magic.CopyTo(head, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(8), (ushort)header.Length);
+        Encoding.ASCII.GetBytes(header, head.AsSpan(10));
+        stream.Write(head);
+        var block = new byte[1 << 16];
+        for (int start = 0; start < codes.Length; start += block.Length / 4)
+        {
+            int take = Math.Min(block.Length / 4, codes.Length - start);
+            for (int i = 0; i < take; i++)
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(block.AsSpan(4 * i), codes[start + i]);
+            stream.Write(block, 0, 4 * take);
+        }
     }
 }

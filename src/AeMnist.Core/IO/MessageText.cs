@@ -10,9 +10,15 @@ public static class MessageText
     /// text cut to <paramref name="maxShown"/> characters with "...", so no input can split the message or
     /// flood the terminal.
     /// </summary>
-    public static string Quote(ReadOnlySpan<char> text, int maxShown = 80)
+    public static string Quote(ReadOnlySpan<char> text, int maxShown = 80) => "'" + Escape(text, maxShown) + "'";
+
+    /// <summary>
+    /// A path or name for a one-line message, unquoted: control characters escaped as in <see cref="Quote"/>, and a long
+    /// one cut to about <paramref name="maxShown"/> characters with "...".
+    /// </summary>
+    public static string Escape(ReadOnlySpan<char> text, int maxShown = 160)
     {
-        var sb = new StringBuilder("'");
+        var sb = new StringBuilder();
         int shown = 0;
         bool cut = false;
         foreach (char c in text)
@@ -28,6 +34,6 @@ public static class MessageText
             shown += piece.Length;
         }
         if (cut) sb.Append("...");
-        return sb.Append('\'').ToString();
+        return sb.ToString();
     }
 }

@@ -10,6 +10,9 @@ namespace AeMnist.Imaging;
 /// <summary>A decoded image: RGBA bytes (unpremultiplied, row-major) and its size.</summary>
 public sealed record RgbaImage(byte[] Rgba, int Width, int Height)
 {
+    /// <summary>The file holds several frames (an animated GIF or WebP), of which only the first was decoded.</summary>
+    public bool Animated { get; init; }
+
     /// <summary>True when every pixel's red, green and blue are equal (a gray image, whatever its file's colour type).</summary>
     public bool IsGray
     {
@@ -30,7 +33,7 @@ public static class ImageDecoder
     private const long MaxPixels = 64L << 20;
 
     /// <summary>
-    /// Decodes <paramref name="bytes"/> (PNG, JPEG, BMP, WebP, GIF: its first frame) to RGBA at the file's own size. The
+    /// Decodes <paramref name="bytes"/> (PNG, JPEG, BMP, WebP, GIF: its first frame, see <see cref="RgbaImage.Animated"/>) to RGBA at the file's own size. The
     /// header's size is checked (at most <see cref="MaxSide"/> a side) before anything is decoded.
     /// </summary>
     /// <exception cref="DataFormatException">Not an image of a known format, too large, or truncated or corrupt data; the message starts with <paramref name="name"/>.</exception>
@@ -55,7 +58,7 @@ public static class ImageDecoder
         finally { handle.Free(); }
         if (result == SKCodecResult.IncompleteInput) throw new DataFormatException($"{name}: the image data is truncated");
         if (result != SKCodecResult.Success) throw new DataFormatException($"{name}: the {codec.EncodedFormat} data cannot be decoded ({result})");
-        return new RgbaImage(rgba, declared.Width, declared.Height);
+        return new RgbaImage(rgba, declared.Width, declared.Height) { Animated = codec.FrameCount > 1 };
     }
 
     /// <summary><paramref name="image"/> resized to exactly <paramref name="width"/> x <paramref name="height"/> (itself when it already is).</summary>

@@ -12,7 +12,11 @@ namespace AeMnist.Imaging;
 /// <see cref="InkInAlphaOnly"/>: composited on black the image is (nearly) blank although its alpha channel draws a
 /// shape — dark ink on a transparent background, which needs --invert.
 /// </summary>
-public sealed record GrayImage(byte[] Pixels, int Width, int Height, bool HasAlpha, bool InkInAlphaOnly);
+public sealed record GrayImage(byte[] Pixels, int Width, int Height, bool HasAlpha, bool InkInAlphaOnly)
+{
+    /// <summary>The file holds several frames (an animated GIF or WebP), of which only the first was decoded.</summary>
+    public bool Animated { get; init; }
+}
 
 public static class ImageFiles
 {
@@ -86,7 +90,7 @@ public static class ImageFiles
             blackMax = Math.Max(blackMax, (int)Math.Round(onBlack));
         }
         bool inkInAlpha = hasAlpha && !invert && blackMax <= 25 && alphaMax - alphaMin >= 128;
-        return new GrayImage(gray, width, height, hasAlpha, inkInAlpha);
+        return new GrayImage(gray, width, height, hasAlpha, inkInAlpha) { Animated = codec.FrameCount > 1 };
     }
 
     /// <summary>Encodes 8-bit gray pixels (row-major) as a PNG, e.g. for tests and example inputs.</summary>

@@ -43,7 +43,7 @@ public static class ModelFile
         if (Directory.Exists(path))
             throw new DataFormatException($"{path}: is a directory; pass the model file, or use --run DIR");
         if (!File.Exists(path) && IO.FileKinds.Of(path) == IO.FileKind.Missing)
-            throw new DataFormatException($"{path}: model file not found");
+            throw new DataFormatException(IO.FileErrors.NotFound(path, "model file"));
         // A torch.save file is refused by its first bytes; only a regular file is peeked at, so a pipe is read once.
         if (IO.FileKinds.Of(path) == IO.FileKind.Regular) RefuseTorchSave(path, name);
         // The architecture, its settings and every tensor's name and shape are checked against the header, before the
@@ -185,6 +185,26 @@ public static class ModelFile
             if (bad >= 0)
                 throw new DataFormatException(
                     $"{file}: {what}tensor {Quote(t.Name)} holds {t.Data[bad]} at index {bad}; a model with non-finite weights gives no meaningful error (retrain it)");
+            CheckBatchNormStatistic(t, file, what);
+        }
+    }
+
+    // Batch norm's running statistics as PyTorch keeps them: a variance is never negative (normalising by the square root
+    // of a negative number gives NaN for every image), and the count of batches tracked is a whole number, 0 or more.
+    private static void CheckBatchNormStatistic(NamedTensor t, string file, string what)
+    {
+        ReadOnlySpan<float> data = t.Data;
+        if (t.Name == "running_var" || t.Name.EndsWith(".running_var", StringComparison.Ordinal))
+        {
+            for (int i = 0; i < data.Length; i++)
+                if (data[i] < 0)
+                    throw new DataFormatException($"{file}: {what}tensor {Quote(t.Name)} holds the variance {data[i]} at index {i}; a batch-norm variance is never negative (the file is corrupt or edited)");
+        }
+        else if (t.Name == "num_batches_tracked" || t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+        {
+            for (int i = 0; i < data.Length; i++)
+                if (data[i] < 0 || data[i] != MathF.Floor(data[i]))
+                    throw new DataFormatException($"{file}: {what}tensor {Quote(t.Name)} holds {data[i]}; batch norm's count of batches tracked is a whole number, 0 or more (the file is corrupt or edited)");
         }
     }
 

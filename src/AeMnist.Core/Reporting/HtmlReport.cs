@@ -15,6 +15,18 @@ public static class HtmlReport
     /// <summary>The file name <c>report --compare</c> writes by default; never read as a run.</summary>
     public const string ComparisonFileName = "comparison.html";
 
+    /// <summary>
+    /// The meta element that says what a page is (a report of the model file named in it, or a comparison), so a later
+    /// report replaces only a page aemnist wrote for the same model, never another model's report or a user's file.
+    /// </summary>
+    public const string MarkerName = "aemnist-report";
+
+    /// <summary>The marker's content on a comparison page.</summary>
+    public const string ComparisonMarker = "comparison";
+
+    /// <summary>The marker element of a page for <paramref name="subject"/> (a model file's full path, or <see cref="ComparisonMarker"/>).</summary>
+    public static string Marker(string subject) => $"<meta name=\"{MarkerName}\" content=\"{E(subject)}\" />";
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private sealed record SampleChart(Chart Chart, string Note);
@@ -137,7 +149,7 @@ public static class HtmlReport
         var charts = built.Charts;
         Reading reading = Readings.Read(input);
         var h = new StringBuilder();
-        Head(h, input.Title);
+        Head(h, input.Title, input.ModelFile);
         h.Append($"<header>\n<h1>{E(input.Title)}</h1>\n");
         h.Append($"<p class=\"reading\">{E(reading.Headline)}</p>\n");
         if (reading.Warnings.Count > 0)
@@ -316,9 +328,10 @@ public static class HtmlReport
         }
         """;
 
-    private static void Head(StringBuilder h, string title)
+    private static void Head(StringBuilder h, string title, string subject)
     {
         h.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n")
+         .Append(Marker(subject)).Append('\n')
          .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n")
          .Append($"<title>{E(title)}</title>\n<style>\n{Css}\n</style>\n</head>\n<body>\n<main>\n");
     }
@@ -397,7 +410,7 @@ public static class HtmlReport
         foreach (var (_, input) in runs) Validate(input);
         var h = new StringBuilder();
         string title = $"Comparison of {runs.Count} runs";
-        Head(h, title);
+        Head(h, title, ComparisonMarker);
         h.Append($"<header>\n<h1>{E(title)}</h1>\n<p class=\"lede\">{E(string.Join(", ", runs.Select(r => r.RunName)))}</p>\n");
         string items = runs.All(r => r.Input.IsMnist) ? "digits" : "images";
         var best = runs.Select((r, i) => (r, i)).Where(x => double.IsFinite(x.r.Input.Metrics.Auroc)).OrderByDescending(x => x.r.Input.Metrics.Auroc).FirstOrDefault();

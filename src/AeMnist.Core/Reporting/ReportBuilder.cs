@@ -116,6 +116,7 @@ public static class ReportBuilder
             TestUsedForEarlyStopping = outcome.TestUsedForEarlyStopping,
             ConstantOutput = outcome.ConstantOutput,
             TrainedElsewhere = elsewhere,
+            ModelFile = Path.GetFullPath(modelPath),
             Warnings = warnings,
             Metrics = new ReportMetrics
             {

@@ -82,6 +82,9 @@ public sealed record ReportInput
 {
     public required string Title { get; init; }
 
+    /// <summary>The full path of the model file the report is of ("" when unknown), written into the page's marker.</summary>
+    public string ModelFile { get; init; } = "";
+
     /// <summary>The run's settings in display order (model, protocol, seed, threshold, timings, ...).</summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; init; } = [];
 

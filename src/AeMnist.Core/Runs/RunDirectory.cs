@@ -166,7 +166,7 @@ public sealed partial class RunDirectory
     {
         FileKind kind = FileKinds.Of(path);
         if (kind == FileKind.Missing)
-            throw new DataFormatException($"{path}: run directory not found");
+            throw new DataFormatException(FileErrors.NotFound(path, "run directory"));
         if (kind != FileKind.Directory)
             throw new DataFormatException($"{path}: is {FileKinds.Describe(kind)}, not a run directory{(kind == FileKind.Regular && fileHint is not null ? "; " + fileHint : "")}");
     }

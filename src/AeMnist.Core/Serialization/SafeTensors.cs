@@ -31,7 +31,7 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         FileKind kind = FileKinds.Of(path);
         if (kind == FileKind.Directory) throw new DataFormatException($"{path}: is a directory, not a safetensors file");
-        if (kind == FileKind.Missing) throw new DataFormatException($"{path}: file not found");
+        if (kind == FileKind.Missing) throw new DataFormatException(IO.FileErrors.NotFound(path));
         string name = Path.GetFileName(path);
         try
         {

@@ -31,6 +31,21 @@ public class SplitterTests
     }
 
     [Fact]
+    public void A_validation_fraction_must_leave_images_to_train_on()
+    {
+        // Issue 20: --validation 0.999 trained on a handful of images without a word; now it is refused, naming the counts.
+        byte[] labels = new byte[1000];
+        var options = new SplitOptions(SplitProtocol.OneClass, 0, Validation: 0.995);
+        var e = Assert.Throws<ArgumentException>(() => Splitter.Split(labels, labels.Length, options));
+        Assert.Equal("--validation 0.995 leaves 5 of 1000 images to train on (at least 10 are needed); choose a smaller fraction, such as 0.1", e.Message);
+        Assert.Equal(10, Splitter.Split(labels, labels.Length, options with { Validation = 0.99 }).Train.Length);
+        // A small training part may give half of itself to validation, no more.
+        byte[] few = new byte[12];
+        Assert.Equal(6, Splitter.Split(few, few.Length, options with { Validation = 0.5 }).Train.Length);
+        Assert.Throws<ArgumentException>(() => Splitter.Split(few, few.Length, options with { Validation = 0.6 }));
+    }
+
+    [Fact]
     public void Same_options_give_the_same_indices_and_another_seed_does_not()
     {
         var a = Split(new SplitOptions(Seed: 7, Validation: 0.1));

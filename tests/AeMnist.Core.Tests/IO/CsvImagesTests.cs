@@ -109,8 +109,11 @@ public sealed class CsvImagesTests : IDisposable
         string With(string cell, int index) => string.Join(",", Enumerable.Range(0, 784).Select(i => i == index ? cell : "0"));
         Assert.Equal("digits.csv line 2, column 12: 'abc' is not a number; expected a pixel value 0-255", Error(Row(0) + "\n" + With("abc", 11)));
         Assert.Equal("digits.csv line 2, column 1: 'x' is not a number; expected a pixel value 0-255", Error(Row(0) + "\n" + With("x", 0)));
-        // In a 785-value row the first value is a label and is not read.
-        Assert.Equal(2, CsvImages.Read(new StringReader(Row(0) + "\n" + Row(1, "x")), "digits.csv").Count);
+        // Every row has the columns of the first (issue 20: a row with a label among rows without would shift nothing
+        // silently), and a 785th value is a digit label.
+        Assert.Equal("digits.csv line 2: 785 values, but line 1 has 784; every row must have the same columns (784 pixels)", Error(Row(0) + "\n" + Row(1, "x")));
+        Assert.Equal("digits.csv line 2, column 1: 'x' is not a label; a row of 785 values is a digit label 0-9 then 784 pixel values (an index column? write the CSV without it)",
+            Error(Row(0, "1") + "\n" + Row(1, "x")));
         Assert.Equal("digits.csv line 1, column 784: NaN is not a pixel value; expected 0-255", Error(With("NaN", 783)));
         Assert.Equal("digits.csv line 1, column 5: '256' is outside the pixel range 0-255", Error(With("256", 4)));
         Assert.Equal("digits.csv line 1, column 5: '-1' is outside the pixel range 0-255", Error(With("-1", 4)));
@@ -120,6 +123,38 @@ public sealed class CsvImagesTests : IDisposable
         // The quote is cut at its printed length (20): an escape counts as the six characters it prints as.
         Assert.Equal("digits.csv line 1, column 3: '1\\u0007xxxxxxxxxxxxx...' is not a number; expected a pixel value 0-255",
             Error(With("1\u0007" + new string('x', 40), 2)));
+    }
+
+    [Fact]
+    public void RowsNeverShift_LabelsAreDigits_QuotedNumbersRead_AndAFirstRowOfDataIsNotAHeader()
+    {
+        // Widths that differ, either way round, name the line and the first row's width.
+        Assert.Equal("digits.csv line 3: 784 values, but line 1 has 785; every row must have the same columns (a label then 784 pixels)",
+            Error(Row(0, "1") + "\n" + Row(1, "2") + "\n" + Row(2)));
+        // A missing label (an empty first cell of a 785-value row) or one that is not a digit is an error, never -1.
+        Assert.Equal("digits.csv line 2, column 1: no label; a row of 785 values is a digit label 0-9 then 784 pixel values", Error(Row(0, "1") + "\n" + Row(1, "")));
+        Assert.StartsWith("digits.csv line 1, column 1: '12' is not a label", Error(Row(0, "12")));
+        Assert.StartsWith("digits.csv line 1, column 1: '7.5' is not a label", Error(Row(0, "7.5")));
+        // Numbers in double quotes (a spreadsheet's export) are read as the numbers.
+        string quoted = "\"3\"," + string.Join(",", Enumerable.Range(0, 784).Select(i => $"\"{i % 256}\""));
+        CsvImageSet set = CsvImages.Read(new StringReader(quoted), "q.csv");
+        Assert.Equal([3], set.Labels);
+        for (int i = 0; i < 784; i++) Assert.Equal(Expected(i, 0), set.Pixels[i]);
+        // A first row with one unparsable cell among numbers is data with an error, not a header skipped in silence.
+        string With(string cell, int index) => string.Join(",", Enumerable.Range(0, 784).Select(i => i == index ? cell : "0"));
+        Assert.Equal("digits.csv line 1, column 1: 'x' is not a number; expected a pixel value 0-255", Error(With("x", 0) + "\n" + Row(1)));
+        Assert.Equal("digits.csv line 1, column 300: 'oops' is not a number; expected a pixel value 0-255", Error(With("oops", 299) + "\n" + Row(1)));
+    }
+
+    [Fact]
+    public void A_row_past_the_budget_is_refused_before_it_is_held()
+    {
+        string text = string.Join("\n", Enumerable.Range(0, 5).Select(i => Row(i)));
+        Assert.Equal(5, CsvImages.Read(new StringReader(text), "d.csv", maxImages: 5).Count);
+        var e = Assert.Throws<DataFormatException>(() => CsvImages.Read(new StringReader(text), "d.csv", maxImages: 4));
+        Assert.Equal("d.csv line 5: more than 4 images; aemnist reads at most 4 from one CSV", e.Message);
+        e = Assert.Throws<DataFormatException>(() => CsvImages.Read(new StringReader(text), "d.csv", maxImages: 2, tooMany: "shared budget"));
+        Assert.Equal("shared budget", e.Message);
     }
 
     [Fact]
