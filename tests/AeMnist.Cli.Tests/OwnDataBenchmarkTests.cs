@@ -15,10 +15,10 @@ public sealed class OwnDataBenchmarkTests : IDisposable
 
     private const string Model = "dense:hidden=16,4:epochs=2:batch-size=8";
 
-    // Three classes of 16x16 gray images: a bright bar (rows), a column, a diagonal, moved a little per image.
-    private string Shapes(int perClass = 15)
+    // Three classes of size x size gray images (16x16 unless told): a bright bar (rows), a column, a diagonal, moved a little per image.
+    private string Shapes(int perClass = 15, int size = 16, string name = "shapes")
     {
-        string root = _scratch.File("shapes");
+        string root = _scratch.File(name);
         string[] names = ["bar", "column", "diagonal"];
         var random = new Random(3);
         for (int k = 0; k < names.Length; k++)
@@ -26,15 +26,15 @@ public sealed class OwnDataBenchmarkTests : IDisposable
             Directory.CreateDirectory(Path.Combine(root, names[k]));
             for (int i = 0; i < perClass; i++)
             {
-                var pixels = new byte[16 * 16];
+                var pixels = new byte[size * size];
                 int shift = i % 5;
-                for (int y = 0; y < 16; y++)
-                    for (int x = 0; x < 16; x++)
+                for (int y = 0; y < size; y++)
+                    for (int x = 0; x < size; x++)
                     {
                         bool on = k switch { 0 => Math.Abs(y - 5 - shift) < 2, 1 => Math.Abs(x - 5 - shift) < 2, _ => Math.Abs(x - y + shift - 2) < 2 };
-                        pixels[y * 16 + x] = (byte)(on ? 200 + random.Next(50) : random.Next(30));
+                        pixels[y * size + x] = (byte)(on ? 200 + random.Next(50) : random.Next(30));
                     }
-                File.WriteAllBytes(Path.Combine(root, names[k], $"{i:00}.png"), ImageFiles.EncodeGrayPng(pixels, 16, 16));
+                File.WriteAllBytes(Path.Combine(root, names[k], $"{i:00}.png"), ImageFiles.EncodeGrayPng(pixels, size, size));
             }
         }
         return root;
@@ -127,6 +127,10 @@ public sealed class OwnDataBenchmarkTests : IDisposable
         Refused(2, "--train-normal + --test-normal", "--model", Model, "--protocol", "seed");
         Refused(2, "--seeds", "--model", Model, "--seeds", "18446744073709551615-18446744073709551616");
         Refused(2, "are the same configuration", "--model", "dense:lr=0.001", "dense:lr=1e-3");
+
+        // A model that cannot take the data's images: refused before any cell trains, saying why and what to do.
+        data = Shapes(perClass: 6, size: 13, name: "odd");
+        Refused(2, "--model 'bottleneck' cannot run on 13x13 images: the bottleneck model needs a height and width divisible by 4", "--model", Model, "bottleneck");
     }
 
     [Fact]

@@ -229,9 +229,9 @@ public static class BenchmarkReport
                     : string.Create(CultureInfo.InvariantCulture, $"`{model.Text}`: early stopping watches a validation split of {model.Validation:P0} of the normal training images; the test split only reports."));
         lines.Add($"AUROC in percent, mean over the seeds per {noun}; the mean is over the {plural} with a finished cell ± the sample standard deviation over seeds of that mean. Cells that diverged or collapsed are listed and not counted.");
         if (!grid.ReferencesApply)
-            lines.Add(data.IsMnist
-                ? "The published rows are for MNIST's one-class protocol over its ten digits, so they are not shown."
-                : "No published rows: none are known for this data.");
+            lines.Add(!data.IsMnist ? "No published rows: none are known for this data."
+                : data.Sha256 != BenchmarkGrid.MnistSha256 ? $"The published rows are for MNIST itself (sha256 {BenchmarkGrid.MnistSha256[..12]}...); these are other images in its format, so they are not shown."
+                : "The published rows are for MNIST's one-class protocol, so they are not shown.");
         return lines;
     }
 

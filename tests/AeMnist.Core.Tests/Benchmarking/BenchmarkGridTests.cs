@@ -89,7 +89,7 @@ public class BenchmarkGridTests
         new("image folder", "/data/parts", new string('a', 64), classes, IsMnist: false, HasTestPart: false, new ImageShape(1, 16, 16), new ImageRules());
 
     private static BenchmarkData Mnist() =>
-        new(MnistFiles.Kind, "/data/mnist", new string('b', 64), [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))], IsMnist: true, HasTestPart: true, ImageShape.Mnist, new ImageRules());
+        new(MnistFiles.Kind, "/data/mnist", BenchmarkGrid.MnistSha256, [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))], IsMnist: true, HasTestPart: true, ImageShape.Mnist, new ImageRules());
 
     [Theory]
     [InlineData("all", new[] { 0, 1, 2 })]
@@ -162,10 +162,18 @@ public class BenchmarkGridTests
     }
 
     [Fact]
+    public void TheShippedMnistIsTheDataThePublishedRowsWereMeasuredOn() =>
+        Assert.Equal(BenchmarkGrid.MnistSha256, MnistFiles.Load(RepoPaths.MnistDirectory).Sha256);
+
+    [Fact]
     public void PublishedRowsOnlyForMnistsOneClassProtocolAndTheirMeansOverTheSameDigits()
     {
         Assert.Empty(BenchmarkReport.References(Grid(Data("a", "b"), ["dense"], [0, 1])));
         Assert.Empty(BenchmarkReport.References(Grid(Mnist(), ["dense"], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], SplitProtocol.Seed)));
+        // Other images in MNIST's format (Fashion-MNIST, a part of MNIST) are not what the rows were measured on.
+        BenchmarkGrid fashion = Grid(Mnist() with { Sha256 = new string('c', 64) }, ["dense"], [0, 1]);
+        Assert.Empty(BenchmarkReport.References(fashion));
+        Assert.Contains(BenchmarkReport.Description(fashion), l => l.Contains("other images in its format", StringComparison.Ordinal));
         IReadOnlyList<BenchmarkRow> all = BenchmarkReport.References(Grid(Mnist(), ["dense"], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
         BenchmarkRow svdd = all.Single(r => r.Kind == "published");
         Assert.Equal(94.80, svdd.Mean, 9);
