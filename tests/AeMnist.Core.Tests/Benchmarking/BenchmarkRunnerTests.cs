@@ -1,11 +1,14 @@
 // The benchmark's cell rules on a tiny generated dataset of three classes (16x16, no test part, 1-2 epochs): a cell's
 // number comes from a run of exactly its configuration (a checkpoint of another is trained again from scratch, one of
 // its own resumes to the same bits), files made from other data stop it before anything trains, a diverged run is no
-// AUROC and no part of a mean, and an error in one of several parallel cells reaches the caller as itself.
+// AUROC and no part of a mean, nor is a collapsed one, and an error in one of several parallel cells reaches the
+// caller as itself.
 using AeMnist.Benchmarking;
 using AeMnist.Data;
+using AeMnist.Detection;
 using AeMnist.Engines;
 using AeMnist.Engines.Native;
+using AeMnist.Models;
 using AeMnist.Runs;
 using AeMnist.Scoring;
 using AeMnist.Tensors;
@@ -140,6 +143,28 @@ public sealed class BenchmarkRunnerTests : IDisposable
         CellResult again = Assert.Single(BenchmarkRunner.Finished(grid));
         Assert.Equal(CellStatus.Diverged, again.Status);
         Assert.True(again.Reused);
+    }
+
+    [Fact]
+    public void A_collapsed_cell_is_no_auroc_and_no_part_of_a_mean()
+    {
+        Dataset data = Shapes();
+        BenchmarkGrid grid = Grid(data, "collapsed", classes: [0]);
+        Assert.Equal(CellStatus.Finished, Assert.Single(BenchmarkRunner.Run(grid, data, NativeEngine.Catalog, 1, 1)).Status);
+        // The cell's model made constant (its decoder's weights zero: every image reconstructs as the same image), its result gone.
+        string cell = BenchmarkRunner.CellDirectory(grid, grid.Cells.Single());
+        var (_, weights, metadata) = DetectorFile.Load(Path.Combine(cell, RunDirectory.ModelFileName));
+        DetectorFile.Save(Path.Combine(cell, RunDirectory.ModelFileName),
+            new StateDict(weights.Tensors.Select(t => t.Name.StartsWith("decoder", StringComparison.Ordinal) ? t with { Data = new float[t.Data.Length] } : t)), metadata);
+        File.Delete(Path.Combine(cell, BenchmarkRunner.CellFileName));
+        CellResult collapsed = Assert.Single(BenchmarkRunner.Run(grid, data, NativeEngine.Catalog, 1, 1));
+        Assert.Equal(CellStatus.Collapsed, collapsed.Status);
+        Assert.True(collapsed.ConstantOutput);
+        Assert.Empty(collapsed.Auroc);
+        BenchmarkRow row = Assert.Single(BenchmarkReport.Rows(grid, [collapsed]));
+        Assert.Equal((0, 1), (row.Cells, row.Collapsed));
+        Assert.True(double.IsNaN(row.Mean));
+        Assert.Equal(CellStatus.Collapsed, Assert.Single(BenchmarkRunner.Finished(grid)).Status);
     }
 
     [Fact]
