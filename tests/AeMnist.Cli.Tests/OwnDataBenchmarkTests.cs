@@ -108,6 +108,30 @@ public sealed class OwnDataBenchmarkTests : IDisposable
     }
 
     [Fact]
+    public void MVTec_ADs_layout_benchmarks_the_classes_with_training_images_on_its_test_part()
+    {
+        // train/good and test/good, test/column: the defect class has no training images, so it is never normal.
+        string shapes = Shapes(perClass: 12);
+        string root = _scratch.File("mvtec");
+        foreach ((string part, string cls, string from, int first, int count) in new[] { ("train", "good", "bar", 0, 8), ("test", "good", "bar", 8, 4), ("test", "column", "column", 0, 4) })
+        {
+            Directory.CreateDirectory(Path.Combine(root, part, cls));
+            for (int i = first; i < first + count; i++) File.Copy(Path.Combine(shapes, from, $"{i:00}.png"), Path.Combine(root, part, cls, $"{i:00}.png"));
+        }
+        CliResult result = Benchmark(root, "mvtec", "--score", "mse");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("1 model(s) x 1 class(es)", result.Stdout);
+        Assert.Contains("class 'good' seed 1: AUROC mse", result.Stdout);
+        Assert.Contains("(1 of 2 classes)", result.Stdout);
+        Assert.Contains("tested on the data's whole test part", result.Stdout);
+        // Naming the defect class as normal is refused: it has no training images.
+        CliResult defect = Benchmark(root, "mvtec-defect", "--score", "mse", "--classes", "column");
+        Assert.Equal(2, defect.ExitCode);
+        Assert.Contains("the training part of the data has no images of class", defect.Stderr);
+        Assert.False(Directory.Exists(_scratch.File("mvtec-defect")));
+    }
+
+    [Fact]
     public void Configurations_that_cannot_run_are_refused_before_anything_is_written()
     {
         string data = Shapes(perClass: 6);
