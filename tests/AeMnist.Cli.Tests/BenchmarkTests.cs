@@ -26,7 +26,10 @@ public sealed class BenchmarkTests : IDisposable
         string bench = Path.Combine(_dir, "bench");
         foreach (string file in new[] { "benchmark.md", "benchmark.csv", "benchmark.json", "benchmark.html" })
             Assert.True(File.Exists(Path.Combine(bench, file)), file);
-        string cell = Path.Combine(bench, "cells", "dense-epochs=1-validation=0.1", "d7-s3");
+        // One directory per configuration: its text and a hash of the whole configuration; one per cell: digit and seed.
+        string modelDirectory = Assert.Single(Directory.GetDirectories(Path.Combine(bench, "cells")));
+        Assert.Matches("^dense-epochs=1-validation=0.1-[0-9a-f]{16}$", Path.GetFileName(modelDirectory));
+        string cell = Path.Combine(modelDirectory, "d7-s3");
         JsonObject cellJson = JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "cell.json")))!.AsObject();
         double auroc = (double)cellJson["auroc"]!["ssim"]!;
         Assert.InRange(auroc, 0.5, 1.0);
@@ -67,12 +70,25 @@ public sealed class BenchmarkTests : IDisposable
         Assert.Contains("quality gate not met: the best mean AUROC", gate.Stderr);
         Assert.Equal(0, Benchmark("--min-mean-auroc", "0.5").ExitCode);
 
-        // The same directory with another configuration under the same name is refused, not mixed.
+        // A cell.json that claims another configuration is no result: the cell is scored again from its run, which is this one's.
         string cellFile = Path.Combine(cell, "cell.json");
+        JsonObject recorded = JsonNode.Parse(File.ReadAllText(cellFile))!.AsObject();
+        Assert.Equal("finished", (string?)recorded["status"]);
+        Assert.Matches("^[0-9a-f]{64}$", (string)recorded["data"]!["sha256"]!);
         File.WriteAllText(cellFile, File.ReadAllText(cellFile).Replace("\"epochs\": 1", "\"epochs\": 2"));
-        CliResult mixed = Benchmark();
-        Assert.Equal(1, mixed.ExitCode);
-        Assert.Contains("another configuration", mixed.Stderr);
+        CliResult rescored = Benchmark();
+        Assert.True(rescored.ExitCode == 0, rescored.ToString());
+        Assert.Equal(runJson, File.ReadAllText(Path.Combine(cell, "run.json")));
+        Assert.Equal(1, (int)JsonNode.Parse(File.ReadAllText(cellFile))!["run_configuration"]!["train"]!["epochs"]!);
+
+        // A run of another configuration where the cell lives is not its result: it is trained again from scratch.
+        File.Delete(cellFile);
+        File.WriteAllText(Path.Combine(cell, "run.json"), runJson.Replace("\"epochs\": 1,", "\"epochs\": 2,"));
+        CliResult retrained = Benchmark();
+        Assert.True(retrained.ExitCode == 0, retrained.ToString());
+        Assert.Contains("another configuration (train.epochs 2, not 1); training the cell again from scratch", retrained.Stderr);
+        Assert.Equal(1, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "run.json")))!["options"]!["epochs"]!);
+        Assert.Equal(auroc, (double)JsonNode.Parse(File.ReadAllText(cellFile))!["auroc"]!["ssim"]!);
     }
 
     [Theory]
