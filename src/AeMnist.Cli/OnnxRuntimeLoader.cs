@@ -19,7 +19,7 @@ internal static class OnnxRuntimeLoader
 
     /// <summary>The one line a build without ONNX Runtime gives for --verify.</summary>
     public const string Absent =
-        "--verify: this aemnist was built without ONNX Runtime (53 MB, left out of the default build); from a checkout run " +
+        "--verify: this aemnist was built without ONNX Runtime (140 MB, left out of the default build); from a checkout run " +
         "'dotnet run -c Release --project src/AeMnist.Cli -p:WithOnnxRuntime=true -- export ... --verify', or check the file with ONNX Runtime yourself (docs/export.md)";
 
     /// <summary>The runner, loaded by name; a build without it is a usage error saying how to get it.</summary>
