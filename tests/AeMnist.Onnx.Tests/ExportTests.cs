@@ -185,6 +185,23 @@ public sealed class ExportTests(TrainedRuns runs, ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_model_file_copied_out_of_its_run_exports_from_the_split_it_records()
+    {
+        string run = runs.Run("dense");
+        string copy = runs.File("dense-elsewhere.safetensors");
+        File.Copy(Path.Combine(run, "model.safetensors"), copy, overwrite: true);
+        string file = runs.File("dense-elsewhere.onnx");
+        CliResult export = Aemnist.Run("export", "--model-file", copy, "--output", file, "--quiet");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        CliResult score = Aemnist.Run("score", "--model-file", copy, "--input", runs.CsvPath, "--p-values", "--quiet");
+        Assert.True(score.ExitCode == 0, score.Stderr);
+        OnnxOutputs outputs = Compare("dense outside its run", File.ReadAllBytes(file), ParseScores(score.Stdout));
+        // Its metadata records its split, so the p-values come from the shipped MNIST's train split, as for the run.
+        Assert.NotNull(outputs.PValues);
+        Assert.Contains("train split", outputs.Metadata["p_value_calibration"]);
+    }
+
+    [Fact]
     public void A_score_without_a_graph_is_refused_with_the_scores_that_have_one()
     {
         var e = Assert.Throws<NotSupportedException>(() => DetectorExport.CheckScore((ScoreKind)999));

@@ -121,6 +121,7 @@ internal static class ExportCommand
 
             AtomicFile.WriteAllBytes(path, bytes);
             var warnings = new Warnings(parse.InvocationConfiguration.Error);
+            if (loaded.RecordedCollapsed) warnings.Add(ModelHealth.CollapseWarning(loaded.ModelPath));
             if (metadata.Resize)
                 warnings.Add($"the model was trained on images resized to {detector.ImageShape}, and the exported graph does not resize (SkiaSharp's filter has no exact ONNX form): give it images of that size");
             if (calibration is not null && split!.Validation.Length == 0)
