@@ -202,6 +202,19 @@ public sealed class ExportTests(TrainedRuns runs, ITestOutputHelper output)
     }
 
     [Fact]
+    public void Evaluate_takes_the_alpha_rule_and_says_what_it_promises()
+    {
+        CliResult evaluate = Aemnist.Run("evaluate", "--run", runs.Run("bottleneck"), "--alpha", "0.1", "--json", "--quiet");
+        Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
+        string rule = (string)System.Text.Json.Nodes.JsonNode.Parse(evaluate.Stdout)!["threshold_rule"]!;
+        Assert.Contains("--alpha 0.1: conformal p-value <= 0.1 against the 30 normal digits of the validation split", rule);
+        Assert.Contains("at most 10% of new normal digits flagged", rule);
+        CliResult both = Aemnist.Run("evaluate", "--run", runs.Run("bottleneck"), "--alpha", "0.1", "--fpr", "0.1");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("at most one of", both.Stderr);
+    }
+
+    [Fact]
     public void A_score_without_a_graph_is_refused_with_the_scores_that_have_one()
     {
         var e = Assert.Throws<NotSupportedException>(() => DetectorExport.CheckScore((ScoreKind)999));
