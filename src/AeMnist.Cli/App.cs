@@ -51,6 +51,7 @@ public static class App
             ScoreCommand.Build(),
             ReportCommand.Build(),
             EncodeCommand.Build(),
+            ExportCommand.Build(),
             BenchmarkCommand.Build(),
             DataCommand.Build(),
         };

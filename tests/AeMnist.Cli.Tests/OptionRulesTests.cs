@@ -33,7 +33,7 @@ public sealed class OptionRulesTests
     {
         // Guards the theory below: it must see the options of every command that has numbers.
         var commands = NumericOptions().Select(row => (string)row[0]).Distinct().ToArray();
-        Assert.Equal(["train", "evaluate", "score", "report", "encode", "benchmark"], commands);
+        Assert.Equal(["train", "evaluate", "score", "report", "encode", "export", "benchmark"], commands);
         Assert.True(NumericOptions().Count() >= 25);
     }
 

@@ -22,6 +22,7 @@ internal static class EvaluateCommand
         var contamination = SharedOptions.OptionalDouble("--contamination", "Threshold at the (1 - F) quantile of the train split's errors", "F");
         var percentile = SharedOptions.OptionalDouble("--percentile", "Threshold at the P-th percentile of the train split's normal-digit errors", "P");
         var fpr = SharedOptions.OptionalDouble("--fpr", "Threshold that flags a share F of the normal digits of the validation split (else the train split); needs no known anomalies", "F");
+        var alpha = SharedOptions.OptionalDouble("--alpha", "Flag images whose conformal p-value against the normal digits of the validation split (else the train split) is at most A (docs/export.md)", "A");
         var inputs = new InputOptions(labelled: true);
         var minF1 = SharedOptions.OptionalDouble("--min-f1", "Exit with code 3 if F1 (anomaly positive) is below X", "X");
         var minAuroc = SharedOptions.OptionalDouble("--min-auroc", "Exit with code 3 if AUROC is below X", "X");
@@ -38,11 +39,11 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a model on its test split or on labelled --input data: confusion matrix, F1, AUROC, AP, per-digit flag rates");
         foreach (Option o in model.All) command.Add(o);
         foreach (Option o in split.All) command.Add(o);
-        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, .. inputs.All, score.Option, minF1, minAuroc, report, outputPath, data, json, quiet]) command.Add(o);
+        foreach (Option o in (Option[])[threshold, contamination, percentile, fpr, alpha, .. inputs.All, score.Option, minF1, minAuroc, report, outputPath, data, json, quiet]) command.Add(o);
 
         command.SetAction(parse =>
         {
-            ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile), parse.GetValue(fpr));
+            ThresholdRule rule = ReadRule(parse.GetValue(threshold), parse.GetValue(contamination), parse.GetValue(percentile), parse.GetValue(fpr), parse.GetValue(alpha));
             double? f1Gate = Gate(parse.GetValue(minF1), "--min-f1"), aurocGate = Gate(parse.GetValue(minAuroc), "--min-auroc");
             string? metricsPath = parse.GetValue(outputPath);
             if (metricsPath is not null)
@@ -136,10 +137,12 @@ internal static class EvaluateCommand
             throw new IOException($"{run.Path}: the run directory was removed while aemnist was working; nothing was written");
     }
 
-    internal static ThresholdRule ReadRule(double? threshold, double? contamination, double? percentile, double? fpr = null)
+    internal static ThresholdRule ReadRule(double? threshold, double? contamination, double? percentile, double? fpr = null, double? alpha = null)
     {
-        int given = (threshold is null ? 0 : 1) + (contamination is null ? 0 : 1) + (percentile is null ? 0 : 1) + (fpr is null ? 0 : 1);
-        if (given > 1) throw new UsageException("give at most one of --threshold, --contamination, --percentile and --fpr");
+        int given = (threshold is null ? 0 : 1) + (contamination is null ? 0 : 1) + (percentile is null ? 0 : 1) + (fpr is null ? 0 : 1) + (alpha is null ? 0 : 1);
+        if (given > 1) throw new UsageException("give at most one of --threshold, --contamination, --percentile, --fpr and --alpha");
+        if (alpha is { } a)
+            return a > 0 && a < 1 ? new PValueRule(a) : throw new UsageException($"--alpha {a} must be in (0, 1), e.g. 0.05 for at most 5% false alarms");
         if (threshold is { } t)
             return double.IsFinite(t) && t >= 0 ? new ThresholdRule.Fixed(t) : throw new UsageException($"--threshold must be a number 0 or more, got {t}");
         if (contamination is { } c)

@@ -474,7 +474,7 @@ public static class Charts
         var map = new float[plane];
         foreach (var s in samples)
         {
-            Scores.Map(score, s.Original, s.Reconstruction, shape, map);
+            AnomalyMaps.Map(score, s.Original, s.Reconstruction, shape, map);
             double[,] shown = Shrink(map, h, w, block);
             foreach (double v in shown) if (double.IsFinite(v)) max = Math.Max(max, v);
             maps.Add(shown);
@@ -486,7 +486,7 @@ public static class Charts
             double left = c * stepX;
             Picture(plot, samples[c].Original, shape, block, new CoordinateRect(left, left + cellW, 0, cellH));
             Picture(plot, samples[c].Reconstruction, shape, block, new CoordinateRect(left, left + cellW, -stepY, -stepY + cellH));
-            scale = Heat(plot, maps[c], new CoordinateRect(left, left + cellW, -2 * stepY, -2 * stepY + cellH), new ScottPlot.Colormaps.Inferno(), 0, max);
+            scale = Heat(plot, maps[c], new CoordinateRect(left, left + cellW, -2 * stepY, -2 * stepY + cellH), AnomalyMaps.Colormap, 0, max);
             string scoreText = G3(samples[c].Error);
             if (digits)
                 Text(plot, $"{samples[c].Label} · {scoreText}", left + cellW / 2, cellH + 1, 11, Colors.Black, alignment: Alignment.LowerCenter);
