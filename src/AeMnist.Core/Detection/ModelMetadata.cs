@@ -107,7 +107,7 @@ public sealed record ModelMetadata(
         string? protocolText = meta.TryGetValue("protocol", out string? p) ? p : null;
         SplitProtocol protocol = SplitProtocol.Seed;
         if (protocolText is not null && !SplitOptions.TryParseProtocol(protocolText, out protocol))
-            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected seed or one-class");
+            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected {SplitOptions.ProtocolNames}");
         double? threshold = Double("threshold");
         if (threshold is < 0) throw new DataFormatException($"{name}: metadata 'threshold' is {threshold}, expected a number 0 or more");
         SplitOptions? split = null;
