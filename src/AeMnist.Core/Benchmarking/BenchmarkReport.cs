@@ -258,7 +258,7 @@ public static class BenchmarkReport
             td,th{"{"}border:1px solid #ccc;padding:3px 6px;text-align:right{"}"} td:first-child,th:first-child{"{"}text-align:left{"}"}
             .legend{"{"}list-style:none;padding:0;font-size:13px{"}"} .legend span{"{"}display:inline-block;width:12px;height:12px;margin-right:6px{"}"}</style></head>
             <body><h1>One-class MNIST: AUROC per normal digit (%)</h1>
-            <p>Protocol {WebUtility.HtmlEncode(Data.SplitOptions.ProtocolName(grid.Protocol))}: train on the training images of one digit, test on the whole test set; digits {digits}; seeds {seeds}. Mean over digits ± the standard deviation over seeds of that mean.</p>
+            <p>Protocol {WebUtility.HtmlEncode(Data.SplitOptions.ProtocolName(grid.Protocol))}: {(grid.Protocol == Data.SplitProtocol.Development ? "train on the first five sixths of one digit's training images, test on the last sixth of every digit's (the test file unused)" : "train on the training images of one digit, test on the whole test set")}; digits {digits}; seeds {seeds}. Mean over digits ± the standard deviation over seeds of that mean.</p>
             {svg}
             {legend}
             {table}
