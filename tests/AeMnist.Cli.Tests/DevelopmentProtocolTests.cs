@@ -37,16 +37,16 @@ public sealed class DevelopmentProtocolTests : IDisposable
     }
 
     [Fact]
-    public void The_benchmark_runs_on_the_development_protocol()
+    public void The_benchmark_runs_on_the_development_protocol_and_scores_combined_from_each_cells_validation_images()
     {
         string data = SmallMnist.Write(_scratch, train: 1200, test: 300);
         string output = _scratch.File("bench");
         CliResult result = CliRunner.Run("benchmark", "--model", "dense:epochs=1:validation=0.2", "--digits", "3", "--seeds", "1", "--protocol", "development",
-            "--score", "ssim", "--data", data, "--output", output, "--parallel", "1", "--quiet");
+            "--score", "ssim,combined", "--data", data, "--output", output, "--parallel", "1", "--quiet");
         Assert.True(result.ExitCode == 0, result.Stderr);
         JsonObject cell = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "cells", "dense-epochs=1-validation=0.2", "d3-s1", "cell.json")))!.AsObject();
         Assert.Equal("development", (string?)cell["protocol"]);
-        Assert.InRange((double)cell["auroc"]!["ssim"]!, 0.5, 1.0);
+        Assert.InRange((double)cell["auroc"]!["combined"]!, 0.5, 1.0);
         Assert.Contains("the test file unused", File.ReadAllText(Path.Combine(output, "benchmark.html")));
         // The same cells under the one-class protocol are another experiment: refused, not mixed.
         CliResult mixed = CliRunner.Run("benchmark", "--model", "dense:epochs=1:validation=0.2", "--digits", "3", "--seeds", "1", "--score", "ssim",
