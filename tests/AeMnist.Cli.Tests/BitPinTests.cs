@@ -29,8 +29,12 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
         { "dense-hidden-last-validation-t2", "dense", "3", "one-class", "2", "--hidden 48,24,12 --keep last --validation 0.2 --lr 0.005 --weight-decay 0.0001" },
         { "conv-validation-t1", "conv", "8", "seed", "1", "--validation 0.25 --patience 1 --contamination 0.05" },
         // The one-class benchmark's models (their recipes: batch norm, a validation split, the ssim and smoothed scores, denoising).
-        { "bottleneck-2-one-class-t1", "bottleneck", "2", "one-class", "1", "--latent 8 --channels 8,16 --noise 0.1" },
-        { "bottleneck-2-one-class-t2", "bottleneck", "2", "one-class", "2", "--latent 8 --channels 8,16 --noise 0.1" },
+        // The bottleneck's pins keep the ssim score it was pinned with (its recipe's default until issue 22); the recipe's
+        // default now, the combined score, has a pin of its own (same weights and history, its own threshold and metrics).
+        { "bottleneck-2-one-class-t1", "bottleneck", "2", "one-class", "1", "--latent 8 --channels 8,16 --noise 0.1 --score ssim" },
+        { "bottleneck-2-one-class-t2", "bottleneck", "2", "one-class", "2", "--latent 8 --channels 8,16 --noise 0.1 --score ssim" },
+        { "bottleneck-combined-2-one-class-t1", "bottleneck", "2", "one-class", "1", "--latent 8 --channels 8,16 --noise 0.1" },
+        { "bottleneck-combined-2-one-class-t2", "bottleneck", "2", "one-class", "2", "--latent 8 --channels 8,16 --noise 0.1" },
         { "pca-4-one-class-t1", "pca", "4", "one-class", "1", "--components 12 --score smoothed" },
     };
 
@@ -71,6 +75,12 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
             "edff5c41051fdbbc2c80ca33c05e4178cf73fda022ba1de2108db949b8acc8ba",
             "3f8b2bf2839bc2636376ef3e20721020d3ceea3667a0b3f088647e8318a7b589",
             "9f71246b24d3c854af596e419cf084d17b37a1ae560eae6a00a2155c0c741a40"),
+        // The same run with the recipe's default score since issue 22, combined: the history is the ssim pin's; the model
+        // file differs only in its metadata (score, score_calibration, threshold).
+        ["bottleneck-combined-2-one-class"] = (
+            "b09c051c2a6fc1de1ac3340f0f502461de4b492b00ad32adfa724c9ee16d8a7a",
+            "3f8b2bf2839bc2636376ef3e20721020d3ceea3667a0b3f088647e8318a7b589",
+            "902b27e0086111f5d78977a4101b95fde7d3943c8eaf63a21c638c7472249415"),
         ["pca-4-one-class"] = (
             "156ec9bb62ff6746fd8c034a0fbd76e9cb9a675a91a28197a35562666075af79",
             "5e4aa77af8a8616112caf16997f1e8d5b817bc9ba06fe18c2f6cb80a09c7b736",

@@ -187,7 +187,7 @@ public sealed class OptionRulesTests
             string help = CliRunner.Run(command, "--help").Stdout;
             foreach (string text in new[] { "--engine <native|torch|ilgpu>", "--device <cpu|cuda|opencl>" })
                 Assert.Contains(text, help);
-            if (command != "score") Assert.Contains("--protocol <seed|one-class>", help);
+            if (command != "score") Assert.Contains("--protocol <seed|one-class|development>", help);
             Assert.Contains("<" + string.Join("|", AeMnist.Models.Architectures.All.Select(a => a.Name)) + ">", help);
         }
     }

@@ -13,7 +13,7 @@ public class ParsingTests
     [InlineData("--lr -0.1", "--lr must be a positive number, got -0.1")]
     [InlineData("--contamination 0.7", "--contamination 0.7 must be in (0, 0.5]")]
     [InlineData("--contamination 0", "--contamination 0 must be in (0, 0.5]")]
-    [InlineData("--protocol holdout", "--protocol 'holdout' is not a protocol; use seed or one-class")]
+    [InlineData("--protocol holdout", "--protocol 'holdout' is not a protocol; use seed, one-class or development")]
     [InlineData("--hidden 64,x", "--hidden '64,x' must be integers 1-16384 separated by commas, e.g. 64,32")]
     [InlineData("--hidden 64,0", "--hidden '64,0' must be integers 1-16384 separated by commas, e.g. 64,32")]
     [InlineData("--device cuda", "--device cuda: the native engine computes on cpu only; use --device cpu")]
@@ -59,7 +59,7 @@ public class ParsingTests
     {
         CliResult result = CliRunner.Run("train", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv|bottleneck|pca>", "--protocol <seed|one-class>",
+        foreach (string text in new[] { "--resume <DIR>", "--keep <best|last>", "--model <dense|conv|bottleneck|pca>", "--protocol <seed|one-class|development>",
                      "--hidden <SIZES>", "(dense only) [default: 64,32]", "--engine <native|torch|ilgpu>", "--device <cpu|cuda|opencl>", "ConvTranspose2d 5→3→1" })
             Assert.Contains(text, result.Stdout);
         Assert.DoesNotContain("--skip-bad", result.Stdout);  // score's

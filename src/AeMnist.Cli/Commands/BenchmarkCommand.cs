@@ -41,7 +41,7 @@ internal static class BenchmarkCommand
             DefaultValueFactory = _ => string.Join(",", Scores.All.Select(Scores.Name)),
             HelpName = "SCORES",
         };
-        var protocol = new Option<string>("--protocol") { Description = "seed or one-class (the literature's)", DefaultValueFactory = _ => "one-class", HelpName = "seed|one-class" };
+        var protocol = new Option<string>("--protocol") { Description = "one-class (the literature's), development (the same inside the training file: for choosing a recipe without the test file) or seed", DefaultValueFactory = _ => "one-class", HelpName = "seed|one-class|development" };
         var output = SharedOptions.PathOption(new Option<string>("--output", "-o") { Description = "Directory of the cells and the tables; an existing one is continued", DefaultValueFactory = _ => Path.Combine("benchmarks", "one-class"), HelpName = "DIR" });
         var threads = SharedOptions.Int("--threads", "Engine threads per cell", 1);
         var parallel = SharedOptions.OptionalInt("--parallel", "Cells trained at once [default: cores / --threads]");
@@ -74,7 +74,7 @@ internal static class BenchmarkCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             if (scoreKinds.Length == 0) throw new UsageException("--score needs at least one score");
             if (!SplitOptions.TryParseProtocol(parse.GetValue(protocol)!, out SplitProtocol splitProtocol))
-                throw new UsageException($"--protocol '{parse.GetValue(protocol)}' is not a protocol; use seed or one-class");
+                throw new UsageException($"--protocol '{parse.GetValue(protocol)}' is not a protocol; use {SplitOptions.ProtocolNames}");
             string? digitText = parse.GetValue(digits), classText = parse.GetValue(classes);
             if (digitText is not null && classText is not null) throw new UsageException("--digits and --classes name the same thing; give one (--classes)");
             int[]? digitList = null;

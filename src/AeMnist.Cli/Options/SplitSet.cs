@@ -22,8 +22,9 @@ internal static partial class SharedOptions
         public readonly Option<string?> Protocol = new("--protocol")
         {
             Description = "seed: the tutorial's split, sampled from all the data's images (for MNIST: all 70,000 digits); one-class: every training image of the normal class, " +
-                "tested on the data's test part (MNIST's test file; a folder without one holds 20% of the normal images out, with every image of the other classes) [default: seed for MNIST, one-class otherwise]",
-            HelpName = "seed|one-class",
+                "tested on the data's test part (MNIST's test file; a folder without one holds 20% of the normal images out, with every image of the other classes); development: one-class inside the training part alone, for choosing a recipe without the test part " +
+                "(each class's training images cut in file order at five sixths: the normal class's first five sixths train, the last sixth of every class tests) [default: seed for MNIST, one-class otherwise]",
+            HelpName = "seed|one-class|development",
         };
         public readonly Option<int> TrainNormal = Int("--train-normal", "seed protocol: normal images in the train split", 5000);
         public readonly Option<int> TrainAnomalies = Int("--train-anomalies", "seed protocol: anomalies mixed into the train split", 500);
@@ -52,7 +53,7 @@ internal static partial class SharedOptions
             string? text = parse.GetValue(Protocol);
             if (text is null) return null;
             if (!SplitOptions.TryParseProtocol(text.Trim().ToLowerInvariant(), out SplitProtocol protocol))
-                throw new UsageException($"--protocol {MessageText.Quote(text)} is not a protocol; use seed or one-class");
+                throw new UsageException($"--protocol {MessageText.Quote(text)} is not a protocol; use {SplitOptions.ProtocolNames}");
             return protocol;
         }
 
@@ -64,9 +65,11 @@ internal static partial class SharedOptions
         public SplitOptions Read(ParseResult parse, Dataset data, double? validation = null, Detection.ModelMetadata? model = null)
         {
             SplitProtocol protocol = ReadProtocol(parse) ?? (data.Source.IsMnist ? SplitProtocol.Seed : SplitProtocol.OneClass);
-            if (protocol == SplitProtocol.OneClass)
+            if (protocol != SplitProtocol.Seed)
                 RejectGiven(parse, [TrainNormal, TrainAnomalies, TestNormal, TestAnomalies],
-                    $"the one-class protocol trains on every training image of the normal {data.ClassNoun} and tests on the data's test part");
+                    protocol == SplitProtocol.OneClass
+                        ? $"the one-class protocol trains on every training image of the normal {data.ClassNoun} and tests on the data's test part"
+                        : $"the development protocol trains on five sixths of the normal {data.ClassNoun}'s training images and tests on the last sixth of every {data.ClassNoun}'s");
             string? normalText = parse.GetValue(Normal);
             int normal;
             try

@@ -262,6 +262,12 @@ public static class BenchmarkRunner
         {
             using Detector detector = Detector.Load(run.ModelPath, null, engines, new ComputeOptions(Threads: threads));
             DataSplit split = Splitter.Split(data, Request(grid, cell, threads).Split);
+            if (grid.Scores.Any(Scores.NeedsCalibration) && detector.Calibration is null)
+            {
+                // A cell trained with another score: the combined score learns its scale as train would, from the normal validation images.
+                (int[] normals, string source) = EvaluateJob.CalibrationImages(data, split);
+                detector.Calibrate(data.Gather(normals), normals.Length, source, i => data.Describe(normals[i]));
+            }
             float[] pixels = data.Gather(split.Test);
             constant = detector.Metadata.Collapsed || record.Collapsed || detector.IsConstant(pixels, split.Test.Length);
             if (constant)

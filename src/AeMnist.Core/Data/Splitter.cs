@@ -10,6 +10,13 @@ public enum SplitProtocol
 
     /// <summary>The one-class literature's: train on every training-file image of the normal digit, test on the test file.</summary>
     OneClass,
+
+    /// <summary>
+    /// For choosing a recipe without the test file: the one-class protocol inside the training file. Each class's training
+    /// images are cut in file order at five sixths; the normal class's first five sixths train, and the last sixth of every
+    /// class tests (MNIST: about 5,000 normal training images, about 10,000 test images, none of them from the test file).
+    /// </summary>
+    Development,
 }
 
 /// <summary>Everything that defines a split. Defaults are the tutorial's (normal digit 5, 5,000 + 500 train, 1,000 + 1,000 test).</summary>
@@ -23,7 +30,15 @@ public sealed record SplitOptions(
     double Validation = 0.0,
     ulong Seed = 42)
 {
-    public static string ProtocolName(SplitProtocol protocol) => protocol == SplitProtocol.Seed ? "seed" : "one-class";
+    public static string ProtocolName(SplitProtocol protocol) => protocol switch
+    {
+        SplitProtocol.Seed => "seed",
+        SplitProtocol.OneClass => "one-class",
+        _ => "development",
+    };
+
+    /// <summary>The protocols' names, for messages: "seed, one-class or development".</summary>
+    public const string ProtocolNames = "seed, one-class or development";
 
     public static bool TryParseProtocol(string text, out SplitProtocol protocol)
     {
@@ -31,6 +46,7 @@ public sealed record SplitOptions(
         {
             case "seed": protocol = SplitProtocol.Seed; return true;
             case "one-class": protocol = SplitProtocol.OneClass; return true;
+            case "development": protocol = SplitProtocol.Development; return true;
             default: protocol = default; return false;
         }
     }
@@ -85,6 +101,10 @@ public static class Splitter
             train = [.. normalSample.AsSpan(0, options.TrainNormal), .. anomalySample.AsSpan(0, options.TrainAnomalies)];
             test = [.. normalSample.AsSpan(options.TrainNormal), .. anomalySample.AsSpan(options.TrainAnomalies)];
         }
+        else if (options.Protocol == SplitProtocol.Development)
+        {
+            (train, test) = Development(labels, trainFileCount, options.Normal, noun);
+        }
         else
         {
             train = Where(labels, 0, trainFileCount, l => l == options.Normal);
@@ -127,6 +147,40 @@ public static class Splitter
         }
         return new DataSplit(options, train, validation, test);
     }
+
+    // Each class's training-file images in file order, cut at five sixths: the normal class's first part trains, every
+    // class's last sixth tests (at least one image of every other class). The test file is never touched; no randomness (the seed only draws the validation split).
+    private static (int[] Train, int[] Test) Development(byte[] labels, int trainFileCount, int normal, string noun)
+    {
+        var byClass = new Dictionary<byte, List<int>>();
+        for (int i = 0; i < trainFileCount; i++)
+        {
+            if (!byClass.TryGetValue(labels[i], out List<int>? members)) byClass[labels[i]] = members = [];
+            members.Add(i);
+        }
+        if (!byClass.TryGetValue((byte)normal, out List<int>? normals) || normals.Count == 0)
+            throw new ArgumentException($"the training part of the data has no images of {noun} {normal}");
+        if (byClass.Count < 2)
+            throw new ArgumentException($"the development protocol needs training images of another {noun} besides {noun} {normal} to test against; the training part has only {noun} {normal}");
+        var test = new List<int>();
+        int[] train = [];
+        foreach ((byte label, List<int> members) in byClass)
+        {
+            int held = label == normal ? DevelopmentHeld(members.Count) : Math.Max(1, DevelopmentHeld(members.Count));
+            if (label == normal)
+            {
+                if (held == 0 || held == members.Count)
+                    throw new ArgumentException($"{members.Count} training images of {noun} {normal} are too few to hold a sixth out for the development protocol; use one-class");
+                train = [.. members.Take(members.Count - held)];
+            }
+            test.AddRange(members.Skip(members.Count - held));
+        }
+        test.Sort();
+        return (train, [.. test]);
+    }
+
+    /// <summary>How many of a class's <paramref name="count"/> training images the development protocol tests on: the last sixth, rounded.</summary>
+    public static int DevelopmentHeld(int count) => (int)Math.Round(count / 6.0, MidpointRounding.AwayFromZero);
 
     public static void Validate(SplitOptions options)
     {

@@ -22,6 +22,7 @@ public sealed class Detector : IDisposable
         Source = source;
         _owner = owner;
         ImageShape = ImageShapeOf(model.Spec);
+        Calibration = metadata.Calibration;
     }
 
     /// <summary>The model file at <paramref name="path"/> on the engine <paramref name="compute"/> names (already validated).</summary>
@@ -57,6 +58,34 @@ public sealed class Detector : IDisposable
     /// <summary>The shape of the images it scores (the scores that look at neighbouring pixels need it).</summary>
     public ImageShape ImageShape { get; }
 
+    /// <summary>
+    /// What the combined score standardises its base scores with: the model file's (learnt at training), or what
+    /// <see cref="Calibrate(ReadOnlySpan{float}, int, string, Func{int, string})"/> learnt; null when neither (then the combined score is an error).
+    /// </summary>
+    public ScoreCalibration? Calibration { get; private set; }
+
+    /// <summary>
+    /// Learns the combined score's calibration from <paramref name="n"/> normal images (<paramref name="source"/> names them,
+    /// "validation split") and keeps it for the scores that follow. Never give it test images or anomalies.
+    /// </summary>
+    public ScoreCalibration Calibrate(ReadOnlySpan<float> normals, int n, string source, Func<int, string> describe) =>
+        Calibration = Calibrate(Model, normals, n, source, Source, describe);
+
+    /// <summary>The combined score's calibration of <paramref name="model"/> on <paramref name="n"/> normal images; a non-finite base score is an error naming <paramref name="modelSource"/> and the image.</summary>
+    public static ScoreCalibration Calibrate(IEngineModel model, ReadOnlySpan<float> normals, int n, string source, string modelSource, Func<int, string> describe)
+    {
+        float[][] bases = ModelScores.Compute(model, ScoreCalibration.BaseKinds, normals, n, ImageShapeOf(model.Spec));
+        foreach (float[] b in bases) ModelHealth.CheckFinite(b, modelSource, describe);
+        return ScoreCalibration.Fit(bases, source);
+    }
+
+    // The combined score cannot be computed without its calibration: say why there is none and what to do.
+    private void CheckCalibrated(IEnumerable<ScoreKind> kinds)
+    {
+        if (Calibration is null && kinds.Any(Scoring.Scores.NeedsCalibration))
+            throw new ArgumentException($"--score combined needs the normal images' statistics learnt at training, and {Path.GetFileName(Source)} has none (it was trained with the {Scoring.Scores.Name(Score)} score); train with --score combined, or evaluate or report the run, which learn them from its validation split");
+    }
+
     /// <summary>The shape of the images a model takes (its spec's; MNIST's 28x28 for the tutorial's dense model).</summary>
     public static ImageShape ImageShapeOf(ModelSpec spec) => spec.Image;
 
@@ -67,7 +96,8 @@ public sealed class Detector : IDisposable
     /// <summary>Several scores of each image from one reconstruction pass.</summary>
     public IReadOnlyDictionary<ScoreKind, float[]> Scores(ReadOnlySpan<float> images, int n, IReadOnlyList<ScoreKind> kinds, Func<int, string> describe)
     {
-        float[][] scores = ModelScores.Compute(Model, kinds, images, n, ImageShape, Threads);
+        CheckCalibrated(kinds);
+        float[][] scores = ModelScores.Compute(Model, kinds, images, n, ImageShape, Calibration, Threads);
         var result = new Dictionary<ScoreKind, float[]>();
         for (int k = 0; k < kinds.Count; k++)
         {
@@ -118,7 +148,8 @@ public sealed class Detector : IDisposable
         var reconstructions = new float[head * length];
         Model.Reconstruct(part, head, reconstructions);
         var scores = new float[head];
-        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, ImageShape, scores, Threads);
+        CheckCalibrated([kind]);
+        Scoring.Scores.FromReconstructions(kind, part, reconstructions, head, ImageShape, scores, Calibration, Threads);
         ModelHealth.CheckFinite(scores, Source, describe);
         return (scores, ModelHealth.IsConstant(part, reconstructions, head, length));
     }
@@ -139,10 +170,21 @@ public static class ModelScores
     /// <summary>
     /// Each of <paramref name="kinds"/> for <paramref name="n"/> images, from one pass: mse alone comes from
     /// <see cref="IEngineModel.Losses"/> (the engine's fused per-image loss); with other kinds every score is computed from
-    /// the same reconstructions (mse then by the same kernel, to the same bits).
+    /// the same reconstructions (mse then by the same kernel, to the same bits). combined needs <paramref name="calibration"/>
+    /// and is combined from its base scores, each computed once however many kinds ask for it.
     /// </summary>
-    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image, int threads = 1)
+    public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image,
+        ScoreCalibration? calibration = null, int threads = 1)
     {
+        if (kinds.Contains(ScoreKind.Combined))
+        {
+            if (calibration is null) throw new ArgumentException("the combined score needs its calibration (learnt from normal images)");
+            ScoreKind[] plain = [.. kinds.Where(k => k != ScoreKind.Combined).Concat(calibration.Bases.Select(b => b.Kind)).Distinct()];
+            float[][] plainScores = Compute(model, plain, images, n, image, threads: threads);
+            float[] combined = new float[n];
+            calibration.Combine([.. calibration.Bases.Select(b => plainScores[Array.IndexOf(plain, b.Kind)])], combined);
+            return [.. kinds.Select(k => k == ScoreKind.Combined ? (float[])combined.Clone() : (float[])plainScores[Array.IndexOf(plain, k)].Clone())];
+        }
         var scores = kinds.Select(_ => new float[n]).ToArray();
         if (kinds.All(k => k == ScoreKind.Mse))
         {
@@ -159,7 +201,7 @@ public static class ModelScores
             Span<float> output = reconstructions.AsSpan(0, count * length);
             model.Reconstruct(part, count, output);
             for (int k = 0; k < kinds.Count; k++)
-                Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count), threads);
+                Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count), threads: threads);
         }
         return scores;
     }

@@ -41,6 +41,9 @@ public sealed record ModelMetadata(
     /// <summary>The model was trained on inverted images (train --invert): inputs are inverted the same way.</summary>
     public bool Invert { get; init; }
 
+    /// <summary>The combined score's calibration, learnt from normal images at training (recorded only for models trained with --score combined).</summary>
+    public ScoreCalibration? Calibration { get; init; }
+
     /// <summary>How inputs are read for this model: resized to its size when it was trained so, its channels, inverted when it was.</summary>
     public Data.ImageRules InputRules => new() { Size = Resize ? (Image.Height, Image.Width) : null, Channels = Image.Channels, Invert = Invert };
 
@@ -74,6 +77,7 @@ public sealed record ModelMetadata(
         if (Threshold is { } threshold) map["threshold"] = threshold.ToString("R", CultureInfo.InvariantCulture);
         // The score the stored threshold is for; absent means mse (so files of the tutorial's runs keep their bytes).
         if (Score is { } score && score != ScoreKind.Mse) map["score"] = Scores.Name(score);
+        if (Calibration is { } calibration) map["score_calibration"] = calibration.ToJson().ToJsonString();
         if (Collapsed) map["collapsed"] = "true";  // written only for collapsed models, so other files keep their bytes
         if (Split is { } s)
         {
@@ -107,7 +111,7 @@ public sealed record ModelMetadata(
         string? protocolText = meta.TryGetValue("protocol", out string? p) ? p : null;
         SplitProtocol protocol = SplitProtocol.Seed;
         if (protocolText is not null && !SplitOptions.TryParseProtocol(protocolText, out protocol))
-            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected seed or one-class");
+            throw new DataFormatException($"{name}: metadata 'protocol' is {Quote(protocolText)}, expected {SplitOptions.ProtocolNames}");
         double? threshold = Double("threshold");
         if (threshold is < 0) throw new DataFormatException($"{name}: metadata 'threshold' is {threshold}, expected a number 0 or more");
         SplitOptions? split = null;
@@ -129,8 +133,17 @@ public sealed record ModelMetadata(
         if (meta.TryGetValue("score", out string? scoreText))
             score = Scores.TryParse(scoreText, out ScoreKind parsed) ? parsed
                 : throw new DataFormatException($"{name}: metadata 'score' is {Quote(scoreText)}, expected {string.Join(", ", Scores.All.Select(Scores.Name))}");
+        ScoreCalibration? calibration = null;
+        if (meta.TryGetValue("score_calibration", out string? calibrationText))
+        {
+            try { calibration = ScoreCalibration.FromJson(calibrationText); }
+            catch (ArgumentException e) { throw new DataFormatException($"{name}: metadata 'score_calibration' is {Quote(calibrationText)}: {e.Message}"); }
+        }
+        if (score == ScoreKind.Combined && calibration is null)
+            throw new DataFormatException($"{name}: metadata 'score' is combined but there is no 'score_calibration' to compute it with");
         return new ModelMetadata(header.Architecture, header.Settings, normal, protocolText, seed, threshold, split, score)
         {
+            Calibration = calibration,
             Collapsed = collapsed,
             ArchitectureGuessed = header.ArchitectureGuessed,
             DroppedPrefix = header.DroppedPrefix,

@@ -436,6 +436,7 @@ public static class Charts
         {
             ScoreKind.Mse => ("squared error", $"(x − x̂)² per pixel{mean}"),
             ScoreKind.Ssim => ("1 − SSIM", $"1 − SSIM of the 11x11 window per pixel{mean}"),
+            ScoreKind.Combined => ("smoothed sq. error", $"(blurred x − x̂)² per pixel{mean}, part of the combined score"),
             _ => ("smoothed sq. error", $"(blurred x − x̂)² per pixel{mean}"),
         };
     }

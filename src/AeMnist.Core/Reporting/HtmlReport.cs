@@ -256,9 +256,15 @@ public static class HtmlReport
         {
             Scoring.ScoreKind.Mse => $"the squared error of each pixel{channels}",
             Scoring.ScoreKind.Ssim => $"1 − SSIM of the 11x11 window centred on each pixel{channels}; the gray border is the {Scoring.Scores.MapBorder(Scoring.ScoreKind.Ssim)} pixels at each edge on which no window inside the image centres",
+            Scoring.ScoreKind.Combined => $"the square of the residual x − x̂ blurred by a 5x5 Gaussian at each pixel{channels} (smoothed MSE's map, one of the two parts of the combined score, which is no mean over pixels)",
             _ => $"the square of the residual x − x̂ blurred by the score's 5x5 Gaussian at each pixel{channels}",
         };
-        string mean = input.Score == Scoring.ScoreKind.Ssim ? "the mean of the bottom image inside the gray border" : "the mean of the bottom image";
+        string mean = input.Score switch
+        {
+            Scoring.ScoreKind.Ssim => "the mean of the bottom image inside the gray border",
+            Scoring.ScoreKind.Combined => "not the bottom image's mean but the combined score (see Settings)",
+            _ => "the mean of the bottom image",
+        };
         int side = Math.Max(input.Shape.Height, input.Shape.Width);
         int block = (side + Reporting.Charts.MaxShownSide - 1) / Reporting.Charts.MaxShownSide;
         string shrunk = block > 1 ? $" Images are shown averaged over blocks of {block}x{block} pixels; the maps were computed at full size." : "";

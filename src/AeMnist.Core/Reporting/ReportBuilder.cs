@@ -82,6 +82,7 @@ public static class ReportBuilder
         }
         settings.Add(("threshold", $"{outcome.Threshold.ToString("G6", I)} ({outcome.ThresholdRuleText})"));
         settings.Add(("score", $"{Scores.Name(outcome.Score)} ({Scores.Label(outcome.Score)}): {Scores.Describe(outcome.Score)}"));
+        if (outcome.Calibration is { } calibration) settings.Add(("score calibration", calibration.Describe()));
         if (engineText is not null) settings.Add(("engine", engineText));
         settings.Add(("model file", Path.GetFullPath(modelPath)));
         if (run is not null && history.Count > 0)

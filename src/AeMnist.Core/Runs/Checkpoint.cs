@@ -13,6 +13,7 @@ using System.Text.Json.Nodes;
 using AeMnist.Detection;
 using AeMnist.IO;
 using AeMnist.Models;
+using AeMnist.Scoring;
 using AeMnist.Serialization;
 using AeMnist.Training;
 
@@ -64,6 +65,7 @@ public static class Checkpoint
             if (final.Message is not null) meta["message"] = final.Message;
             meta["threshold"] = (final.Model.Threshold ?? double.NaN).ToString("R", CultureInfo.InvariantCulture);
             meta["collapsed"] = final.Model.Collapsed ? "true" : "false";
+            if (final.Model.Calibration is { } calibration) meta["score_calibration"] = calibration.ToJson().ToJsonString();
             meta["run_json"] = final.RunJson;
         }
         SafeTensors.Write(path, tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data)), meta);
@@ -146,7 +148,15 @@ public static class Checkpoint
         var contents = new CheckpointContents(request, weights, optimizer, steps, state);
         if (!final) return contents;
         double threshold = m.Double("threshold", 0, double.MaxValue);
-        var metadata = RunLifecycle.ModelMetadataOf(request, threshold, m.Bool("collapsed"));
+        ScoreCalibration? calibration = null;
+        if (m.Has("score_calibration"))
+        {
+            try { calibration = ScoreCalibration.FromJson(m.String("score_calibration")); }
+            catch (ArgumentException e) { throw m.Bad("score_calibration", m.String("score_calibration"), $"the combined score's calibration ({e.Message})"); }
+        }
+        if (request.Train.Score == ScoreKind.Combined && calibration is null)
+            throw new DataFormatException($"{name}: checkpoint of a run scored with combined has no 'score_calibration'; the file is inconsistent");
+        var metadata = RunLifecycle.ModelMetadataOf(request, threshold, m.Bool("collapsed"), calibration);
         StopReason reason = RunRecord.ParseStatus(m.String("status")) ?? throw m.Bad("status", m.String("status"), "completed, early-stopped or diverged");
         try { JsonNode.Parse(m.String("run_json")); }
         catch (JsonException) { throw m.Bad("run_json", m.String("run_json"), "run.json's JSON text"); }

@@ -65,6 +65,9 @@ public sealed record EvaluationOutcome(
 
     public string? DataSha256 { get; init; }
 
+    /// <summary>The combined score's calibration the scores were computed with (null for the other scores).</summary>
+    public ScoreCalibration? Calibration { get; init; }
+
     /// <summary>The normal class's name in messages: "digit 5", "class 'good'".</summary>
     public string NormalName => IsMnist ? $"digit {Normal}" : $"class '{ClassNames[Normal]}'";
 }
@@ -91,12 +94,20 @@ public static class EvaluateJob
         Func<int, string> describe = input is not null
             ? i => input.Names is { } names ? names[i] : $"{input.Name} image {i}"
             : i => data.Describe(indices[i]);
+        if (Scores.NeedsCalibration(kind) && detector.Calibration is null)
+        {
+            // A model trained with another score: the combined score's scale is learnt now, as train would have, from the
+            // split's normal validation (else train) images, never from the images being evaluated.
+            (int[] normals, string source) = CalibrationImages(data, split);
+            detector.Calibrate(data.Gather(normals), normals.Length, source, i => data.Describe(normals[i]));
+        }
         (float[] errors, bool constant) = ScoreAndProbe(detector, pixels, labels.Length, kind, describe);
         var test = new ScoredImages(indices, errors, labels, Evaluator.IsAnomaly(labels, normal));
         ThresholdChoice threshold = detector.Threshold(rule, kind, score is not null, () => References(detector, data, split, kind));
         EvaluationResult result = Evaluator.Evaluate(test.Errors, test.IsAnomaly, threshold.Value, test.Labels, classes.Count);
         return new EvaluationOutcome(split, test, threshold.Value, threshold.Rule, result, detector.Metadata.Collapsed || constant, kind)
         {
+            Calibration = Scores.NeedsCalibration(kind) ? detector.Calibration : null,
             TestPixels = pixels,
             TestName = input?.Name ?? "the test split",
             FromInput = input is not null,
@@ -133,6 +144,21 @@ public static class EvaluateJob
                 return Score(detector, data, normals, normal, kind).Errors;
             },
         };
+    }
+
+    /// <summary>
+    /// The normal images the combined score learns its scale from, and their name: the split's validation images of the
+    /// normal class when it has a validation split, else its train images of the normal class. Never a test image.
+    /// </summary>
+    public static (int[] Indices, string Source) CalibrationImages(Dataset data, DataSplit split)
+    {
+        int normal = split.Options.Normal;
+        bool validation = split.Validation.Length > 0;
+        int[] normals = [.. (validation ? split.Validation : split.Train).Where(i => data.Labels[i] == normal)];
+        string source = validation ? "validation split" : "train split";
+        if (normals.Length < 2)
+            throw new ArgumentException($"the combined score learns its scale from the normal {data.ClassNoun}s of the {source}, and it has {normals.Length}; give a larger --validation");
+        return (normals, source);
     }
 
     /// <summary>The scores of the images at <paramref name="indices"/> of <paramref name="data"/>.</summary>

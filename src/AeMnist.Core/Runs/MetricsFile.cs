@@ -57,6 +57,12 @@ public static class MetricsFile
             ["aemnist_version"] = ModelMetadata.ToolVersion,
         };
         if (!outcome.IsMnist) json["normal_class"] = outcome.ClassNames[outcome.Normal];
+        if (outcome.Calibration is { } calibration)
+        {
+            JsonObject c = calibration.ToJson();
+            c["rule"] = calibration.Describe();
+            json["score_calibration"] = c;
+        }
         json["data"] = outcome.Data is { } data
             ? new JsonObject { ["kind"] = data.Kind, ["path"] = data.Path, ["sha256"] = outcome.DataSha256 }
             : new JsonObject { ["kind"] = "input", ["path"] = outcome.TestName, ["sha256"] = null };

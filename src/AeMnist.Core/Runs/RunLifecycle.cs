@@ -11,6 +11,7 @@ using AeMnist.Engines;
 using AeMnist.IO;
 using AeMnist.Models;
 using AeMnist.Optim;
+using AeMnist.Scoring;
 using AeMnist.Training;
 
 namespace AeMnist.Runs;
@@ -135,17 +136,24 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
             model.LoadStateDict(InitialWeights(model.Spec, request.Seed));
 
         var clock = Stopwatch.StartNew();
-        float[] trainScores = ModelScores.Compute(model, [options.Score], attempt.Train, attempt.Split.Train.Length, Detector.ImageShapeOf(model.Spec), request.Compute.Threads)[0];
+        ScoreCalibration? calibration = null;
+        if (Scores.NeedsCalibration(options.Score))
+        {
+            // The combined score's scale, from normal images only: the validation split's, else the train split's normal images.
+            (int[] normals, string source) = EvaluateJob.CalibrationImages(data, attempt.Split);
+            calibration = Detector.Calibrate(model, data.Gather(normals), normals.Length, source, run.ModelPath, i => data.Describe(normals[i]));
+        }
+        float[] trainScores = ModelScores.Compute(model, [options.Score], attempt.Train, attempt.Split.Train.Length, Detector.ImageShapeOf(model.Spec), calibration, request.Compute.Threads)[0];
         ModelHealth.CheckFinite(trainScores, run.ModelPath, i => $"train image {attempt.Split.Train[i]}");
         double threshold = Evaluation.Thresholds.FromContamination(trainScores, options.Contamination);
         double thresholdSeconds = clock.Elapsed.TotalSeconds;
         int probe = Math.Min(attempt.Split.Monitor.Length, ModelHealth.ProbeImages);
         bool collapsed = ModelHealth.IsConstant(model, attempt.Monitor.AsSpan(0, probe * model.Spec.Input.Length), probe);
 
-        var outcome = new TrainOutcome(request, run, result, attempt.Split, threshold, dataSeconds, thresholdSeconds) { Collapsed = collapsed };
+        var outcome = new TrainOutcome(request, run, result, attempt.Split, threshold, dataSeconds, thresholdSeconds) { Collapsed = collapsed, Calibration = calibration };
         var contents = new CheckpointContents(request, model.StateDict(), new StateDict([]), 0, state)
         {
-            Final = new FinalRun(ModelMetadataOf(request, threshold, collapsed), RunRecord.Write(request, outcome, data, RunRecord.StatusName(result.Reason)).ToJsonString(RunRecord.JsonOptions),
+            Final = new FinalRun(ModelMetadataOf(request, threshold, collapsed, calibration), RunRecord.Write(request, outcome, data, RunRecord.StatusName(result.Reason)).ToJsonString(RunRecord.JsonOptions),
                 result.Reason, result.Message),
         };
         Guarded(() => Checkpoint.Save(run.CheckpointPath, contents));
@@ -153,12 +161,13 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
         return outcome;
     }
 
-    /// <summary>The metadata model.safetensors records for a run's request and threshold.</summary>
-    public static ModelMetadata ModelMetadataOf(TrainRequest request, double threshold, bool collapsed) =>
+    /// <summary>The metadata model.safetensors records for a run's request, threshold and (combined score) calibration.</summary>
+    public static ModelMetadata ModelMetadataOf(TrainRequest request, double threshold, bool collapsed, ScoreCalibration? calibration = null) =>
         new(request.Train.Architecture, request.Train.ResolvedSettings, request.Split.Normal, SplitOptions.ProtocolName(request.Split.Protocol),
             request.Seed, threshold, request.Split, request.Train.Score)
         {
             Collapsed = collapsed,
+            Calibration = calibration,
             Image = request.Train.ResolvedImage,
             NormalClass = request.NormalClass,
             Resize = request.Data?.Rules.Size is not null,

@@ -101,7 +101,7 @@ public sealed record RunRecord(
         options["engine"] = request.Compute.Engine;
         options["device"] = request.Compute.Device;
         options["threads"] = request.Compute.Threads;
-        return new JsonObject
+        var record = new JsonObject
         {
             ["aemnist_version"] = Models.ModelFile.ToolVersion,
             ["created_utc"] = DateTime.UtcNow.ToString("O"),
@@ -147,6 +147,14 @@ public sealed record RunRecord(
             },
             ["machine"] = MachineJson(),
         };
+        // What the combined score learnt from the normal images, and from which (written only for runs scored with it).
+        if (outcome.Calibration is { } calibration)
+        {
+            JsonObject json = calibration.ToJson();
+            json["rule"] = calibration.Describe();
+            ((JsonObject)record["result"]!)["score_calibration"] = json;
+        }
+        return record;
     }
 
     private static JsonArray IndexArray(int[] indices) => new(indices.Select(i => (JsonNode)i).ToArray());

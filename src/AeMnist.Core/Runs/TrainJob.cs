@@ -27,6 +27,9 @@ public sealed record TrainOutcome(
 
     /// <summary>Training had already finished; this call only wrote the files still missing.</summary>
     public bool CompletedOnly { get; init; }
+
+    /// <summary>The combined score's calibration learnt from the normal images (runs trained with --score combined).</summary>
+    public Scoring.ScoreCalibration? Calibration { get; init; }
 }
 
 /// <summary>A run directory locked for resuming, with its validated checkpoint; dispose to release the lock.</summary>
@@ -53,6 +56,7 @@ public static class TrainJob
         request = request with { Data = (request.Data ?? new DataRecord(Path.GetFullPath(data.Directory), "")) with { Sha256 = data.Sha256 } };
         DataSplit split = Splitter.Split(data, request.Split);
         TrainingMemory.Check(request.Train.Spec(), request.Train, split, request.Compute.Threads);
+        if (Scoring.Scores.NeedsCalibration(request.Train.Score)) EvaluateJob.CalibrationImages(data, split);  // enough normal images to learn from, before training
         using IEngine engine = engines.Create(request.Compute);
         var (model, optimizer, state) = RunLifecycle.Fresh(engine, request);
         RunDirectory run;
@@ -126,7 +130,7 @@ public static class TrainJob
         {
             RunLifecycle.WriteFinished(run, saved, final);
             var result = new TrainResult(final.Reason, saved.State, 0, final.Message);
-            return new TrainOutcome(request, run, result, split, final.Model.Threshold ?? double.NaN, 0, 0) { Collapsed = final.Model.Collapsed, CompletedOnly = true };
+            return new TrainOutcome(request, run, result, split, final.Model.Threshold ?? double.NaN, 0, 0) { Collapsed = final.Model.Collapsed, CompletedOnly = true, Calibration = final.Model.Calibration };
         }
         Checkpoint.CheckPosition(saved, split.Train.Length, run.CheckpointPath);
         engines ??= NativeEngine.Catalog;

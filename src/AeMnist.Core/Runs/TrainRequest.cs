@@ -181,7 +181,7 @@ public static class RequestJson
     internal static SplitOptions ReadSplit(JsonFields s)
     {
         string protocolText = s.String("protocol");
-        if (!SplitOptions.TryParseProtocol(protocolText, out SplitProtocol protocol)) throw s.Bad("protocol", "seed or one-class");
+        if (!SplitOptions.TryParseProtocol(protocolText, out SplitProtocol protocol)) throw s.Bad("protocol", SplitOptions.ProtocolNames);
         return new SplitOptions(protocol, s.Int("normal", 0, 254), s.Int("train_normal", 1, int.MaxValue), s.Int("train_anomalies", 0, int.MaxValue),
             s.Int("test_normal", 1, int.MaxValue), s.Int("test_anomalies", 1, int.MaxValue), s.Double("validation", 0, 0.999999999), s.ULong("seed"));
     }

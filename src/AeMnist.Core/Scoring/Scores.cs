@@ -3,8 +3,9 @@
 // per-image loss, to the bit); ssim is 1 - the mean structural similarity (Wang et al. 2004: 11x11 Gaussian window,
 // sigma 1.5, C1 = 0.01², C2 = 0.03², data range 1, over the window positions inside the image, averaged over channels),
 // which weighs a stroke that is missing or misplaced more than a slightly thicker one; smoothed is the mean square of
-// the residual after a 5x5 Gaussian blur (sigma 1, zero padding, per channel), which forgives one-pixel shifts. Higher
-// is more anomalous for all three. ssim and smoothed need the image's height and width (ImageShape). Map gives each score
+// the residual after a 5x5 Gaussian blur (sigma 1, zero padding, per channel), which forgives one-pixel shifts;
+// combined puts ssim and smoothed on one scale learnt from normal images alone and averages them (ScoreCalibration), so
+// that no one has to pick between them per dataset. Higher is more anomalous for all four. ssim and smoothed need the image's height and width (ImageShape). Map gives each score
 // pixel by pixel (the report's heatmaps), its mean the score.
 using System.Numerics;
 using AeMnist.Tensors;
@@ -21,6 +22,9 @@ public enum ScoreKind
 
     /// <summary>Mean squared Gaussian-smoothed residual.</summary>
     Smoothed,
+
+    /// <summary>ssim and smoothed, each standardised (log) on normal images, averaged (<see cref="ScoreCalibration"/>).</summary>
+    Combined,
 }
 
 public static class Scores
@@ -35,22 +39,24 @@ public static class Scores
     private static readonly double[] s_smoothKernel = Gaussian(SmoothWindow, SmoothSigma);
 
     /// <summary>Every score, in the order help texts list them.</summary>
-    public static IReadOnlyList<ScoreKind> All { get; } = [ScoreKind.Mse, ScoreKind.Ssim, ScoreKind.Smoothed];
+    public static IReadOnlyList<ScoreKind> All { get; } = [ScoreKind.Mse, ScoreKind.Ssim, ScoreKind.Smoothed, ScoreKind.Combined];
 
-    /// <summary>The option value: "mse", "ssim", "smoothed".</summary>
+    /// <summary>The option value: "mse", "ssim", "smoothed", "combined".</summary>
     public static string Name(ScoreKind kind) => kind switch
     {
         ScoreKind.Mse => "mse",
         ScoreKind.Ssim => "ssim",
-        _ => "smoothed",
+        ScoreKind.Smoothed => "smoothed",
+        _ => "combined",
     };
 
-    /// <summary>What the number is, for chart axes and captions: "MSE", "1 − SSIM", "smoothed MSE".</summary>
+    /// <summary>What the number is, for chart axes and captions: "MSE", "1 − SSIM", "smoothed MSE", "combined score".</summary>
     public static string Label(ScoreKind kind) => kind switch
     {
         ScoreKind.Mse => "MSE",
         ScoreKind.Ssim => "1 − SSIM",
-        _ => "smoothed MSE",
+        ScoreKind.Smoothed => "smoothed MSE",
+        _ => "combined score",
     };
 
     /// <summary>One line per score for --help and the docs.</summary>
@@ -58,14 +64,18 @@ public static class Scores
     {
         ScoreKind.Mse => "per-image mean squared reconstruction error (the tutorial's)",
         ScoreKind.Ssim => "1 - mean SSIM of image and reconstruction (11x11 Gaussian window, sigma 1.5)",
-        _ => "mean squared residual after a 5x5 Gaussian blur (sigma 1)",
+        ScoreKind.Smoothed => "mean squared residual after a 5x5 Gaussian blur (sigma 1)",
+        _ => "ssim and smoothed, each log-standardised on the normal validation images (learnt at training), averaged: exp(mean z); 1 is a typical normal image",
     };
 
     /// <summary>True for the scores that need the image's height and width (not only its values).</summary>
     public static bool NeedsImageShape(ScoreKind kind) => kind != ScoreKind.Mse;
 
+    /// <summary>True for the score that needs a calibration learnt from normal images (<see cref="ScoreCalibration"/>).</summary>
+    public static bool NeedsCalibration(ScoreKind kind) => kind == ScoreKind.Combined;
+
     /// <summary>The smallest height and width <paramref name="kind"/> can score (its window).</summary>
-    public static int MinimumSide(ScoreKind kind) => kind == ScoreKind.Ssim ? SsimWindow : 1;
+    public static int MinimumSide(ScoreKind kind) => kind is ScoreKind.Ssim or ScoreKind.Combined ? SsimWindow : 1;
 
     public static bool TryParse(string text, out ScoreKind kind)
     {
@@ -81,21 +91,24 @@ public static class Scores
 
     /// <summary>
     /// The <paramref name="kind"/> score of each of <paramref name="n"/> images given their reconstructions (both n rows of
-    /// <paramref name="shape"/>'s length).
+    /// <paramref name="shape"/>'s length), on up to <paramref name="threads"/> threads, each scoring a contiguous block of
+    /// the images: every image's score is computed alone, so the bits do not depend on the thread count.
     /// </summary>
-    public static void FromReconstructions(ScoreKind kind, ReadOnlySpan<float> images, ReadOnlySpan<float> reconstructions, int n, ImageShape shape, Span<float> scores) =>
-        FromReconstructions(kind, images, reconstructions, n, shape, scores, threads: 1);
-
-    /// <summary>
-    /// As <see cref="FromReconstructions(ScoreKind, ReadOnlySpan{float}, ReadOnlySpan{float}, int, ImageShape, Span{float})"/>
-    /// on up to <paramref name="threads"/> threads, each scoring a contiguous block of the images: every image's score is
-    /// computed alone, so the bits do not depend on the thread count.
-    /// </summary>
-    public static void FromReconstructions(ScoreKind kind, ReadOnlySpan<float> images, ReadOnlySpan<float> reconstructions, int n, ImageShape shape, Span<float> scores, int threads)
+    public static void FromReconstructions(ScoreKind kind, ReadOnlySpan<float> images, ReadOnlySpan<float> reconstructions, int n, ImageShape shape, Span<float> scores,
+        ScoreCalibration? calibration = null, int threads = 1)
     {
         int length = shape.Length;
         if (images.Length != (long)n * length || reconstructions.Length != (long)n * length || scores.Length != n)
             throw new ArgumentException($"{n} images of {shape} need {(long)n * length} values and reconstructions and {n} scores; got {images.Length}, {reconstructions.Length} and {scores.Length}.");
+        if (kind == ScoreKind.Combined)
+        {
+            if (calibration is null) throw new ArgumentException("the combined score needs its calibration (learnt from normal images)");
+            float[][] bases = [.. calibration.Bases.Select(_ => new float[n])];
+            for (int k = 0; k < bases.Length; k++)
+                FromReconstructions(calibration.Bases[k].Kind, images, reconstructions, n, shape, bases[k], threads: threads);
+            calibration.Combine(bases, scores);
+            return;
+        }
         if (kind == ScoreKind.Mse)
         {
             // The engines' per-image loss: the reconstruction is the prediction, the image the target.
@@ -143,9 +156,15 @@ public static class Scores
 
     /// <summary>
     /// How many pixels at each edge <see cref="Map"/> leaves uncovered (NaN): 5 for ssim (half its 11x11 window),
-    /// 0 for mse and smoothed.
+    /// 0 for mse, smoothed and combined.
     /// </summary>
     public static int MapBorder(ScoreKind kind) => kind == ScoreKind.Ssim ? SsimWindow / 2 : 0;
+
+    /// <summary>
+    /// The score whose per-pixel map <see cref="Map"/> draws for <paramref name="kind"/>: itself, except combined, which is
+    /// not a mean over pixels: its map is smoothed's (where the residual is), whose mean is not the combined score.
+    /// </summary>
+    public static ScoreKind MapKind(ScoreKind kind) => kind == ScoreKind.Combined ? ScoreKind.Smoothed : kind;
 
     /// <summary>
     /// The <paramref name="kind"/> score of one image pixel by pixel, so that the image's score is the mean of the map over
@@ -153,10 +172,12 @@ public static class Scores
     /// mse: (x̂ − x)²; smoothed: (G₅ ∗ (x − x̂))², the residual blurred as the score blurs it (5x5 Gaussian, σ 1, zero
     /// padding); ssim: 1 − SSIM of the 11x11 window centred on the pixel, defined only where that window lies inside the
     /// image, i.e. at the (H − 10) x (W − 10) pixels at least <see cref="MapBorder"/> = 5 from every edge; the border
-    /// the windows do not centre on is NaN. Its mean over those pixels is 1 − mean SSIM, the ssim score.
+    /// the windows do not centre on is NaN. Its mean over those pixels is 1 − mean SSIM, the ssim score. combined, which
+    /// is no mean over pixels, draws smoothed's map (<see cref="MapKind"/>).
     /// </summary>
     public static void Map(ScoreKind kind, ReadOnlySpan<float> image, ReadOnlySpan<float> reconstruction, ImageShape shape, Span<float> destination)
     {
+        kind = MapKind(kind);
         int h = shape.Height, w = shape.Width, plane = h * w, channels = shape.Channels;
         if (image.Length != shape.Length || reconstruction.Length != shape.Length || destination.Length != plane)
             throw new ArgumentException($"An image of {shape} needs {shape.Length} values, its reconstruction too, and its map {plane}; got {image.Length}, {reconstruction.Length} and {destination.Length}.");

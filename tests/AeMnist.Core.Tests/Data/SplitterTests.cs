@@ -92,6 +92,58 @@ public class SplitterTests
         Assert.Equal(Enumerable.Range(60_000, 10_000), split.Test);
     }
 
+    [Fact]
+    public void Development_protocol_never_touches_the_test_file_and_holds_out_the_last_sixth_of_each_digit()
+    {
+        var split = Split(new SplitOptions(Protocol: SplitProtocol.Development, Normal: 3, Validation: 0.1, Seed: 1));
+        byte[] labels = Mnist.Value.Labels;
+        int[] threes = [.. Enumerable.Range(0, 60_000).Where(i => labels[i] == 3)];
+        int held = Splitter.DevelopmentHeld(threes.Length);
+        Assert.Equal(1022, held);  // 6,131 threes in the training file, a sixth of them rounded
+        // Train and validation together are the first five sixths of the threes, in file order; the test the last sixth of each digit.
+        Assert.Equal(threes[..^held], split.Train.Concat(split.Validation).Order());
+        Assert.All(split.Test, i => Assert.True(i < 60_000));
+        Assert.All(split.Train.Concat(split.Validation), i => Assert.True(i < threes[^held]));
+        for (byte digit = 0; digit < 10; digit++)
+        {
+            int[] all = [.. Enumerable.Range(0, 60_000).Where(i => labels[i] == digit)];
+            Assert.Equal(all[^Splitter.DevelopmentHeld(all.Length)..], split.Test.Where(i => labels[i] == digit));
+        }
+        Assert.Empty(split.Test.Intersect(split.Train.Concat(split.Validation)));
+        Assert.InRange(split.Test.Length, 9_995, 10_005);
+        // Deterministic in the seed except for the validation draw.
+        var other = Split(new SplitOptions(Protocol: SplitProtocol.Development, Normal: 3, Validation: 0.1, Seed: 2));
+        Assert.Equal(split.Test, other.Test);
+        Assert.Equal(split.Train.Concat(split.Validation).Order(), other.Train.Concat(other.Validation).Order());
+        Assert.NotEqual(split.Validation, other.Validation);
+    }
+
+    [Fact]
+    public void Development_protocol_needs_another_class_and_enough_normal_images()
+    {
+        // Four training images of class 0 and two of class 1, then a test part that must stay unused.
+        byte[] labels = [0, 0, 1, 0, 1, 0, 1, 1];
+        DataSplit split = Splitter.Split(labels, 6, new SplitOptions(Protocol: SplitProtocol.Development, Normal: 0));
+        Assert.Equal(new[] { 0, 1, 3 }, split.Train);
+        Assert.Equal(new[] { 4, 5 }, split.Test);  // the last of the four 0s (a sixth of 4, rounded) and of the two 1s (at least one of each other class)
+        var onlyNormal = Assert.Throws<ArgumentException>(() => Splitter.Split([0, 0, 0, 0, 0, 0, 1], 6, new SplitOptions(Protocol: SplitProtocol.Development, Normal: 0)));
+        Assert.Contains("needs training images of another digit besides digit 0", onlyNormal.Message);
+        var tooFew = Assert.Throws<ArgumentException>(() => Splitter.Split([0, 0, 1, 1], 4, new SplitOptions(Protocol: SplitProtocol.Development, Normal: 0)));
+        Assert.Contains("too few to hold a sixth out", tooFew.Message);
+    }
+
+    [Fact]
+    public void Protocol_names_round_trip()
+    {
+        foreach (SplitProtocol protocol in Enum.GetValues<SplitProtocol>())
+        {
+            Assert.True(SplitOptions.TryParseProtocol(SplitOptions.ProtocolName(protocol), out SplitProtocol parsed));
+            Assert.Equal(protocol, parsed);
+            Assert.Contains(SplitOptions.ProtocolName(protocol), SplitOptions.ProtocolNames);
+        }
+        Assert.False(SplitOptions.TryParseProtocol("dev", out _));
+    }
+
     [Theory]
     [InlineData(255, 5000, 0.0, "--normal 255 is not a class number")]
     [InlineData(5, 6000, 0.0, "--train-normal + --test-normal = 7000, but only 6313 images of digit 5 exist; lower the counts")]
