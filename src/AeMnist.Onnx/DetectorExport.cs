@@ -72,7 +72,7 @@ public static class DetectorExport
         for (int i = 0; i < spec.Layers.Count; i++) value = Layer(g, spec.Layers[i], spec.LayerName(i), value, request.Weights);
         string reconstruction = spec.Input.IsVector ? g.Node("Reshape", [value, g.Constant("image_shape", new long[] { -1, c, h, w }, 4)], Reconstruction) : value;
 
-        (string score, string map) = scoreGraph.Build(g, x, reconstruction, image);
+        (string score, string map) = scoreGraph.Build(g, x, reconstruction, image, request.Metadata.Calibration);
         string scoreDouble = g.Node("Cast", [score], "score_f64", ("to", (long)ElementType.Double));
         string flags = g.Node("GreaterOrEqual", [scoreDouble, g.Scalar("threshold", request.Threshold)], IsAnomaly);
 

@@ -8,8 +8,8 @@ using AeMnist.Tensors;
 
 namespace AeMnist.Onnx;
 
-/// <summary>How a score is built in a graph: a summary for the model's metadata, and the builder.</summary>
-internal sealed record ScoreGraph(string Summary, Func<OnnxGraph, string, string, ImageShape, (string Score, string Map)> Build);
+/// <summary>How a score is built in a graph: a summary for the model's metadata, and the builder (the combined score needs the model's calibration).</summary>
+internal sealed record ScoreGraph(string Summary, Func<OnnxGraph, string, string, ImageShape, ScoreCalibration?, (string Score, string Map)> Build);
 
 internal static class ScoreGraphs
 {
@@ -20,9 +20,10 @@ internal static class ScoreGraphs
 
     private static readonly Dictionary<ScoreKind, ScoreGraph> Table = new()
     {
-        [ScoreKind.Mse] = new("mean over pixels and channels of (r - x)^2; map: its mean over channels", Mse),
-        [ScoreKind.Ssim] = new("1 - mean SSIM (11x11 Gaussian window, sigma 1.5, C1 0.01^2, C2 0.03^2, data range 1, windows inside the image, mean over channels); map: 1 - SSIM of the window centred on each pixel, NaN within 5 pixels of the edge", Ssim),
-        [ScoreKind.Smoothed] = new("mean of the squared residual x - r blurred by a 5x5 Gaussian (sigma 1, zero padding); map: its mean over channels", Smoothed),
+        [ScoreKind.Mse] = new("mean over pixels and channels of (r - x)^2; map: its mean over channels", (g, x, r, shape, _) => Mse(g, x, r, shape)),
+        [ScoreKind.Ssim] = new("1 - mean SSIM (11x11 Gaussian window, sigma 1.5, C1 0.01^2, C2 0.03^2, data range 1, windows inside the image, mean over channels); map: 1 - SSIM of the window centred on each pixel, NaN within 5 pixels of the edge", (g, x, r, shape, _) => Ssim(g, x, r, shape)),
+        [ScoreKind.Smoothed] = new("mean of the squared residual x - r blurred by a 5x5 Gaussian (sigma 1, zero padding); map: its mean over channels", (g, x, r, shape, _) => Smoothed(g, x, r, shape)),
+        [ScoreKind.Combined] = new("exp of the mean over ssim and smoothed of (ln max(score, 1e-12) - mean) / std, each base's mean and std learnt on normal images (the model's score_calibration), the exponent clipped to [-80, 80]; map: smoothed's", Combined),
     };
 
     /// <summary>The score kinds an export can carry.</summary>
@@ -83,6 +84,34 @@ internal static class ScoreGraphs
         string blurred = g.Node("MatMul", [g.Node("MatMul", [rows, d], "smoothed_blur_rows"), columns], "smoothed_blur");
         string squares = g.Node("Mul", [blurred, blurred], "smoothed_squares");
         return (ToFloat(g, Mean(g, squares, [1, 2, 3], "smoothed_mean"), "smoothed_score"), ToFloat(g, Mean(g, squares, [1], "smoothed_map_mean"), "smoothed_map"));
+    }
+
+    // combined: the base scores as Scores computes them (float), each ln(max(s, 1e-12)) standardised in double with the
+    // model's calibration, averaged, clipped and exponentiated, as ScoreCalibration.Combine does; the map is smoothed's.
+    private static (string, string) Combined(OnnxGraph g, string x, string r, ImageShape shape, ScoreCalibration? calibration)
+    {
+        if (calibration is null)
+            throw new ArgumentException("the combined score needs the model's calibration (score_calibration), and this model file has none; train with --score combined, or export with another --score");
+        string? sum = null, smoothedMap = null;
+        for (int k = 0; k < calibration.Bases.Count; k++)
+        {
+            BaseStatistics b = calibration.Bases[k];
+            (string baseScore, string map) = b.Kind switch
+            {
+                ScoreKind.Ssim => Ssim(g, x, r, shape),
+                ScoreKind.Smoothed => Smoothed(g, x, r, shape),
+                _ => throw new NotSupportedException($"the combined score's base {Scores.Name(b.Kind)} has no graph"),
+            };
+            if (b.Kind == ScoreKind.Smoothed) smoothedMap = map;
+            string name = "combined_" + Scores.Name(b.Kind);
+            string log = g.Node("Log", [g.Node("Max", [ToDouble(g, baseScore), g.Scalar(name + "_floor", ScoreCalibration.Floor)], name + "_floored")], name + "_log");
+            string z = g.Node("Div", [g.Node("Sub", [log, g.Scalar(name + "_mean", b.LogMean)], name + "_centred"), g.Scalar(name + "_std", b.LogStd)], name + "_z");
+            sum = sum is null ? z : g.Node("Add", [sum, z], name + "_sum");
+        }
+        string mean = g.Node("Div", [sum!, g.Scalar("combined_count", (double)calibration.Bases.Count)], "combined_mean");
+        string clipped = g.Node("Clip", [mean, g.Scalar("combined_min", -ScoreCalibration.MaxExponent), g.Scalar("combined_max", ScoreCalibration.MaxExponent)], "combined_clipped");
+        string score = ToFloat(g, g.Node("Exp", [clipped], "combined_exp"), "combined_score");
+        return (score, smoothedMap ?? throw new NotSupportedException("the combined score's map is smoothed's, and its calibration has no smoothed base"));
     }
 
     private static string Mean(OnnxGraph g, string value, long[] axes, string name) =>

@@ -55,16 +55,18 @@ public sealed class TrainedRuns : IDisposable
     public string File(string name) => Path.Combine(_root, name);
 
     /// <summary>The run directory of a small seeded run of <paramref name="model"/> (normal digit 3), trained on first use; seed 1, whose conv model has not collapsed.</summary>
-    public string Run(string model)
+    public string Run(string model, string? score = null)
     {
         lock (_gate)
         {
-            if (_runs.TryGetValue(model, out string? run)) return run;
+            string name = score is null ? model : $"{model}-{score}";
+            if (_runs.TryGetValue(name, out string? run)) return run;
             string[] epochs = model == "pca" ? [] : ["--epochs", "2", "--batch-size", "100", "--eval-every", "1"];
+            string[] scoring = score is null ? [] : ["--score", score];
             CliResult train = Aemnist.Run(["train", "--model", model, "--normal", "3", "--train-normal", "300", "--train-anomalies", "30",
-                "--test-normal", "100", "--test-anomalies", "100", "--seed", "1", .. epochs, "--runs-dir", _root, "--run-name", model, "--quiet"]);
+                "--test-normal", "100", "--test-anomalies", "100", "--seed", "1", .. epochs, .. scoring, "--runs-dir", _root, "--run-name", name, "--quiet"]);
             Assert.True(train.ExitCode == 0, train.Stderr);
-            return _runs[model] = Path.Combine(_root, model);
+            return _runs[name] = Path.Combine(_root, name);
         }
     }
 

@@ -217,7 +217,7 @@ public static class BenchmarkReport
         };
         var defaults = new SplitOptions();
         lines.Add(grid.Protocol == SplitProtocol.Development
-            ? $"Protocol development (the one-class protocol inside the training part, for choosing a recipe without the test part): each {noun}'s training images are cut in file order at five sixths; the model trains on the normal {noun}'s first five sixths (minus a validation split where the configuration has one) and is tested on the last sixth of every {noun}'s; the test part is unused."
+            ? $"Protocol development (the one-class protocol inside the training part, for choosing a recipe without the test part): each {noun}'s training images are cut in file order at five sixths; the model trains on the normal {noun}'s first five sixths (minus a validation split where the configuration has one) and is tested on the last sixth of every {noun}'s (the test file unused)."
             : grid.Protocol == SplitProtocol.Seed
             ? string.Create(CultureInfo.InvariantCulture, $"Protocol seed (the tutorial's): from all the data's images, {defaults.TrainNormal} of the normal {noun} and {defaults.TrainAnomalies} of the others to train, {defaults.TestNormal} and {defaults.TestAnomalies} to test, drawn with the cell's seed.")
             : data.HasTestPart

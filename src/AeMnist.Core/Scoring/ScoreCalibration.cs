@@ -26,7 +26,7 @@ public sealed record ScoreCalibration(IReadOnlyList<BaseStatistics> Bases, int I
     public const double MaxExponent = 80;
 
     // Scores of 0 (a perfect reconstruction) count as this before the log.
-    private const double Floor = 1e-12;
+    public const double Floor = 1e-12;
 
     private static double Log(float score) => Math.Log(Math.Max(score, Floor));
 
