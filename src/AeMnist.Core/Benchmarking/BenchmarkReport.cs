@@ -360,7 +360,10 @@ public static class BenchmarkReport
         int classes = grid.Data.ClassNames.Count;
         string[] heads = Heads(grid);
         BenchmarkRow[] shown = [.. All(grid, rows).Where(r => r.Classes.Any(double.IsFinite))];
-        string[] colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+        // Tableau's 20 categorical colours, the ten strong ones first: four scores of three models and the reference rows
+        // (15 bars a group) each get their own colour.
+        string[] colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+            "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"];
         double lo = Math.Floor(Math.Min(85, shown.SelectMany(r => r.Classes).Where(double.IsFinite).DefaultIfEmpty(85).Min()));
         const double width = 1100, height = 360, left = 50, bottom = 40, top = 20;
         double groupWidth = (width - left - 10) / classes, barWidth = Math.Max(2, (groupWidth - 8) / Math.Max(1, shown.Length));
