@@ -188,7 +188,7 @@ internal static class ScoreCommand
         }
         string scale = AnomalyMaps.Scale(kind, max);
         AtomicFile.WriteAllText(Path.Combine(directory, "scale.txt"),
-            $"{scale}\nmap-INDEX.png and map-INDEX.npy ({shape.Height}x{shape.Width} float32, NaN where undefined) belong to the row INDEX of score's CSV; each map's mean over its defined pixels is the image's score\n");
+            $"{scale}\nmap-INDEX.png and map-INDEX.npy ({shape.Height}x{shape.Width} float32, NaN where undefined) belong to the row INDEX of score's CSV; {(Scores.MapKind(kind) == kind ? "each map's mean over its defined pixels is the image's score" : $"each map's mean is the image's {Scores.Name(Scores.MapKind(kind))} score")}\n");
         return $"Wrote {n} anomaly maps to {directory} ({scale})";
     }
 }

@@ -59,6 +59,8 @@ public static class AnomalyMaps
     public static string Scale(ScoreKind kind, double max)
     {
         string border = Scores.MapBorder(kind) > 0 ? $", gray: the {Scores.MapBorder(kind)}-pixel border where the score is undefined" : "";
-        return string.Create(CultureInfo.InvariantCulture, $"{Scores.Label(kind)} per pixel, colour scale Inferno: 0 black, {max:G6} light yellow (larger values light yellow too){border}");
+        ScoreKind drawn = Scores.MapKind(kind);
+        string what = drawn == kind ? $"{Scores.Label(kind)} per pixel" : $"{Scores.Label(drawn)} per pixel (the {Scores.Name(kind)} score's map: it is no mean over pixels, so its map is {Scores.Name(drawn)}'s, whose mean is the {Scores.Name(drawn)} score, not the {Scores.Name(kind)} one)";
+        return string.Create(CultureInfo.InvariantCulture, $"{what}, colour scale Inferno: 0 black, {max:G6} light yellow (larger values light yellow too){border}");
     }
 }
