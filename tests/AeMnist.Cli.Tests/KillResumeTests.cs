@@ -100,11 +100,15 @@ public sealed partial class KillResumeTests(ITestOutputHelper output) : IDisposa
         var seen = new Dictionary<string, int>();
         int duringTraining = 0;
         Kill[] kinds = [Kill.Sigkill, Kill.Sigterm, Kill.SigtermThenSigkill];
-        for (int trial = 0; trial < 12; trial++)
+        // Nine kills must land during training: three on fresh runs, then six on resumed runs. On a busy machine the test reads
+        // the child's epoch lines late and the child can finish first: such a trial is one of "had finished" (its files are
+        // still checked) and another trial follows, up to 40.
+        int trial;
+        for (trial = 0; duringTraining < 9 && trial < 40; trial++)
         {
             Kill how = kinds[trial % 3];
-            bool resumedRun = trial >= 6;  // the last six kill a resumed run
             bool fromStart = trial < 3;  // the first three at any instant from the start (creating the run directory included)
+            bool resumedRun = !fromStart && duringTraining >= 3;  // after three landed kills of fresh runs, kill resumed runs
             string name = $"t{trial}", run = _scratch.File($"runs/{name}");
             if (resumedRun)
             {
@@ -117,6 +121,7 @@ public sealed partial class KillResumeTests(ITestOutputHelper output) : IDisposa
             }
             string[] args = resumedRun ? ["train", "--resume", run, "--data", data] : Train(data, name).Where(a => a != "--quiet").ToArray();
             string when;
+            bool landed;
             using (AemnistProcess child = AemnistProcess.Start(args, _scratch.Path))
             {
                 if (fromStart)
@@ -128,19 +133,20 @@ public sealed partial class KillResumeTests(ITestOutputHelper output) : IDisposa
                 else
                 {
                     when = WaitIntoTraining(child, rng);
-                    Assert.False(child.HasExited, $"the child ended before the kill ({when}): {child.Describe()}");
-                    duringTraining++;
                 }
-                if (!child.HasExited) Send(child, how, rng);  // a child that finished first is a trial of "had finished"
+                landed = !child.HasExited;
+                if (landed) Send(child, how, rng);  // a child that finished first is a trial of "had finished"
                 child.WaitForExit(TimeSpan.FromSeconds(300));
             }
             string outcome = Recover(run, data, model, history);
-            output.WriteLine($"trial {trial}: {(resumedRun ? "resumed run" : "run")} {how} {when}: {outcome}");
+            output.WriteLine($"trial {trial}: {(resumedRun ? "resumed run" : "run")} {how} {when}: {(landed ? "" : "the child finished first; ")}{outcome}");
             seen[outcome] = seen.GetValueOrDefault(outcome) + 1;
-            if (!fromStart) Assert.True(outcome == "resumed to the same bytes", $"trial {trial}, killed during training ({when}): {outcome}");
+            if (!fromStart && landed && outcome == "resumed to the same bytes") duringTraining++;
+            else if (!fromStart && landed)
+                Assert.True(outcome.StartsWith("had finished", StringComparison.Ordinal), $"trial {trial}, killed during training ({when}): {outcome}");
         }
         output.WriteLine(string.Join("; ", seen.Select(s => $"{s.Key}: {s.Value}")));
-        Assert.Equal(9, duringTraining);  // each of which resumed to the uninterrupted run's bytes (checked above)
+        Assert.True(duringTraining == 9, $"only {duringTraining} of 9 kills landed during training in {trial} trials");  // each resumed to the uninterrupted run's bytes
         // What killed runs left in the runs directory (directories still under their temporary name) goes with the next run.
         RunDirectory.RemoveStale(_scratch.File("runs"));
         Assert.Empty(Directory.GetFileSystemEntries(_scratch.File("runs"), ".*"));
