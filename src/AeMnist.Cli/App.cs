@@ -44,7 +44,7 @@ public static class App
 
     public static RootCommand BuildRoot()
     {
-        var root = new RootCommand("aemnist: anomaly detection on MNIST with autoencoders (train, evaluate, score, report)")
+        var root = new RootCommand("aemnist: anomaly detection in images with autoencoders, on MNIST (shipped) or your own images (train, evaluate, score, report, export, benchmark)")
         {
             TrainCommand.Build(),
             EvaluateCommand.Build(),
