@@ -46,7 +46,7 @@ internal static class ScoreGraphs
         int h = shape.Height, w = shape.Width, vh = h - SsimWindow + 1, vw = w - SsimWindow + 1;
         if (vh < 1 || vw < 1)
             throw new ArgumentException($"--score ssim needs images of at least {SsimWindow}x{SsimWindow}, and these are {shape}");
-        double[] kernel = Gaussian(SsimWindow, SsimSigma);
+        double[] kernel = Scores.Gaussian(SsimWindow, SsimSigma);
         string rows = g.Constant("ssim_rows", Banded(vh, h, kernel, 0), vh, h);
         string columns = g.Constant("ssim_columns", Transpose(Banded(vw, w, kernel, 0), vw, w), w, vw);
         string Blur(string z, string hint) => g.Node("MatMul", [g.Node("MatMul", [rows, z], hint + "_rows"), columns], hint);
@@ -76,7 +76,7 @@ internal static class ScoreGraphs
     private static (string, string) Smoothed(OnnxGraph g, string x, string r, ImageShape shape)
     {
         int h = shape.Height, w = shape.Width, pad = SmoothWindow / 2;
-        double[] kernel = Gaussian(SmoothWindow, SmoothSigma);
+        double[] kernel = Scores.Gaussian(SmoothWindow, SmoothSigma);
         // Zero padding: the same-size blur is a banded (H, H) matrix whose rows are cut at the edges.
         string rows = g.Constant("smoothed_rows", Banded(h, h, kernel, -pad), h, h);
         string columns = g.Constant("smoothed_columns", Transpose(Banded(w, w, kernel, -pad), w, w), w, w);
@@ -143,15 +143,5 @@ internal static class ScoreGraphs
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < columns; j++) t[j * rows + i] = m[i * columns + j];
         return t;
-    }
-
-    // Scores.cs's normalised Gaussian, computed the same way.
-    private static double[] Gaussian(int size, double sigma)
-    {
-        var g = new double[size];
-        double centre = (size - 1) / 2.0, total = 0;
-        for (int i = 0; i < size; i++) total += g[i] = Math.Exp(-(i - centre) * (i - centre) / (2 * sigma * sigma));
-        for (int i = 0; i < size; i++) g[i] /= total;
-        return g;
     }
 }

@@ -331,7 +331,8 @@ public static class Scores
         }
     }
 
-    private static double[] Gaussian(int size, double sigma)
+    /// <summary>The normalised 1-D Gaussian of <paramref name="size"/> taps the windows use (the ONNX export builds its blurs from it too).</summary>
+    public static double[] Gaussian(int size, double sigma)
     {
         var g = new double[size];
         double centre = (size - 1) / 2.0, total = 0;
