@@ -2,7 +2,6 @@
 // -p:WithOnnxRuntime=true ships AeMnist.Onnx.Runtime and ONNX Runtime beside aemnist, and export --verify loads it by
 // name; a default build answers --verify with one line saying how to get it. The tests check every export in ONNX
 // Runtime whatever the build.
-using System.Reflection;
 using AeMnist.Onnx;
 
 namespace AeMnist.Cli;
@@ -13,9 +12,7 @@ internal static class OnnxRuntimeLoader
     private const string RunnerType = "AeMnist.Onnx.Runtime.OrtRunner";
 
     /// <summary>Whether this build ships ONNX Runtime: its assembly is among the program's trusted assemblies (nothing is loaded to find out).</summary>
-    public static bool IsPresent { get; } =
-        (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "")
-            .Split(Path.PathSeparator).Any(p => Path.GetFileName(p).Equals(AssemblyName + ".dll", StringComparison.OrdinalIgnoreCase));
+    public static bool IsPresent { get; } = OptionalAssembly.IsShipped(AssemblyName);
 
     /// <summary>The one line a build without ONNX Runtime gives for --verify.</summary>
     public const string Absent =
@@ -26,7 +23,7 @@ internal static class OnnxRuntimeLoader
     public static IOnnxRunner Create()
     {
         if (!IsPresent) throw new UsageException(Absent);
-        Type type = Assembly.Load(new AssemblyName(AssemblyName)).GetType(RunnerType, throwOnError: true)!;
+        Type type = OptionalAssembly.Type(AssemblyName, RunnerType);
         return (IOnnxRunner)Activator.CreateInstance(type)!;
     }
 }

@@ -16,9 +16,7 @@ internal static class TorchEngineLoader
     private static readonly Lazy<EngineProvider> Loaded = new(Load);
 
     /// <summary>Whether this build ships the torch engine: its assembly is among the program's trusted assemblies (nothing is loaded to find out).</summary>
-    public static bool IsPresent { get; } =
-        (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "")
-            .Split(Path.PathSeparator).Any(p => Path.GetFileName(p).Equals(AssemblyName + ".dll", StringComparison.OrdinalIgnoreCase));
+    public static bool IsPresent { get; } = OptionalAssembly.IsShipped(AssemblyName);
 
     /// <summary>The catalog entry: the real provider's Check and Create, reached by name on first use.</summary>
     public static EngineProvider Provider { get; } = new(EngineName,
@@ -36,7 +34,7 @@ internal static class TorchEngineLoader
     private static EngineProvider Load()
     {
         if (!IsPresent) throw new EngineUnavailableException(Absent);
-        Type type = Assembly.Load(new AssemblyName(AssemblyName)).GetType(ProviderType, throwOnError: true)!;
+        Type type = OptionalAssembly.Type(AssemblyName, ProviderType);
         return (EngineProvider)type.GetProperty("Provider", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
     }
 }
