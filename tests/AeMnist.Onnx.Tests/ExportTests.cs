@@ -150,6 +150,27 @@ public sealed class ExportTests(TrainedRuns runs, ITestOutputHelper output)
     }
 
     [Fact]
+    public void Score_maps_never_writes_among_other_files_and_replaces_its_own_earlier_maps()
+    {
+        string run = runs.Run("dense");
+        string mine = runs.File("user-folder");
+        Directory.CreateDirectory(mine);
+        File.WriteAllText(Path.Combine(mine, "notes.txt"), "mine");
+        CliResult refused = Aemnist.Run("score", "--run", run, "--input", runs.CsvPath, "--maps", mine, "--quiet");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("notes.txt", refused.Stderr);
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(mine).Select(Path.GetFileName));
+        // An earlier maps directory is ours: a second run replaces every earlier map, none of a larger run stays.
+        string maps = runs.File("maps-again");
+        Directory.CreateDirectory(maps);
+        File.WriteAllText(Path.Combine(maps, "map-99999.png"), "an earlier map");
+        CliResult again = Aemnist.Run("score", "--run", run, "--input", runs.CsvPath, "--maps", maps, "--quiet");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.False(File.Exists(Path.Combine(maps, "map-99999.png")));
+        Assert.Equal(TrainedRuns.Images, Directory.GetFiles(maps, "map-*.png").Length);
+    }
+
+    [Fact]
     public void Score_maps_writes_each_images_map_as_png_and_npy_the_same_map_as_the_export()
     {
         string run = runs.Run("bottleneck");

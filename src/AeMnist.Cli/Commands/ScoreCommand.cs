@@ -34,7 +34,7 @@ internal static class ScoreCommand
         };
         var maps = SharedOptions.PathOption(new Option<string?>("--maps")
         {
-            Description = "Write each image's anomaly map (the score per pixel; its mean is the score) to DIR as map-INDEX.png (Inferno colour scale, stated in DIR/scale.txt) and map-INDEX.npy",
+            Description = "Write each image's anomaly map (the score per pixel, its mean the score; combined draws smoothed's) to DIR, a new or empty directory or one of earlier maps, as map-INDEX.png (Inferno colour scale, stated in DIR/scale.txt) and map-INDEX.npy",
             HelpName = "DIR",
         });
         var mapsMax = SharedOptions.OptionalDouble("--maps-max", "Top of the maps' colour scale [default: the largest value of the maps written]", "X");
@@ -157,7 +157,17 @@ internal static class ScoreCommand
         string? parent = Path.GetDirectoryName(Path.GetFullPath(directory));
         if (!Directory.Exists(directory) && (parent is null || !Directory.Exists(parent)))
             throw new UsageException($"--maps {directory}: directory {parent} does not exist");
+        // Maps go into a new or empty directory, or one that holds nothing but earlier maps: never among a user's files.
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).FirstOrDefault(e => !IsMapFile(Path.GetFileName(e))) is { } other)
+            throw new UsageException($"--maps {directory} holds {MessageText.Quote(Path.GetFileName(other), 60)}, which is not an earlier map; give a new or empty directory for the maps");
     }
+
+    // What WriteMaps writes: map-INDEX.png, map-INDEX.npy and scale.txt.
+    private static bool IsMapFile(string name) =>
+        name == ScaleFile || (name.StartsWith("map-", StringComparison.Ordinal) && (name.EndsWith(".png", StringComparison.Ordinal) || name.EndsWith(".npy", StringComparison.Ordinal))
+            && name[4..^4].All(char.IsAsciiDigit) && name.Length > 8);
+
+    private const string ScaleFile = "scale.txt";
 
     /// <summary>
     /// Each image's anomaly map as DIR/map-INDEX.png (colour) and .npy (values), INDEX the CSV's index column, and the colour
@@ -178,6 +188,9 @@ internal static class ScoreCommand
         }
         double max = top ?? AnomalyMaps.Max(all);
         Directory.CreateDirectory(directory);
+        // Earlier maps go first, so that none of another run's images stays beside these (the directory holds only maps).
+        foreach (string earlier in Directory.EnumerateFiles(directory).Where(f => IsMapFile(Path.GetFileName(f))).ToList())
+            File.Delete(earlier);
         int digits = Math.Max(5, (n - 1).ToString(CultureInfo.InvariantCulture).Length);
         for (int i = 0; i < n; i++)
         {
@@ -187,7 +200,7 @@ internal static class ScoreCommand
             AtomicFile.WriteAllBytes(name + ".npy", AnomalyMaps.Npy(map, shape.Height, shape.Width));
         }
         string scale = AnomalyMaps.Scale(kind, max);
-        AtomicFile.WriteAllText(Path.Combine(directory, "scale.txt"),
+        AtomicFile.WriteAllText(Path.Combine(directory, ScaleFile),
             $"{scale}\nmap-INDEX.png and map-INDEX.npy ({shape.Height}x{shape.Width} float32, NaN where undefined) belong to the row INDEX of score's CSV; {(Scores.MapKind(kind) == kind ? "each map's mean over its defined pixels is the image's score" : $"each map's mean is the image's {Scores.Name(Scores.MapKind(kind))} score")}\n");
         return $"Wrote {n} anomaly maps to {directory} ({scale})";
     }
