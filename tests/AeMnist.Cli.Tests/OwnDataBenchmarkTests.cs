@@ -100,6 +100,12 @@ public sealed class OwnDataBenchmarkTests : IDisposable
         Assert.Contains("(finished earlier)", subset.Stdout);
         Assert.Contains("(2 of 3 classes)", subset.Stdout);
 
+        // --no-train rewrites the tables and runs no cell: it gives no wall time of the grid, rather than 0 s.
+        CliResult tables = CliRunner.Run("benchmark", "--data", data, "--output", bench, "--model", Model, "--seeds", "1", "--score", "mse,ssim", "--no-train");
+        Assert.True(tables.ExitCode == 0, tables.ToString());
+        Assert.Contains("no cell ran (--no-train)", tables.Stdout);
+        Assert.Null(JsonNode.Parse(File.ReadAllText(Path.Combine(bench, "benchmark.json")))!["wall_seconds"]);
+
         // The cells of this data are not reused for other data in the same directory.
         File.Delete(Path.Combine(data, "bar", "00.png"));
         CliResult other = Benchmark(data, "bench");

@@ -152,7 +152,7 @@ internal static class BenchmarkCommand
                 finally { Console.CancelKeyPress -= onCancel; }
                 interrupted = stop.IsCancellationRequested && results.Count < total;
             }
-            IReadOnlyList<string> written = BenchmarkReport.WriteAll(grid, results, clock.Elapsed.TotalSeconds, commandLine);
+            IReadOnlyList<string> written = BenchmarkReport.WriteAll(grid, results, training ? clock.Elapsed.TotalSeconds : null, commandLine);
             IReadOnlyList<BenchmarkRow> rows = BenchmarkReport.Rows(grid, results);
             int finishedCount = results.Count(r => r.IsFinished);
             IReadOnlyList<string> notCounted = BenchmarkReport.NotCounted(results);
@@ -163,7 +163,7 @@ internal static class BenchmarkCommand
                 stdout.Write(BenchmarkReport.TerminalTable(grid, rows));
                 foreach (string line in BenchmarkReport.Description(grid).Skip(1)) stdout.WriteLine(line);
                 foreach (string line in notCounted) stdout.WriteLine($"not counted: {line}");
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{finishedCount} of {total} cells finished{(notCounted.Count > 0 ? $" ({notCounted.Count} diverged or collapsed)" : "")}; wall time {clock.Elapsed.TotalSeconds:F0} s. Wrote {string.Join(", ", written.Select(Path.GetFileName))} in {grid.OutputDirectory}"));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{finishedCount} of {total} cells finished{(notCounted.Count > 0 ? $" ({notCounted.Count} diverged or collapsed)" : "")}; {(training ? $"wall time {clock.Elapsed.TotalSeconds:F0} s" : "no cell ran (--no-train)")}. Wrote {string.Join(", ", written.Select(Path.GetFileName))} in {grid.OutputDirectory}"));
             }
             if (interrupted)
                 throw new CliExitException(ExitCodes.Interrupted, $"interrupted with {results.Count} of {total} cells finished; run the same command again to continue");

@@ -264,7 +264,7 @@ public static class BenchmarkReport
         return csv.ToString();
     }
 
-    public static JsonObject Json(BenchmarkGrid grid, IReadOnlyList<BenchmarkRow> rows, IReadOnlyList<CellResult> results, double wallSeconds)
+    public static JsonObject Json(BenchmarkGrid grid, IReadOnlyList<BenchmarkRow> rows, IReadOnlyList<CellResult> results, double? wallSeconds)
     {
         static JsonNode? N(double v) => double.IsFinite(v) ? v : null;
         string by = grid.Data.IsMnist ? "auroc_percent_by_digit" : "auroc_percent_by_class";
@@ -313,7 +313,7 @@ public static class BenchmarkReport
         json["cells_collapsed"] = results.Count(r => r.Status == CellStatus.Collapsed);
         json["cells_total"] = grid.Cells.Count();
         json["not_counted"] = new JsonArray([.. NotCounted(results).Select(l => (JsonNode)l)]);
-        json["wall_seconds"] = wallSeconds;
+        json["wall_seconds"] = wallSeconds;  // null for --no-train, which ran no cell: not a time of the grid
         json["aemnist_version"] = Models.ModelFile.ToolVersion;
         json["machine"] = RunRecord.MachineJson();
         return json;
@@ -427,7 +427,7 @@ public static class BenchmarkReport
     }
 
     /// <summary>Writes benchmark.md, .csv, .json and .html into the grid's directory; returns their paths.</summary>
-    public static IReadOnlyList<string> WriteAll(BenchmarkGrid grid, IReadOnlyList<CellResult> results, double wallSeconds, string command)
+    public static IReadOnlyList<string> WriteAll(BenchmarkGrid grid, IReadOnlyList<CellResult> results, double? wallSeconds, string command)
     {
         IReadOnlyList<BenchmarkRow> rows = Rows(grid, results);
         Directory.CreateDirectory(grid.OutputDirectory);
