@@ -21,8 +21,8 @@ internal static class EvaluateCommand
         var threshold = SharedOptions.OptionalDouble("--threshold", "Use this threshold (the tutorial used 0.02 for dense, 0.002 for conv)", "X");
         var contamination = SharedOptions.OptionalDouble("--contamination", "Threshold at the (1 - F) quantile of the train split's errors", "F");
         var percentile = SharedOptions.OptionalDouble("--percentile", "Threshold at the P-th percentile of the train split's normal-digit errors", "P");
-        var fpr = SharedOptions.OptionalDouble("--fpr", "Threshold that flags a share F of the normal digits of the validation split (else the train split); needs no known anomalies", "F");
-        var alpha = SharedOptions.OptionalDouble("--alpha", "Flag images whose conformal p-value against the normal digits of the validation split (else the train split) is at most A (docs/export.md)", "A");
+        var fpr = SharedOptions.OptionalDouble("--fpr", "Threshold that flags a share F of the normal images of the validation split (else the train split); needs no known anomalies", "F");
+        var alpha = SharedOptions.OptionalDouble("--alpha", "Flag images whose conformal p-value against the normal images of the validation split (else the train split) is at most A (docs/export.md)", "A");
         var inputs = new InputOptions(labelled: true);
         var minF1 = SharedOptions.OptionalDouble("--min-f1", "Exit with code 3 if F1 (anomaly positive) is below X", "X");
         var minAuroc = SharedOptions.OptionalDouble("--min-auroc", "Exit with code 3 if AUROC is below X", "X");
@@ -150,7 +150,7 @@ internal static class EvaluateCommand
         if (percentile is { } p)
             return p >= 0 && p <= 100 ? new ThresholdRule.Percentile(p) : throw new UsageException($"--percentile {p} must be in [0, 100]");
         if (fpr is { } f)
-            return f > 0 && f < 1 ? new ThresholdRule.FalsePositiveRate(f) : throw new UsageException($"--fpr {f} must be in (0, 1), e.g. 0.05 to flag 5% of normal digits");
+            return f > 0 && f < 1 ? new ThresholdRule.FalsePositiveRate(f) : throw new UsageException($"--fpr {f} must be in (0, 1), e.g. 0.05 to flag 5% of normal images");
         return new ThresholdRule.Stored();
     }
 

@@ -24,7 +24,7 @@ internal static class ScoreCommand
         var outputPath = SharedOptions.PathOption(new Option<string?>("--output", "-o") { Description = "CSV file to write ('-' for stdout) [default: stdout]", HelpName = "FILE" });
         var threshold = SharedOptions.OptionalDouble("--threshold", "Anomaly threshold on the score [default: the model's stored threshold, else --fpr 0.05]", "X");
         var fpr = SharedOptions.OptionalDouble("--fpr",
-            "Threshold that flags a share F of the normal digits of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
+            "Threshold that flags a share F of the normal images of the run's validation (else train) split; for a model file without a split, of every MNIST training-file image of --normal",
             "F");
         var alpha = SharedOptions.OptionalDouble("--alpha",
             "Flag images whose conformal p-value against the normal images of the run's validation (else train) split is at most A (docs/export.md)", "A");
