@@ -109,6 +109,39 @@ internal static class LayerProfile
                 full.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
             }
             Console.WriteLine($"  {$"TrainStep({batchSize}), {threads} threads",-32} {Median(full),9:F1} {full.Min(),9:F1}");
+            // Inference as scoring runs it: evaluation mode (batch norm by its running statistics), forward only.
+            replica.Training = false;
+            var inference = new Dictionary<string, List<double>>();
+            var wholeInference = new List<double>();
+            for (int step = 0; step < steps; step++)
+            {
+                long start = Stopwatch.GetTimestamp(), t = start;
+                ReadOnlySpan<float> x = batch;
+                var shape = new TensorShape(n, input.C, input.H, input.W);
+                bool lanes = replica.IsLanes(0);
+                int padded = Lanes.Padded(n);
+                if (lanes)
+                {
+                    Lanes.FromRows(batch, n, batch.Length / n, lanesInput);
+                    x = lanesInput;
+                }
+                for (int i = 0; i < layers.Length; i++)
+                {
+                    TensorShape given = lanes && layers[i] is Activation ? shape.WithBatch(padded) : shape;
+                    x = layers[i].Forward(x, given);
+                    shape = layers[i].OutputShape(shape);
+                    long now = Stopwatch.GetTimestamp();
+                    string name = $"{i,2} {Name(layers[i])} forward";
+                    if (!inference.TryGetValue(name, out var list)) inference[name] = list = [];
+                    list.Add((now - t) * 1e6 / Stopwatch.Frequency);
+                    t = now;
+                }
+                wholeInference.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
+            }
+            Console.WriteLine($"{kind}, evaluation-mode forward of {n} images on one thread: {steps} passes, µs (median, fastest)");
+            foreach ((string name, List<double> list) in inference)
+                Console.WriteLine($"  {name,-32} {Median(list),9:F1} {list.Min(),9:F1}");
+            Console.WriteLine($"  {"forward",-32} {Median(wholeInference),9:F1} {wholeInference.Min(),9:F1}");
         }
         return 0;
     }

@@ -69,12 +69,12 @@ public sealed class Detector : IDisposable
     /// "validation split") and keeps it for the scores that follow. Never give it test images or anomalies.
     /// </summary>
     public ScoreCalibration Calibrate(ReadOnlySpan<float> normals, int n, string source, Func<int, string> describe) =>
-        Calibration = Calibrate(Model, normals, n, source, Source, describe);
+        Calibration = Calibrate(Model, normals, n, source, Source, describe, Threads);
 
     /// <summary>The combined score's calibration of <paramref name="model"/> on <paramref name="n"/> normal images; a non-finite base score is an error naming <paramref name="modelSource"/> and the image.</summary>
-    public static ScoreCalibration Calibrate(IEngineModel model, ReadOnlySpan<float> normals, int n, string source, string modelSource, Func<int, string> describe)
+    public static ScoreCalibration Calibrate(IEngineModel model, ReadOnlySpan<float> normals, int n, string source, string modelSource, Func<int, string> describe, int threads = 1)
     {
-        float[][] bases = ModelScores.Compute(model, ScoreCalibration.BaseKinds, normals, n, ImageShapeOf(model.Spec));
+        float[][] bases = ModelScores.Compute(model, ScoreCalibration.BaseKinds, normals, n, ImageShapeOf(model.Spec), threads: threads);
         foreach (float[] b in bases) ModelHealth.CheckFinite(b, modelSource, describe);
         return ScoreCalibration.Fit(bases, source);
     }

@@ -141,7 +141,7 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
         {
             // The combined score's scale, from normal images only: the validation split's, else the train split's normal images.
             (int[] normals, string source) = EvaluateJob.CalibrationImages(data, attempt.Split);
-            calibration = Detector.Calibrate(model, data.Gather(normals), normals.Length, source, run.ModelPath, i => data.Describe(normals[i]));
+            calibration = Detector.Calibrate(model, data.Gather(normals), normals.Length, source, run.ModelPath, i => data.Describe(normals[i]), request.Compute.Threads);
         }
         float[] trainScores = ModelScores.Compute(model, [options.Score], attempt.Train, attempt.Split.Train.Length, Detector.ImageShapeOf(model.Spec), calibration, request.Compute.Threads)[0];
         ModelHealth.CheckFinite(trainScores, run.ModelPath, i => $"train image {attempt.Split.Train[i]}");

@@ -8,6 +8,7 @@
 // that no one has to pick between them per dataset. Higher is more anomalous for all four. ssim and smoothed need the image's height and width (ImageShape). Map gives each score
 // pixel by pixel (the report's heatmaps), its mean the score.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using AeMnist.Tensors;
 
 namespace AeMnist.Scoring;
@@ -242,20 +243,29 @@ public static class Scores
     private static void SsimValid(ReadOnlySpan<float> xc, ReadOnlySpan<float> yc, int h, int w, Scratch s)
     {
         int plane = h * w, vh = h - SsimWindow + 1, vw = w - SsimWindow + 1;
-        for (int i = 0; i < plane; i++)
+        for (int p = 0; p < plane; p++)
         {
-            s.A[i] = xc[i];
-            s.B[i] = yc[i];
-            s.AA[i] = (double)xc[i] * xc[i];
-            s.BB[i] = (double)yc[i] * yc[i];
-            s.AB[i] = (double)xc[i] * yc[i];
+            s.A[p] = xc[p];
+            s.B[p] = yc[p];
+            s.AA[p] = (double)xc[p] * xc[p];
+            s.BB[p] = (double)yc[p] * yc[p];
+            s.AB[p] = (double)xc[p] * yc[p];
         }
         FilterValid(s.A, s.MuA, s_ssimKernel, s.Rows, h, w);
         FilterValid(s.B, s.MuB, s_ssimKernel, s.Rows, h, w);
         FilterValid(s.AA, s.SAA, s_ssimKernel, s.Rows, h, w);
         FilterValid(s.BB, s.SBB, s_ssimKernel, s.Rows, h, w);
         FilterValid(s.AB, s.SAB, s_ssimKernel, s.Rows, h, w);
-        for (int i = 0; i < vh * vw; i++)
+        int count = vh * vw, lanes = Vector<double>.Count, i = 0;
+        // The same operations in the same order lane by lane as value by value below: the same bits.
+        Vector<double> two = new(2.0), c1 = new(C1), c2 = new(C2);
+        for (; i + lanes <= count; i += lanes)
+        {
+            Vector<double> ma = new(s.MuA, i), mb = new(s.MuB, i);
+            Vector<double> va = new Vector<double>(s.SAA, i) - ma * ma, vb = new Vector<double>(s.SBB, i) - mb * mb, cov = new Vector<double>(s.SAB, i) - ma * mb;
+            ((two * ma * mb + c1) * (two * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2))).CopyTo(s.Map, i);
+        }
+        for (; i < count; i++)
         {
             double ma = s.MuA[i], mb = s.MuB[i];
             double va = s.SAA[i] - ma * ma, vb = s.SBB[i] - mb * mb, cov = s.SAB[i] - ma * mb;
@@ -290,46 +300,69 @@ public static class Scores
 
     // image (h, w) -> output (h - K + 1, w - K + 1): separable correlation with kernel g ⊗ g; rows is scratch. Each output
     // is the sum over the taps in tap order, one multiply and one add per tap (no fused multiply-add), so the vector lanes
-    // give the same bits as the scalar tail.
-    private static void FilterValid(ReadOnlySpan<double> image, Span<double> output, double[] g, Span<double> rows, int h, int w)
+    // give the same bits as the scalar path (FilterValidNaive, its twin).
+    private static unsafe void FilterValid(ReadOnlySpan<double> image, Span<double> output, double[] g, Span<double> rows, int h, int w)
     {
-        int k = g.Length, vh = h - k + 1, vw = w - k + 1, lanes = Vector<double>.Count;
-        for (int r = 0; r < h; r++)
+        int k = g.Length, vh = h - k + 1, vw = w - k + 1;
+        if (image.Length < h * w || output.Length < vh * vw || rows.Length < h * vw)
+            throw new ArgumentException($"FilterValid of {h}x{w} by {k} taps needs {h * w}, {vh * vw} and {h * vw} values.");
+        fixed (double* pi = image, po = output, pr = rows, pg = g)
         {
-            ReadOnlySpan<double> line = image.Slice(r * w, w);
-            Span<double> into = rows.Slice(r * vw, vw);
-            int c = 0;
-            for (; c + lanes <= vw; c += lanes)
-            {
-                Vector<double> sum = Vector<double>.Zero;
-                for (int j = 0; j < k; j++) sum += new Vector<double>(g[j]) * new Vector<double>(line.Slice(c + j, lanes));
-                sum.CopyTo(into.Slice(c, lanes));
-            }
-            for (; c < vw; c++)
+            for (int r = 0; r < h; r++) Taps(pi + (nint)r * w, pr + (nint)r * vw, pg, k, vw, 1);
+            for (int r = 0; r < vh; r++) Taps(pr + (nint)r * vw, po + (nint)r * vw, pg, k, vw, vw);
+        }
+    }
+
+    // into[c] = Σ_j g[j] · source[c + j·step] for c < count, from zero in tap order. A row shorter than a vector is done
+    // value by value; a longer one in whole vectors, the last one moved back to end at count (it computes some values
+    // again, to the same bits).
+    private static unsafe void Taps(double* source, double* into, double* g, int k, int count, nint step)
+    {
+        int lanes = Vector<double>.Count;
+        if (count < lanes)
+        {
+            for (int c = 0; c < count; c++)
             {
                 double sum = 0;
-                for (int j = 0; j < k; j++) sum += g[j] * line[c + j];
+                for (int j = 0; j < k; j++) sum += g[j] * source[c + j * step];
                 into[c] = sum;
             }
+            return;
         }
-        for (int r = 0; r < vh; r++)
+        for (int c = 0; ; c += lanes)
         {
-            Span<double> into = output.Slice(r * vw, vw);
-            int c = 0;
-            for (; c + lanes <= vw; c += lanes)
+            if (c + lanes > count) c = count - lanes;
+            Vector<double> sum = Vector<double>.Zero;
+            for (int j = 0; j < k; j++) sum += new Vector<double>(g[j]) * Unsafe.ReadUnaligned<Vector<double>>(source + c + j * step);
+            Unsafe.WriteUnaligned(into + c, sum);
+            if (c + lanes >= count) return;
+        }
+    }
+
+    /// <summary>Naive twin of the filter the ssim and smoothed scores use (the same order, so the same bits): image (h, w) -> output (h − K + 1, w − K + 1).</summary>
+    internal static void FilterValidNaive(ReadOnlySpan<double> image, Span<double> output, double[] g, int h, int w)
+    {
+        int k = g.Length, vh = h - k + 1, vw = w - k + 1;
+        var rows = new double[h * vw];
+        for (int r = 0; r < h; r++)
+            for (int c = 0; c < vw; c++)
             {
-                Vector<double> sum = Vector<double>.Zero;
-                for (int i = 0; i < k; i++) sum += new Vector<double>(g[i]) * new Vector<double>(rows.Slice((r + i) * vw + c, lanes));
-                sum.CopyTo(into.Slice(c, lanes));
+                double sum = 0;
+                for (int j = 0; j < k; j++) sum += g[j] * image[r * w + c + j];
+                rows[r * vw + c] = sum;
             }
-            for (; c < vw; c++)
+        for (int r = 0; r < vh; r++)
+            for (int c = 0; c < vw; c++)
             {
                 double sum = 0;
                 for (int i = 0; i < k; i++) sum += g[i] * rows[(r + i) * vw + c];
-                into[c] = sum;
+                output[r * vw + c] = sum;
             }
-        }
     }
+
+    /// <summary>The filter itself, for its twin's test.</summary>
+    internal static void FilterValidForTest(ReadOnlySpan<double> image, Span<double> output, double[] g, int h, int w) =>
+        FilterValid(image, output, g, new double[h * (w - g.Length + 1)], h, w);
 
     /// <summary>The normalised 1-D Gaussian of <paramref name="size"/> taps the windows use (the ONNX export builds its blurs from it too).</summary>
     public static double[] Gaussian(int size, double sigma)

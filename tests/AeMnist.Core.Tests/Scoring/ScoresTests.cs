@@ -27,6 +27,26 @@ public class ScoresTests
         Assert.Equal(0.002524897851952643, Scores.SmoothedError(a, b), 1e-6);
     }
 
+    [Theory]
+    [InlineData(11, 11, 11)]   // one output value
+    [InlineData(28, 28, 11)]   // MNIST's ssim: 18 values a row, not a whole number of vectors
+    [InlineData(32, 32, 5)]    // MNIST's smoothed (padded by 2 each side): 28 a row
+    [InlineData(13, 14, 11)]   // rows shorter than a vector
+    [InlineData(40, 37, 5)]
+    [InlineData(15, 19, 5)]
+    public void TheFilterIsItsNaiveTwinBitForBit(int h, int w, int taps)
+    {
+        var rng = new Random(h * 1000 + w);
+        double[] image = [.. Enumerable.Range(0, h * w).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] g = Scores.Gaussian(taps, taps == 11 ? 1.5 : 1.0);
+        int vh = h - taps + 1, vw = w - taps + 1;
+        double[] fast = new double[vh * vw], naive = new double[vh * vw];
+        Scores.FilterValidForTest(image, fast, g, h, w);
+        Scores.FilterValidNaive(image, naive, g, h, w);
+        for (int i = 0; i < fast.Length; i++)
+            Assert.True(BitConverter.DoubleToInt64Bits(fast[i]) == BitConverter.DoubleToInt64Bits(naive[i]), $"value {i}: {fast[i]:R} != {naive[i]:R}");
+    }
+
     [Fact]
     public void IdenticalImagesScoreZeroAndWorseReconstructionsScoreHigher()
     {
