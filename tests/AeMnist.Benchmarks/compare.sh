@@ -130,7 +130,7 @@ if (( bottleneck_epochs > 0 )); then
         if [[ $have_torch == yes ]]; then
             torch=$(/usr/bin/python3 tests/AeMnist.Benchmarks/pytorch_reference.py --run-json "$work/$name/run.json" \
                 --model bottleneck --epochs "$bottleneck_epochs" --threads "$t")
-            read -r bn_torch[$t] bn_torch_rate[$t] <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds_per_epoch'], round(d['score_images_per_second']))" "$torch")"
+            read -r bn_torch[$t] bn_torch_rate[$t] <<<"$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); r=d['score_images_per_second_by_score']; print(d['seconds_per_epoch'], '/'.join(str(round(r[k])) for k in ('mse','ssim','smoothed')))" "$torch")"
         fi
         bn_ts[$t]="-"
         ts_name=ts-bottleneck-t$t
@@ -144,8 +144,8 @@ if (( bottleneck_epochs > 0 )); then
     [[ $have_torch == yes ]] && torch_best=$(python3 -c "print(min(${bn_torch[1]}, ${bn_torch[2]}))")
     echo
     echo "bottleneck, one-class digit 2 ($images training images), batch 128, Adam 1e-3, median s/epoch of epochs 2-$bottleneck_epochs (torch engine: of $ts_epochs)"
-    echo "(torch: PyTorch 1.13 at the same threads; torch best: its faster of 1 and 2 threads; torch img/s: its forward + per-image MSE; ts: the torch engine)"
-    printf "%-8s %12s %14s %16s %9s %9s %16s %28s %12s %9s %9s\n" threads "aemnist s/ep" "torch s/ep" "torch best s/ep" "vs best" "vs same" "train GFLOPS" "score img/s mse/ssim/smooth" "torch img/s" "ts s/ep" "peak MB"
+    echo "(torch: PyTorch 1.13 at the same threads; torch best: its faster of 1 and 2 threads; torch img/s: its forward + each score in PyTorch's conv2d; ts: the torch engine)"
+    printf "%-8s %12s %14s %16s %9s %9s %16s %28s %28s %9s %9s\n" threads "aemnist s/ep" "torch s/ep" "torch best s/ep" "vs best" "vs same" "train GFLOPS" "score img/s mse/ssim/smooth" "torch img/s mse/ssim/smooth" "ts s/ep" "peak MB"
     for t in 1 2; do
         # Training FLOPs: 3 x the forward's 2.02 M multiply-adds per image (Conv2d 1-32-64 stride 2, Linear 3136-16-3136,
         # ConvTranspose2d 64-32-1 stride 2).
@@ -160,7 +160,7 @@ PY
 )"
         torch_s=${bn_torch[$t]}; [[ $torch_s != "-" ]] && torch_s=$(printf "%.4f" "$torch_s")
         best_s=$torch_best; [[ $best_s != "-" ]] && best_s=$(printf "%.4f" "$best_s")
-        printf "%-8s %12.4f %14s %16s %9s %9s %16s %28s %12s %9s %9s\n" "$t" "${bn_ours[$t]}" "$torch_s" "$best_s" "$vs_best" "$vs_same" "$gflops" \
+        printf "%-8s %12.4f %14s %16s %9s %9s %16s %28s %28s %9s %9s\n" "$t" "${bn_ours[$t]}" "$torch_s" "$best_s" "$vs_best" "$vs_same" "$gflops" \
             "${bn_rate[$t]}" "${bn_torch_rate[$t]}" "${bn_ts[$t]}" "${bn_mb[$t]}"
     done
 fi
