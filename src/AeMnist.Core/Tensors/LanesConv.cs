@@ -373,18 +373,19 @@ public static unsafe class LanesConv
     {
         Check(image, grid, dWeight, [], g, gridChannels, lanes, biasChannels: 0);
         int kk = g.KernelSize * g.KernelSize, positions = g.OutHeight * g.OutWidth, columns = kk * g.Channels, co = gridChannels;
-        float[] transposed = Scratch(ref t_transposed, grid.Length);
+        // One grid position's (L, Co) block at a time, transposed just before its tiles use it: it stays in L1, where a
+        // transposed copy of the whole grid (1.6 MB for the 14x14x32 layers of 64 images) would not even fit in L2.
+        float[] transposed = Scratch(ref t_transposed, co * lanes);
         float[] sums = Scratch(ref t_sums, columns * co);
         float[] zeros = Scratch(ref t_zeros, lanes);
         fixed (float* pg = grid, pi = image, pd = dWeight, pt = transposed, ps = sums, pz = zeros)
         {
-            float* gridT = Aligned(pt), partial = Aligned(ps), zero = Aligned(pz);
-            Lanes.TransposePositionsOn(grid, new Span<float>(gridT, grid.Length), positions, co, lanes, path);
+            float* block = Aligned(pt), partial = Aligned(ps), zero = Aligned(pz);
             new Span<float>(partial, columns * co).Clear();
             new Span<float>(zero, lanes).Clear();
-            if (path == SimdPath.Widest && Vector512.IsHardwareAccelerated) Gradient<Simd512, Vector512<float>>(gridT, pi, partial, zero, g, co, lanes);
-            else if (path != SimdPath.Scalar && Vector.IsHardwareAccelerated) Gradient<SimdVector, Vector<float>>(gridT, pi, partial, zero, g, co, lanes);
-            else Gradient<SimdScalar, float>(gridT, pi, partial, zero, g, co, lanes);
+            if (path == SimdPath.Widest && Vector512.IsHardwareAccelerated) Gradient<Simd512, Vector512<float>>(pg, block, pi, partial, zero, g, co, lanes, path);
+            else if (path != SimdPath.Scalar && Vector.IsHardwareAccelerated) Gradient<SimdVector, Vector<float>>(pg, block, pi, partial, zero, g, co, lanes, path);
+            else Gradient<SimdScalar, float>(pg, block, pi, partial, zero, g, co, lanes, path);
             // partial[(t·Ci + i)·Co + o] -> dWeight[o, i, t]
             for (int t = 0; t < kk; t++)
                 for (int i = 0; i < g.Channels; i++)
@@ -405,15 +406,16 @@ public static unsafe class LanesConv
 
     private static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
-    // For each grid position in order: the (tap, channel) rows of the image under its window against its (L, Co) block.
+    // For each grid position in order: its (Co, L) rows transposed into `block` (L, Co), then the (tap, channel) rows of
+    // the image under its window against that block.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gradient<TOps, TVector>(float* gridT, float* image, float* partial, float* zero, in ConvGeometry g, int co, int lanes)
+    private static void Gradient<TOps, TVector>(float* grid, float* block, float* image, float* partial, float* zero, in ConvGeometry g, int co, int lanes, SimdPath path)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
         int k = g.KernelSize, kk = k * k, ci = g.Channels, columns = kk * ci, positions = g.OutHeight * g.OutWidth, w = TOps.Count;
         nint imagePosition = (nint)ci * lanes;
-        float** rows = stackalloc float*[GradientRows];
+        float** rows = stackalloc float*[WideGradientRows];
         // Column j = tap t·Ci + channel i: its kernel row and column and its channel's offset, worked out once (no division
         // in the loops below).
         int[] kernelRows = t_columns is { } cached && cached.Length >= 2 * columns ? cached : (t_columns = new int[2 * columns]);
@@ -430,8 +432,25 @@ public static unsafe class LanesConv
         for (int q = 0, oy = 0, ox = 0; q < positions; q++, ox = ox + 1 == g.OutWidth ? 0 : ox + 1, oy += ox == 0 ? 1 : 0)
         {
             int top = oy * g.Stride - g.Padding, left = ox * g.Stride - g.Padding;
-            float* block = gridT + (nint)q * lanes * co;
-            for (int j = 0; j < columns; j += GradientRows)
+            Lanes.TransposePositionsOn(new ReadOnlySpan<float>(grid + (nint)q * co * lanes, co * lanes), new Span<float>(block, co * lanes), 1, co, lanes, path);
+            int j = 0;
+            // Two vectors of channels (Co = 32 with Vector512: the 1-channel layers' weight gradients, 9 columns) take 9
+            // columns a tile: 18 accumulators, and no tile of zero rows for the 3 columns past 6.
+            if (co == 2 * w)
+                for (; j + WideGradientRows <= columns; j += WideGradientRows)
+                {
+                    bool any = false;
+                    for (int r = 0; r < WideGradientRows; r++)
+                    {
+                        rows[r] = zero;
+                        int iy = top + kernel[2 * (j + r)], ix = left + kernel[2 * (j + r) + 1];
+                        if ((uint)iy >= (uint)g.Height || (uint)ix >= (uint)g.Width) continue;
+                        rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)columnOffset[j + r];
+                        any = true;
+                    }
+                    if (any) WideGradientTile<TOps, TVector>(block, co, rows, partial + (nint)j * co, co, lanes);
+                }
+            for (; j < columns; j += GradientRows)
             {
                 int count = Math.Min(GradientRows, columns - j);
                 bool any = false;
@@ -456,6 +475,49 @@ public static unsafe class LanesConv
     }
 
     private const int GradientRows = 6;
+    private const int WideGradientRows = 9;
+
+    // sums[r·sumRow + v·W ..] += Σ_l rows[r][l] · gridT[l·gridRow + v·W ..] for 9 rows and 2 vectors (a row that is the
+    // zero row adds exact zeros to a sum it then stores unchanged); each element's chain the same as GradientTile's.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WideGradientTile<TOps, TVector>(float* gridT, nint gridRow, float** rows, float* sums, nint sumRow, int lanes)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int w = TOps.Count;
+        float* x0 = rows[0], x1 = rows[1], x2 = rows[2], x3 = rows[3], x4 = rows[4], x5 = rows[5], x6 = rows[6], x7 = rows[7], x8 = rows[8];
+        float* s0 = sums, s1 = sums + sumRow, s2 = sums + 2 * sumRow, s3 = sums + 3 * sumRow, s4 = sums + 4 * sumRow, s5 = sums + 5 * sumRow;
+        float* s6 = sums + 6 * sumRow, s7 = sums + 7 * sumRow, s8 = sums + 8 * sumRow;
+        TVector c00 = TOps.Load(s0), c01 = TOps.Load(s0 + w), c10 = TOps.Load(s1), c11 = TOps.Load(s1 + w), c20 = TOps.Load(s2), c21 = TOps.Load(s2 + w);
+        TVector c30 = TOps.Load(s3), c31 = TOps.Load(s3 + w), c40 = TOps.Load(s4), c41 = TOps.Load(s4 + w), c50 = TOps.Load(s5), c51 = TOps.Load(s5 + w);
+        TVector c60 = TOps.Load(s6), c61 = TOps.Load(s6 + w), c70 = TOps.Load(s7), c71 = TOps.Load(s7 + w), c80 = TOps.Load(s8), c81 = TOps.Load(s8 + w);
+        for (int l = 0; l < lanes; l++)
+        {
+            float* gl = gridT + l * gridRow;
+            TVector g0 = TOps.Load(gl), g1 = TOps.Load(gl + w);
+            TVector b = TOps.Broadcast(x0[l]);
+            c00 = TOps.MultiplyAdd(b, g0, c00); c01 = TOps.MultiplyAdd(b, g1, c01);
+            b = TOps.Broadcast(x1[l]);
+            c10 = TOps.MultiplyAdd(b, g0, c10); c11 = TOps.MultiplyAdd(b, g1, c11);
+            b = TOps.Broadcast(x2[l]);
+            c20 = TOps.MultiplyAdd(b, g0, c20); c21 = TOps.MultiplyAdd(b, g1, c21);
+            b = TOps.Broadcast(x3[l]);
+            c30 = TOps.MultiplyAdd(b, g0, c30); c31 = TOps.MultiplyAdd(b, g1, c31);
+            b = TOps.Broadcast(x4[l]);
+            c40 = TOps.MultiplyAdd(b, g0, c40); c41 = TOps.MultiplyAdd(b, g1, c41);
+            b = TOps.Broadcast(x5[l]);
+            c50 = TOps.MultiplyAdd(b, g0, c50); c51 = TOps.MultiplyAdd(b, g1, c51);
+            b = TOps.Broadcast(x6[l]);
+            c60 = TOps.MultiplyAdd(b, g0, c60); c61 = TOps.MultiplyAdd(b, g1, c61);
+            b = TOps.Broadcast(x7[l]);
+            c70 = TOps.MultiplyAdd(b, g0, c70); c71 = TOps.MultiplyAdd(b, g1, c71);
+            b = TOps.Broadcast(x8[l]);
+            c80 = TOps.MultiplyAdd(b, g0, c80); c81 = TOps.MultiplyAdd(b, g1, c81);
+        }
+        TOps.Store(c00, s0); TOps.Store(c01, s0 + w); TOps.Store(c10, s1); TOps.Store(c11, s1 + w); TOps.Store(c20, s2); TOps.Store(c21, s2 + w);
+        TOps.Store(c30, s3); TOps.Store(c31, s3 + w); TOps.Store(c40, s4); TOps.Store(c41, s4 + w); TOps.Store(c50, s5); TOps.Store(c51, s5 + w);
+        TOps.Store(c60, s6); TOps.Store(c61, s6 + w); TOps.Store(c70, s7); TOps.Store(c71, s7 + w); TOps.Store(c80, s8); TOps.Store(c81, s8 + w);
+    }
 
     // sums[r·sumRow + v·W ..] += Σ_l rows[r][l] · gridT[l·gridRow + v·W ..] for 6 rows (those past `count` are not stored) and V vectors.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,13 +7,14 @@ namespace AeMnist.Core.Tests.Tensors;
 public class LanesTests
 {
     // (image channels, height, width, kernel, stride, padding, grid channels, lanes, transposed output padding): the bottleneck
-    // model's four convolutions, and awkward sizes: odd channels (tile edges of 4 and 6 rows, vector edges), kernels of 1-5,
+    // model's four convolutions, and awkward sizes: odd channels (tile edges of 4, 6 and 9 rows, vector edges), kernels of 1-5,
     // strides 1-3, padding up to K-1, 1x1 grids, 16-80 lanes.
     public static TheoryData<int, int, int, int, int, int, int, int> Shapes => new()
     {
         { 1, 28, 28, 3, 2, 1, 32, 64 }, { 32, 14, 14, 3, 2, 1, 64, 64 }, { 8, 14, 14, 3, 2, 1, 16, 80 },
         { 3, 9, 7, 3, 2, 1, 5, 16 }, { 2, 5, 6, 1, 1, 0, 3, 32 }, { 5, 8, 8, 5, 3, 2, 7, 48 }, { 4, 6, 6, 2, 2, 0, 1, 16 },
         { 7, 4, 4, 4, 2, 1, 17, 32 }, { 1, 3, 3, 3, 1, 2, 2, 16 }, { 6, 10, 5, 3, 1, 1, 33, 16 },
+        { 3, 6, 6, 2, 2, 0, 32, 16 },  // two vectors of grid channels: a 9-row weight-gradient tile, then 3 rows of a 6-row one
     };
 
     private static ConvGeometry Geometry(int ci, int h, int w, int k, int s, int p) => ConvGeometry.ForConv(ci, h, w, k, s, p);
