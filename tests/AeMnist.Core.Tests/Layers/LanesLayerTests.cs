@@ -152,4 +152,34 @@ public class LanesLayerTests
         Approx.Identical(FromLanes(g, flat), FromLanes(flatten.Backward(g), shape), "flatten backward");
         Approx.Identical(FromLanes(h, shape), FromLanes(unflatten.Backward(h), flat), "unflatten backward");
     }
+    [Theory]
+    [InlineData(40, 16, 37)]   // In > Out, Out a multiple of 16: dWeightᵀ transposed back in blocks
+    [InlineData(40, 8, 37)]    // In > Out otherwise: added element by element
+    [InlineData(16, 48, 20)]   // In <= Out: x transposed instead
+    public void LinearWeightGradientIsEachElementsChainOverTheLanesAddedOnce(int inFeatures, int outFeatures, int n)
+    {
+        var rng = new Rng((ulong)(inFeatures * 100 + outFeatures));
+        var layer = new LanesLinear(inFeatures, outFeatures) { BorrowsInput = false };
+        ParameterSet parameters = ParameterSet.Create(layer);
+        ParameterInfo weight = parameters.Entries.Single(e => e.Name == "weight");
+        Approx.Random(rng, inFeatures * outFeatures).CopyTo(parameters.Values(weight));
+        float[] start = Approx.Random(rng, inFeatures * outFeatures);
+        start.CopyTo(parameters.Gradients(weight));
+        int lanes = Lanes.Padded(n);
+        float[] x = Approx.Random(rng, inFeatures * lanes), dy = Approx.Random(rng, outFeatures * lanes);
+        for (int f = 0; f < inFeatures; f++)
+            for (int l = n; l < lanes; l++) x[f * lanes + l] = 0;  // padding lanes are zero, as the network keeps them
+        var shape = new TensorShape(n, inFeatures, 1, 1);
+        layer.Forward(x, shape);
+        layer.Backward(dy, computeInputGradient: false);
+        float[] expected = (float[])start.Clone();
+        for (int j = 0; j < outFeatures; j++)
+            for (int f = 0; f < inFeatures; f++)
+            {
+                float chain = 0f;
+                for (int l = 0; l < lanes; l++) chain = MathF.FusedMultiplyAdd(x[f * lanes + l], dy[j * lanes + l], chain);
+                expected[j * inFeatures + f] += chain;
+            }
+        Approx.Identical(expected, parameters.Gradients(weight).ToArray(), $"dWeight, Linear({inFeatures}, {outFeatures})");
+    }
 }
