@@ -74,6 +74,11 @@ public static unsafe class LanesConv
         where TVector : unmanaged
     {
         int k = g.KernelSize, kk = k * k, ci = g.Channels, co = gridChannels;
+        if (!toGrid && ci == 1 && k == 3 && TOps.Count > 1 && lanes % (2 * TOps.Count) == 0)
+        {
+            ScatterToImage<TOps, TVector>(x, w, bias, y, g, co, lanes);
+            return;
+        }
         // Conv2d: rows are grid channels o (weight row o·Ci·KK), the chain runs over image channels i (step KK).
         // Transposed: rows are image channels i (weight row i·KK), the chain over grid channels o (step Ci·KK).
         int outChannels = toGrid ? co : ci, inChannels = toGrid ? ci : co;
@@ -105,6 +110,70 @@ public static unsafe class LanesConv
                     Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
             }
         }
+    }
+
+    // grid -> a one-channel image with a 3x3 kernel (the bottleneck's last ConvTranspose2d), as a scatter: each grid
+    // vector is loaded once and feeds its 9 taps' chains (18 accumulators for two vectors of lanes), where the gather
+    // above loads it once per tap, one load per multiply-add. The same sums: a pixel's per-tap chains over the grid
+    // channels, added to it from +0 in (ki, kj) order, which is the order of decreasing grid position (a larger ki or kj
+    // reaches the pixel from a smaller one), then + bias.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScatterToImage<TOps, TVector>(float* grid, float* w, float* bias, float* image, in ConvGeometry g, int co, int lanes)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int n = TOps.Count, pixels = g.Height * g.Width, positions = g.OutHeight * g.OutWidth;
+        new Span<float>(image, pixels * lanes).Clear();
+        nint* target = stackalloc nint[9];
+        for (int q = positions - 1; q >= 0; q--)
+        {
+            int top = q / g.OutWidth * g.Stride - g.Padding, left = q % g.OutWidth * g.Stride - g.Padding;
+            for (int t = 0; t < 9; t++)
+            {
+                int iy = top + t / 3, ix = left + t % 3;
+                target[t] = (uint)iy < (uint)g.Height && (uint)ix < (uint)g.Width ? (iy * g.Width + ix) * (nint)lanes : -1;
+            }
+            float* gq = grid + (nint)q * co * lanes;
+            for (int v = 0; v < lanes; v += 2 * n)
+            {
+                TVector a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero, c0 = TOps.Zero, c1 = TOps.Zero;
+                TVector d0 = TOps.Zero, d1 = TOps.Zero, e0 = TOps.Zero, e1 = TOps.Zero, f0 = TOps.Zero, f1 = TOps.Zero;
+                TVector g0 = TOps.Zero, g1 = TOps.Zero, h0 = TOps.Zero, h1 = TOps.Zero, i0 = TOps.Zero, i1 = TOps.Zero;
+                for (int o = 0; o < co; o++)
+                {
+                    float* xo = gq + (nint)o * lanes + v, wo = w + o * 9;
+                    TVector x0 = TOps.Load(xo), x1 = TOps.Load(xo + n);
+                    TVector m = TOps.Broadcast(wo[0]); a0 = TOps.MultiplyAdd(m, x0, a0); a1 = TOps.MultiplyAdd(m, x1, a1);
+                    m = TOps.Broadcast(wo[1]); b0 = TOps.MultiplyAdd(m, x0, b0); b1 = TOps.MultiplyAdd(m, x1, b1);
+                    m = TOps.Broadcast(wo[2]); c0 = TOps.MultiplyAdd(m, x0, c0); c1 = TOps.MultiplyAdd(m, x1, c1);
+                    m = TOps.Broadcast(wo[3]); d0 = TOps.MultiplyAdd(m, x0, d0); d1 = TOps.MultiplyAdd(m, x1, d1);
+                    m = TOps.Broadcast(wo[4]); e0 = TOps.MultiplyAdd(m, x0, e0); e1 = TOps.MultiplyAdd(m, x1, e1);
+                    m = TOps.Broadcast(wo[5]); f0 = TOps.MultiplyAdd(m, x0, f0); f1 = TOps.MultiplyAdd(m, x1, f1);
+                    m = TOps.Broadcast(wo[6]); g0 = TOps.MultiplyAdd(m, x0, g0); g1 = TOps.MultiplyAdd(m, x1, g1);
+                    m = TOps.Broadcast(wo[7]); h0 = TOps.MultiplyAdd(m, x0, h0); h1 = TOps.MultiplyAdd(m, x1, h1);
+                    m = TOps.Broadcast(wo[8]); i0 = TOps.MultiplyAdd(m, x0, i0); i1 = TOps.MultiplyAdd(m, x1, i1);
+                }
+                float* yv = image + v;
+                AddTap<TOps, TVector>(yv, target[0], a0, a1); AddTap<TOps, TVector>(yv, target[1], b0, b1); AddTap<TOps, TVector>(yv, target[2], c0, c1);
+                AddTap<TOps, TVector>(yv, target[3], d0, d1); AddTap<TOps, TVector>(yv, target[4], e0, e1); AddTap<TOps, TVector>(yv, target[5], f0, f1);
+                AddTap<TOps, TVector>(yv, target[6], g0, g1); AddTap<TOps, TVector>(yv, target[7], h0, h1); AddTap<TOps, TVector>(yv, target[8], i0, i1);
+            }
+        }
+        if (bias is null) return;
+        TVector b = TOps.Broadcast(bias[0]);
+        for (float* y = image, end = image + (nint)pixels * lanes; y < end; y += n) TOps.Store(TOps.Add(TOps.Load(y), b), y);
+    }
+
+    // The pixel at `offset` (or none, -1) += the tap's two vectors.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTap<TOps, TVector>(float* y, nint offset, TVector first, TVector second)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        if (offset < 0) return;
+        float* p = y + offset;
+        TOps.Store(TOps.Add(TOps.Load(p), first), p);
+        TOps.Store(TOps.Add(TOps.Load(p + TOps.Count), second), p + TOps.Count);
     }
 
     // Grid position q's taps inside the image, in (ki, kj) order: (offset of its image position's rows, ki·K + kj).

@@ -15,6 +15,7 @@ public class LanesTests
         { 3, 9, 7, 3, 2, 1, 5, 16 }, { 2, 5, 6, 1, 1, 0, 3, 32 }, { 5, 8, 8, 5, 3, 2, 7, 48 }, { 4, 6, 6, 2, 2, 0, 1, 16 },
         { 7, 4, 4, 4, 2, 1, 17, 32 }, { 1, 3, 3, 3, 1, 2, 2, 16 }, { 6, 10, 5, 3, 1, 1, 33, 16 },
         { 3, 6, 6, 2, 2, 0, 32, 16 },  // two vectors of grid channels: a 9-row weight-gradient tile, then 3 rows of a 6-row one
+        { 1, 9, 8, 3, 1, 0, 6, 32 }, { 1, 7, 9, 3, 3, 2, 5, 96 },  // one image channel, 3x3: grid -> image as a scatter
     };
 
     private static ConvGeometry Geometry(int ci, int h, int w, int k, int s, int p) => ConvGeometry.ForConv(ci, h, w, k, s, p);
