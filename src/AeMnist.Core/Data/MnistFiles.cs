@@ -1,6 +1,7 @@
 // MNIST as a data source: the four IDX files (raw or .gz, MNIST's names or Kaggle's) of a directory, pooled into one
 // Dataset (the 60,000 training images, then the 10,000 test images, as torch's ConcatDataset orders them), and where
-// the shipped copy lies.
+// the shipped copy lies. Other data in the same layout is named as what it is: Fashion-MNIST by its labels, any other
+// by a classes.txt beside the files.
 using System.Runtime.ExceptionServices;
 using AeMnist.Tensors;
 
@@ -79,7 +80,51 @@ public static class MnistFiles
         var bytes = new byte[(long)trainPixels + testPixels];
         raw[0].Bytes.AsSpan(16, trainPixels).CopyTo(bytes);
         raw[2].Bytes.AsSpan(16, testPixels).CopyTo(bytes.AsSpan(trainPixels));
-        return Create(bytes, [.. trainLabels, .. testLabels], train.Count, directory);
+        byte[] labels = [.. trainLabels, .. testLabels];
+        // Files in MNIST's layout are not always MNIST: a classes.txt beside them names their classes, and Fashion-MNIST
+        // (known by its labels) is named as its authors name it; either way its classes are not called digits.
+        string namesPath = Path.Combine(directory, ClassNamesFile);
+        if (File.Exists(namesPath))
+            return new Dataset(bytes, labels, ReadClassNames(namesPath, labels), ImageShape.Mnist, train.Count, new DataSource(IdxKind, directory));
+        if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels)) == FashionLabelsSha256)
+            return new Dataset(bytes, labels, FashionClassNames, ImageShape.Mnist, train.Count, new DataSource(FashionKind, directory));
+        return Create(bytes, labels, train.Count, directory);
+    }
+
+    /// <summary>The file beside IDX files in MNIST's layout that names their classes, one name a line, class 0 first.</summary>
+    public const string ClassNamesFile = "classes.txt";
+
+    /// <summary>The data source kind of IDX files in MNIST's layout whose classes <see cref="ClassNamesFile"/> names.</summary>
+    public const string IdxKind = "IDX";
+
+    /// <summary>The data source kind of Fashion-MNIST (Xiao et al. 2017), recognised by its labels.</summary>
+    public const string FashionKind = "Fashion-MNIST";
+
+    /// <summary>SHA-256 of Fashion-MNIST's 60,000 training labels followed by its 10,000 test labels.</summary>
+    public const string FashionLabelsSha256 = "8ab940a680640f36c0bf1d2549cb2f3b3d4068c12547116cc7b1161b1d26663d";
+
+    /// <summary>Fashion-MNIST's class names, as its authors give them.</summary>
+    public static IReadOnlyList<string> FashionClassNames { get; } =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    // classes.txt: one name a line (blank lines at the end ignored), at least one per label, each name once.
+    private static string[] ReadClassNames(string path, byte[] labels)
+    {
+        var info = new FileInfo(path);
+        if (info.Length > 64 * 1024) throw new DataFormatException($"{path}: {info.Length} bytes; a class names file holds one name a line, at most 64 KiB");
+        string[] lines = File.ReadAllLines(path);
+        int count = lines.Length;
+        while (count > 0 && string.IsNullOrWhiteSpace(lines[count - 1])) count--;
+        string[] names = [.. lines.Take(count).Select(l => l.Trim())];
+        int needed = labels.Length == 0 ? 0 : labels.Max() + 1;
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (names[i].Length == 0) throw new DataFormatException($"{path}: line {i + 1} is empty; give every class a name, class 0 on line 1");
+            if (Array.IndexOf(names, names[i]) != i) throw new DataFormatException($"{path}: line {i + 1} repeats the name {IO.MessageText.Quote(names[i], 40)} of line {Array.IndexOf(names, names[i]) + 1}; each class needs its own name");
+        }
+        if (names.Length < needed)
+            throw new DataFormatException($"{path}: {names.Length} class names, but the labels go up to {needed - 1}; give one name a line for classes 0 to {needed - 1}");
+        return names;
     }
 
     private static void CheckPair(IdxImageHeader images, byte[] labels, string imageName, string labelName)
