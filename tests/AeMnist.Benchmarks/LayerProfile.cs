@@ -128,6 +128,8 @@ internal static class LayerProfile
                 for (int i = 0; i < layers.Length; i++)
                 {
                     TensorShape given = lanes && layers[i] is Activation ? shape.WithBatch(padded) : shape;
+                    // As the Network runs it: a convolution applies the evaluation-mode batch norm after it as it stores.
+                    if (layers[i] is ConvModule { EvaluationNorm: not null } conv) conv.FoldEvaluationNorm = true;
                     x = layers[i].Forward(x, given);
                     shape = layers[i].OutputShape(shape);
                     long now = Stopwatch.GetTimestamp();

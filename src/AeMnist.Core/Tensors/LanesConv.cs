@@ -31,52 +31,77 @@ public static unsafe class LanesConv
     // image (Hi*Wi, Ci, L), weight (Co, Ci, K, K), bias (Co) or empty -> grid (Ho*Wo, Co, L)
     /// <summary>
     /// Conv2d's forward: effectively computes grid[q, o, l] = Σ_{i, ki, kj} weight[o, i, ki, kj] · image[(oy·S − P + ki)·Wi
-    /// + ox·S − P + kj, i, l] + bias[o] over the taps inside the image, where q = oy·Wo + ox.
+    /// + ox·S − P + kj, i, l] + bias[o] over the taps inside the image, where q = oy·Wo + ox; with <paramref name="norm"/>,
+    /// the batch norm (evaluation mode, and ReLU) after the layer is applied to each value as it is stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Conv2d(ReadOnlySpan<float> image, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> grid, in ConvGeometry g, int gridChannels, int lanes) =>
-        Conv2dOn(image, weight, bias, grid, g, gridChannels, lanes, SimdPath.Widest);
+    public static void Conv2d(ReadOnlySpan<float> image, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> grid, in ConvGeometry g, int gridChannels, int lanes,
+        ChannelNorm norm = default) =>
+        Conv2dOn(image, weight, bias, grid, g, gridChannels, lanes, SimdPath.Widest, norm);
 
-    internal static void Conv2dOn(ReadOnlySpan<float> image, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> grid, in ConvGeometry g, int gridChannels, int lanes, SimdPath path)
+    internal static void Conv2dOn(ReadOnlySpan<float> image, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> grid, in ConvGeometry g, int gridChannels, int lanes, SimdPath path,
+        ChannelNorm norm = default)
     {
         Check(image, grid, weight, bias, g, gridChannels, lanes, biasChannels: gridChannels);
+        norm.Check(gridChannels);
         fixed (float* pi = image, pw = weight, pb = bias, pg = grid)
-            Dispatch(pi, pw, bias.IsEmpty ? null : pb, pg, g, gridChannels, lanes, toGrid: true, path);
+        fixed (float* pm = norm.Mean, ps = norm.InvStd, pnw = norm.Weight, pnb = norm.Bias)
+            Dispatch(pi, pw, bias.IsEmpty ? null : pb, pg, g, gridChannels, lanes, toGrid: true, path, new Post(norm.IsEmpty ? null : pm, ps, pnw, pnb, norm.Relu));
     }
 
     // grid (Ho*Wo, Co, L), weight (Co, Ci, K, K), bias (Ci) or empty -> image (Hi*Wi, Ci, L)
     /// <summary>
     /// ConvTranspose2d's forward (the adjoint of <see cref="Conv2d"/>): effectively computes image[p, i, l] =
-    /// Σ_{ki, kj} (Σ_o weight[o, i, ki, kj] · grid[q, o, l]) + bias[i] over the grid positions q whose window puts tap (ki, kj) on p.
+    /// Σ_{ki, kj} (Σ_o weight[o, i, ki, kj] · grid[q, o, l]) + bias[i] over the grid positions q whose window puts tap (ki, kj) on p;
+    /// with <paramref name="norm"/>, the batch norm (evaluation mode, and ReLU) after the layer applied as each value is stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvTranspose2d(ReadOnlySpan<float> grid, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> image, in ConvGeometry g, int gridChannels, int lanes) =>
-        ConvTranspose2dOn(grid, weight, bias, image, g, gridChannels, lanes, SimdPath.Widest);
+    public static void ConvTranspose2d(ReadOnlySpan<float> grid, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> image, in ConvGeometry g, int gridChannels, int lanes,
+        ChannelNorm norm = default) =>
+        ConvTranspose2dOn(grid, weight, bias, image, g, gridChannels, lanes, SimdPath.Widest, norm);
 
-    internal static void ConvTranspose2dOn(ReadOnlySpan<float> grid, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> image, in ConvGeometry g, int gridChannels, int lanes, SimdPath path)
+    internal static void ConvTranspose2dOn(ReadOnlySpan<float> grid, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> image, in ConvGeometry g, int gridChannels, int lanes, SimdPath path,
+        ChannelNorm norm = default)
     {
         Check(image, grid, weight, bias, g, gridChannels, lanes, biasChannels: g.Channels);
+        norm.Check(g.Channels);
         fixed (float* pi = image, pw = weight, pb = bias, pg = grid)
-            Dispatch(pg, pw, bias.IsEmpty ? null : pb, pi, g, gridChannels, lanes, toGrid: false, path);
+        fixed (float* pm = norm.Mean, ps = norm.InvStd, pnw = norm.Weight, pnb = norm.Bias)
+            Dispatch(pg, pw, bias.IsEmpty ? null : pb, pi, g, gridChannels, lanes, toGrid: false, path, new Post(norm.IsEmpty ? null : pm, ps, pnw, pnb, norm.Relu));
     }
 
-    private static void Dispatch(float* x, float* w, float* bias, float* y, in ConvGeometry g, int gridChannels, int lanes, bool toGrid, SimdPath path)
+    // The normalisation applied as outputs are stored, as pointers (Mean null: none), from a channel on.
+    private readonly struct Post(float* mean, float* invStd, float* weight, float* bias, bool relu)
     {
-        if (path == SimdPath.Widest && Vector512.IsHardwareAccelerated) Run<Simd512, Vector512<float>>(x, w, bias, y, g, gridChannels, lanes, toGrid);
-        else if (path != SimdPath.Scalar && Vector.IsHardwareAccelerated && lanes % Vector<float>.Count == 0) Run<SimdVector, Vector<float>>(x, w, bias, y, g, gridChannels, lanes, toGrid);
-        else Run<SimdScalar, float>(x, w, bias, y, g, gridChannels, lanes, toGrid);
+        public readonly float* Mean = mean, InvStd = invStd, Weight = weight, Bias = bias;
+        public readonly bool Relu = relu;
+
+        public bool Any => Mean != null;
+
+        public Post At(int channel) => Any ? new(Mean + channel, InvStd + channel, Weight + channel, Bias + channel, Relu) : this;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TVector Apply<TOps, TVector>(TVector x, int row) where TOps : struct, ISimd<TVector> where TVector : unmanaged =>
+            TOps.Normalize(x, Mean[row], InvStd[row], Weight[row], Bias[row], Relu);
+    }
+
+    private static void Dispatch(float* x, float* w, float* bias, float* y, in ConvGeometry g, int gridChannels, int lanes, bool toGrid, SimdPath path, Post post)
+    {
+        if (path == SimdPath.Widest && Vector512.IsHardwareAccelerated) Run<Simd512, Vector512<float>>(x, w, bias, y, g, gridChannels, lanes, toGrid, post);
+        else if (path != SimdPath.Scalar && Vector.IsHardwareAccelerated && lanes % Vector<float>.Count == 0) Run<SimdVector, Vector<float>>(x, w, bias, y, g, gridChannels, lanes, toGrid, post);
+        else Run<SimdScalar, float>(x, w, bias, y, g, gridChannels, lanes, toGrid, post);
     }
 
     // Output position by output position: its taps (input row offset, weight offset) in (ki, kj) order, then 4 x 4 tiles.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TOps, TVector>(float* x, float* w, float* bias, float* y, in ConvGeometry g, int gridChannels, int lanes, bool toGrid)
+    private static void Run<TOps, TVector>(float* x, float* w, float* bias, float* y, in ConvGeometry g, int gridChannels, int lanes, bool toGrid, Post post)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
         int k = g.KernelSize, kk = k * k, ci = g.Channels, co = gridChannels;
         if (!toGrid && ci == 1 && k == 3 && TOps.Count > 1 && lanes % (2 * TOps.Count) == 0)
         {
-            ScatterToImage<TOps, TVector>(x, w, bias, y, g, co, lanes);
+            ScatterToImage<TOps, TVector>(x, w, bias, y, g, co, lanes, post);
             return;
         }
         // Conv2d: rows are grid channels o (weight row o·Ci·KK), the chain runs over image channels i (step KK).
@@ -96,18 +121,18 @@ public static unsafe class LanesConv
                 float* wo = w + o * wRow, bo = bias is null ? null : bias + o, yo = yq + (nint)o * lanes;
                 int v = 0;
                 for (; v + block <= lanes; v += block)
-                    Tile<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
+                    Tile<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
                 for (; v < lanes; v += width)
-                    Tile1<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
+                    Tile1<TOps, TVector, FourRows>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
             }
             for (; o < outChannels; o++)
             {
                 float* wo = w + o * wRow, bo = bias is null ? null : bias + o, yo = yq + (nint)o * lanes;
                 int v = 0;
                 for (; v + block <= lanes; v += block)
-                    Tile<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
+                    Tile<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
                 for (; v < lanes; v += width)
-                    Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid);
+                    Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
             }
         }
     }
@@ -118,7 +143,7 @@ public static unsafe class LanesConv
     // channels, added to it from +0 in (ki, kj) order, which is the order of decreasing grid position (a larger ki or kj
     // reaches the pixel from a smaller one), then + bias.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScatterToImage<TOps, TVector>(float* grid, float* w, float* bias, float* image, in ConvGeometry g, int co, int lanes)
+    private static void ScatterToImage<TOps, TVector>(float* grid, float* w, float* bias, float* image, in ConvGeometry g, int co, int lanes, Post post)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -159,9 +184,13 @@ public static unsafe class LanesConv
                 AddTap<TOps, TVector>(yv, target[6], g0, g1); AddTap<TOps, TVector>(yv, target[7], h0, h1); AddTap<TOps, TVector>(yv, target[8], i0, i1);
             }
         }
-        if (bias is null) return;
-        TVector b = TOps.Broadcast(bias[0]);
-        for (float* y = image, end = image + (nint)pixels * lanes; y < end; y += n) TOps.Store(TOps.Add(TOps.Load(y), b), y);
+        if (bias is null && !post.Any) return;
+        TVector b = TOps.Broadcast(bias is null ? 0f : bias[0]);
+        for (float* y = image, end = image + (nint)pixels * lanes; y < end; y += n)
+        {
+            TVector value = bias is null ? TOps.Load(y) : TOps.Add(TOps.Load(y), b);
+            TOps.Store(post.Any ? post.Apply<TOps, TVector>(value, 0) : value, y);
+        }
     }
 
     // The pixel at `offset` (or none, -1) += the tap's two vectors.
@@ -221,7 +250,7 @@ public static unsafe class LanesConv
     // taps' sums added from zero in tap order in y itself (ConvTranspose2d's order).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow,
-        bool chained)
+        bool chained, Post post)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
         where TRows : struct, ITileRows
@@ -290,7 +319,17 @@ public static unsafe class LanesConv
                 c30 = TOps.Add(c30, b); c31 = TOps.Add(c31, b); c32 = TOps.Add(c32, b); c33 = TOps.Add(c33, b);
             }
         }
-        else if (!chained && count > 0) return;  // y already holds the sums
+        else if (!chained && count > 0 && !post.Any) return;  // y already holds the sums
+        if (post.Any)
+        {
+            c00 = post.Apply<TOps, TVector>(c00, 0); c01 = post.Apply<TOps, TVector>(c01, 0); c02 = post.Apply<TOps, TVector>(c02, 0); c03 = post.Apply<TOps, TVector>(c03, 0);
+            if (TRows.Count == 4)
+            {
+                c10 = post.Apply<TOps, TVector>(c10, 1); c11 = post.Apply<TOps, TVector>(c11, 1); c12 = post.Apply<TOps, TVector>(c12, 1); c13 = post.Apply<TOps, TVector>(c13, 1);
+                c20 = post.Apply<TOps, TVector>(c20, 2); c21 = post.Apply<TOps, TVector>(c21, 2); c22 = post.Apply<TOps, TVector>(c22, 2); c23 = post.Apply<TOps, TVector>(c23, 2);
+                c30 = post.Apply<TOps, TVector>(c30, 3); c31 = post.Apply<TOps, TVector>(c31, 3); c32 = post.Apply<TOps, TVector>(c32, 3); c33 = post.Apply<TOps, TVector>(c33, 3);
+            }
+        }
         TOps.Store(c00, y); TOps.Store(c01, y + n); TOps.Store(c02, y + 2 * n); TOps.Store(c03, y + 3 * n);
         if (TRows.Count == 4)
         {
@@ -313,7 +352,7 @@ public static unsafe class LanesConv
     // Up to 4 output rows x 1 vector, for lanes past the last whole 4-vector block; the same orders as Tile.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1<TOps, TVector, TRows>(float* x, nint* taps, int count, int steps, nint xStep, float* w, nint wRow, nint wStep, float* bias, float* y, nint yRow,
-        bool chained)
+        bool chained, Post post)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
         where TRows : struct, ITileRows
@@ -361,6 +400,11 @@ public static unsafe class LanesConv
                 c2 = TOps.Add(c2, TOps.Broadcast(bias[2]));
                 c3 = TOps.Add(c3, TOps.Broadcast(bias[3]));
             }
+        }
+        if (post.Any)
+        {
+            c0 = post.Apply<TOps, TVector>(c0, 0);
+            if (rows == 4) { c1 = post.Apply<TOps, TVector>(c1, 1); c2 = post.Apply<TOps, TVector>(c2, 2); c3 = post.Apply<TOps, TVector>(c3, 3); }
         }
         TOps.Store(c0, y);
         if (rows == 4)
@@ -752,3 +796,23 @@ internal readonly struct OneRow : ITileRows { public static int Count => 1; }
 internal readonly struct FourVectors : ITileRows { public static int Count => 4; }
 internal readonly struct TwoVectors : ITileRows { public static int Count => 2; }
 internal readonly struct OneVector : ITileRows { public static int Count => 1; }
+
+/// <summary>
+/// A batch norm in evaluation mode (and the ReLU after it) for a convolution to apply to its outputs as it stores them:
+/// per output channel, fma((x − mean)·invStd, weight, bias), 0 where that is ≤ 0 when <see cref="Relu"/>, exactly as
+/// LanesBatchNorm.Normalize computes it. The default is none.
+/// </summary>
+public readonly ref struct ChannelNorm(ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, bool relu)
+{
+    public readonly ReadOnlySpan<float> Mean = mean, InvStd = invStd, Weight = weight, Bias = bias;
+    public readonly bool Relu = relu;
+
+    public bool IsEmpty => Mean.IsEmpty;
+
+    internal void Check(int channels)
+    {
+        if (IsEmpty) return;
+        if (Mean.Length != channels || InvStd.Length != channels || Weight.Length != channels || Bias.Length != channels)
+            throw new ArgumentException($"The normalisation has {Mean.Length}, {InvStd.Length}, {Weight.Length} and {Bias.Length} values, expected {channels} for each output channel.");
+    }
+}

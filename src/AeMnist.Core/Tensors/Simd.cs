@@ -21,6 +21,12 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
 
     /// <summary>left * right + addend with a single rounding.</summary>
     static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
+
+    /// <summary>
+    /// Batch norm in evaluation mode, then ReLU when <paramref name="relu"/>: fma((x − mean)·invStd, weight, bias), and 0
+    /// where that is ≤ 0 (LanesBatchNorm.Normalize's arithmetic, lane by lane).
+    /// </summary>
+    static abstract TVector Normalize(TVector x, float mean, float invStd, float weight, float bias, bool relu);
 }
 
 internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
@@ -34,6 +40,12 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
         Vector512.FusedMultiplyAdd(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Normalize(Vector512<float> x, float mean, float invStd, float weight, float bias, bool relu)
+    {
+        Vector512<float> o = Vector512.FusedMultiplyAdd((x - Vector512.Create(mean)) * Vector512.Create(invStd), Vector512.Create(weight), Vector512.Create(bias));
+        return relu ? Vector512.ConditionalSelect(Vector512.LessThanOrEqual(o, Vector512<float>.Zero), Vector512<float>.Zero, o) : o;
+    }
 }
 
 internal readonly unsafe struct SimdVector : ISimd<Vector<float>>
@@ -47,6 +59,12 @@ internal readonly unsafe struct SimdVector : ISimd<Vector<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> MultiplyAdd(Vector<float> left, Vector<float> right, Vector<float> addend) =>
         Vector.FusedMultiplyAdd(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Normalize(Vector<float> x, float mean, float invStd, float weight, float bias, bool relu)
+    {
+        Vector<float> o = Vector.FusedMultiplyAdd((x - new Vector<float>(mean)) * new Vector<float>(invStd), new Vector<float>(weight), new Vector<float>(bias));
+        return relu ? Vector.ConditionalSelect(Vector.LessThanOrEqual(o, Vector<float>.Zero), Vector<float>.Zero, o) : o;
+    }
 }
 
 internal readonly unsafe struct SimdScalar : ISimd<float>
@@ -59,4 +77,10 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Add(float left, float right) => left + right;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAdd(float left, float right, float addend) => MathF.FusedMultiplyAdd(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Normalize(float x, float mean, float invStd, float weight, float bias, bool relu)
+    {
+        float o = MathF.FusedMultiplyAdd((x - mean) * invStd, weight, bias);
+        return relu && o <= 0f ? 0f : o;
+    }
 }

@@ -48,6 +48,37 @@ public class LanesTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    public void ANormalisationAppliedAsTheOutputsAreStoredIsTheBatchNormAfterTheConvolutionBitForBit(int ci, int h, int w, int k, int s, int p, int co, int lanes)
+    {
+        var rng = new Rng((ulong)(ci * 3000 + h * 10 + co));
+        ConvGeometry g = Geometry(ci, h, w, k, s, p);
+        float[] image = Approx.Random(rng, g.ImageLength * lanes), grid = Approx.Random(rng, g.ColumnCols * co * lanes);
+        float[] weight = Approx.Random(rng, co * g.ColumnRows), gridBias = Approx.Random(rng, co), imageBias = Approx.Random(rng, ci);
+        // Per channel: mean, 1/std (positive), weight and bias, as a batch norm in evaluation mode has them.
+        float[][] Norm(int channels) => [Approx.Random(rng, channels), Approx.Random(rng, channels, 0.5f, 2f), Approx.Random(rng, channels), Approx.Random(rng, channels)];
+        float[][] gridNorm = Norm(co), imageNorm = Norm(ci);
+        foreach (bool relu in new[] { true, false })
+            foreach (bool withBias in new[] { true, false })
+                foreach (SimdPath path in Enum.GetValues<SimdPath>())
+                {
+                    float[] plain = new float[grid.Length], expected = new float[grid.Length], actual = Approx.Random(rng, grid.Length);
+                    LanesConv.Conv2dOn(image, weight, withBias ? gridBias : [], plain, g, co, lanes, path);
+                    LanesBatchNorm.NormalizeNaive(plain, gridNorm[0], gridNorm[1], gridNorm[2], gridNorm[3], relu, [], expected, lanes);
+                    LanesConv.Conv2dOn(image, weight, withBias ? gridBias : [], actual, g, co, lanes, path,
+                        new ChannelNorm(gridNorm[0], gridNorm[1], gridNorm[2], gridNorm[3], relu));
+                    Approx.Identical(expected, actual, $"Conv2d + norm, {path}, bias {withBias}, relu {relu}");
+
+                    float[] plainImage = new float[image.Length], expectedImage = new float[image.Length], actualImage = Approx.Random(rng, image.Length);
+                    LanesConv.ConvTranspose2dOn(grid, weight, withBias ? imageBias : [], plainImage, g, co, lanes, path);
+                    LanesBatchNorm.NormalizeNaive(plainImage, imageNorm[0], imageNorm[1], imageNorm[2], imageNorm[3], relu, [], expectedImage, lanes);
+                    LanesConv.ConvTranspose2dOn(grid, weight, withBias ? imageBias : [], actualImage, g, co, lanes, path,
+                        new ChannelNorm(imageNorm[0], imageNorm[1], imageNorm[2], imageNorm[3], relu));
+                    Approx.Identical(expectedImage, actualImage, $"ConvTranspose2d + norm, {path}, bias {withBias}, relu {relu}");
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
     public void WeightAndBiasGradientsEqualTheirNaiveTwinsBitForBitOnEveryPath(int ci, int h, int w, int k, int s, int p, int co, int lanes)
     {
         var rng = new Rng((ulong)(ci * 7000 + w * 10 + co));

@@ -54,6 +54,11 @@ internal sealed class Network
                 _layers[i].BiasGradientFrom = next;
             }
         }
+        // A lanes convolution applies the batch norm after it in evaluation mode as it stores its outputs (bit for bit the
+        // same: LanesConv's ChannelNorm), where that batch norm keeps the rows' order (no Flatten or Unflatten folded in).
+        for (int i = 0; i + 1 < _layers.Length; i++)
+            if (_layers[i] is LanesConv2d or LanesConvTranspose2d && _layers[i + 1] is BatchNorm { LanesLayout: true, OutputRows.Length: 0 } norm)
+                ((ConvModule)_layers[i]).EvaluationNorm = norm;
         _forwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         _backwardRelayout = [.. Enumerable.Range(0, layers.Count + 1).Select(_ => Array.Empty<float>())];
         var named = new List<(string, Parameter)>();
@@ -116,6 +121,8 @@ internal sealed class Network
         for (int i = 0; i <= count; i++)
         {
             x = ForwardLayout(i, i < count ? _layout[i] : Layout.Rows, ref current, x, n, padded);
+            // The fold only when the batch norm runs next in this call, in evaluation mode.
+            if (i < count && _layers[i] is ConvModule { EvaluationNorm: { Training: false } } conv) conv.FoldEvaluationNorm = i + 1 < count;
             if (i < count) x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
         }
         _lastBatch = n;

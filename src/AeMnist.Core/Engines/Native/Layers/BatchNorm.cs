@@ -110,8 +110,36 @@ public abstract unsafe class BatchNorm : Module
     public override TensorShape OutputShape(TensorShape input) =>
         input.C == NumFeatures ? input : throw new ArgumentException($"{GetType().Name}({NumFeatures}) got {input.C} channels, shape {input}.");
 
+    private bool _foldPending;  // PrepareFold was called: the next (evaluation) Forward passes its input through
+    private bool _folded;       // the last Forward was such a pass-through: there is nothing to differentiate
+
+    /// <summary>
+    /// Lanes, evaluation mode: the running statistics as the layer before applies them to its outputs as it stores them
+    /// (ConvModule.EvaluationNorm), the same arithmetic as <see cref="Forward"/>'s; the next Forward then returns its input,
+    /// already normalised, as it is.
+    /// </summary>
+    internal Tensors.ChannelNorm PrepareFold()
+    {
+        if (Training || !LanesLayout || OutputRows.Length != 0) throw new InvalidOperationException("Only a lanes batch norm in evaluation mode that keeps its rows' order can be folded into the layer before.");
+        SetRunningStatisticsAsBatch();
+        _foldPending = true;
+        return new Tensors.ChannelNorm(_mean, _invStd, Weight.Data, Bias.Data, FusedRelu);
+    }
+
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
     {
+        _folded = false;
+        if (!Training && _foldPending)
+        {
+            _foldPending = false;
+            CheckLanes(input, shape);
+            OutputShape(shape);
+            _inputShape = shape;
+            _trainingForward = false;
+            _folded = true;
+            return input;
+        }
+        _foldPending = false;
         if (!Training)
         {
             if (LanesLayout) CheckLanes(input, shape);
@@ -224,6 +252,7 @@ public abstract unsafe class BatchNorm : Module
 
     public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
     {
+        if (_folded) throw new InvalidOperationException("BatchNorm.Backward after a Forward whose normalisation the layer before applied (inference only); run Forward again without the fold.");
         BeginBackward(dOutput);
         if (!computeInputGradient) return [];
         if (_trainingForward) SetGradientMeans(PartialSumDy, PartialSumDyXhat, Count);

@@ -39,6 +39,26 @@ public abstract class ConvModule : Module
 
     public override IReadOnlyList<Parameter> LocalParameters => [Weight, Bias];
 
+    /// <summary>
+    /// Lanes only: the batch norm right after this layer (in the same row order), whose evaluation-mode normalisation this
+    /// layer can apply as it stores its outputs (<see cref="FoldEvaluationNorm"/>); null when there is none.
+    /// </summary>
+    internal BatchNorm? EvaluationNorm { get; set; }
+
+    /// <summary>
+    /// Set by the network for one Forward: the batch norm after this layer runs next, in evaluation mode, so apply it here
+    /// (<see cref="BatchNorm.PrepareFold"/>) and let it pass the output through. Forward clears it.
+    /// </summary>
+    internal bool FoldEvaluationNorm { get; set; }
+
+    /// <summary>The normalisation this Forward applies to its outputs: the batch norm's after it when the network asked for the fold, else none.</summary>
+    private protected Tensors.ChannelNorm TakeFold()
+    {
+        bool fold = FoldEvaluationNorm;
+        FoldEvaluationNorm = false;
+        return fold && EvaluationNorm is { Training: false } norm ? norm.PrepareFold() : default;
+    }
+
     private readonly bool _transposed;
 
     /// <summary>
