@@ -19,7 +19,7 @@ public sealed class MnistLayoutNamesTests : IDisposable
 
         CliResult shown = CliRunner.Run("data", "--data", data);
         Assert.True(shown.ExitCode == 0, shown.Stderr);
-        Assert.StartsWith("IDX of 28x28 images", shown.Stdout);
+        Assert.StartsWith("IDX files of 28x28 images", shown.Stdout);
         Assert.Contains("seven", shown.Stdout);
 
         CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", "seven", "--runs-dir", _scratch.File("runs"), "--run-name", "r");

@@ -84,8 +84,12 @@ public static class MnistFiles
         // Files in MNIST's layout are not always MNIST: a classes.txt beside them names their classes, and Fashion-MNIST
         // (known by its labels) is named as its authors name it; either way its classes are not called digits.
         string namesPath = Path.Combine(directory, ClassNamesFile);
-        if (File.Exists(namesPath))
+        if (IO.FileKinds.Of(namesPath) is var namesKind && namesKind != IO.FileKind.Missing)
+        {
+            // A FIFO would block the read and a device never end: only a regular file (or a link to one) is read.
+            if (namesKind != IO.FileKind.Regular) throw new DataFormatException($"{namesPath}: is {IO.FileKinds.Describe(namesKind)}, not a file of class names; make it a text file with one name a line, or remove it");
             return new Dataset(bytes, labels, ReadClassNames(namesPath, labels), ImageShape.Mnist, train.Count, new DataSource(IdxKind, directory));
+        }
         if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels)) == FashionLabelsSha256)
             return new Dataset(bytes, labels, FashionClassNames, ImageShape.Mnist, train.Count, new DataSource(FashionKind, directory));
         return Create(bytes, labels, train.Count, directory);
@@ -95,7 +99,7 @@ public static class MnistFiles
     public const string ClassNamesFile = "classes.txt";
 
     /// <summary>The data source kind of IDX files in MNIST's layout whose classes <see cref="ClassNamesFile"/> names.</summary>
-    public const string IdxKind = "IDX";
+    public const string IdxKind = "IDX files";
 
     /// <summary>The data source kind of Fashion-MNIST (Xiao et al. 2017), recognised by its labels.</summary>
     public const string FashionKind = "Fashion-MNIST";
@@ -107,7 +111,7 @@ public static class MnistFiles
     public static IReadOnlyList<string> FashionClassNames { get; } =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-    // classes.txt: one name a line (blank lines at the end ignored), at least one per label, each name once.
+    // classes.txt: one name a line (blank lines at the end ignored), at least one per label and at most 256, each name once.
     private static string[] ReadClassNames(string path, byte[] labels)
     {
         var info = new FileInfo(path);
@@ -124,6 +128,8 @@ public static class MnistFiles
         }
         if (names.Length < needed)
             throw new DataFormatException($"{path}: {names.Length} class names, but the labels go up to {needed - 1}; give one name a line for classes 0 to {needed - 1}");
+        if (names.Length > 256)
+            throw new DataFormatException($"{path}: {names.Length} class names, but IDX labels are bytes (at most 256 classes); give one name a line for classes 0 to {needed - 1}");
         return names;
     }
 

@@ -46,14 +46,31 @@ public class MnistLayoutNamesTests
     [InlineData("cat\ndog\n", "2 class names, but the labels go up to 2")]
     [InlineData("cat\n\nbird\n", "line 2 is empty")]
     [InlineData("cat\ndog\ncat\n", "line 3 repeats the name 'cat' of line 1")]
-    public void ABadClassNamesFileIsAnErrorNamingTheFileAndTheLine(string text, string expected)
+    [InlineData(null, "257 class names, but IDX labels are bytes")]
+    public void ABadClassNamesFileIsAnErrorNamingTheFileAndTheLine(string? text, string expected)
     {
         using var dir = new TempDirectory();
         string path = Layout(dir, [0, 1, 2], [2]);
-        File.WriteAllText(dir.File(MnistFiles.ClassNamesFile), text);
+        File.WriteAllText(dir.File(MnistFiles.ClassNamesFile), text ?? string.Join("\n", Enumerable.Range(0, 257).Select(i => $"c{i}")));
         var e = Assert.Throws<DataFormatException>(() => MnistFiles.Load(path));
         Assert.Contains(MnistFiles.ClassNamesFile, e.Message);
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void AClassNamesFileThatIsNotARegularFileIsRefusedUnread()
+    {
+        using var dir = new TempDirectory();
+        string path = Layout(dir, [0, 1], [1]);
+        Directory.CreateDirectory(dir.File(MnistFiles.ClassNamesFile));
+        var e = Assert.Throws<DataFormatException>(() => MnistFiles.Load(path));
+        Assert.Contains("not a file of class names", e.Message);
+        Directory.Delete(dir.File(MnistFiles.ClassNamesFile));
+        if (!OperatingSystem.IsLinux()) return;
+        // A FIFO: reading it would wait for a writer forever.
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [dir.File(MnistFiles.ClassNamesFile)])) mkfifo.WaitForExit();
+        e = Assert.Throws<DataFormatException>(() => MnistFiles.Load(path));
+        Assert.Contains("FIFO", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [FashionMnistFact]
