@@ -34,20 +34,22 @@ internal static class LayerProfile
             AeMnist.Models.SampleShape input = shardModel.Spec.Input;
             var loss = new MseLoss();
             var times = new Dictionary<string, List<double>>();
-            void Add(string name, long ticks)
+            void AddTo(Dictionary<string, List<double>> into, string name, long ticks)
             {
-                if (!times.TryGetValue(name, out var list)) times[name] = list = [];
+                if (!into.TryGetValue(name, out var list)) into[name] = list = [];
                 list.Add(ticks * 1e6 / Stopwatch.Frequency);
             }
-            var whole = new List<double>();
-            for (int step = 0; step < steps; step++)
+            void Add(string name, long ticks) => AddTo(times, name, ticks);
+            bool lanes = replica.IsLanes(0);
+            int padded = Lanes.Padded(n);
+            // The layers' forward pass over the batch as the Network runs it, each layer's time added to `into`: element-wise
+            // layers between lanes layers see the padded batch, and in evaluation mode a convolution applies the batch norm
+            // after it as it stores its outputs.
+            ReadOnlySpan<float> ForwardPass(Dictionary<string, List<double>> into, out TensorShape shape)
             {
-                long start = Stopwatch.GetTimestamp(), t = start;
-                shardModel.ZeroGrad();
+                long t = Stopwatch.GetTimestamp();
                 ReadOnlySpan<float> x = batch;
-                var shape = new TensorShape(n, input.C, input.H, input.W);
-                bool lanes = replica.IsLanes(0);
-                int padded = Lanes.Padded(n);
+                shape = new TensorShape(n, input.C, input.H, input.W);
                 if (lanes)
                 {
                     Lanes.FromRows(batch, n, batch.Length / n, lanesInput);
@@ -55,14 +57,23 @@ internal static class LayerProfile
                 }
                 for (int i = 0; i < layers.Length; i++)
                 {
-                    // As the Network passes them: element-wise layers between lanes layers see the padded batch.
                     TensorShape given = lanes && layers[i] is Activation ? shape.WithBatch(padded) : shape;
+                    if (!replica.Training && layers[i] is ConvModule { EvaluationNorm: not null } conv) conv.FoldEvaluationNorm = true;
                     x = layers[i].Forward(x, given);
                     shape = layers[i].OutputShape(shape);
                     long now = Stopwatch.GetTimestamp();
-                    Add($"{i,2} {Name(layers[i])} forward", now - t);
+                    AddTo(into, $"{i,2} {Name(layers[i])} forward", now - t);
                     t = now;
                 }
+                return x;
+            }
+            var whole = new List<double>();
+            for (int step = 0; step < steps; step++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                shardModel.ZeroGrad();
+                ReadOnlySpan<float> x = ForwardPass(times, out TensorShape shape);
+                long t = Stopwatch.GetTimestamp();
                 if (lanes)
                 {
                     Lanes.ToRows(x, n, shape.SampleLength, lanesOutput);
@@ -115,29 +126,8 @@ internal static class LayerProfile
             var wholeInference = new List<double>();
             for (int step = 0; step < steps; step++)
             {
-                long start = Stopwatch.GetTimestamp(), t = start;
-                ReadOnlySpan<float> x = batch;
-                var shape = new TensorShape(n, input.C, input.H, input.W);
-                bool lanes = replica.IsLanes(0);
-                int padded = Lanes.Padded(n);
-                if (lanes)
-                {
-                    Lanes.FromRows(batch, n, batch.Length / n, lanesInput);
-                    x = lanesInput;
-                }
-                for (int i = 0; i < layers.Length; i++)
-                {
-                    TensorShape given = lanes && layers[i] is Activation ? shape.WithBatch(padded) : shape;
-                    // As the Network runs it: a convolution applies the evaluation-mode batch norm after it as it stores.
-                    if (layers[i] is ConvModule { EvaluationNorm: not null } conv) conv.FoldEvaluationNorm = true;
-                    x = layers[i].Forward(x, given);
-                    shape = layers[i].OutputShape(shape);
-                    long now = Stopwatch.GetTimestamp();
-                    string name = $"{i,2} {Name(layers[i])} forward";
-                    if (!inference.TryGetValue(name, out var list)) inference[name] = list = [];
-                    list.Add((now - t) * 1e6 / Stopwatch.Frequency);
-                    t = now;
-                }
+                long start = Stopwatch.GetTimestamp();
+                ForwardPass(inference, out _);
                 wholeInference.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
             }
             Console.WriteLine($"{kind}, evaluation-mode forward of {n} images on one thread: {steps} passes, µs (median, fastest)");

@@ -301,7 +301,7 @@ public static class Scores
     // image (h, w) -> output (h - K + 1, w - K + 1): separable correlation with kernel g ⊗ g; rows is scratch. Each output
     // is the sum over the taps in tap order, one multiply and one add per tap (no fused multiply-add), so the vector lanes
     // give the same bits as the scalar path (FilterValidNaive, its twin).
-    private static unsafe void FilterValid(ReadOnlySpan<double> image, Span<double> output, double[] g, Span<double> rows, int h, int w)
+    internal static unsafe void FilterValid(ReadOnlySpan<double> image, Span<double> output, double[] g, Span<double> rows, int h, int w)
     {
         int k = g.Length, vh = h - k + 1, vw = w - k + 1;
         if (image.Length < h * w || output.Length < vh * vw || rows.Length < h * vw)
@@ -359,10 +359,6 @@ public static class Scores
                 output[r * vw + c] = sum;
             }
     }
-
-    /// <summary>The filter itself, for its twin's test.</summary>
-    internal static void FilterValidForTest(ReadOnlySpan<double> image, Span<double> output, double[] g, int h, int w) =>
-        FilterValid(image, output, g, new double[h * (w - g.Length + 1)], h, w);
 
     /// <summary>The normalised 1-D Gaussian of <paramref name="size"/> taps the windows use (the ONNX export builds its blurs from it too).</summary>
     public static double[] Gaussian(int size, double sigma)

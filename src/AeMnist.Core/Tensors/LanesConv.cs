@@ -551,31 +551,12 @@ public static unsafe class LanesConv
             // columns a tile: 18 accumulators, and no tile of zero rows for the 3 columns past 6.
             if (co == 2 * w)
                 for (; j + WideGradientRows <= columns; j += WideGradientRows)
-                {
-                    bool any = false;
-                    for (int r = 0; r < WideGradientRows; r++)
-                    {
-                        rows[r] = zero;
-                        int iy = top + kernel[2 * (j + r)], ix = left + kernel[2 * (j + r) + 1];
-                        if ((uint)iy >= (uint)g.Height || (uint)ix >= (uint)g.Width) continue;
-                        rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)columnOffset[j + r];
-                        any = true;
-                    }
-                    if (any) WideGradientTile<TOps, TVector>(block, co, rows, partial + (nint)j * co, co, lanes);
-                }
+                    if (GradientTileRows(rows, WideGradientRows, WideGradientRows, j, kernel, columnOffset, image, zero, g, top, left, imagePosition))
+                        WideGradientTile<TOps, TVector>(block, co, rows, partial + (nint)j * co, co, lanes);
             for (; j < columns; j += GradientRows)
             {
                 int count = Math.Min(GradientRows, columns - j);
-                bool any = false;
-                for (int r = 0; r < GradientRows; r++)
-                {
-                    rows[r] = zero;
-                    if (r >= count) continue;
-                    int iy = top + kernel[2 * (j + r)], ix = left + kernel[2 * (j + r) + 1];
-                    if ((uint)iy >= (uint)g.Height || (uint)ix >= (uint)g.Width) continue;
-                    rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)columnOffset[j + r];
-                    any = true;
-                }
+                bool any = GradientTileRows(rows, GradientRows, count, j, kernel, columnOffset, image, zero, g, top, left, imagePosition);
                 if (!any) continue;
                 float* sums = partial + (nint)j * co;
                 int o = 0;
@@ -589,6 +570,25 @@ public static unsafe class LanesConv
 
     private const int GradientRows = 6;
     private const int WideGradientRows = 9;
+
+    // A tile's `size` row pointers for columns j..j+count-1 at the window whose top-left is (top, left): the image row of
+    // each column's tap and channel, or the zero row for a tap outside the image or a row past `count`. False when every
+    // row is the zero row (the tile would add nothing).
+    private static bool GradientTileRows(float** rows, int size, int count, int j, int* kernel, long* columnOffset, float* image, float* zero, in ConvGeometry g,
+        int top, int left, nint imagePosition)
+    {
+        bool any = false;
+        for (int r = 0; r < size; r++)
+        {
+            rows[r] = zero;
+            if (r >= count) continue;
+            int iy = top + kernel[2 * (j + r)], ix = left + kernel[2 * (j + r) + 1];
+            if ((uint)iy >= (uint)g.Height || (uint)ix >= (uint)g.Width) continue;
+            rows[r] = image + (iy * g.Width + ix) * imagePosition + (nint)columnOffset[j + r];
+            any = true;
+        }
+        return any;
+    }
 
     // sums[r·sumRow + v·W ..] += Σ_l rows[r][l] · gridT[l·gridRow + v·W ..] for 9 rows and 2 vectors (a row that is the
     // zero row adds exact zeros to a sum it then stores unchanged); each element's chain the same as GradientTile's.
