@@ -134,4 +134,54 @@ public class BatchNormTests
         }
         Approx.Equal(expectedDx, dx, "sharded dInput", relative: 1e-5, absolute: 1e-6);
     }
+
+    // ChannelMath vectorises the per-channel statistics over the channels; every element must be the scalar expression's
+    // bits, for every length (whole vectors and a tail) and for the values where vector and scalar could part: a negative
+    // or −0 variance (Math.Max gives +0), NaN (kept), infinities, subnormals.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(21)]
+    [InlineData(3136)]
+    public void ChannelMathIsTheScalarArithmeticBitForBit(int channels)
+    {
+        var rng = new Rng((ulong)channels);
+        double[] special = [double.NaN, -0.0, 0.0, -1e-300, double.PositiveInfinity, double.NegativeInfinity, 5e-324, -3.5, 1e300];
+        double Value(int c) => c % 5 == 0 ? special[(c / 5) % special.Length] : (rng.NextDouble() - 0.3) * Math.Pow(10, rng.NextInt(16) - 8);
+        double[] sum = [.. Enumerable.Range(0, channels).Select(Value)], squares = [.. Enumerable.Range(0, channels).Select(c => c % 3 == 0 ? Value(c) : Math.Abs(Value(c)))];
+        const long count = 3 * 64;
+        var (mean, variance) = (new double[channels], new double[channels]);
+        ChannelMath.Statistics(sum, squares, count, mean, variance);
+        for (int c = 0; c < channels; c++)
+        {
+            double m = sum[c] / count;
+            Assert.Equal(BitConverter.DoubleToInt64Bits(m), BitConverter.DoubleToInt64Bits(mean[c]));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(Math.Max(squares[c] / count - m * m, 0.0)), BitConverter.DoubleToInt64Bits(variance[c]));
+        }
+
+        float[] invStd = new float[channels], fromFloat = new float[channels], narrowed = new float[channels], quotient = new float[channels];
+        float[] floats = [.. sum.Select(v => (float)v)];
+        ChannelMath.InverseStd(variance, 1e-5, invStd);
+        ChannelMath.InverseStd(floats, 1e-5, fromFloat);
+        ChannelMath.Narrow(sum, narrowed);
+        ChannelMath.NarrowedQuotient(sum, count, quotient);
+        float[] running = [.. squares.Select(v => (float)v)], runningScaled = (float[])running.Clone(), added = (float[])running.Clone();
+        float[] runningBefore = (float[])running.Clone();
+        ChannelMath.MovingAverage(running, mean, 0.1, 1.0);
+        ChannelMath.MovingAverage(runningScaled, variance, 0.1, count / (double)(count - 1));
+        ChannelMath.AddNarrowed(sum, added);
+        double[] total = (double[])squares.Clone();
+        ChannelMath.Add(sum, total);
+        for (int c = 0; c < channels; c++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)(1.0 / Math.Sqrt(variance[c] + 1e-5))), BitConverter.SingleToInt32Bits(invStd[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)(1.0 / Math.Sqrt(floats[c] + 1e-5))), BitConverter.SingleToInt32Bits(fromFloat[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)sum[c]), BitConverter.SingleToInt32Bits(narrowed[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)(sum[c] / count)), BitConverter.SingleToInt32Bits(quotient[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)((1 - 0.1) * runningBefore[c] + 0.1 * mean[c])), BitConverter.SingleToInt32Bits(running[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)((1 - 0.1) * runningBefore[c] + 0.1 * variance[c] * (count / (double)(count - 1)))), BitConverter.SingleToInt32Bits(runningScaled[c]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(runningBefore[c] + (float)sum[c]), BitConverter.SingleToInt32Bits(added[c]));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(squares[c] + sum[c]), BitConverter.DoubleToInt64Bits(total[c]));
+        }
+    }
 }

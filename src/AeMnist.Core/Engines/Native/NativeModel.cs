@@ -307,7 +307,8 @@ public sealed class NativeModel : IEngineModel
         for (int s = 0; s < shards; s++)
         {
             var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
-            for (int j = 0; j < c; j++) { sum[j] += bn.PartialSum[j]; squares[j] += bn.PartialSumSquares[j]; }
+            ChannelMath.Add(bn.PartialSum, sum);
+            ChannelMath.Add(bn.PartialSumSquares, squares);
             count += bn.Count;
         }
         (double[] mean, double[] variance) = BatchNorm.Statistics(sum, squares, count);
@@ -326,7 +327,8 @@ public sealed class NativeModel : IEngineModel
         for (int s = 0; s < shards; s++)
         {
             var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
-            for (int j = 0; j < c; j++) { sumDy[j] += bn.PartialSumDy[j]; sumDyXhat[j] += bn.PartialSumDyXhat[j]; }
+            ChannelMath.Add(bn.PartialSumDy, sumDy);
+            ChannelMath.Add(bn.PartialSumDyXhat, sumDyXhat);
             count += bn.Count;
         }
         for (int s = 0; s < shards; s++) ((BatchNorm)_shardNetworks[s].Layers[layer]).SetGradientMeans(sumDy, sumDyXhat, count);

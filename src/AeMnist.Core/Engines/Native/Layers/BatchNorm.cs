@@ -4,6 +4,7 @@
 // computes partial sums (BeginForward, BeginBackward), the model adds them in shard order and hands the totals back
 // (SetBatchStatistics, SetGradientMeans), then each shard finishes (FinishForward, FinishBackward). Forward and
 // Backward on their own do all of it for one call's batch.
+using System.Runtime.Intrinsics;
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -186,22 +187,15 @@ public abstract unsafe class BatchNorm : Module
     {
         var mean = new double[sum.Length];
         var variance = new double[sum.Length];
-        for (int c = 0; c < sum.Length; c++)
-        {
-            mean[c] = sum[c] / count;
-            variance[c] = Math.Max(sumSquares[c] / count - mean[c] * mean[c], 0.0);
-        }
+        ChannelMath.Statistics(sum, sumSquares, count, mean, variance);
         return (mean, variance);
     }
 
     /// <summary>Sets the statistics FinishForward normalises by: the batch's mean and biased variance.</summary>
     public void SetBatchStatistics(ReadOnlySpan<double> mean, ReadOnlySpan<double> variance)
     {
-        for (int c = 0; c < NumFeatures; c++)
-        {
-            _mean[c] = (float)mean[c];
-            _invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + Eps));
-        }
+        ChannelMath.Narrow(mean[..NumFeatures], _mean);
+        ChannelMath.InverseStd(variance[..NumFeatures], Eps, _invStd);
     }
 
     /// <summary>
@@ -212,11 +206,8 @@ public abstract unsafe class BatchNorm : Module
         ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, long count, double momentum)
     {
         double unbias = count > 1 ? count / (double)(count - 1) : 1.0;
-        for (int c = 0; c < runningMean.Length; c++)
-        {
-            runningMean[c] = (float)((1 - momentum) * runningMean[c] + momentum * mean[c]);
-            runningVar[c] = (float)((1 - momentum) * runningVar[c] + momentum * variance[c] * unbias);
-        }
+        ChannelMath.MovingAverage(runningMean, mean, momentum, 1.0);
+        ChannelMath.MovingAverage(runningVar, variance, momentum, unbias);
         numBatchesTracked[0] += 1;
     }
 
@@ -225,12 +216,8 @@ public abstract unsafe class BatchNorm : Module
 
     private void SetRunningStatisticsAsBatch()
     {
-        ReadOnlySpan<float> mean = RunningMean.Data, variance = RunningVar.Data;
-        for (int c = 0; c < NumFeatures; c++)
-        {
-            _mean[c] = mean[c];
-            _invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + Eps));
-        }
+        RunningMean.Data.CopyTo(_mean);
+        ChannelMath.InverseStd(RunningVar.Data, Eps, _invStd);
     }
 
     private ReadOnlySpan<float> Normalize(bool trainingForward)
@@ -282,12 +269,8 @@ public abstract unsafe class BatchNorm : Module
             BatchNormKernels.ChannelGradientSums(Buffers.View(_dOutput, length), Buffers.View(_xhat, length), shape.N, NumFeatures, shape.H * shape.W,
                 PartialSumDy, PartialSumDyXhat);
         }
-        Span<float> dWeight = Weight.Grad, dBias = Bias.Grad;
-        for (int c = 0; c < NumFeatures; c++)
-        {
-            dWeight[c] += (float)PartialSumDyXhat[c];
-            dBias[c] += (float)PartialSumDy[c];
-        }
+        ChannelMath.AddNarrowed(PartialSumDyXhat, Weight.Grad);
+        ChannelMath.AddNarrowed(PartialSumDy, Bias.Grad);
         Array.Clear(_meanDy);
         Array.Clear(_meanDyXhat);
     }
@@ -295,11 +278,8 @@ public abstract unsafe class BatchNorm : Module
     /// <summary>Sets the batch's Σ dy / count and Σ dy·xhat / count per channel (training mode), from summed partials.</summary>
     public void SetGradientMeans(ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat, long count)
     {
-        for (int c = 0; c < NumFeatures; c++)
-        {
-            _meanDy[c] = (float)(sumDy[c] / count);
-            _meanDyXhat[c] = (float)(sumDyXhat[c] / count);
-        }
+        ChannelMath.NarrowedQuotient(sumDy[..NumFeatures], count, _meanDy);
+        ChannelMath.NarrowedQuotient(sumDyXhat[..NumFeatures], count, _meanDyXhat);
     }
 
     /// <summary>
@@ -311,7 +291,7 @@ public abstract unsafe class BatchNorm : Module
         TensorShape shape = _inputShape ?? throw new InvalidOperationException("BatchNorm.FinishBackward called before Forward.");
         int length = shape.Length;
         ReadOnlySpan<float> weight = Weight.Data;
-        for (int c = 0; c < NumFeatures; c++) _scale[c] = weight[c] * _invStd[c];
+        System.Numerics.Tensors.TensorPrimitives.Multiply(weight, _invStd, _scale);
         if (LanesLayout)
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
@@ -347,4 +327,111 @@ public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double momen
 {
     public override TensorShape OutputShape(TensorShape input) =>
         input.H != 1 || input.W != 1 ? throw new ArgumentException($"BatchNorm1d({NumFeatures}) needs (N, F) input, got {input}.") : base.OutputShape(input);
+}
+
+// The per-channel arithmetic of a batch-norm layer's statistics, vectorised over the channels (BatchNorm1d(3136) has
+// 3,136 of them): each element gets exactly the scalar expression in its comment (IEEE division, square root and
+// conversions round the same in a vector lane), so the bits do not depend on the vector width.
+internal static class ChannelMath
+{
+    private static readonly int Width = Vector512<double>.Count;
+
+    /// <summary>mean[c] = sum[c] / count; variance[c] = Math.Max(sumSquares[c] / count − mean[c]·mean[c], 0) (NaN stays NaN).</summary>
+    public static void Statistics(ReadOnlySpan<double> sum, ReadOnlySpan<double> sumSquares, long count, Span<double> mean, Span<double> variance)
+    {
+        int c = 0, n = sum.Length;
+        Vector512<double> d = Vector512.Create((double)count);
+        for (; c + Width <= n; c += Width)
+        {
+            Vector512<double> m = Vector512.Create(sum.Slice(c, Width)) / d;
+            Vector512<double> v = Vector512.Create(sumSquares.Slice(c, Width)) / d - m * m;
+            // Math.Max(v, 0): v where v > 0 or v is NaN, else +0.
+            v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<double>.Zero) | ~Vector512.Equals(v, v), v, Vector512<double>.Zero);
+            m.CopyTo(mean.Slice(c, Width));
+            v.CopyTo(variance.Slice(c, Width));
+        }
+        for (; c < n; c++)
+        {
+            mean[c] = sum[c] / count;
+            variance[c] = Math.Max(sumSquares[c] / count - mean[c] * mean[c], 0.0);
+        }
+    }
+
+    /// <summary>invStd[c] = (float)(1 / Math.Sqrt(variance[c] + eps)).</summary>
+    public static void InverseStd(ReadOnlySpan<double> variance, double eps, Span<float> invStd)
+    {
+        int c = 0, n = variance.Length;
+        Vector512<double> e = Vector512.Create(eps), one = Vector512<double>.One;
+        for (; c + Width <= n; c += Width)
+            Store(one / Vector512.Sqrt(Vector512.Create(variance.Slice(c, Width)) + e), invStd.Slice(c, Width));
+        for (; c < n; c++) invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + eps));
+    }
+
+    /// <summary>invStd[c] = (float)(1 / Math.Sqrt((double)variance[c] + eps)).</summary>
+    public static void InverseStd(ReadOnlySpan<float> variance, double eps, Span<float> invStd)
+    {
+        int c = 0, n = variance.Length;
+        Vector512<double> e = Vector512.Create(eps), one = Vector512<double>.One;
+        for (; c + Width <= n; c += Width)
+            Store(one / Vector512.Sqrt(Load(variance.Slice(c, Width)) + e), invStd.Slice(c, Width));
+        for (; c < n; c++) invStd[c] = (float)(1.0 / Math.Sqrt(variance[c] + eps));
+    }
+
+    /// <summary>running[c] = (float)((1 − momentum)·running[c] + momentum·batch[c]·factor).</summary>
+    public static void MovingAverage(Span<float> running, ReadOnlySpan<double> batch, double momentum, double factor)
+    {
+        int c = 0, n = running.Length;
+        Vector512<double> keep = Vector512.Create(1 - momentum), take = Vector512.Create(momentum), f = Vector512.Create(factor);
+        bool scaled = factor != 1.0;
+        for (; c + Width <= n; c += Width)
+        {
+            Vector512<double> b = take * Vector512.Create(batch.Slice(c, Width));
+            if (scaled) b *= f;
+            Store(keep * Load(running.Slice(c, Width)) + b, running.Slice(c, Width));
+        }
+        for (; c < n; c++) running[c] = (float)((1 - momentum) * running[c] + (scaled ? momentum * batch[c] * factor : momentum * batch[c]));
+    }
+
+    /// <summary>destination[c] = (float)source[c].</summary>
+    public static void Narrow(ReadOnlySpan<double> source, Span<float> destination)
+    {
+        int c = 0, n = source.Length;
+        for (; c + Width <= n; c += Width) Store(Vector512.Create(source.Slice(c, Width)), destination.Slice(c, Width));
+        for (; c < n; c++) destination[c] = (float)source[c];
+    }
+
+    /// <summary>destination[c] = (float)(source[c] / count).</summary>
+    public static void NarrowedQuotient(ReadOnlySpan<double> source, long count, Span<float> destination)
+    {
+        int c = 0, n = source.Length;
+        Vector512<double> d = Vector512.Create((double)count);
+        for (; c + Width <= n; c += Width) Store(Vector512.Create(source.Slice(c, Width)) / d, destination.Slice(c, Width));
+        for (; c < n; c++) destination[c] = (float)(source[c] / count);
+    }
+
+    /// <summary>destination[c] += (float)source[c].</summary>
+    public static void AddNarrowed(ReadOnlySpan<double> source, Span<float> destination)
+    {
+        int c = 0, n = source.Length;
+        for (; c + Width <= n; c += Width)
+            (Vector256.Create(destination.Slice(c, Width)) + Vector512.Narrow(Vector512.Create(source.Slice(c, Width)), Vector512<double>.Zero).GetLower()).CopyTo(destination.Slice(c, Width));
+        for (; c < n; c++) destination[c] += (float)source[c];
+    }
+
+    /// <summary>destination[c] += source[c], in double.</summary>
+    public static void Add(ReadOnlySpan<double> source, Span<double> destination)
+    {
+        int c = 0, n = source.Length;
+        for (; c + Width <= n; c += Width) (Vector512.Create(destination.Slice(c, Width)) + Vector512.Create(source.Slice(c, Width))).CopyTo(destination.Slice(c, Width));
+        for (; c < n; c++) destination[c] += source[c];
+    }
+
+    private static Vector512<double> Load(ReadOnlySpan<float> eight)
+    {
+        (Vector512<double> lower, _) = Vector512.Widen(Vector512.Create(Vector256.Create(eight), Vector256<float>.Zero));
+        return lower;
+    }
+
+    private static void Store(Vector512<double> eight, Span<float> destination) =>
+        Vector512.Narrow(eight, Vector512<double>.Zero).GetLower().CopyTo(destination);
 }
