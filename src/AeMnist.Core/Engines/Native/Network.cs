@@ -20,6 +20,7 @@ internal sealed class Network
     private readonly float[][] _forwardRelayout;  // at layer i's input (and [count] at the output): the converted activations
     private readonly float[][] _backwardRelayout;
     private int _lastBatch = -1, _lastCount = -1;
+    private readonly GradientArena _gradients = new();
 
     public Network(ModelSpec spec)
     {
@@ -47,6 +48,7 @@ internal sealed class Network
             }
             // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
+            _layers[i].Gradients = _gradients;
             // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
             if (_layers[i] is LanesConv2d or LanesConvTranspose2d or LanesLinear && i + 1 < _layers.Length && _layers[i + 1] is BatchNorm { LanesLayout: true } next)
             {

@@ -32,7 +32,7 @@ public abstract class Activation : Module
     {
         CheckBackward(dOutput, _inputShape);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, dOutput.Length);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, dOutput.Length);
         ApplyBackward(Buffers.View(_output, dOutput.Length), dOutput, dInput);
         return dInput;
     }

@@ -295,7 +295,7 @@ public abstract unsafe class BatchNorm : Module
         if (LanesLayout)
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
-            Span<float> dx = Rent(ref _dInput, rows);
+            Span<float> dx = RentInputGradient(ref _dInput, new ReadOnlySpan<float>(_dy, rows), rows);
             Span<float> sums = [];
             if (SumsInputGradient)
             {
@@ -308,7 +308,7 @@ public abstract unsafe class BatchNorm : Module
             _dInputSumsReady = SumsInputGradient;
             return dx;
         }
-        Span<float> dInput = Rent(ref _dInput, length);
+        Span<float> dInput = RentInputGradient(ref _dInput, Buffers.View(_dOutput, length), length);
         BatchNormKernels.NormalizeBackward(Buffers.View(_dOutput, length), Buffers.View(_xhat, length),
             _trainingForward ? _meanDy : _zeros, _trainingForward ? _meanDyXhat : _zeros, _scale, dInput, shape.N, NumFeatures, shape.H * shape.W);
         return dInput;

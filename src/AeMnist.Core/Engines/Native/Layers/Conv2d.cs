@@ -48,7 +48,7 @@ public sealed class Conv2d : ConvModule
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.ColumnCols);
         if (!computeInputGradient) return [];
         Span<float> dColumns = Rent(ref _dColumns, g.ColumnRows * positions);
-        Span<float> dInput = Rent(ref _dInput, n * g.ImageLength);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, n * g.ImageLength);
         Gemm.MatMulTransposeA(Weight.Data, dProduct, dColumns, g.ColumnRows, OutChannels, positions);
         Im2Col.FoldBatch(dColumns, n, dInput, g);
         return dInput;

@@ -46,7 +46,7 @@ public sealed class ConvTranspose2d : ConvModule
         Reductions.SumChannels(dOutput, Bias.Grad, n, g.Height * g.Width);
         if (!computeInputGradient) return [];
         Span<float> dInputT = Rent(ref _dInputT, InChannels * positions);
-        Span<float> dInput = Rent(ref _dInput, InChannels * positions);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, InChannels * positions);
         Gemm.MatMul(Weight.Data, dColumns, dInputT, InChannels, g.ColumnRows, positions);
         Im2Col.SwapLeadingAxes(dInputT, dInput, InChannels, n, g.ColumnCols);
         return dInput;

@@ -48,7 +48,7 @@ public sealed class InterleavedConv2d : ConvModule
         DirectConv.WeightGradient(dOutput, Buffers.View(_input, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, k);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, outShape.H * outShape.W * DirectConv.Lanes);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, shape.Length);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, shape.Length);
         DirectConv.Transposed(dOutput, Weight.Data, dInput,
             Rent(ref _padded, groups * OutChannels * outShape.H * (outShape.W + 2 * k - 2) * DirectConv.Lanes),
             Rent(ref _flipped, Weight.Length), groups, OutChannels, outShape.H, outShape.W, InChannels, k);

@@ -48,7 +48,7 @@ public sealed class InterleavedConvTranspose2d : ConvModule
         DirectConv.WeightGradient(Buffers.View(_input, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, outShape.H, outShape.W, KernelSize);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, outShape.H * outShape.W * DirectConv.Lanes);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, shape.Length);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, shape.Length);
         DirectConv.Forward(dOutput, Weight.Data, dInput, groups, OutChannels, outShape.H, outShape.W, InChannels, KernelSize);
         return dInput;
     }

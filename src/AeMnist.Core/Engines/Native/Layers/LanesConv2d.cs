@@ -41,7 +41,7 @@ public sealed unsafe class LanesConv2d : ConvModule
         LanesConv.WeightGradient(dOutput, new ReadOnlySpan<float>(_input, inputLength), Weight.Grad, g, OutChannels, lanes);
         AddBiasGradient(Bias, BiasGradientFrom, dOutput, g.ColumnCols, lanes);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, inputLength);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, inputLength);
         LanesConv.ConvTranspose2d(dOutput, Weight.Data, [], dInput, g, OutChannels, lanes);
         return dInput;
     }

@@ -41,7 +41,7 @@ public sealed unsafe class LanesConvTranspose2d : ConvModule
         LanesConv.WeightGradient(new ReadOnlySpan<float>(_input, inputLength), dOutput, Weight.Grad, g, InChannels, lanes);
         AddBiasGradient(Bias, BiasGradientFrom, dOutput, g.Height * g.Width, lanes);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, inputLength);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, inputLength);
         LanesConv.Conv2d(dOutput, Weight.Data, [], dInput, g, InChannels, lanes);
         return dInput;
     }

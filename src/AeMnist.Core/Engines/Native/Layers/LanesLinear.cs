@@ -70,7 +70,7 @@ public sealed unsafe class LanesLinear : LinearModule
         }
         AddBiasGradient(Bias, BiasGradientFrom, dOutput, positions: 1, lanes);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, InFeatures * lanes);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, InFeatures * lanes);
         Gemm.MatMulTransposeA(Weight.Data, dOutput, dInput, InFeatures, OutFeatures, lanes);
         return dInput;
     }

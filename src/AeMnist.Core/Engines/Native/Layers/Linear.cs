@@ -39,7 +39,7 @@ public sealed class Linear : LinearModule
         Gemm.MatMulTransposeA(dOutput, input, Weight.Grad, OutFeatures, n, InFeatures, accumulate: true);
         Reductions.SumRows(dOutput, Bias.Grad, n);
         if (!computeInputGradient) return [];
-        Span<float> dInput = Rent(ref _dInput, n * InFeatures);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, n * InFeatures);
         Gemm.MatMul(dOutput, Weight.Data, dInput, n, OutFeatures, InFeatures);
         return dInput;
     }

@@ -1,6 +1,7 @@
 // The base of every layer of the native engine: explicit Forward and Backward over flat spans, llm.c style.
 // A module owns its output and input-gradient buffers; they grow to the largest batch seen and are then reused,
-// so training allocates nothing per batch. A returned span stays valid until the module's next call.
+// so training allocates nothing per batch. A returned span stays valid until the module's next call; inside a Network
+// the input gradients live in two buffers all its layers share (GradientArena), valid until the layer below has run.
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -37,6 +38,19 @@ public abstract class Module
     /// through Backward. Off by default, so a layer called on its own copies what Backward needs.
     /// </summary>
     internal bool BorrowsInput { get; set; }
+
+    /// <summary>
+    /// Where Backward writes its input gradient: the two buffers a Network's layers share (see <see cref="GradientArena"/>),
+    /// or null for the module's own buffer (a module called on its own).
+    /// </summary>
+    internal GradientArena? Gradients { get; set; }
+
+    /// <summary>
+    /// The buffer for Backward's input gradient of <paramref name="length"/> floats, given the <paramref name="dOutput"/> it
+    /// reads: the arena's buffer that does not hold dOutput, or <paramref name="own"/>.
+    /// </summary>
+    protected Span<float> RentInputGradient(ref float[] own, ReadOnlySpan<float> dOutput, int length) =>
+        Gradients is { } arena ? arena.Rent(dOutput, length) : Buffers.Rent(ref own, length);
 
     /// <summary>
     /// What Backward will read of <paramref name="input"/>: a pointer to the input itself when <see cref="BorrowsInput"/>,

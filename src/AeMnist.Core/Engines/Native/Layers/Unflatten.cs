@@ -75,7 +75,7 @@ public sealed class Unflatten : Module
         if (dOutput.Length != shape.SampleLength * l) throw new ArgumentException($"dOutput has {dOutput.Length} elements, expected {shape.SampleLength * l}.", nameof(dOutput));
         if (!computeInputGradient) return [];
         if (OrderFolded) return dOutput;
-        Span<float> dInput = Rent(ref _dInput, dOutput.Length);
+        Span<float> dInput = RentInputGradient(ref _dInput, dOutput, dOutput.Length);
         Lanes.PermuteRows(dOutput, _inverse, dInput, l);
         return dInput;
     }
