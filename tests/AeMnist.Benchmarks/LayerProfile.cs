@@ -122,6 +122,8 @@ internal static class LayerProfile
             Console.WriteLine($"  {$"TrainStep({batchSize}), {threads} threads",-32} {Median(full),9:F1} {full.Min(),9:F1}");
             // Inference as scoring runs it: evaluation mode (batch norm by its running statistics), forward only.
             replica.Training = false;
+            var shared = new BufferPair();  // as Network.Forward(inference: true): the outputs in two shared buffers
+            foreach (Module layer in layers) layer.Outputs = shared;
             var inference = new Dictionary<string, List<double>>();
             var wholeInference = new List<double>();
             for (int step = 0; step < steps; step++)

@@ -412,10 +412,10 @@ public sealed class NativeModel : IEngineModel
         if (_inferenceKind == InferenceOutput.Codes)
         {
             int latent = Spec.Latent.Length;
-            replica.Forward(images, count, Spec.Encoder.Count).CopyTo(new Span<float>(_inferenceDestination + (nint)start * latent, count * latent));
+            replica.Forward(images, count, Spec.Encoder.Count, inference: true).CopyTo(new Span<float>(_inferenceDestination + (nint)start * latent, count * latent));
             return;
         }
-        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count);
+        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count, inference: true);
         if (_inferenceKind == InferenceOutput.Reconstructions)
         {
             output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * _inputSize, count * _inputSize));

@@ -20,7 +20,8 @@ internal sealed class Network
     private readonly float[][] _forwardRelayout;  // at layer i's input (and [count] at the output): the converted activations
     private readonly float[][] _backwardRelayout;
     private int _lastBatch = -1, _lastCount = -1;
-    private readonly GradientArena _gradients = new();
+    private readonly BufferPair _shared = new();  // input gradients in Backward, outputs in an inference-only Forward
+    private bool _inference;                      // the layers' Outputs are set: the last Forward was inference only
 
     public Network(ModelSpec spec)
     {
@@ -48,7 +49,7 @@ internal sealed class Network
             }
             // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
-            _layers[i].Gradients = _gradients;
+            _layers[i].Gradients = _shared;
             // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
             if (_layers[i] is LanesConv2d or LanesConvTranspose2d or LanesLinear && i + 1 < _layers.Length && _layers[i + 1] is BatchNorm { LanesLayout: true } next)
             {
@@ -110,10 +111,13 @@ internal sealed class Network
 
     /// <summary>
     /// Runs the first <paramref name="count"/> layers on <paramref name="n"/> images and returns their output as (N, sample)
-    /// rows; the span stays valid until the next call. Backward may follow when <paramref name="count"/> is every layer.
+    /// rows; the span stays valid until the next call. Backward may follow when <paramref name="count"/> is every layer
+    /// and the pass was not <paramref name="inference"/> only: an inference pass keeps nothing for Backward, and its layers
+    /// write their outputs into two buffers they share (BufferPair), so a pass touches 2 activations' memory, not 17.
     /// </summary>
-    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> images, int n, int count)
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> images, int n, int count, bool inference = false)
     {
+        UseSharedOutputs(inference);
         int inputLength = _spec.Input.Length;
         if (images.Length != n * inputLength)
             throw new ArgumentException($"images has {images.Length} floats, expected {n} x {inputLength}.", nameof(images));
@@ -140,6 +144,7 @@ internal sealed class Network
     {
         int n = _lastBatch, count = _layers.Length;
         if (_lastCount != count) throw new InvalidOperationException("Backward needs a Forward through every layer first.");
+        if (_inference) throw new InvalidOperationException("Backward after an inference-only Forward, which keeps nothing for it; run Forward with inference: false.");
         if (dOutput.Length != n * _spec.Shapes[count].Length)
             throw new ArgumentException($"dOutput has {dOutput.Length} floats, expected {n} x {_spec.Shapes[count].Length} from the last Forward.", nameof(dOutput));
         int padded = Lanes.Padded(n);
@@ -163,6 +168,7 @@ internal sealed class Network
     /// </summary>
     public int ForwardSegment(ReadOnlySpan<float> images, int n, int start, out ReadOnlySpan<float> output)
     {
+        UseSharedOutputs(false);
         int count = _layers.Length, padded = Lanes.Padded(n);
         ReadOnlySpan<float> x;
         Layout current = Layout.Rows;
@@ -238,6 +244,13 @@ internal sealed class Network
             d = _layers[layer].Backward(d, computeInputGradient: layer > 0);
         }
         return -1;
+    }
+
+    private void UseSharedOutputs(bool inference)
+    {
+        if (inference == _inference) return;
+        foreach (Module layer in _layers) layer.Outputs = inference ? _shared : null;
+        _inference = inference;
     }
 
     private TensorShape Shape(int layer, int n)

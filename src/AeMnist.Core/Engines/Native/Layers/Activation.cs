@@ -22,7 +22,7 @@ public abstract class Activation : Module
     public override ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, TensorShape shape)
     {
         CheckInput(input, shape);
-        Span<float> output = Rent(ref _output, input.Length);
+        Span<float> output = RentOutput(ref _output, input, input.Length);
         Apply(input, output);
         _inputShape = shape;
         return output;

@@ -227,12 +227,12 @@ public abstract unsafe class BatchNorm : Module
         if (LanesLayout)
         {
             int lanes = Lanes.Padded(shape.N), rows = shape.SampleLength * lanes;
-            Span<float> y = Rent(ref _output, rows);
+            Span<float> y = RentOutput(ref _output, new ReadOnlySpan<float>(_x, rows), rows);
             LanesBatchNorm.Normalize(new ReadOnlySpan<float>(_x, rows), _mean, _invStd, Weight.Data, Bias.Data, FusedRelu, OutputRows, y, lanes);
             return y;
         }
         int length = shape.Length;
-        Span<float> xhat = Rent(ref _xhat, length), output = Rent(ref _output, length);
+        Span<float> xhat = Rent(ref _xhat, length), output = RentOutput(ref _output, Buffers.View(_input, length), length);
         BatchNormKernels.Normalize(Buffers.View(_input, length), _mean, _invStd, Weight.Data, Bias.Data, xhat, output, shape.N, NumFeatures, shape.H * shape.W);
         return output;
     }

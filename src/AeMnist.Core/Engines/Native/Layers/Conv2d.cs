@@ -28,7 +28,7 @@ public sealed class Conv2d : ConvModule
         int n = shape.N, positions = n * g.ColumnCols;
         Span<float> columns = Rent(ref _columns, g.ColumnRows * positions);
         Span<float> product = Rent(ref _product, OutChannels * positions);
-        Span<float> output = Rent(ref _output, OutChannels * positions);
+        Span<float> output = RentOutput(ref _output, input, OutChannels * positions);
         Im2Col.UnfoldBatch(input, n, columns, g);
         Gemm.MatMul(Weight.Data, columns, product, OutChannels, g.ColumnRows, positions);
         Im2Col.SwapLeadingAxes(product, output, OutChannels, n, g.ColumnCols);

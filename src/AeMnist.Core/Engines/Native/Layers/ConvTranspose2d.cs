@@ -27,7 +27,7 @@ public sealed class ConvTranspose2d : ConvModule
         Span<float> inputT = Rent(ref _input, input.Length);
         Im2Col.SwapLeadingAxes(input, inputT, n, InChannels, g.ColumnCols);
         Span<float> columns = Rent(ref _columns, g.ColumnRows * positions);
-        Span<float> output = Rent(ref _output, n * g.ImageLength);
+        Span<float> output = RentOutput(ref _output, input, n * g.ImageLength);
         Gemm.MatMulTransposeA(Weight.Data, inputT, columns, g.ColumnRows, InChannels, positions);
         Im2Col.FoldBatch(columns, n, output, g);
         Elementwise.AddChannelBias(Bias.Data, output, n, g.Height * g.Width);

@@ -38,7 +38,7 @@ public sealed class Flatten(bool lanes = false) : Module
             _inverse = Lanes.Inverse(_order);
             _orderShape = (shape.C, shape.H * shape.W);
         }
-        Span<float> output = Rent(ref _output, input.Length);
+        Span<float> output = RentOutput(ref _output, input, input.Length);
         Lanes.PermuteRows(input, _order, output, l);
         return output;
     }

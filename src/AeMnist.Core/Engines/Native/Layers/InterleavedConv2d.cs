@@ -33,7 +33,7 @@ public sealed class InterleavedConv2d : ConvModule
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape);
         input.CopyTo(Rent(ref _input, input.Length));
-        Span<float> output = Rent(ref _output, outShape.Length);
+        Span<float> output = RentOutput(ref _output, input, outShape.Length);
         DirectConv.Forward(input, Weight.Data, output, groups, InChannels, shape.H, shape.W, OutChannels, KernelSize);
         Elementwise.AddChannelBias(Bias.Data, output, groups, outShape.H * outShape.W * DirectConv.Lanes);
         _inputShape = shape;

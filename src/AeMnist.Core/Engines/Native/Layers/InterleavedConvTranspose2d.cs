@@ -30,7 +30,7 @@ public sealed class InterleavedConvTranspose2d : ConvModule
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape), k = KernelSize;
         input.CopyTo(Rent(ref _input, input.Length));
-        Span<float> output = Rent(ref _output, outShape.Length);
+        Span<float> output = RentOutput(ref _output, input, outShape.Length);
         DirectConv.Transposed(input, Weight.Data, output,
             Rent(ref _padded, groups * InChannels * shape.H * (shape.W + 2 * k - 2) * DirectConv.Lanes),
             Rent(ref _flipped, Weight.Length), groups, InChannels, shape.H, shape.W, OutChannels, k);

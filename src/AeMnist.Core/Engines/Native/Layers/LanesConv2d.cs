@@ -24,7 +24,7 @@ public sealed unsafe class LanesConv2d : ConvModule
     {
         int lanes = CheckLanes(input, shape);
         ConvGeometry g = Geometry(shape);
-        Span<float> output = Rent(ref _output, g.ColumnCols * OutChannels * lanes);
+        Span<float> output = RentOutput(ref _output, input, g.ColumnCols * OutChannels * lanes);
         LanesConv.Conv2d(input, Weight.Data, Bias.Data, output, g, OutChannels, lanes, TakeFold());
         _input = Keep(input, ref _inputCopy);
         _inputShape = shape;

@@ -24,7 +24,7 @@ public sealed unsafe class LanesConvTranspose2d : ConvModule
     {
         int lanes = CheckLanes(input, shape);
         ConvGeometry g = Geometry(shape);
-        Span<float> output = Rent(ref _output, g.ImageLength * lanes);
+        Span<float> output = RentOutput(ref _output, input, g.ImageLength * lanes);
         LanesConv.ConvTranspose2d(input, Weight.Data, Bias.Data, output, g, InChannels, lanes, TakeFold());
         _input = Keep(input, ref _inputCopy);
         _inputShape = shape;

@@ -26,7 +26,7 @@ public sealed unsafe class LanesLinear : LinearModule
     {
         int lanes = CheckLanes(input, shape);
         OutputShape(shape);
-        Span<float> output = Rent(ref _output, OutFeatures * lanes);
+        Span<float> output = RentOutput(ref _output, input, OutFeatures * lanes);
         Gemm.MatMul(Weight.Data, input, output, OutFeatures, InFeatures, lanes);
         ReadOnlySpan<float> bias = Bias.Data;
         for (int j = 0; j < OutFeatures; j++) Elementwise.AddInPlace(output.Slice(j * lanes, lanes), bias[j]);

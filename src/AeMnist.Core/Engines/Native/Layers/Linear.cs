@@ -21,8 +21,8 @@ public sealed class Linear : LinearModule
         CheckInput(input, shape);
         TensorShape outShape = OutputShape(shape);
         int n = shape.N;
-        input.CopyTo(Rent(ref _input, input.Length));
-        Span<float> output = Rent(ref _output, outShape.Length);
+        if (!Inference) input.CopyTo(Rent(ref _input, input.Length));  // for dWeight
+        Span<float> output = RentOutput(ref _output, input, outShape.Length);
         if (_weightT is { } weightT)
             Gemm.MatMul(input, weightT.AsSpan(0, InFeatures * OutFeatures), output, n, InFeatures, OutFeatures);  // the same sums as below
         else

@@ -1,7 +1,8 @@
 // The base of every layer of the native engine: explicit Forward and Backward over flat spans, llm.c style.
 // A module owns its output and input-gradient buffers; they grow to the largest batch seen and are then reused,
 // so training allocates nothing per batch. A returned span stays valid until the module's next call; inside a Network
-// the input gradients live in two buffers all its layers share (GradientArena), valid until the layer below has run.
+// the input gradients (and an inference pass's outputs) live in two buffers all its layers share (BufferPair), valid
+// until the next layer has run.
 using AeMnist.Tensors;
 
 namespace AeMnist.Engines.Native.Layers;
@@ -40,17 +41,30 @@ public abstract class Module
     internal bool BorrowsInput { get; set; }
 
     /// <summary>
-    /// Where Backward writes its input gradient: the two buffers a Network's layers share (see <see cref="GradientArena"/>),
+    /// Where Backward writes its input gradient: the pair of buffers a Network's layers share (see <see cref="BufferPair"/>),
     /// or null for the module's own buffer (a module called on its own).
     /// </summary>
-    internal GradientArena? Gradients { get; set; }
+    internal BufferPair? Gradients { get; set; }
+
+    /// <summary>
+    /// Where Forward writes its output in an inference-only pass (a Network's, set for that pass only): the pair of buffers
+    /// its layers share, or null for the module's own buffer. When set, no Backward follows, so Forward keeps nothing for one.
+    /// </summary>
+    internal BufferPair? Outputs { get; set; }
+
+    /// <summary>Whether this Forward is inference only (<see cref="Outputs"/> set): nothing needs keeping for Backward.</summary>
+    protected bool Inference => Outputs is not null;
 
     /// <summary>
     /// The buffer for Backward's input gradient of <paramref name="length"/> floats, given the <paramref name="dOutput"/> it
-    /// reads: the arena's buffer that does not hold dOutput, or <paramref name="own"/>.
+    /// reads: the pair's buffer that does not hold dOutput, or <paramref name="own"/>.
     /// </summary>
     protected Span<float> RentInputGradient(ref float[] own, ReadOnlySpan<float> dOutput, int length) =>
-        Gradients is { } arena ? arena.Rent(dOutput, length) : Buffers.Rent(ref own, length);
+        Gradients is { } pair ? pair.Rent(dOutput, length) : Buffers.Rent(ref own, length);
+
+    /// <summary>The buffer for Forward's output of <paramref name="length"/> floats, given the <paramref name="input"/> it reads.</summary>
+    protected Span<float> RentOutput(ref float[] own, ReadOnlySpan<float> input, int length) =>
+        Outputs is { } pair ? pair.Rent(input, length) : Buffers.Rent(ref own, length);
 
     /// <summary>
     /// What Backward will read of <paramref name="input"/>: a pointer to the input itself when <see cref="BorrowsInput"/>,

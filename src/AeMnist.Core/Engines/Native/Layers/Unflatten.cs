@@ -58,7 +58,7 @@ public sealed class Unflatten : Module
             _inverse = Lanes.ChannelsFirstOrder(Channels, Height * Width);
             _order = Lanes.Inverse(_inverse);
         }
-        Span<float> output = Rent(ref _output, input.Length);
+        Span<float> output = RentOutput(ref _output, input, input.Length);
         Lanes.PermuteRows(input, _order, output, l);
         return output;
     }

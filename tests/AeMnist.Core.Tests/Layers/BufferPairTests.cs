@@ -1,14 +1,15 @@
 // The two input-gradient buffers a network's layers share: a layer never writes the buffer it reads.
+using AeMnist.Core.Tests.TestSupport;
 using AeMnist.Engines.Native.Layers;
 
 namespace AeMnist.Core.Tests.Layers;
 
-public class GradientArenaTests
+public class BufferPairTests
 {
     [Fact]
     public void EachRentIsTheBufferThatDoesNotHoldTheGradientItReads()
     {
-        var arena = new GradientArena();
+        var arena = new BufferPair();
         float[] outside = new float[100];
         Span<float> first = arena.Rent(outside, 64);       // a gradient from elsewhere (the loss): the first buffer
         Span<float> second = arena.Rent(first, 64);        // read from the first: write the second
@@ -31,7 +32,7 @@ public class GradientArenaTests
         var sharedParameters = ParameterSet.Create([.. shared.SelectMany((m, i) => m.LocalParameters.Select(p => ($"{i}.{p.Name}", p)))]);
         var ownParameters = ParameterSet.Create([.. own.SelectMany((m, i) => m.LocalParameters.Select(p => ($"{i}.{p.Name}", p)))]);
         for (int i = 0; i < sharedParameters.Data.Length; i++) sharedParameters.Data[i] = ownParameters.Data[i] = rng.NextSingle(-1f, 1f);
-        var arena = new GradientArena();
+        var arena = new BufferPair();
         foreach (Module m in shared) m.Gradients = arena;
         float[] x = [.. Enumerable.Range(0, 40 * 12).Select(_ => rng.NextSingle(-1f, 1f))], dy = [.. Enumerable.Range(0, 40 * 6).Select(_ => rng.NextSingle(-1f, 1f))];
         float[] Run(Module[] layers)
@@ -48,5 +49,31 @@ public class GradientArenaTests
         Assert.Equal(ownParameters.Grad, sharedParameters.Grad);
         // Again, now that the buffers have grown to the largest layer's gradient (the first pass allocates as it goes).
         Assert.Equal(expected, Run(shared));
+    }
+
+    // An inference-only pass writes the activations into the shared pair and keeps nothing for Backward: the same
+    // outputs as a training-ready pass (with batch norm folded into the convolutions in evaluation mode, and without),
+    // and a Backward after it is refused rather than computed from overwritten activations.
+    [Theory]
+    [InlineData("dense")]
+    [InlineData("bottleneck")]
+    public void AnInferencePassGivesTheSameOutputsAndRefusesABackward(string kind)
+    {
+        const int n = 20;
+        float[] images = AeMnist.Core.Tests.TestSupport.MnistSample.TrainImages(n);
+        var network = AeMnist.Core.Tests.TestSupport.TestModels.Native(kind, 3).Replica(0);
+        int count = network.Layers.Count;
+        foreach (bool training in new[] { false, true })
+        {
+            network.Training = training;
+            float[] kept = network.Forward(images, n, count).ToArray();
+            float[] inferred = network.Forward(images, n, count, inference: true).ToArray();
+            Approx.Identical(kept, inferred, $"{kind}, training {training}");
+            Assert.Throws<InvalidOperationException>(() => network.Backward(new float[kept.Length], computeInputGradient: false));
+            if (!training) continue;  // (evaluation mode folds batch norm into the convolutions: no Backward either way)
+            network.Forward(images, n, count);
+            network.Parameters.UseGradients(new float[network.Parameters.Length]);
+            network.Backward(new float[kept.Length], computeInputGradient: false);  // a full forward again: Backward runs
+        }
     }
 }
