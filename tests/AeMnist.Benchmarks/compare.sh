@@ -9,7 +9,8 @@
 # setting: the fastest of the same threads, one thread, and the same threads with OMP_WAIT_POLICY=PASSIVE.
 # Then the bottleneck model (the one-class benchmark's, its recipe: batch 128, Adam 1e-3) on the one-class training split of
 # digit 2, at 1 and at 2 threads, beside the same model in PyTorch at 1 and 2 threads (its best being the faster) and on
-# the torch engine; its figures are the median seconds per epoch over epochs 2..N.
+# the torch engine; its figures are the median seconds per epoch over epochs 2..N, and its scoring throughput with each
+# score over the test file and (steady) over the 60,000-image training file, where the JIT has finished tiering up.
 #   bash tests/AeMnist.Benchmarks/compare.sh [EPOCHS] [THREADS] [TORCHSHARP_EPOCHS] [BOTTLENECK_EPOCHS]
 #   (defaults: 20 epochs, 2 threads, TorchSharp 5 epochs: it is slow enough that 5 give a stable median; bottleneck 5
 #   epochs, 0 to skip it; TUTORIAL=0 skips the tutorial's models)
@@ -39,8 +40,12 @@ median_epoch() {  # median seconds per epoch over epochs 2..N of a run's history
     python3 -c "import csv, statistics, sys; s = [float(r['seconds']) for r in csv.DictReader(open(sys.argv[1]))]; print(statistics.median(s[1:] or s))" "$1"
 }
 score_rate() {  # images per second of one `aemnist score` over the test file (measured inside the process), or - on an error
-    local line
-    line=$($aemnist score "$@" -i data/mnist/t10k-images-idx3-ubyte.gz -o "$work/scores.csv" 2>&1 >/dev/null) || true
+    score_rate_on data/mnist/t10k-images-idx3-ubyte.gz "$@"
+}
+score_rate_on() {  # the same over FILE: the training file's 60,000 images give the steady state (the JIT's tiering done)
+    local line file=$1
+    shift
+    line=$($aemnist score "$@" -i "$file" -o "$work/scores.csv" 2>&1 >/dev/null) || true
     if [[ $line =~ \(([0-9]+)\ images/s\) ]]; then echo "${BASH_REMATCH[1]}"; else echo "-"; fi
 }
 
@@ -117,7 +122,7 @@ fi
 
 if (( bottleneck_epochs > 0 )); then
     # aemnist at 1 and 2 threads, interleaved with PyTorch at the same threads, then the torch engine.
-    declare -A bn_ours=() bn_torch=() bn_ts=() bn_rate=() bn_torch_rate=() bn_mb=()
+    declare -A bn_ours=() bn_torch=() bn_ts=() bn_rate=() bn_steady=() bn_torch_rate=() bn_mb=()
     for t in 1 2; do
         name=bench-bottleneck-t$t
         /usr/bin/time -f "%M" -o "$work/$name.rss" $aemnist train --model bottleneck --protocol one-class --normal 2 --epochs "$bottleneck_epochs" \
@@ -126,6 +131,7 @@ if (( bottleneck_epochs > 0 )); then
         bn_mb[$t]=$(( $(cat "$work/$name.rss") / 1024 ))
         # Scoring with each score (a fixed threshold: the rate, not the flags, is measured).
         bn_rate[$t]=$(for score in mse ssim smoothed; do score_rate --run "$work/$name" --threads "$t" --score $score --threshold 1; done | paste -sd/)
+        bn_steady[$t]=$(for score in mse ssim smoothed; do score_rate_on data/mnist/train-images-idx3-ubyte.gz --run "$work/$name" --threads "$t" --score $score --threshold 1; done | paste -sd/)
         bn_torch[$t]="-"; bn_torch_rate[$t]="-"
         if [[ $have_torch == yes ]]; then
             torch=$(/usr/bin/python3 tests/AeMnist.Benchmarks/pytorch_reference.py --run-json "$work/$name/run.json" \
@@ -144,8 +150,8 @@ if (( bottleneck_epochs > 0 )); then
     [[ $have_torch == yes ]] && torch_best=$(python3 -c "print(min(${bn_torch[1]}, ${bn_torch[2]}))")
     echo
     echo "bottleneck, one-class digit 2 ($images training images), batch 128, Adam 1e-3, median s/epoch of epochs 2-$bottleneck_epochs (torch engine: of $ts_epochs)"
-    echo "(torch: PyTorch 1.13 at the same threads; torch best: its faster of 1 and 2 threads; torch img/s: its forward + each score in PyTorch's conv2d; ts: the torch engine)"
-    printf "%-8s %12s %14s %16s %9s %9s %16s %28s %28s %9s %9s\n" threads "aemnist s/ep" "torch s/ep" "torch best s/ep" "vs best" "vs same" "train GFLOPS" "score img/s mse/ssim/smooth" "torch img/s mse/ssim/smooth" "ts s/ep" "peak MB"
+    echo "(torch: PyTorch 1.13 at the same threads; torch best: its faster of 1 and 2 threads; torch img/s: its forward + each score in PyTorch's conv2d, the best of three passes over the test file in the process that trained; score img/s: one aemnist score over the test file, the images after the first 256, in a fresh process; steady: the same over the 60,000-image training file, where the JIT's tiering has finished; ts: the torch engine)"
+    printf "%-8s %12s %14s %16s %9s %9s %16s %28s %28s %28s %9s %9s\n" threads "aemnist s/ep" "torch s/ep" "torch best s/ep" "vs best" "vs same" "train GFLOPS" "score img/s mse/ssim/smooth" "steady img/s mse/ssim/smooth" "torch img/s mse/ssim/smooth" "ts s/ep" "peak MB"
     for t in 1 2; do
         # Training FLOPs: 3 x the forward's 2.02 M multiply-adds per image (Conv2d 1-32-64 stride 2, Linear 3136-16-3136,
         # ConvTranspose2d 64-32-1 stride 2).
@@ -160,8 +166,8 @@ PY
 )"
         torch_s=${bn_torch[$t]}; [[ $torch_s != "-" ]] && torch_s=$(printf "%.4f" "$torch_s")
         best_s=$torch_best; [[ $best_s != "-" ]] && best_s=$(printf "%.4f" "$best_s")
-        printf "%-8s %12.4f %14s %16s %9s %9s %16s %28s %28s %9s %9s\n" "$t" "${bn_ours[$t]}" "$torch_s" "$best_s" "$vs_best" "$vs_same" "$gflops" \
-            "${bn_rate[$t]}" "${bn_torch_rate[$t]}" "${bn_ts[$t]}" "${bn_mb[$t]}"
+        printf "%-8s %12.4f %14s %16s %9s %9s %16s %28s %28s %28s %9s %9s\n" "$t" "${bn_ours[$t]}" "$torch_s" "$best_s" "$vs_best" "$vs_same" "$gflops" \
+            "${bn_rate[$t]}" "${bn_steady[$t]}" "${bn_torch_rate[$t]}" "${bn_ts[$t]}" "${bn_mb[$t]}"
     done
 fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)), $(nproc) cores, measured FMA peak $peak GFLOPS per core; threads: $threads; epochs: $epochs; $(date -u +%Y-%m-%d)"

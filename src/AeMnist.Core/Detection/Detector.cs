@@ -199,10 +199,44 @@ public static class ModelScores
             int count = Math.Min(Chunk, n - start);
             ReadOnlySpan<float> part = images.Slice(start * length, count * length);
             Span<float> output = reconstructions.AsSpan(0, count * length);
+            if (model is IChunkedReconstruction chunked)
+            {
+                ScoreAsReconstructed(chunked, kinds, part, output, count, image, scores, start);
+                continue;
+            }
             model.Reconstruct(part, count, output);
             for (int k = 0; k < kinds.Count; k++)
                 Scoring.Scores.FromReconstructions(kinds[k], part, output, count, image, scores[k].AsSpan(start, count), threads: threads);
         }
         return scores;
+    }
+
+    // The engine hands over each chunk of reconstructions on the thread that computed it, which scores it at once (one
+    // thread per chunk, the scores of an image being its own): the same bits as scoring afterwards, without a second
+    // parallel pass that waits for the first and reads the reconstructions back from memory.
+    private static unsafe void ScoreAsReconstructed(IChunkedReconstruction model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images,
+        Span<float> output, int count, ImageShape image, float[][] scores, int offset)
+    {
+        int length = image.Length;
+        var mseScratch = new float[model.Workers][];  // per worker: mse's squared differences (FromReconstructions would allocate them per chunk)
+        fixed (float* px = images, py = output)
+        {
+            nint ax = (nint)px, ay = (nint)py;
+            model.Reconstruct(images, count, output, (start, chunk, worker) =>
+            {
+                var x = new ReadOnlySpan<float>((float*)ax + (nint)start * length, chunk * length);
+                var y = new ReadOnlySpan<float>((float*)ay + (nint)start * length, chunk * length);
+                for (int k = 0; k < kinds.Count; k++)
+                {
+                    Span<float> into = scores[k].AsSpan(offset + start, chunk);
+                    if (kinds[k] == ScoreKind.Mse)
+                    {
+                        float[] scratch = mseScratch[worker] is { } kept && kept.Length >= y.Length ? kept : (mseScratch[worker] = new float[y.Length]);
+                        Reductions.MeanSquaredErrorRows(y, x, scratch.AsSpan(0, y.Length), into);  // as FromReconstructions computes mse
+                    }
+                    else Scoring.Scores.FromReconstructions(kinds[k], x, y, chunk, image, into);
+                }
+            });
+        }
     }
 }

@@ -72,6 +72,26 @@ public interface IEngineModel : IDisposable
     StateDict Gradients();
 }
 
+/// <summary>What an engine model calls as each chunk of a reconstruction is written: images [start, start + count), on the thread (worker) that wrote them.</summary>
+public delegate void ReconstructedChunk(int start, int count, int worker);
+
+/// <summary>
+/// An engine model that reconstructs on its own threads and can hand each finished chunk of the output to the caller on
+/// the thread that computed it, while the chunk is still in that core's cache: the scores computed from reconstructions
+/// (ssim, smoothed) then run inside the engine's parallel pass instead of after it (ModelScores).
+/// </summary>
+public interface IChunkedReconstruction
+{
+    /// <summary>
+    /// <see cref="IEngineModel.Reconstruct"/>, calling <paramref name="onChunk"/> once for every chunk after its rows of
+    /// <paramref name="output"/> are written; chunks arrive in any order, on up to <see cref="Workers"/> threads at once.
+    /// </summary>
+    void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output, ReconstructedChunk onChunk);
+
+    /// <summary>The workers that may call back at once (worker indices 0 .. Workers-1).</summary>
+    int Workers { get; }
+}
+
 /// <summary>The calls most code makes: the mean squared error, Adam.</summary>
 public static class EngineModelExtensions
 {

@@ -12,7 +12,7 @@ using ScratchBuffers = AeMnist.Engines.Native.Layers.Buffers;
 namespace AeMnist.Engines.Native;
 
 // images (N, Input) in [0, 1] -> reconstructions (N, Input)
-public sealed class NativeModel : IEngineModel
+public sealed class NativeModel : IEngineModel, IChunkedReconstruction
 {
     /// <summary>Images per inference chunk by default (results do not depend on it).</summary>
     public const int DefaultInferenceBatchSize = 64;
@@ -178,13 +178,31 @@ public sealed class NativeModel : IEngineModel
         if (loss is not Loss.MeanSquared) throw new NotSupportedException($"the native engine has no loss '{loss}'");
     }
 
-    public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output)
+    public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output) => ReconstructInto(images, n, output, null);
+
+    public void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output, ReconstructedChunk onChunk) =>
+        ReconstructInto(images, n, output, onChunk ?? throw new ArgumentNullException(nameof(onChunk)));
+
+    private void ReconstructInto(ReadOnlySpan<float> images, int n, Span<float> output, ReconstructedChunk? onChunk)
     {
         CheckImages(images, n, nameof(images));
         if (output.Length != n * _inputSize)
             throw new ArgumentException($"output has {output.Length} elements, expected {n}*{_inputSize}.", nameof(output));
-        Infer(images, n, InferenceOutput.Reconstructions, output);
+        _onChunk = onChunk;
+        try
+        {
+            Infer(images, n, InferenceOutput.Reconstructions, output);
+        }
+        finally
+        {
+            _onChunk = null;
+        }
     }
+
+    /// <summary>The engine's threads: a chunk callback comes from one of them.</summary>
+    public int Workers => _pool.Threads;
+
+    private ReconstructedChunk? _onChunk;  // the Reconstruct in progress hands each chunk to it
 
     public void Encode(ReadOnlySpan<float> images, int n, Span<float> codes)
     {
@@ -419,6 +437,7 @@ public sealed class NativeModel : IEngineModel
         if (_inferenceKind == InferenceOutput.Reconstructions)
         {
             output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * _inputSize, count * _inputSize));
+            _onChunk?.Invoke(start, count, worker);
             return;
         }
         Reductions.MeanSquaredErrorRows(output, images, ScratchBuffers.Rent(ref _gatheredTargets[worker], count * _inputSize),
