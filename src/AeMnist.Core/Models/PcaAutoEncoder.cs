@@ -4,6 +4,7 @@
 // ordinary model.safetensors (encoder.0 = (components, -components·mean), decoder.0 = (componentsᵀ, mean)), so every
 // verb and PyTorch read it like any other model.
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using AeMnist.Tensors;
 using MathNet.Numerics.LinearAlgebra;
 using static AeMnist.Models.Layers;
@@ -111,27 +112,38 @@ public sealed class PcaAutoEncoder : Architecture
     }
 
     // The mean image (each pixel summed in double in image order) and the pixels that are not the same in every image.
+    // Vectors run across the pixels, so each pixel's sum is the same chain as the scalar loop's.
     private static unsafe (double[] Mean, int[] Active) MeanAndActivePixels(ReadOnlySpan<float> images, int n, int pixels)
     {
         int Pixels = pixels;
         var mean = new double[Pixels];
-        var varies = new bool[Pixels];
+        var varies = new int[Pixels];  // all ones where a pixel differs from the first image's
         fixed (float* x = images)
         fixed (double* sum = mean)
-        fixed (bool* differs = varies)
+        fixed (int* differs = varies)
             for (int i = 0; i < n; i++)
             {
                 float* row = x + (nint)i * Pixels;
-                for (int j = 0; j < Pixels; j++)
+                int j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j + 16 <= Pixels; j += 16)
+                    {
+                        Vector512<float> value = Vector512.Load(row + j);
+                        (Vector512<double> low, Vector512<double> high) = Vector512.Widen(value);
+                        (Vector512.Load(sum + j) + low).Store(sum + j);
+                        (Vector512.Load(sum + j + 8) + high).Store(sum + j + 8);
+                        (Vector512.Load(differs + j) | ~Vector512.Equals(value, Vector512.Load(x + j)).AsInt32()).Store(differs + j);
+                    }
+                for (; j < Pixels; j++)
                 {
                     sum[j] += row[j];
-                    differs[j] |= row[j] != x[j];
+                    differs[j] |= row[j] != x[j] ? -1 : 0;
                 }
             }
         for (int j = 0; j < Pixels; j++) mean[j] /= n;
         var active = new List<int>();
         for (int j = 0; j < Pixels; j++)
-            if (varies[j]) active.Add(j);
+            if (varies[j] != 0) active.Add(j);
         return (mean, [.. active]);
     }
 
@@ -149,41 +161,62 @@ public sealed class PcaAutoEncoder : Architecture
     {
         int Pixels = imageLength;
         int m = active.Length, blocks = (m + BlockColumns - 1) / BlockColumns;
-        var covariance = new double[m * m];
-        // Column block b of the centred images, (n, width) contiguous, as the GEMM wants it.
-        float[][] columns = [.. Enumerable.Range(0, blocks).Select(b => new float[n * Width(b, m)])];
-        fixed (float* x = images)
-        fixed (int* pixels = active)
-        fixed (double* centre = mean)
-            for (int b = 0; b < blocks; b++)
-            {
-                int width = Width(b, m);
-                int* blockPixels = pixels + b * BlockColumns;
-                fixed (float* target = columns[b])
-                    for (int i = 0; i < n; i++)
-                    {
-                        float* row = x + (nint)i * Pixels, to = target + (nint)i * width;
-                        for (int c = 0; c < width; c++) to[c] = (float)(row[blockPixels[c]] - centre[blockPixels[c]]);
-                    }
-            }
-        var product = new float[BlockColumns * BlockColumns];
-        var sums = new double[BlockColumns * BlockColumns];
-        for (int bi = 0; bi < blocks; bi++)
-            for (int bj = bi; bj < blocks; bj++)
-            {
-                // One block of the upper triangle: its chunks' float products added in double, in chunk order.
-                int wi = Width(bi, m), wj = Width(bj, m);
-                Span<float> p = product.AsSpan(0, wi * wj);
-                Array.Clear(sums);
-                for (int start = 0; start < n; start += Chunk)
+        var covariance = GC.AllocateUninitializedArray<double>(m * m);  // every entry is written below
+        // Column block b of the centred images, (n, width) contiguous, as the GEMM wants it (every value written below).
+        // One pooled array holds every block (block b from n * 64 * b): a fit allocates no 10-15 MB of fresh memory.
+        float[] pooled = System.Buffers.ArrayPool<float>.Shared.Rent(n * m);
+        try
+        {
+            ArraySegment<float>[] columns = [.. Enumerable.Range(0, blocks).Select(b => new ArraySegment<float>(pooled, n * BlockColumns * b, n * Width(b, m)))];
+            var activeMean = new double[m];
+            for (int c = 0; c < m; c++) activeMean[c] = mean[active[c]];
+            fixed (float* x = images)
+            fixed (int* pixels = active)
+            fixed (double* centre = activeMean)
+                for (int b = 0; b < blocks; b++)
                 {
-                    int rows = Math.Min(Chunk, n - start);
-                    Tensors.Gemm.MatMulTransposeA(columns[bi].AsSpan(start * wi, rows * wi), columns[bj].AsSpan(start * wj, rows * wj), p, wi, rows, wj);
-                    AddWidened(p, sums);
+                    int width = Width(b, m);
+                    int* blockPixels = pixels + b * BlockColumns;
+                    double* blockMean = centre + b * BlockColumns;
+                    fixed (float* target = columns[b].AsSpan())
+                        for (int i = 0; i < n; i++)
+                        {
+                            float* row = x + (nint)i * Pixels, to = target + (nint)i * width;
+                            int c = 0;
+                            if (Avx2.IsSupported)
+                                for (; c + 8 <= width; c += 8)
+                                {
+                                    // (float)(pixel − mean) as below: the pixels gathered, widened exactly, subtracted and rounded in double.
+                                    Vector256<float> value = Avx2.GatherVector256(row, Vector256.Load(blockPixels + c), 4);
+                                    (Vector256<double> low, Vector256<double> high) = Vector256.Widen(value);
+                                    Vector256.Narrow(low - Vector256.Load(blockMean + c), high - Vector256.Load(blockMean + c + 4)).Store(to + c);
+                                }
+                            for (; c < width; c++) to[c] = (float)(row[blockPixels[c]] - blockMean[c]);
+                        }
                 }
-                for (int i = 0; i < wi; i++)
-                    for (int j = 0; j < wj; j++) covariance[(bi * BlockColumns + i) * m + bj * BlockColumns + j] = sums[i * wj + j];
-            }
+            var product = new float[BlockColumns * BlockColumns];
+            var sums = new double[BlockColumns * BlockColumns];
+            for (int bi = 0; bi < blocks; bi++)
+                for (int bj = bi; bj < blocks; bj++)
+                {
+                    // One block of the upper triangle: its chunks' float products added in double, in chunk order.
+                    int wi = Width(bi, m), wj = Width(bj, m);
+                    Span<float> p = product.AsSpan(0, wi * wj);
+                    Array.Clear(sums);
+                    for (int start = 0; start < n; start += Chunk)
+                    {
+                        int rows = Math.Min(Chunk, n - start);
+                        Tensors.Gemm.MatMulTransposeA(columns[bi].AsSpan(start * wi, rows * wi), columns[bj].AsSpan(start * wj, rows * wj), p, wi, rows, wj);
+                        AddWidened(p, sums);
+                    }
+                    for (int i = 0; i < wi; i++)
+                        for (int j = 0; j < wj; j++) covariance[(bi * BlockColumns + i) * m + bj * BlockColumns + j] = sums[i * wj + j];
+                }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(pooled);
+        }
         for (int i = 0; i < m; i++)
             for (int j = i; j < m; j++)
             {
