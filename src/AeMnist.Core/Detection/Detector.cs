@@ -218,24 +218,15 @@ public static class ModelScores
         Span<float> output, int count, ImageShape image, float[][] scores, int offset)
     {
         int length = image.Length;
-        var mseScratch = new float[model.Workers][];  // per worker: mse's squared differences (FromReconstructions would allocate them per chunk)
         fixed (float* px = images, py = output)
         {
             nint ax = (nint)px, ay = (nint)py;
-            model.Reconstruct(images, count, output, (start, chunk, worker) =>
+            model.Reconstruct(images, count, output, (start, chunk) =>
             {
                 var x = new ReadOnlySpan<float>((float*)ax + (nint)start * length, chunk * length);
                 var y = new ReadOnlySpan<float>((float*)ay + (nint)start * length, chunk * length);
                 for (int k = 0; k < kinds.Count; k++)
-                {
-                    Span<float> into = scores[k].AsSpan(offset + start, chunk);
-                    if (kinds[k] == ScoreKind.Mse)
-                    {
-                        float[] scratch = mseScratch[worker] is { } kept && kept.Length >= y.Length ? kept : (mseScratch[worker] = new float[y.Length]);
-                        Reductions.MeanSquaredErrorRows(y, x, scratch.AsSpan(0, y.Length), into);  // as FromReconstructions computes mse
-                    }
-                    else Scoring.Scores.FromReconstructions(kinds[k], x, y, chunk, image, into);
-                }
+                    Scoring.Scores.FromReconstructions(kinds[k], x, y, chunk, image, scores[k].AsSpan(offset + start, chunk));
             });
         }
     }

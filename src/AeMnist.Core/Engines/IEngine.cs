@@ -72,8 +72,8 @@ public interface IEngineModel : IDisposable
     StateDict Gradients();
 }
 
-/// <summary>What an engine model calls as each chunk of a reconstruction is written: images [start, start + count), on the thread (worker) that wrote them.</summary>
-public delegate void ReconstructedChunk(int start, int count, int worker);
+/// <summary>What an engine model calls as each chunk of a reconstruction is written: images [start, start + count).</summary>
+public delegate void ReconstructedChunk(int start, int count);
 
 /// <summary>
 /// An engine model that reconstructs on its own threads and can hand each finished chunk of the output to the caller on
@@ -84,12 +84,9 @@ public interface IChunkedReconstruction
 {
     /// <summary>
     /// <see cref="IEngineModel.Reconstruct"/>, calling <paramref name="onChunk"/> once for every chunk after its rows of
-    /// <paramref name="output"/> are written; chunks arrive in any order, on up to <see cref="Workers"/> threads at once.
+    /// <paramref name="output"/> are written; chunks arrive in any order, on several threads at once.
     /// </summary>
     void Reconstruct(ReadOnlySpan<float> images, int n, Span<float> output, ReconstructedChunk onChunk);
-
-    /// <summary>The workers that may call back at once (worker indices 0 .. Workers-1).</summary>
-    int Workers { get; }
 }
 
 /// <summary>The calls most code makes: the mean squared error, Adam.</summary>

@@ -112,8 +112,17 @@ public static class Scores
         }
         if (kind == ScoreKind.Mse)
         {
-            // The engines' per-image loss: the reconstruction is the prediction, the image the target.
-            Reductions.MeanSquaredErrorRows(reconstructions, images, new float[reconstructions.Length], scores);
+            // The engines' per-image loss: the reconstruction is the prediction, the image the target. Its squared
+            // differences go into a pooled array: callers score a chunk at a time, often from several threads.
+            float[] difference = System.Buffers.ArrayPool<float>.Shared.Rent(reconstructions.Length);
+            try
+            {
+                Reductions.MeanSquaredErrorRows(reconstructions, images, difference.AsSpan(0, reconstructions.Length), scores);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(difference);
+            }
             return;
         }
         if (shape.Height < MinimumSide(kind) || shape.Width < MinimumSide(kind))
@@ -122,7 +131,7 @@ public static class Scores
         int blocks = Math.Clamp(Math.Min(threads, n / 64), 1, Math.Max(1, threads));
         if (blocks == 1)
         {
-            ScoreBlock(kind, images, reconstructions, 0, n, shape, scores, new Scratch(shape));
+            ScoreBlock(kind, images, reconstructions, 0, n, shape, scores, Scratch.For(shape));
             return;
         }
         // The blocks see the caller's spans through pinned addresses (a lambda cannot capture a span).
@@ -138,7 +147,7 @@ public static class Scores
                     var x = new ReadOnlySpan<float>((void*)ax, (int)values);
                     var y = new ReadOnlySpan<float>((void*)ay, (int)values);
                     var z = new Span<float>((void*)az, n);
-                    ScoreBlock(kind, x, y, start, end, shape, z, new Scratch(shape));
+                    ScoreBlock(kind, x, y, start, end, shape, z, Scratch.For(shape));
                 });
             }
         }
@@ -370,9 +379,17 @@ public static class Scores
         return g;
     }
 
-    // One image plane's working arrays, reused across the images of a call.
+    // One image plane's working arrays, reused across the images of a call and kept per thread for the next call of the
+    // same shape (callers score 64-image chunks: 14 arrays a call would be garbage every 64 images). Every user
+    // overwrites (or clears) what it reads, so a reused scratch gives the bits of a fresh one.
     private sealed class Scratch(ImageShape shape)
     {
+        [ThreadStatic] private static Scratch? t_kept;
+
+        private readonly ImageShape _shape = shape;
+
+        public static Scratch For(ImageShape shape) => t_kept is { } kept && kept._shape == shape ? kept : t_kept = new Scratch(shape);
+
         private static int Plane(ImageShape s) => s.Height * s.Width;
         public readonly double[] A = new double[Plane(shape)], B = new double[Plane(shape)];
         public readonly double[] AA = new double[Plane(shape)], BB = new double[Plane(shape)], AB = new double[Plane(shape)];

@@ -199,9 +199,6 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         }
     }
 
-    /// <summary>The engine's threads: a chunk callback comes from one of them.</summary>
-    public int Workers => _pool.Threads;
-
     private ReconstructedChunk? _onChunk;  // the Reconstruct in progress hands each chunk to it
 
     public void Encode(ReadOnlySpan<float> images, int n, Span<float> codes)
@@ -437,7 +434,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         if (_inferenceKind == InferenceOutput.Reconstructions)
         {
             output.CopyTo(new Span<float>(_inferenceDestination + (nint)start * _inputSize, count * _inputSize));
-            _onChunk?.Invoke(start, count, worker);
+            _onChunk?.Invoke(start, count);
             return;
         }
         Reductions.MeanSquaredErrorRows(output, images, ScratchBuffers.Rent(ref _gatheredTargets[worker], count * _inputSize),
