@@ -43,7 +43,7 @@ public sealed class Detector : IDisposable
 
     public IEngineModel Model { get; }
 
-    /// <summary>Threads the scores computed from reconstructions (ssim, smoothed) use; the bits do not depend on it.</summary>
+    /// <summary>Threads the scores computed from reconstructions (ssim, smoothed) use on an engine that does not score its own chunks (the native engine scores on its threads); the bits do not depend on it.</summary>
     public int Threads { get; }
 
     /// <summary>What the model file says: architecture, the stored threshold and its score, the normal class, the split.</summary>
@@ -171,7 +171,9 @@ public static class ModelScores
     /// Each of <paramref name="kinds"/> for <paramref name="n"/> images, from one pass: mse alone comes from
     /// <see cref="IEngineModel.Losses"/> (the engine's fused per-image loss); with other kinds every score is computed from
     /// the same reconstructions (mse then by the same kernel, to the same bits). combined needs <paramref name="calibration"/>
-    /// and is combined from its base scores, each computed once however many kinds ask for it.
+    /// and is combined from its base scores, each computed once however many kinds ask for it. On an engine that hands over
+    /// its chunks (<see cref="IChunkedReconstruction"/>) the scores run on the engine's threads and <paramref name="threads"/>
+    /// is not used; elsewhere they run on <paramref name="threads"/> after each chunk's reconstruction. The bits are the same.
     /// </summary>
     public static float[][] Compute(IEngineModel model, IReadOnlyList<ScoreKind> kinds, ReadOnlySpan<float> images, int n, ImageShape image,
         ScoreCalibration? calibration = null, int threads = 1)
