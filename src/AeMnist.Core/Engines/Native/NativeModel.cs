@@ -322,8 +322,8 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         for (int s = 0; s < shards; s++)
         {
             var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
-            ChannelMath.Add(bn.PartialSum, sum);
-            ChannelMath.Add(bn.PartialSumSquares, squares);
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, bn.PartialSum, sum);
+            System.Numerics.Tensors.TensorPrimitives.Add(squares, bn.PartialSumSquares, squares);
             count += bn.Count;
         }
         (double[] mean, double[] variance) = BatchNorm.Statistics(sum, squares, count);
@@ -342,8 +342,8 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         for (int s = 0; s < shards; s++)
         {
             var bn = (BatchNorm)_shardNetworks[s].Layers[layer];
-            ChannelMath.Add(bn.PartialSumDy, sumDy);
-            ChannelMath.Add(bn.PartialSumDyXhat, sumDyXhat);
+            System.Numerics.Tensors.TensorPrimitives.Add(sumDy, bn.PartialSumDy, sumDy);
+            System.Numerics.Tensors.TensorPrimitives.Add(sumDyXhat, bn.PartialSumDyXhat, sumDyXhat);
             count += bn.Count;
         }
         for (int s = 0; s < shards; s++) ((BatchNorm)_shardNetworks[s].Layers[layer]).SetGradientMeans(sumDy, sumDyXhat, count);

@@ -418,14 +418,6 @@ internal static class ChannelMath
         for (; c < n; c++) destination[c] += (float)source[c];
     }
 
-    /// <summary>destination[c] += source[c], in double.</summary>
-    public static void Add(ReadOnlySpan<double> source, Span<double> destination)
-    {
-        int c = 0, n = source.Length;
-        for (; c + Width <= n; c += Width) (Vector512.Create(destination.Slice(c, Width)) + Vector512.Create(source.Slice(c, Width))).CopyTo(destination.Slice(c, Width));
-        for (; c < n; c++) destination[c] += source[c];
-    }
-
     private static Vector512<double> Load(ReadOnlySpan<float> eight)
     {
         (Vector512<double> lower, _) = Vector512.Widen(Vector512.Create(Vector256.Create(eight), Vector256<float>.Zero));
