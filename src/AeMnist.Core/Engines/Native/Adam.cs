@@ -12,7 +12,19 @@ namespace AeMnist.Engines.Native;
 // parameters (P), gradients (P), M (P), V (P) -> parameters (P), M (P), V (P)
 public sealed class Adam : IOptimizer
 {
-    public Adam(ParameterSet parameters, AdamOptions options)
+    // Elements per work item when the update runs on a pool: a multiple of every vector width, so each item's
+    // elements take the same (vector or scalar) path as in one pass. The update is element-wise: the same bits.
+    private const int ChunkLength = 8 * 1024;
+
+    private readonly WorkerPool? _pool;
+    private readonly Action<int, int> _updateChunk;
+    private StepScalars _scalars;
+
+    /// <summary>
+    /// Adam over <paramref name="parameters"/>; with a <paramref name="pool"/> of more than one thread, each step's
+    /// element-wise update is spread over it (a model's own pool: the native engine's models pass theirs).
+    /// </summary>
+    public Adam(ParameterSet parameters, AdamOptions options, WorkerPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(options);
@@ -21,6 +33,8 @@ public sealed class Adam : IOptimizer
         Options = options;
         M = new float[parameters.Length];
         V = new float[parameters.Length];
+        _pool = pool;
+        _updateChunk = UpdateChunk;
     }
 
     public ParameterSet Parameters { get; }
@@ -66,7 +80,6 @@ public sealed class Adam : IOptimizer
     }
 
     /// <summary>One update from the gradients in <see cref="ParameterSet.Grad"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step()
     {
         StepCount++;
@@ -74,13 +87,32 @@ public sealed class Adam : IOptimizer
         // PyTorch computes these in Python floats (double), then each becomes a float scalar of a float32 tensor op.
         double biasCorrection1 = 1 - Math.Pow(o.Beta1, StepCount);
         double biasCorrection2 = 1 - Math.Pow(o.Beta2, StepCount);
-        float negativeStepSize = (float)-(o.LearningRate / biasCorrection1);
-        float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
-        float beta1 = (float)o.Beta1, oneMinusBeta1 = (float)(1 - o.Beta1);
-        float beta2 = (float)o.Beta2, oneMinusBeta2 = (float)(1 - o.Beta2);
-        float eps = (float)o.Eps, weightDecay = (float)o.WeightDecay;
+        _scalars = new StepScalars(
+            NegativeStepSize: (float)-(o.LearningRate / biasCorrection1),
+            BiasCorrection2Sqrt: (float)Math.Sqrt(biasCorrection2),
+            Beta1: (float)o.Beta1, OneMinusBeta1: (float)(1 - o.Beta1),
+            Beta2: (float)o.Beta2, OneMinusBeta2: (float)(1 - o.Beta2),
+            Eps: (float)o.Eps, WeightDecay: (float)o.WeightDecay);
+        int length = Parameters.Data.Length;
+        if (_pool is { Threads: > 1 } pool && length > ChunkLength) pool.Run((length + ChunkLength - 1) / ChunkLength, _updateChunk);
+        else Update(0, length);
+    }
 
-        float[] p = Parameters.Data, g = Parameters.Grad, m = M, v = V;
+    private void UpdateChunk(int chunk, int worker)
+    {
+        int start = chunk * ChunkLength;
+        Update(start, Math.Min(ChunkLength, Parameters.Data.Length - start));
+    }
+
+    private readonly record struct StepScalars(float NegativeStepSize, float BiasCorrection2Sqrt, float Beta1, float OneMinusBeta1,
+        float Beta2, float OneMinusBeta2, float Eps, float WeightDecay);
+
+    // The update of elements [start, start + length).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Update(int start, int length)
+    {
+        (float negativeStepSize, float biasCorrection2Sqrt, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps, float weightDecay) = _scalars;
+        Span<float> p = Parameters.Data.AsSpan(start, length), g = Parameters.Grad.AsSpan(start, length), m = M.AsSpan(start, length), v = V.AsSpan(start, length);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {

@@ -161,7 +161,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         return (float)(total / ((double)n * _inputSize));
     }
 
-    public IOptimizer CreateOptimizer(OptimizerOptions options) => options is AdamOptions adam ? new Adam(Parameters, adam)
+    public IOptimizer CreateOptimizer(OptimizerOptions options) => options is AdamOptions adam ? new Adam(Parameters, adam, _pool)
         : throw new NotSupportedException($"the native engine has no optimiser {options.GetType().Name}");
 
     public void Losses(ReadOnlySpan<float> images, int n, Loss loss, Span<float> losses)
@@ -270,7 +270,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         replica.Parameters.UseGradients(grad);
         ReadOnlySpan<float> images = Gather(_images, _gathered, worker, start, count);
         ReadOnlySpan<float> targets = _targets is null ? images : Gather(_targets, _gatheredTargets, worker, start, count);
-        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count);
+        ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count, imagesKept: true);  // gathered anew only for the worker's next shard
         MseLoss loss = _losses[worker];
         var shape = new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W);
         loss.Forward(output, targets, shape);

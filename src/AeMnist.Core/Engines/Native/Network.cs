@@ -47,7 +47,8 @@ internal sealed class Network
                     unflatten.OrderFolded = true;
                 }
             }
-            // Lanes activations live in pinned buffers that stay unchanged until their layer's next Forward.
+            // Activations live in pinned buffers that stay unchanged until their layer's next Forward, so a layer keeps a
+            // pointer to its input rather than a copy; the caller's images only when it says so (see Borrow).
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
             _layers[i].Gradients = _shared;
             // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
@@ -115,7 +116,9 @@ internal sealed class Network
     /// and the pass was not <paramref name="inference"/> only: an inference pass keeps nothing for Backward, and its layers
     /// write their outputs into two buffers they share (BufferPair), so a pass touches 2 activations' memory, not 17.
     /// </summary>
-    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> images, int n, int count, bool inference = false)
+    /// <paramref name="imagesKept"/>: the caller keeps <paramref name="images"/> pinned and unchanged until the Backward
+    /// that follows, so the layers may read them there instead of copying them (the native model's gathered shard).
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> images, int n, int count, bool inference = false, bool imagesKept = false)
     {
         UseSharedOutputs(inference);
         int inputLength = _spec.Input.Length;
@@ -129,7 +132,11 @@ internal sealed class Network
             x = ForwardLayout(i, i < count ? _layout[i] : Layout.Rows, ref current, x, n, padded);
             // The fold only when the batch norm runs next in this call, in evaluation mode.
             if (i < count && _layers[i] is ConvModule { EvaluationNorm: { Training: false } } conv) conv.FoldEvaluationNorm = i + 1 < count;
-            if (i < count) x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
+            if (i < count)
+            {
+                Borrow(i, x, images, imagesKept);
+                x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
+            }
         }
         _lastBatch = n;
         _lastCount = count;
@@ -198,6 +205,7 @@ internal sealed class Network
                 _lastBatch = n;
                 return i;
             }
+            Borrow(i, x, images, imagesKept: false);  // a worker gathers its next shard's images into the same buffer
             x = _layers[i].Forward(x, Shape(i, Batch(i, n, padded)));
         }
         _lastBatch = n;
@@ -245,6 +253,12 @@ internal sealed class Network
         }
         return -1;
     }
+
+    // Layer i may keep a pointer to its input x when x is one of this network's activations or relayout buffers (pinned,
+    // written again only by their layer's next Forward), or the caller's images when the caller keeps them; a layer that
+    // passes its input through (a rows Flatten) hands the images on, so the test is whether x lies in them.
+    private void Borrow(int i, ReadOnlySpan<float> x, ReadOnlySpan<float> images, bool imagesKept) =>
+        _layers[i].BorrowsInput = imagesKept || !x.Overlaps(images);
 
     private void UseSharedOutputs(bool inference)
     {

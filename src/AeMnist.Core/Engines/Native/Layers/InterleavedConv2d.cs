@@ -6,9 +6,10 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input [N/16][Cin][H][W][16], weight (Cout, Cin, K, K), bias (Cout) -> output [N/16][Cout][H-K+1][W-K+1][16]
-public sealed class InterleavedConv2d : ConvModule
+public sealed unsafe class InterleavedConv2d : ConvModule
 {
-    private float[] _input = [];      // Forward's input, kept for dWeight
+    private float[] _input = [];      // a copy of Forward's input for dWeight, unless the layer borrows it (Module.Keep)
+    private float* _x;                // Forward's input as Backward reads it
     private float[] _output = [];
     private float[] _dInput = [];
     private float[] _padded = [];     // dOutput padded by K-1 zeros, scratch
@@ -32,7 +33,7 @@ public sealed class InterleavedConv2d : ConvModule
         CheckInput(input, shape);
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape);
-        input.CopyTo(Rent(ref _input, input.Length));
+        if (!Inference) _x = Keep(input, ref _input);
         Span<float> output = RentOutput(ref _output, input, outShape.Length);
         DirectConv.Forward(input, Weight.Data, output, groups, InChannels, shape.H, shape.W, OutChannels, KernelSize);
         Elementwise.AddChannelBias(Bias.Data, output, groups, outShape.H * outShape.W * DirectConv.Lanes);
@@ -45,7 +46,7 @@ public sealed class InterleavedConv2d : ConvModule
         TensorShape shape = CheckBackward(dOutput, _inputShape);
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape), k = KernelSize;
-        DirectConv.WeightGradient(dOutput, Buffers.View(_input, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, k);
+        DirectConv.WeightGradient(dOutput, new ReadOnlySpan<float>(_x, shape.Length), Weight.Grad, groups, OutChannels, InChannels, shape.H, shape.W, k);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, outShape.H * outShape.W * DirectConv.Lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = RentInputGradient(ref _dInput, dOutput, shape.Length);

@@ -6,9 +6,10 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input [N/16][Cin][H][W][16], weight (Cin, Cout, K, K), bias (Cout) -> output [N/16][Cout][H+K-1][W+K-1][16]
-public sealed class InterleavedConvTranspose2d : ConvModule
+public sealed unsafe class InterleavedConvTranspose2d : ConvModule
 {
-    private float[] _input = [];      // Forward's input, kept for dWeight
+    private float[] _input = [];      // a copy of Forward's input for dWeight, unless the layer borrows it (Module.Keep)
+    private float* _x;                // Forward's input as Backward reads it
     private float[] _output = [];
     private float[] _dInput = [];
     private float[] _padded = [];     // the input padded by K-1 zeros, scratch
@@ -29,7 +30,7 @@ public sealed class InterleavedConvTranspose2d : ConvModule
         CheckInput(input, shape);
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape), k = KernelSize;
-        input.CopyTo(Rent(ref _input, input.Length));
+        if (!Inference) _x = Keep(input, ref _input);
         Span<float> output = RentOutput(ref _output, input, outShape.Length);
         DirectConv.Transposed(input, Weight.Data, output,
             Rent(ref _padded, groups * InChannels * shape.H * (shape.W + 2 * k - 2) * DirectConv.Lanes),
@@ -45,7 +46,7 @@ public sealed class InterleavedConvTranspose2d : ConvModule
         TensorShape outShape = OutputShape(shape);
         int groups = DirectConv.GroupsOf(shape);
         // dWeight[i, o, ki, kj] = Σ input[i, y, x] * dOutput[o, y+ki, x+kj]: the input plays dOutput's part of a Conv2d.
-        DirectConv.WeightGradient(Buffers.View(_input, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, outShape.H, outShape.W, KernelSize);
+        DirectConv.WeightGradient(new ReadOnlySpan<float>(_x, shape.Length), dOutput, Weight.Grad, groups, InChannels, OutChannels, outShape.H, outShape.W, KernelSize);
         Reductions.SumChannels(dOutput, Bias.Grad, groups, outShape.H * outShape.W * DirectConv.Lanes);
         if (!computeInputGradient) return [];
         Span<float> dInput = RentInputGradient(ref _dInput, dOutput, shape.Length);

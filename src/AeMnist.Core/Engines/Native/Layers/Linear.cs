@@ -4,9 +4,10 @@ using AeMnist.Tensors;
 namespace AeMnist.Engines.Native.Layers;
 
 // input (N, In), weight (Out, In), bias (Out) -> output (N, Out)
-public sealed class Linear : LinearModule
+public sealed unsafe class Linear : LinearModule
 {
-    private float[] _input = [];   // Forward's input, kept for dWeight
+    private float[] _input = [];   // a copy of Forward's input for dWeight, unless the layer borrows it (Module.Keep)
+    private float* _x;             // Forward's input as Backward reads it
     private float[] _output = [];
     private float[] _dInput = [];
     private TensorShape? _inputShape;
@@ -21,7 +22,7 @@ public sealed class Linear : LinearModule
         CheckInput(input, shape);
         TensorShape outShape = OutputShape(shape);
         int n = shape.N;
-        if (!Inference) input.CopyTo(Rent(ref _input, input.Length));  // for dWeight
+        if (!Inference) _x = Keep(input, ref _input);  // for dWeight
         Span<float> output = RentOutput(ref _output, input, outShape.Length);
         if (_weightT is { } weightT)
             Gemm.MatMul(input, weightT.AsSpan(0, InFeatures * OutFeatures), output, n, InFeatures, OutFeatures);  // the same sums as below
@@ -35,7 +36,7 @@ public sealed class Linear : LinearModule
     public override ReadOnlySpan<float> Backward(ReadOnlySpan<float> dOutput, bool computeInputGradient)
     {
         int n = CheckBackward(dOutput, _inputShape).N;
-        ReadOnlySpan<float> input = Buffers.View(_input, n * InFeatures);
+        var input = new ReadOnlySpan<float>(_x, n * InFeatures);
         Gemm.MatMulTransposeA(dOutput, input, Weight.Grad, OutFeatures, n, InFeatures, accumulate: true);
         Reductions.SumRows(dOutput, Bias.Grad, n);
         if (!computeInputGradient) return [];
