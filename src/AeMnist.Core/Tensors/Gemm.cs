@@ -26,6 +26,19 @@ public static unsafe partial class Gemm
             Run(pa, k, 1, pb, pc, m, k, n, accumulate);
     }
 
+    // a (m, k), b (k, n), bias (n) -> destination (m, n)
+    /// <summary>
+    /// Effectively computes destination = a·b, then adds bias[j] to every element of column j as it stores it: the same
+    /// bits as <see cref="MatMul"/> followed by Elementwise.AddRowBias, in one pass over destination (a Linear layer).
+    /// </summary>
+    public static void MatMulAddBias(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias, Span<float> destination, int m, int k, int n)
+    {
+        CheckSizes(a, b, destination, m, k, n);
+        if (bias.Length != n) throw new ArgumentException($"bias has {bias.Length} elements, expected n = {n}.", nameof(bias));
+        fixed (float* pa = a, pb = b, pc = destination, pBias = bias)
+            Run(pa, k, 1, pb, pc, m, k, n, accumulate: false, n == 0 ? null : pBias);
+    }
+
     // a (k, m), b (k, n) -> destination (m, n)
     /// <summary>Effectively computes destination = aᵀ·b (or +=), where <paramref name="a"/> is stored (k, m).</summary>
     public static void MatMulTransposeA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination, int m, int k, int n, bool accumulate = false)
@@ -125,7 +138,7 @@ public static unsafe partial class Gemm
     [ThreadStatic] private static float[]? t_packedPanel;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate)
+    private static void Run(float* a, nint rowStride, nint colStride, float* b, float* c, int m, int k, int n, bool accumulate, float* bias = null)
     {
         int packedEnd = 0;
         if (Vector512.IsHardwareAccelerated && m >= PackMinRows && n >= PackedColumns && k > 0)
@@ -143,9 +156,9 @@ public static unsafe partial class Gemm
                             new ReadOnlySpan<float>(b + (nint)p * n + j, PackedColumns).CopyTo(new Span<float>(packed + (nint)p * PackedColumns, PackedColumns));
                     int i = 0;
                     for (; i + BlockRows <= m; i += BlockRows)
-                        Block4x4<Simd512, Vector512<float>>(a + i * rowStride, rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                        Block4x4<Simd512, Vector512<float>>(a + i * rowStride, rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate, Offset(bias, j));
                     for (; i < m; i++)
-                        Block1x4<Simd512, Vector512<float>>(a + i * rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate);
+                        Block1x4<Simd512, Vector512<float>>(a + i * rowStride, colStride, packed, PackedColumns, c + (nint)i * n + j, k, n, accumulate, Offset(bias, j));
                 }
             if (packedEnd == n) return;
         }
@@ -154,27 +167,31 @@ public static unsafe partial class Gemm
             int end = Math.Min(n, j0 + PanelColumns);
             int i = 0;
             for (; i + BlockRows <= m; i += BlockRows)
-                RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+                RowBlock<Rows4>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate, bias);
             for (; i < m; i++)
-                RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate);
+                RowBlock<Rows1>(a + i * rowStride, rowStride, colStride, b, c + (nint)i * n, k, n, j0, end, accumulate, bias);
         }
     }
 
+    // The bias of the columns from j on (null: no bias).
+    private static float* Offset(float* bias, int j) => bias == null ? null : bias + j;
+
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int start, int end, bool accumulate)
+    private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int start, int end, bool accumulate, float* bias)
         where TRows : struct, IRowCount
     {
         int j = start;
         if (Vector512.IsHardwareAccelerated)
-            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
+            Columns<TRows, Simd512, Vector512<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, bias, ref j);
         else if (System.Numerics.Vector.IsHardwareAccelerated)
-            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
-        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, end, accumulate, ref j);
+            Columns<TRows, SimdVector, System.Numerics.Vector<float>>(a, rowStride, colStride, b, c, k, n, end, accumulate, bias, ref j);
+        Columns<TRows, SimdScalar, float>(a, rowStride, colStride, b, c, k, n, end, accumulate, bias, ref j);
     }
 
     // Covers columns from j up to end in blocks of BlockVectors vectors, then single vectors; advances j.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int end, bool accumulate, ref int j)
+    private static void Columns<TRows, TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int end, bool accumulate, float* bias, ref int j)
         where TRows : struct, IRowCount
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
@@ -182,18 +199,18 @@ public static unsafe partial class Gemm
         int w = TOps.Count;
         for (; j + BlockVectors * w <= end; j += BlockVectors * w)
         {
-            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
-            else Block1x4<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x4<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate, Offset(bias, j));
+            else Block1x4<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate, Offset(bias, j));
         }
         for (; j + w <= end; j += w)
         {
-            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate);
-            else Block1x1<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate);
+            if (TRows.Count == 4) Block4x1<TOps, TVector>(a, rowStride, colStride, b + j, n, c + j, k, n, accumulate, Offset(bias, j));
+            else Block1x1<TOps, TVector>(a, colStride, b + j, n, c + j, k, n, accumulate, Offset(bias, j));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
+    private static void Block4x4<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate, float* bias)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -218,14 +235,14 @@ public static unsafe partial class Gemm
             b += bStride;
         }
         float* r0 = c, r1 = c + n, r2 = c + 2 * (nint)n, r3 = c + 3 * (nint)n;
-        Put<TOps, TVector>(c00, r0, accumulate); Put<TOps, TVector>(c01, r0 + w, accumulate); Put<TOps, TVector>(c02, r0 + 2 * w, accumulate); Put<TOps, TVector>(c03, r0 + 3 * w, accumulate);
-        Put<TOps, TVector>(c10, r1, accumulate); Put<TOps, TVector>(c11, r1 + w, accumulate); Put<TOps, TVector>(c12, r1 + 2 * w, accumulate); Put<TOps, TVector>(c13, r1 + 3 * w, accumulate);
-        Put<TOps, TVector>(c20, r2, accumulate); Put<TOps, TVector>(c21, r2 + w, accumulate); Put<TOps, TVector>(c22, r2 + 2 * w, accumulate); Put<TOps, TVector>(c23, r2 + 3 * w, accumulate);
-        Put<TOps, TVector>(c30, r3, accumulate); Put<TOps, TVector>(c31, r3 + w, accumulate); Put<TOps, TVector>(c32, r3 + 2 * w, accumulate); Put<TOps, TVector>(c33, r3 + 3 * w, accumulate);
+        Put<TOps, TVector>(c00, r0, accumulate, bias); Put<TOps, TVector>(c01, r0 + w, accumulate, Offset(bias, w)); Put<TOps, TVector>(c02, r0 + 2 * w, accumulate, Offset(bias, 2 * w)); Put<TOps, TVector>(c03, r0 + 3 * w, accumulate, Offset(bias, 3 * w));
+        Put<TOps, TVector>(c10, r1, accumulate, bias); Put<TOps, TVector>(c11, r1 + w, accumulate, Offset(bias, w)); Put<TOps, TVector>(c12, r1 + 2 * w, accumulate, Offset(bias, 2 * w)); Put<TOps, TVector>(c13, r1 + 3 * w, accumulate, Offset(bias, 3 * w));
+        Put<TOps, TVector>(c20, r2, accumulate, bias); Put<TOps, TVector>(c21, r2 + w, accumulate, Offset(bias, w)); Put<TOps, TVector>(c22, r2 + 2 * w, accumulate, Offset(bias, 2 * w)); Put<TOps, TVector>(c23, r2 + 3 * w, accumulate, Offset(bias, 3 * w));
+        Put<TOps, TVector>(c30, r3, accumulate, bias); Put<TOps, TVector>(c31, r3 + w, accumulate, Offset(bias, w)); Put<TOps, TVector>(c32, r3 + 2 * w, accumulate, Offset(bias, 2 * w)); Put<TOps, TVector>(c33, r3 + 3 * w, accumulate, Offset(bias, 3 * w));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
+    private static void Block4x1<TOps, TVector>(float* a, nint rowStride, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate, float* bias)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -241,14 +258,14 @@ public static unsafe partial class Gemm
             a0 += colStride; a1 += colStride; a2 += colStride; a3 += colStride;
             b += bStride;
         }
-        Put<TOps, TVector>(c0, c, accumulate);
-        Put<TOps, TVector>(c1, c + n, accumulate);
-        Put<TOps, TVector>(c2, c + 2 * (nint)n, accumulate);
-        Put<TOps, TVector>(c3, c + 3 * (nint)n, accumulate);
+        Put<TOps, TVector>(c0, c, accumulate, bias);
+        Put<TOps, TVector>(c1, c + n, accumulate, bias);
+        Put<TOps, TVector>(c2, c + 2 * (nint)n, accumulate, bias);
+        Put<TOps, TVector>(c3, c + 3 * (nint)n, accumulate, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
+    private static void Block1x4<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate, float* bias)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -264,14 +281,14 @@ public static unsafe partial class Gemm
             a += colStride;
             b += bStride;
         }
-        Put<TOps, TVector>(c0, c, accumulate);
-        Put<TOps, TVector>(c1, c + w, accumulate);
-        Put<TOps, TVector>(c2, c + 2 * w, accumulate);
-        Put<TOps, TVector>(c3, c + 3 * w, accumulate);
+        Put<TOps, TVector>(c0, c, accumulate, bias);
+        Put<TOps, TVector>(c1, c + w, accumulate, Offset(bias, w));
+        Put<TOps, TVector>(c2, c + 2 * w, accumulate, Offset(bias, 2 * w));
+        Put<TOps, TVector>(c3, c + 3 * w, accumulate, Offset(bias, 3 * w));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate)
+    private static void Block1x1<TOps, TVector>(float* a, nint colStride, float* b, nint bStride, float* c, int k, int n, bool accumulate, float* bias)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
@@ -282,15 +299,16 @@ public static unsafe partial class Gemm
             a += colStride;
             b += bStride;
         }
-        Put<TOps, TVector>(c0, c, accumulate);
+        Put<TOps, TVector>(c0, c, accumulate, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<TOps, TVector>(TVector value, float* destination, bool accumulate)
+    private static void Put<TOps, TVector>(TVector value, float* destination, bool accumulate, float* bias)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
     {
         if (accumulate) value = TOps.Add(TOps.Load(destination), value);
+        if (bias != null) value = TOps.Add(value, TOps.Load(bias));
         TOps.Store(value, destination);
     }
 

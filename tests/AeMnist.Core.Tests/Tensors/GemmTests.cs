@@ -60,6 +60,26 @@ public class GemmTests
         Compare(variant, 13, 33, 1100, true, rng);
     }
 
+    // The bias added as each element is stored: the same bits as the naive product followed by the naive row-bias add, on
+    // the awkward sizes (vector and scalar edges) and the dense model's (the packed 64-column blocks and their remainder).
+    // Fails when a block's bias is taken from the wrong column or dropped at an edge.
+    [Fact]
+    public void MatMulAddBiasEqualsTheProductThenTheBiasBitForBit()
+    {
+        var rng = new Rng(3);
+        IEnumerable<(int M, int K, int N)> shapes = Sizes.SelectMany(m => Sizes.SelectMany(n => Depths.Select(k => (m, k, n))))
+            .Concat([(128, 784, 64), (128, 64, 784), (37, 32, 64), (9, 33, 600)]);
+        foreach ((int m, int k, int n) in shapes)
+        {
+            float[] a = Approx.Random(rng, m * k), b = Approx.Random(rng, k * n), bias = Approx.Random(rng, n);
+            float[] expected = new float[m * n], actual = Approx.Random(rng, m * n);  // whatever was there before is overwritten
+            Gemm.MatMulNaive(a, b, expected, m, k, n);
+            Elementwise.AddRowBiasNaive(bias, expected, m);
+            Gemm.MatMulAddBias(a, b, bias, actual, m, k, n);
+            Approx.Identical(expected, actual, $"MatMulAddBias m={m} k={k} n={n}");
+        }
+    }
+
     [Fact]
     public void MatMulComputesTheProduct()
     {

@@ -25,10 +25,14 @@ public sealed unsafe class Linear : LinearModule
         if (!Inference) _x = Keep(input, ref _input);  // for dWeight
         Span<float> output = RentOutput(ref _output, input, outShape.Length);
         if (_weightT is { } weightT)
-            Gemm.MatMul(input, weightT.AsSpan(0, InFeatures * OutFeatures), output, n, InFeatures, OutFeatures);  // the same sums as below
+        {
+            Gemm.MatMulAddBias(input, weightT.AsSpan(0, InFeatures * OutFeatures), Bias.Data, output, n, InFeatures, OutFeatures);  // the same sums as below
+        }
         else
+        {
             Gemm.MatMulTransposeB(input, Weight.Data, output, n, InFeatures, OutFeatures);
-        Elementwise.AddRowBias(Bias.Data, output, n);
+            Elementwise.AddRowBias(Bias.Data, output, n);
+        }
         _inputShape = shape;
         return output;
     }
