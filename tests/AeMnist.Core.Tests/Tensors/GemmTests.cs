@@ -80,6 +80,23 @@ public class GemmTests
         }
     }
 
+    // The 8 x 8 register tiles and the edges around them: every element lands at its transposed place (fails when a tile
+    // mixes two lanes or an edge row or column is skipped).
+    [Fact]
+    public void TransposePutsEveryElementAtItsTransposedPlace()
+    {
+        foreach (int rows in Sizes)
+            foreach (int cols in new[] { 0, 1, 7, 8, 9, 16, 23, 64, 784 })
+            {
+                float[] source = [.. Enumerable.Range(0, rows * cols).Select(i => (float)i)];
+                float[] destination = new float[rows * cols];
+                Gemm.Transpose(source, destination, rows, cols);
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < cols; c++)
+                        Assert.True(destination[c * rows + r] == source[r * cols + c], $"({rows}, {cols}) at [{r}, {c}]");
+            }
+    }
+
     [Fact]
     public void MatMulComputesTheProduct()
     {
