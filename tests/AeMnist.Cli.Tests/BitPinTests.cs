@@ -36,6 +36,7 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
         { "bottleneck-combined-2-one-class-t1", "bottleneck", "2", "one-class", "1", "--latent 8 --channels 8,16 --noise 0.1" },
         { "bottleneck-combined-2-one-class-t2", "bottleneck", "2", "one-class", "2", "--latent 8 --channels 8,16 --noise 0.1" },
         { "pca-4-one-class-t1", "pca", "4", "one-class", "1", "--components 12 --score smoothed" },
+        { "pca-4-one-class-t2", "pca", "4", "one-class", "2", "--components 12 --score smoothed" },
     };
 
     // SHA-256 of model.safetensors, of history.csv without its seconds column, and of metrics.json without model_file and data.path.

@@ -90,8 +90,11 @@ public abstract class Architecture
     /// <summary>True for an architecture whose weights are computed in closed form (<see cref="Fit"/>) instead of trained.</summary>
     public virtual bool FitsExactly => false;
 
-    /// <summary>The exact weights for <paramref name="n"/> training images (only where <see cref="FitsExactly"/>).</summary>
-    public virtual StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n) =>
+    /// <summary>
+    /// The exact weights for <paramref name="n"/> training images (only where <see cref="FitsExactly"/>), computed on up to
+    /// <paramref name="threads"/> threads; the same bits for any thread count.
+    /// </summary>
+    public virtual StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n, int threads = 1) =>
         throw new NotSupportedException($"the {Name} model is trained, not fitted");
 
     /// <summary>The layers for complete, valid <paramref name="settings"/> and images of <paramref name="image"/>'s shape (checked by <see cref="CheckImage"/>).</summary>

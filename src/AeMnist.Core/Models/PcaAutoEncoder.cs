@@ -59,19 +59,21 @@ public sealed class PcaAutoEncoder : Architecture
     /// left out; the covariance of the others is a float GEMM per chunk of images, summed in double
     /// (<see cref="Covariance"/>), and its top k eigenvectors come from Chebyshev-filtered subspace iteration
     /// (<see cref="TopEigenvectors"/>), not a full eigendecomposition (4.4 s for digit 2 on one core before, about 0.1 s
-    /// now; docs/benchmarks.md). Everything runs on one thread in a fixed order, so the result never depends on the
-    /// machine's cores.
+    /// now; docs/benchmarks.md). On <paramref name="threads"/> threads, the covariance's blocks and the rows of each
+    /// multiplication by it are shared out; every value is still computed by one chain in a fixed order, so the result
+    /// never depends on the thread count or the machine's cores.
     /// </summary>
-    public override StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n)
+    public override StateDict Fit(ModelSpec spec, ReadOnlySpan<float> images, int n, int threads = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         int k = spec.Settings[Components][0], Pixels = spec.Input.Length;
         if (n < 2) throw new ArgumentException($"the pca model needs at least 2 training images, got {n}");
         (double[] mean, int[] active) = MeanAndActivePixels(images, n, Pixels);
         double[,] components = new double[k, Pixels];  // zero on the pixels that never vary
         if (active.Length > 0)
         {
-            double[] covariance = Covariance(images, n, Pixels, mean, active);
-            double[,] top = TopEigenvectors(covariance, active.Length, Math.Min(k, active.Length));
+            double[] covariance = Covariance(images, n, Pixels, mean, active, threads);
+            double[,] top = TopEigenvectors(covariance, active.Length, Math.Min(k, active.Length), threads);
             for (int c = 0; c < top.GetLength(0); c++)
                 for (int a = 0; a < active.Length; a++) components[c, active[a]] = top[c, a];
         }
@@ -157,7 +159,7 @@ public sealed class PcaAutoEncoder : Architecture
     /// scale (√(var_a var_b)) at most, the float32 rounding of the sums, which moves no component of a float32 model measurably (tested against a full
     /// double-precision eigendecomposition), at a fraction of a double GEMM's time.
     /// </summary>
-    internal static unsafe double[] Covariance(ReadOnlySpan<float> images, int n, int imageLength, ReadOnlySpan<double> mean, int[] active)
+    internal static unsafe double[] Covariance(ReadOnlySpan<float> images, int n, int imageLength, ReadOnlySpan<double> mean, int[] active, int threads = 1)
     {
         int Pixels = imageLength;
         int m = active.Length, blocks = (m + BlockColumns - 1) / BlockColumns;
@@ -170,15 +172,19 @@ public sealed class PcaAutoEncoder : Architecture
             ArraySegment<float>[] columns = [.. Enumerable.Range(0, blocks).Select(b => new ArraySegment<float>(pooled, n * BlockColumns * b, n * Width(b, m)))];
             var activeMean = new double[m];
             for (int c = 0; c < m; c++) activeMean[c] = mean[active[c]];
-            fixed (float* x = images)
-            fixed (int* pixels = active)
-            fixed (double* centre = activeMean)
-                for (int b = 0; b < blocks; b++)
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            fixed (float* images0 = images)
+            {
+                float* x = images0;  // (a fixed local cannot be captured)
+                Parallel.For(0, blocks, parallel, b =>
                 {
                     int width = Width(b, m);
-                    int* blockPixels = pixels + b * BlockColumns;
-                    double* blockMean = centre + b * BlockColumns;
+                    fixed (int* pixels = active)
+                    fixed (double* centre = activeMean)
                     fixed (float* target = columns[b].AsSpan())
+                    {
+                        int* blockPixels = pixels + b * BlockColumns;
+                        double* blockMean = centre + b * BlockColumns;
                         for (int i = 0; i < n; i++)
                         {
                             float* row = x + (nint)i * Pixels, to = target + (nint)i * width;
@@ -193,15 +199,20 @@ public sealed class PcaAutoEncoder : Architecture
                                 }
                             for (; c < width; c++) to[c] = (float)(row[blockPixels[c]] - blockMean[c]);
                         }
-                }
-            var product = new float[BlockColumns * BlockColumns];
-            var sums = new double[BlockColumns * BlockColumns];
-            for (int bi = 0; bi < blocks; bi++)
-                for (int bj = bi; bj < blocks; bj++)
+                    }
+                });
+            }
+            // The blocks of the upper triangle, each computed whole by one thread: its chunks' float products added in
+            // double, in chunk order, into its own part of the covariance.
+            (int Row, int Column)[] pairs = [.. Enumerable.Range(0, blocks).SelectMany(bi => Enumerable.Range(bi, blocks - bi).Select(bj => (bi, bj)))];
+            Parallel.For(0, pairs.Length, parallel,
+                () => (Product: new float[BlockColumns * BlockColumns], Sums: new double[BlockColumns * BlockColumns]),
+                (pair, _, scratch) =>
                 {
-                    // One block of the upper triangle: its chunks' float products added in double, in chunk order.
+                    (int bi, int bj) = pairs[pair];
                     int wi = Width(bi, m), wj = Width(bj, m);
-                    Span<float> p = product.AsSpan(0, wi * wj);
+                    Span<float> p = scratch.Product.AsSpan(0, wi * wj);
+                    double[] sums = scratch.Sums;
                     Array.Clear(sums);
                     for (int start = 0; start < n; start += Chunk)
                     {
@@ -211,7 +222,9 @@ public sealed class PcaAutoEncoder : Architecture
                     }
                     for (int i = 0; i < wi; i++)
                         for (int j = 0; j < wj; j++) covariance[(bi * BlockColumns + i) * m + bj * BlockColumns + j] = sums[i * wj + j];
-                }
+                    return scratch;
+                },
+                _ => { });
         }
         finally
         {
@@ -259,7 +272,7 @@ public sealed class PcaAutoEncoder : Architecture
     /// faster per multiplication, and a round orthonormalises once. When the block would be half the matrix or more (k near
     /// m) the full eigendecomposition is cheaper and is used instead.
     /// </summary>
-    internal static double[,] TopEigenvectors(double[] a, int m, int k)
+    internal static double[,] TopEigenvectors(double[] a, int m, int k, int threads = 1)
     {
         MathNet.Numerics.Control.UseSingleThread();
         int b = (Math.Max(2 * k, k + 16) + 7) / 8 * 8;  // whole vectors of 8 doubles
@@ -280,16 +293,16 @@ public sealed class PcaAutoEncoder : Architecture
         double upper = 0;  // the top of the interval the filter damps; 0 until a Rayleigh-Ritz step has bounded it
         for (int round = 0; ; round++)
         {
-            if (upper > 0) ChebyshevFilter(a, m, q, b, upper, previous, z, next);
+            if (upper > 0) ChebyshevFilter(a, m, q, b, upper, previous, z, next, threads);
             Orthonormalize(q, m, b);
-            Multiply(a, m, m, q, b, z);                                         // z = A q
+            Multiply(a, m, m, q, b, z, threads);                                // z = A q
             Gram(q, z, m, b, small);                                            // qᵀ A q
             var projected = Matrix<double>.Build.Dense(b, b, (i, j) => 0.5 * (small[i * b + j] + small[j * b + i]));
             var evd = projected.Evd(Symmetricity.Symmetric);                    // ascending eigenvalues
             for (int i = 0; i < b; i++)
                 for (int j = 0; j < b; j++) factor[i * b + j] = evd.EigenVectors[i, b - 1 - j];  // Ritz coefficients, largest first
-            Multiply(q, m, b, factor, b, previous);                             // Ritz vectors v = q s
-            Multiply(z, m, b, factor, b, next);                                 // and A v = z s
+            Multiply(q, m, b, factor, b, previous, threads);                    // Ritz vectors v = q s
+            Multiply(z, m, b, factor, b, next, threads);                        // and A v = z s
             double largest = evd.EigenValues[b - 1].Real, smallest = evd.EigenValues[0].Real, worst = 0;
             for (int c = 0; c < k; c++)
             {
@@ -313,15 +326,15 @@ public sealed class PcaAutoEncoder : Architecture
 
     // q <- T_d(L(A)) q, L mapping [0, upper] onto [-1, 1]: the three-term recurrence, each step scaled by the largest
     // magnitude so that nothing overflows (one scale for every column: no direction changes).
-    private static void ChebyshevFilter(double[] a, int m, double[] q, int b, double upper, double[] previous, double[] z, double[] next)
+    private static void ChebyshevFilter(double[] a, int m, double[] q, int b, double upper, double[] previous, double[] z, double[] next, int threads)
     {
         double center = upper / 2, half = upper / 2;
         Array.Copy(q, previous, q.Length);
-        Multiply(a, m, m, q, b, z);
+        Multiply(a, m, m, q, b, z, threads);
         for (int i = 0; i < q.Length; i++) q[i] = (z[i] - center * previous[i]) / half;
         for (int degree = 2; degree <= FilterDegree; degree++)
         {
-            Multiply(a, m, m, q, b, z);
+            Multiply(a, m, m, q, b, z, threads);
             double max = 0;
             for (int i = 0; i < q.Length; i++)
             {
@@ -371,11 +384,30 @@ public sealed class PcaAutoEncoder : Architecture
     }
 
     // y (rows, b) = x (rows, inner) · w (inner, b), all row-major: each element one fused multiply-add chain over inner in order.
-    private static unsafe void Multiply(double[] x, int rows, int inner, double[] w, int b, double[] y)
+    // On several threads each takes a range of rows (whole 4-row tiles, the odd rows with the last): the same chains.
+    private static void Multiply(double[] x, int rows, int inner, double[] w, int b, double[] y, int threads)
+    {
+        int parts = Math.Min(threads, rows / 64);  // a part of at least 64 rows (about 1 MFLOP here) is worth a thread
+        if (parts <= 1)
+        {
+            Multiply(x, rows, inner, w, b, y, 0, rows);
+            return;
+        }
+        int tiles = rows / 4;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            int first = tiles * part / parts * 4, end = part == parts - 1 ? rows : tiles * (part + 1) / parts * 4;
+            Multiply(x, rows, inner, w, b, y, first, end);
+        });
+    }
+
+    // Rows [first, end) of Multiply; first is a multiple of 4.
+    private static unsafe void Multiply(double[] x, int rows, int inner, double[] w, int b, double[] y, int first, int end)
     {
         fixed (double* px = x, pw = w, py = y)
         {
-            int i = 0;
+            int i = first;
+            rows = end;
             if (Vector512.IsHardwareAccelerated && b % 8 == 0)
             {
                 // 4 rows x up to 4 vectors of 8 columns in registers, the row of x broadcast.

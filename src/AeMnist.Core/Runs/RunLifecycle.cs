@@ -89,7 +89,8 @@ internal sealed class RunLifecycle(RunDirectory run, Dataset data, IEngine engin
     private TrainResult Train(Attempt attempt, CancellationToken cancel)
     {
         TrainRequest request = attempt.Request;
-        var trainer = new Trainer(attempt.Model, attempt.Optimizer, request.Train, attempt.Train, attempt.Monitor, request.Seed, stopOnCollapse: request.MayRetry);
+        var trainer = new Trainer(attempt.Model, attempt.Optimizer, request.Train, attempt.Train, attempt.Monitor, request.Seed, stopOnCollapse: request.MayRetry,
+            fitThreads: request.Compute.Threads);
         var sinceCommit = Stopwatch.StartNew();
         try
         {

@@ -94,13 +94,21 @@ public sealed class Trainer
     private int[] _batchRows = [];
     private readonly bool _stopOnCollapse;
     private readonly int _pixels;
+    private readonly int _fitThreads;
 
     /// <summary>Evaluations in a row with constant output after which a run that retries collapses stops.</summary>
     public const int CollapseEvaluations = 2;
 
+    /// <summary>
+    /// A trainer of <paramref name="model"/> on <paramref name="trainImages"/>, monitored on <paramref name="monitorImages"/>;
+    /// an architecture fitted in closed form (pca) computes its fit on <paramref name="fitThreads"/> threads (the same bits
+    /// for any count).
+    /// </summary>
     public Trainer(IEngineModel model, IOptimizer optimizer, TrainOptions options, float[] trainImages, float[] monitorImages, ulong seed = 0,
-        bool stopOnCollapse = false)
+        bool stopOnCollapse = false, int fitThreads = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fitThreads, 1);
+        _fitThreads = fitThreads;
         _seed = seed;
         _stopOnCollapse = stopOnCollapse;
         _model = model;
@@ -246,7 +254,7 @@ public sealed class Trainer
     private TrainResult Fit(TrainState state, Action<EpochEnd>? onEpoch)
     {
         var clock = Stopwatch.StartNew();
-        _model.LoadStateDict(_options.Architecture.Fit(_model.Spec, _train.AsSpan(0, _trainCount * _pixels), _trainCount));
+        _model.LoadStateDict(_options.Architecture.Fit(_model.Spec, _train.AsSpan(0, _trainCount * _pixels), _trainCount, _fitThreads));
         double trainLoss = MeanLoss(_train, _trainCount), monitorLoss = MeanLoss(_monitor, _monitorCount);
         var record = new EpochRecord(1, trainLoss, double.IsFinite(monitorLoss) ? monitorLoss : null, clock.Elapsed.TotalSeconds, Improved: true);
         state.History.Add(record);
