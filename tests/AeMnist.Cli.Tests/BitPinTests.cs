@@ -82,8 +82,10 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
             "b09c051c2a6fc1de1ac3340f0f502461de4b492b00ad32adfa724c9ee16d8a7a",
             "3f8b2bf2839bc2636376ef3e20721020d3ceea3667a0b3f088647e8318a7b589",
             "902b27e0086111f5d78977a4101b95fde7d3943c8eaf63a21c638c7472249415"),
+        // Re-pinned when the eigen-solver's QR became our own Householder QR (MathNet's before): the model's last bits moved,
+        // its history and metrics (AUROC, threshold) did not.
         ["pca-4-one-class"] = (
-            "156ec9bb62ff6746fd8c034a0fbd76e9cb9a675a91a28197a35562666075af79",
+            "06557c7de08998013d2ea524b2090e6ceb2eae33d46f075fc05e647ad2869758",
             "5e4aa77af8a8616112caf16997f1e8d5b817bc9ba06fe18c2f6cb80a09c7b736",
             "a04d47dc9bc11e63c3fec708da07fe6f90167f99a043668dff2a3ca7f6e6ec04"),
     };

@@ -350,14 +350,53 @@ public sealed class PcaAutoEncoder : Architecture
         }
     }
 
-    // Householder QR (MathNet): the filtered block's columns all lean towards the top eigenvectors (their condition number
-    // grows with the filter's degree), which Cholesky-based QR cannot take.
+    // q (m, b), row-major, m ≥ b <- the thin Q of its Householder QR (LAPACK's dgeqr2 then dorg2r, in place): the filtered
+    // block's columns all lean towards the top eigenvectors (their condition number grows with the filter's degree), which
+    // Cholesky-based QR cannot take. Row-major, each reflector updates the trailing columns a row at a time, across the
+    // row; every sum is one chain in a fixed order. (MathNet's QR took 2 ms for 609 x 32, ten times this.)
     private static void Orthonormalize(double[] q, int m, int b)
     {
-        Matrix<double> block = Matrix<double>.Build.Dense(m, b, (j, c) => q[j * b + c]);
-        Matrix<double> orthonormal = block.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin).Q;
-        for (int j = 0; j < m; j++)
-            for (int c = 0; c < b; c++) q[j * b + c] = orthonormal[j, c];
+        Span<double> a = q.AsSpan(0, m * b);
+        Span<double> tau = stackalloc double[b], w = stackalloc double[b];
+        for (int j = 0; j < b; j++)
+        {
+            // The reflector H = I − τ v vᵀ with v = (1, a[j+1.., j] / (α − β)) that maps column j below the diagonal onto β e₁.
+            double alpha = a[j * b + j], norm = 0;
+            for (int i = j + 1; i < m; i++) norm = Math.FusedMultiplyAdd(a[i * b + j], a[i * b + j], norm);
+            if (norm == 0)
+            {
+                tau[j] = 0;
+                continue;
+            }
+            double beta = -Math.CopySign(Math.Sqrt(Math.FusedMultiplyAdd(alpha, alpha, norm)), alpha), scale = 1 / (alpha - beta);
+            tau[j] = (beta - alpha) / beta;
+            for (int i = j + 1; i < m; i++) a[i * b + j] *= scale;
+            a[j * b + j] = beta;
+            ApplyReflector(a, m, b, j, tau[j], w);
+        }
+        // Q = H₀ H₁ … [I; 0], built from the last reflector back, over the reflectors' own storage.
+        for (int j = b - 1; j >= 0; j--)
+        {
+            if (j < b - 1) ApplyReflector(a, m, b, j, tau[j], w);
+            for (int i = j + 1; i < m; i++) a[i * b + j] *= -tau[j];
+            a[j * b + j] = 1 - tau[j];
+            for (int i = 0; i < j; i++) a[i * b + j] = 0;
+        }
+    }
+
+    // Columns j+1.. of rows j.. <- H_j times them, v_j = (1, a[j+1.., j]): w = vᵀ A, then A −= τ v w, a row at a time.
+    private static void ApplyReflector(Span<double> a, int m, int b, int j, double tau, Span<double> w)
+    {
+        int width = b - j - 1;
+        if (width == 0 || tau == 0) return;
+        Span<double> sums = w[..width];
+        a.Slice(j * b + j + 1, width).CopyTo(sums);
+        for (int i = j + 1; i < m; i++)
+            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(a.Slice(i * b + j + 1, width), a[i * b + j], sums, sums);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(sums, -tau, sums);
+        System.Numerics.Tensors.TensorPrimitives.Add(a.Slice(j * b + j + 1, width), sums, a.Slice(j * b + j + 1, width));
+        for (int i = j + 1; i < m; i++)
+            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(sums, a[i * b + j], a.Slice(i * b + j + 1, width), a.Slice(i * b + j + 1, width));
     }
 
     // g (b, b) = xᵀ y for row-major blocks (m, b): row by row, each element one chain over the rows in order.
