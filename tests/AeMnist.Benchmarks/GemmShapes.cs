@@ -26,6 +26,11 @@ internal static class GemmShapes
             ("lanes Linear(16,3136) forward: W·x", 0, 3136, 16, 64),
             ("lanes Linear(16,3136) dWeight: dy·xᵀ", 0, 3136, 64, 16),
             ("lanes Linear(16,3136) dInput: Wᵀ·dy", 1, 16, 3136, 64),
+            ("dense Linear(784,64) forward: x·Wᵀ", 0, 128, 784, 64),
+            ("dense Linear(784,64) dWeight: dyᵀ·x", 1, 64, 128, 784),
+            ("dense Linear(64,784) forward: x·Wᵀ", 0, 128, 64, 784),
+            ("dense Linear(64,784) dWeight: dyᵀ·x", 1, 784, 128, 64),
+            ("dense Linear(64,784) dInput: dy·W", 0, 128, 784, 64),
         ];
         foreach (var (name, kind, m, k, n) in shapes)
         {

@@ -113,13 +113,25 @@ internal static class LayerProfile
             float[] big = Inputs.Images(batchSize);
             int[] rows = [.. Enumerable.Range(0, batchSize)];
             var full = new List<double>();
+            var parts = new[] { new List<double>(), new List<double>(), new List<double>() };
             for (int step = 0; step < steps / 4; step++)
             {
                 long start = Stopwatch.GetTimestamp();
-                Inputs.Step(model, adam, big, rows);
-                full.Add((Stopwatch.GetTimestamp() - start) * 1e6 / Stopwatch.Frequency);
+                model.ZeroGrad();
+                long zeroed = Stopwatch.GetTimestamp();
+                model.ForwardBackward(big, big, rows);
+                long computed = Stopwatch.GetTimestamp();
+                adam.Step();
+                long end = Stopwatch.GetTimestamp();
+                full.Add((end - start) * 1e6 / Stopwatch.Frequency);
+                parts[0].Add((zeroed - start) * 1e6 / Stopwatch.Frequency);
+                parts[1].Add((computed - zeroed) * 1e6 / Stopwatch.Frequency);
+                parts[2].Add((end - computed) * 1e6 / Stopwatch.Frequency);
             }
             Console.WriteLine($"  {$"TrainStep({batchSize}), {threads} threads",-32} {Median(full),9:F1} {full.Min(),9:F1}");
+            string[] partNames = ["ZeroGrad", "ForwardBackward", "Adam"];
+            for (int i = 0; i < parts.Length; i++)
+                Console.WriteLine($"    {partNames[i],-30} {Median(parts[i]),9:F1} {parts[i].Min(),9:F1}");
             // Inference as scoring runs it: evaluation mode (batch norm by its running statistics), forward only.
             replica.Training = false;
             var shared = new BufferPair();  // as Network.Forward(inference: true): the outputs in two shared buffers
