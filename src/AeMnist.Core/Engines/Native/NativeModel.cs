@@ -21,7 +21,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
 
     private readonly WorkerPool _pool;
     private readonly int _inputSize;
-    private readonly Action<int, int> _trainShard, _reduceChunk, _inferChunk, _transposeWeight;
+    private readonly Action<int, int> _trainShard, _reduceChunk, _zeroChunk, _inferChunk, _transposeWeight;
     private readonly List<float[]> _shardGrads = [];
     private readonly Network[] _replicas;   // one per pool thread, built on first use; inference and unsharded-statistics training
     private readonly List<Network> _shardNetworks = [];  // one per shard of a batch, for models with batch norm (see ForwardBackward)
@@ -66,6 +66,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         ShardSize = first.HasConvolutions ? 64 : 128;
         _trainShard = TrainShard;
         _reduceChunk = ReduceShards;
+        _zeroChunk = ZeroChunk;
         _inferChunk = InferChunk;
         _transposeWeight = TransposeWeight;
         _segmentShard = SegmentShard;
@@ -124,7 +125,19 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         return _shardNetworks[shard];
     }
 
-    public void ZeroGrad() => Parameters.ZeroGrad();
+    // Cleared in chunks on the pool: after a pooled Adam step each thread last wrote part of the gradient.
+    public void ZeroGrad()
+    {
+        int length = Parameters.Length;
+        if (_pool.Threads == 1 || length <= ReduceChunkLength) Parameters.ZeroGrad();
+        else _pool.Run((length + ReduceChunkLength - 1) / ReduceChunkLength, _zeroChunk);
+    }
+
+    private void ZeroChunk(int chunk, int worker)
+    {
+        int start = chunk * ReduceChunkLength;
+        Array.Clear(Parameters.Grad, start, Math.Min(ReduceChunkLength, Parameters.Length - start));
+    }
 
     public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
     {
