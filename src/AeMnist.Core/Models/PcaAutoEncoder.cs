@@ -357,7 +357,8 @@ public sealed class PcaAutoEncoder : Architecture
     private static void Orthonormalize(double[] q, int m, int b)
     {
         Span<double> a = q.AsSpan(0, m * b);
-        Span<double> tau = stackalloc double[b], w = stackalloc double[b];
+        var tau = new double[b];  // b can be thousands (a large --components): not on the stack
+        var w = new double[b];
         for (int j = 0; j < b; j++)
         {
             // The reflector H = I − τ v vᵀ with v = (1, a[j+1.., j] / (α − β)) that maps column j below the diagonal onto β e₁.
