@@ -430,24 +430,23 @@ public sealed class PcaAutoEncoder : Architecture
         int parts = Math.Min(threads, rows / 64);  // a part of at least 64 rows (about 1 MFLOP here) is worth a thread
         if (parts <= 1)
         {
-            Multiply(x, rows, inner, w, b, y, 0, rows);
+            MultiplyRows(x, inner, w, b, y, 0, rows);
             return;
         }
         int tiles = rows / 4;
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
         {
             int first = tiles * part / parts * 4, end = part == parts - 1 ? rows : tiles * (part + 1) / parts * 4;
-            Multiply(x, rows, inner, w, b, y, first, end);
+            MultiplyRows(x, inner, w, b, y, first, end);
         });
     }
 
     // Rows [first, end) of Multiply; first is a multiple of 4.
-    private static unsafe void Multiply(double[] x, int rows, int inner, double[] w, int b, double[] y, int first, int end)
+    private static unsafe void MultiplyRows(double[] x, int inner, double[] w, int b, double[] y, int first, int end)
     {
         fixed (double* px = x, pw = w, py = y)
         {
-            int i = first;
-            rows = end;
+            int i = first, rows = end;
             if (Vector512.IsHardwareAccelerated && b % 8 == 0)
             {
                 // 4 rows x up to 4 vectors of 8 columns in registers, the row of x broadcast.

@@ -47,8 +47,7 @@ internal sealed class Network
                     unflatten.OrderFolded = true;
                 }
             }
-            // Activations live in pinned buffers that stay unchanged until their layer's next Forward, so a layer keeps a
-            // pointer to its input rather than a copy; the caller's images only when it says so (see Borrow).
+            // Until a Forward sets it per call (Borrow): a lanes layer's input is always one of the network's pinned buffers.
             _layers[i].BorrowsInput = _layout[i] == Layout.Lanes;
             _layers[i].Gradients = _shared;
             // A lanes convolution or Linear layer right before a batch norm takes its bias gradient from the batch norm's pass.
@@ -115,9 +114,9 @@ internal sealed class Network
     /// rows; the span stays valid until the next call. Backward may follow when <paramref name="count"/> is every layer
     /// and the pass was not <paramref name="inference"/> only: an inference pass keeps nothing for Backward, and its layers
     /// write their outputs into two buffers they share (BufferPair), so a pass touches 2 activations' memory, not 17.
-    /// </summary>
     /// <paramref name="imagesKept"/>: the caller keeps <paramref name="images"/> pinned and unchanged until the Backward
     /// that follows, so the layers may read them there instead of copying them (the native model's gathered shard).
+    /// </summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> images, int n, int count, bool inference = false, bool imagesKept = false)
     {
         UseSharedOutputs(inference);
