@@ -353,7 +353,9 @@ public sealed class PcaAutoEncoder : Architecture
     // q (m, b), row-major, m ≥ b <- the thin Q of its Householder QR (LAPACK's dgeqr2 then dorg2r, in place): the filtered
     // block's columns all lean towards the top eigenvectors (their condition number grows with the filter's degree), which
     // Cholesky-based QR cannot take. Row-major, each reflector updates the trailing columns a row at a time, across the
-    // row; every sum is one chain in a fixed order. (MathNet's QR took 2 ms for 609 x 32, ten times this.)
+    // row; every sum is one chain in a fixed order. For a digit's 609 x 32 block: 0.44-0.6 ms (2.7 ms the first call, with
+    // the JIT), against MathNet's 2.2-4 ms (8.9 ms the first).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Orthonormalize(double[] q, int m, int b)
     {
         Span<double> a = q.AsSpan(0, m * b);
@@ -386,18 +388,42 @@ public sealed class PcaAutoEncoder : Architecture
     }
 
     // Columns j+1.. of rows j.. <- H_j times them, v_j = (1, a[j+1.., j]): w = vᵀ A, then A −= τ v w, a row at a time.
-    private static void ApplyReflector(Span<double> a, int m, int b, int j, double tau, Span<double> w)
+    // Vectors across the row; the loops are our own (not TensorPrimitives) so that the first fit runs optimised code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ApplyReflector(Span<double> a, int m, int b, int j, double tau, Span<double> w)
     {
         int width = b - j - 1;
         if (width == 0 || tau == 0) return;
-        Span<double> sums = w[..width];
-        a.Slice(j * b + j + 1, width).CopyTo(sums);
-        for (int i = j + 1; i < m; i++)
-            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(a.Slice(i * b + j + 1, width), a[i * b + j], sums, sums);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(sums, -tau, sums);
-        System.Numerics.Tensors.TensorPrimitives.Add(a.Slice(j * b + j + 1, width), sums, a.Slice(j * b + j + 1, width));
-        for (int i = j + 1; i < m; i++)
-            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(sums, a[i * b + j], a.Slice(i * b + j + 1, width), a.Slice(i * b + j + 1, width));
+        fixed (double* pa = a, sums = w)
+        {
+            double* top = pa + (nint)j * b + j + 1;
+            new Span<double>(top, width).CopyTo(new Span<double>(sums, width));
+            for (int i = j + 1; i < m; i++)
+            {
+                double* row = pa + (nint)i * b;
+                MultiplyAdd(row + j + 1, row[j], sums, sums, width);   // w += v_i · row
+            }
+            for (int c = 0; c < width; c++) sums[c] *= -tau;         // w = −τ w
+            for (int c = 0; c < width; c++) top[c] += sums[c];       // row j: v_j = 1
+            for (int i = j + 1; i < m; i++)
+            {
+                double* row = pa + (nint)i * b;
+                MultiplyAdd(sums, row[j], row + j + 1, row + j + 1, width);  // row += v_i · w
+            }
+        }
+    }
+
+    // destination[c] = fma(x[c], scale, addend[c]) for c < count: element by element, the same at any vector width.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MultiplyAdd(double* x, double scale, double* addend, double* destination, int count)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<double> s = Vector512.Create(scale);
+            for (; c + 8 <= count; c += 8) Vector512.FusedMultiplyAdd(Vector512.Load(x + c), s, Vector512.Load(addend + c)).Store(destination + c);
+        }
+        for (; c < count; c++) destination[c] = Math.FusedMultiplyAdd(x[c], scale, addend[c]);
     }
 
     // g (b, b) = xᵀ y for row-major blocks (m, b): row by row, each element one chain over the rows in order.
