@@ -28,9 +28,13 @@ internal static class LayerProfile
             replica.Parameters.UseGradients(shardModel.Parameters.Grad);
             var adam = model.CreateAdam(new AdamOptions(LearningRate: 0.001));
             var shardAdam = shardModel.CreateAdam(new AdamOptions(LearningRate: 0.001));
-            float[] batch = Inputs.Images(n);
-            float[] lanesInput = new float[batch.Length / n * Lanes.Padded(n)], lanesOutput = new float[batch.Length], lanesGradient = new float[lanesInput.Length];
+            // Pinned, and every layer reads its input in place, as in the native model's training step (Network.Borrow with
+            // the gathered shard kept).
+            float[] batch = GC.AllocateArray<float>(n * 784, pinned: true);
+            Inputs.Images(n).CopyTo(batch, 0);
+            float[] lanesInput = GC.AllocateArray<float>(batch.Length / n * Lanes.Padded(n), pinned: true), lanesOutput = new float[batch.Length], lanesGradient = new float[lanesInput.Length];
             Module[] layers = [.. replica.Layers];
+            foreach (Module layer in layers) layer.BorrowsInput = true;
             AeMnist.Models.SampleShape input = shardModel.Spec.Input;
             var loss = new MseLoss();
             var times = new Dictionary<string, List<double>>();

@@ -17,7 +17,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     /// <summary>Images per inference chunk by default (results do not depend on it).</summary>
     public const int DefaultInferenceBatchSize = 64;
 
-    private const int ReduceChunkLength = 16 * 1024;
+    private const int GradientChunkLength = 16 * 1024;  // gradient elements per work item: the shards' sum and the clear
 
     private readonly WorkerPool _pool;
     private readonly int _inputSize;
@@ -129,14 +129,14 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     public void ZeroGrad()
     {
         int length = Parameters.Length;
-        if (_pool.Threads == 1 || length <= ReduceChunkLength) Parameters.ZeroGrad();
-        else _pool.Run((length + ReduceChunkLength - 1) / ReduceChunkLength, _zeroChunk);
+        if (_pool.Threads == 1 || length <= GradientChunkLength) Parameters.ZeroGrad();
+        else _pool.Run((length + GradientChunkLength - 1) / GradientChunkLength, _zeroChunk);
     }
 
     private void ZeroChunk(int chunk, int worker)
     {
-        int start = chunk * ReduceChunkLength;
-        Array.Clear(Parameters.Grad, start, Math.Min(ReduceChunkLength, Parameters.Length - start));
+        int start = chunk * GradientChunkLength;
+        Array.Clear(Parameters.Grad, start, Math.Min(GradientChunkLength, Parameters.Length - start));
     }
 
     public unsafe float ForwardBackward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, ReadOnlySpan<int> rows, Loss loss)
@@ -160,7 +160,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
             {
                 if (_batchNorms.Length == 0) _pool.Run(shards, _trainShard);
                 else RunSegments(shards);
-                if (shards > 1) _pool.Run((Parameters.Length + ReduceChunkLength - 1) / ReduceChunkLength, _reduceChunk);
+                if (shards > 1) _pool.Run((Parameters.Length + GradientChunkLength - 1) / GradientChunkLength, _reduceChunk);
             }
             finally
             {
@@ -401,7 +401,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     // Parameters.Grad[j] += _shardGrads[0][j] + ... in shard order, for one chunk of j.
     private void ReduceShards(int chunk, int worker)
     {
-        int start = chunk * ReduceChunkLength, length = Math.Min(ReduceChunkLength, Parameters.Length - start);
+        int start = chunk * GradientChunkLength, length = Math.Min(GradientChunkLength, Parameters.Length - start);
         Span<float> total = Parameters.Grad.AsSpan(start, length);
         int shards = (_imageCount + ShardSize - 1) / ShardSize;
         for (int s = 0; s < shards - 1; s++)
