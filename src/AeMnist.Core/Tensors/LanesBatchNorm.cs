@@ -31,7 +31,7 @@ public static unsafe class LanesBatchNorm
         CheckChannels(sumSquares.Length, channels, nameof(sumSquares));
         fixed (float* px = x)
         fixed (double* ps = sum, pq = sumSquares)
-            Sums(px, px, rows, channels, lanes, n, ps, pq, squares: true, default);
+            Sums<MomentPass>(px, px, rows, channels, lanes, n, ps, pq, default);
     }
 
     /// <summary>Naive twin of <see cref="Moments"/>, with the lanes and the tree written out.</summary>
@@ -121,7 +121,7 @@ public static unsafe class LanesBatchNorm
         fixed (double* s = sumDy, q = sumDyXhat)
         {
             var affine = new Affine(pm, pi, pw, pb, relu);
-            Sums(pdy, px, rows, channels, lanes, n, s, q, squares: false, affine, ps);
+            Sums<GradientPass>(pdy, px, rows, channels, lanes, n, s, q, affine, ps);
         }
     }
 
@@ -254,18 +254,27 @@ public static unsafe class LanesBatchNorm
 
     [ThreadStatic] private static Vector512<double>[]? t_accumulators;
 
-    // squares: Σa and Σa² over a (moments); else Σg and Σg·xhat with g = a masked by the ReLU of xhat(b) (gradient sums).
+    // Which sums Sums takes: Σa and Σa² over a (moments), or Σg and Σg·xhat with g = a masked by the ReLU of xhat(b)
+    // (gradient sums). A type argument, so that the JIT compiles each walk without the other's branches.
+    private interface ISumPass { static abstract bool Squares { get; } }
+    private readonly struct MomentPass : ISumPass { public static bool Squares => true; }
+    private readonly struct GradientPass : ISumPass { public static bool Squares => false; }
+
     // Each channel's rows in order, as a blocked walk: a block of BlockPositions positions (its rows contiguous in memory)
-    // channel by channel, the four accumulators in registers within a block and in L1 between blocks, while the next
+    // channel by channel, the eight accumulators in registers within a block and in L1 between blocks, while the next
     // block is prefetched into L2. The rows of a channel are C rows apart (8 KB for 32 channels of 64 lanes), a stride
     // the hardware prefetchers do not follow across pages: walked channel by channel over the whole tensor, a cold input
     // (the first batch norm's, read again in the backward pass) waits on memory at every row (the 14x14x32 gradient sums
     // 333 → 130 µs from DRAM, the same warm; docs/benchmarks.md). The order of every addition is unchanged.
+    // A row's floats go 32 at a time, 16 to accumulators 0 and 1 and the next 16 to 2 and 3 (float index 8a + j mod 32
+    // to accumulator a), the last, partial 32 masked.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Sums(float* a, float* b, int rows, int channels, int lanes, int n, double* sum, double* second, bool squares, Affine affine, int* source = null)
+    private static void Sums<TPass>(float* a, float* b, int rows, int channels, int lanes, int n, double* sum, double* second, Affine affine, int* source = null)
+        where TPass : struct, ISumPass
     {
+        bool squares = TPass.Squares;
         Vector512<double> restMask = Vector512.LessThan(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(n % DoubleLanes)));
-        int positions = rows / channels;
+        int positions = rows / channels, whole = n / (2 * FloatLanes) * (2 * FloatLanes);
         // Blocks after the first start from the accumulators the block before left; the last block's are summed at once.
         Vector512<double>[] kept = positions <= BlockPositions ? [] : t_accumulators is { } cached && cached.Length >= channels * 8 ? cached : (t_accumulators = new Vector512<double>[channels * 8]);
         fixed (Vector512<double>* accumulators = kept)
@@ -293,32 +302,33 @@ public static unsafe class LanesBatchNorm
                     {
                         float* x = squares ? a + (nint)r * lanes : b + (nint)r * lanes;
                         float* g = squares ? x : a + (nint)(source is null ? r : source[r]) * lanes;
-                        bool next = prefetch && r + aheadRows < rows;
                         if (!squares && source is not null && r + MapAhead * channels < rows) PrefetchRow(a + (nint)source[r + MapAhead * channels] * lanes, lanes);
-                        // 16 floats are chunks 2k and 2k+1 of 8: accumulators (2k) mod 4 and (2k+1) mod 4.
-                        for (int l = 0; l < n; l += FloatLanes)
+                        if (prefetch && r + aheadRows < rows)
                         {
-                            if (next)
+                            // The same row of the next block: its rows are C rows apart too, but the block is read in memory order.
+                            for (int l = 0; l < n; l += FloatLanes)
                             {
-                                // The same row of the next block: its rows are C rows apart too, but the block is read in memory order.
                                 Sse.Prefetch1(x + l + ahead);
                                 if (!squares && source is null) Sse.Prefetch1(g + l + ahead);
                             }
-                            Vector512<float> value = Vector512.Load(g + l), other = value;
-                            if (!squares)
-                            {
-                                other = (Vector512.Load(x + l) - m) * inv;
-                                if (affine.Relu) value = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(other, w, bb), Vector512<float>.Zero), value, Vector512<float>.Zero);
-                            }
-                            (Vector512<double> v0, Vector512<double> v1) = Widen(value);
-                            (Vector512<double> o0, Vector512<double> o1) = Widen(other);
-                            if (l + FloatLanes > n)
-                            {
-                                // The last, partial vector: lanes at or past n add nothing.
-                                Vector512<double> mask0 = HalfMask(l, n, restMask), mask1 = HalfMask(l + DoubleLanes, n, restMask);
-                                v0 &= mask0; v1 &= mask1; o0 &= mask0; o1 &= mask1;
-                            }
-                            if ((l & FloatLanes) == 0)
+                        }
+                        int k = 0;
+                        for (; k < whole; k += 2 * FloatLanes)
+                        {
+                            (Vector512<double> v0, Vector512<double> v1, Vector512<double> o0, Vector512<double> o1) = Values(g + k, x + k, squares, m, inv, w, bb, affine.Relu);
+                            (Vector512<double> v2, Vector512<double> v3, Vector512<double> o2, Vector512<double> o3) = Values(g + k + FloatLanes, x + k + FloatLanes, squares, m, inv, w, bb, affine.Relu);
+                            s0 += v0; q0 = Vector512.FusedMultiplyAdd(v0, o0, q0);
+                            s1 += v1; q1 = Vector512.FusedMultiplyAdd(v1, o1, q1);
+                            s2 += v2; q2 = Vector512.FusedMultiplyAdd(v2, o2, q2);
+                            s3 += v3; q3 = Vector512.FusedMultiplyAdd(v3, o3, q3);
+                        }
+                        for (; k < n; k += FloatLanes)
+                        {
+                            // The last, partial 32: lanes at or past n add nothing.
+                            (Vector512<double> v0, Vector512<double> v1, Vector512<double> o0, Vector512<double> o1) = Values(g + k, x + k, squares, m, inv, w, bb, affine.Relu);
+                            Vector512<double> mask0 = HalfMask(k, n, restMask), mask1 = HalfMask(k + DoubleLanes, n, restMask);
+                            v0 &= mask0; v1 &= mask1; o0 &= mask0; o1 &= mask1;
+                            if ((k & FloatLanes) == 0)
                             {
                                 s0 += v0; q0 = Vector512.FusedMultiplyAdd(v0, o0, q0);
                                 s1 += v1; q1 = Vector512.FusedMultiplyAdd(v1, o1, q1);
@@ -340,6 +350,23 @@ public static unsafe class LanesBatchNorm
                 }
             }
         }
+    }
+
+    // 16 floats widened to double: the summed values (a, or g masked by the ReLU) and their factors (a again, or xhat).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<double>, Vector512<double>, Vector512<double>, Vector512<double>) Values(float* g, float* x, bool squares,
+        Vector512<float> m, Vector512<float> inv, Vector512<float> w, Vector512<float> bb, bool relu)
+    {
+        Vector512<float> value = Vector512.Load(g), other = value;
+        if (!squares)
+        {
+            other = (Vector512.Load(x) - m) * inv;
+            if (relu) value = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(other, w, bb), Vector512<float>.Zero), value, Vector512<float>.Zero);
+        }
+        (Vector512<double> v0, Vector512<double> v1) = Widen(value);
+        if (squares) return (v0, v1, v0, v1);
+        (Vector512<double> o0, Vector512<double> o1) = Widen(other);
+        return (v0, v1, o0, o1);
     }
 
     // Rows read or written through a row map (a folded Flatten or Unflatten) are scattered, 256 bytes here and there,
