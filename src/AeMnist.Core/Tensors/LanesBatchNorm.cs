@@ -177,44 +177,81 @@ public static unsafe class LanesBatchNorm
         {
             float* acc = sums ? (float*)(((nint)pls + 63) & ~(nint)63) : null;
             if (sums) new Span<float>(acc, channels * FloatLanes).Clear();
-            int whole = n / FloatLanes * FloatLanes;
-            Vector512<float> partial = LaneMask(n - whole);
-            for (int r = 0; r < rows; r++)
+            var rowsAt = new BackwardRows(pdy, ps, px, pdx, pm, pi, pw, pb, pmd, pmx, psc, acc, rows, channels, lanes, n);
+            if (relu)
             {
-                int c = r % channels;
-                float* g = pdy + (nint)(ps is null ? r : ps[r]) * lanes, row = px + (nint)r * lanes, target = pdx + (nint)r * lanes;
-                if (ps is not null && r + MapAhead < rows) PrefetchRow(pdy + (nint)ps[r + MapAhead] * lanes, lanes);
-                Vector512<float> m = Vector512.Create(pm[c]), inv = Vector512.Create(pi[c]), w = Vector512.Create(pw[c]), b = Vector512.Create(pb[c]);
-                Vector512<float> md = Vector512.Create(pmd[c]), mx = Vector512.Create(pmx[c]), sc = Vector512.Create(psc[c]);
-                Vector512<float> lane = sums ? Vector512.Load(acc + c * FloatLanes) : default;
-                int l = 0;
-                for (; l < whole; l += FloatLanes)
-                {
-                    Vector512<float> h = (Vector512.Load(row + l) - m) * inv, d = Vector512.Load(g + l);
-                    if (relu) d = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(h, w, b), Vector512<float>.Zero), d, Vector512<float>.Zero);
-                    Vector512<float> value = Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc;
-                    value.Store(target + l);
-                    lane += value;
-                }
-                if (l < n)
-                {
-                    Vector512<float> h = (Vector512.Load(row + l) - m) * inv, d = Vector512.Load(g + l);
-                    if (relu) d = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(h, w, b), Vector512<float>.Zero), d, Vector512<float>.Zero);
-                    Vector512<float> value = Vector512.FusedMultiplyAdd(-h, mx, d - md) * sc & partial;
-                    value.Store(target + l);
-                    lane += value;
-                    l += FloatLanes;
-                }
-                for (; l < lanes; l += FloatLanes)
-                {
-                    Vector512<float>.Zero.Store(target + l);
-                    lane += Vector512<float>.Zero;  // as SumChannels adds the padding's zeros
-                }
-                if (sums) lane.Store(acc + c * FloatLanes);
+                if (sums) NormalizeBackwardRows<Masked, Summed>(rowsAt);
+                else NormalizeBackwardRows<Masked, Unsummed>(rowsAt);
             }
+            else if (sums) NormalizeBackwardRows<Unmasked, Summed>(rowsAt);
+            else NormalizeBackwardRows<Unmasked, Unsummed>(rowsAt);
             if (sums)
                 for (int c = 0; c < channels; c++) pds[c] += Reductions.ReduceLanes(Vector512.Load(acc + c * FloatLanes));
         }
+    }
+
+    // NormalizeBackward's operands as pointers.
+    private readonly struct BackwardRows(float* dy, int* source, float* x, float* dx, float* mean, float* invStd, float* weight, float* bias,
+        float* meanDy, float* meanDyXhat, float* scale, float* sums, int rows, int channels, int lanes, int n)
+    {
+        public readonly float* Dy = dy, X = x, Dx = dx, Mean = mean, InvStd = invStd, Weight = weight, Bias = bias, MeanDy = meanDy, MeanDyXhat = meanDyXhat, Scale = scale, Sums = sums;
+        public readonly int* Source = source;
+        public readonly int Rows = rows, Channels = channels, Lanes = lanes, N = n;
+    }
+
+    // Whether the ReLU's mask applies (TMask) and dx's channel sums are kept (TSums): type arguments, so that each of the
+    // four loops is compiled without the others' branches. −h·mx is computed as h·(−mx), the same product exactly.
+    private interface IFlag { static abstract bool On { get; } }
+    private readonly struct Masked : IFlag { public static bool On => true; }
+    private readonly struct Unmasked : IFlag { public static bool On => false; }
+    private readonly struct Summed : IFlag { public static bool On => true; }
+    private readonly struct Unsummed : IFlag { public static bool On => false; }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NormalizeBackwardRows<TMask, TSums>(in BackwardRows a) where TMask : struct, IFlag where TSums : struct, IFlag
+    {
+        int rows = a.Rows, channels = a.Channels, lanes = a.Lanes, n = a.N;
+        int whole = n / FloatLanes * FloatLanes;
+        Vector512<float> partial = LaneMask(n - whole);
+        for (int r = 0; r < rows; r++)
+        {
+            int c = r % channels;
+            float* g = a.Dy + (nint)(a.Source is null ? r : a.Source[r]) * lanes, row = a.X + (nint)r * lanes, target = a.Dx + (nint)r * lanes;
+            if (a.Source is not null && r + MapAhead < rows) PrefetchRow(a.Dy + (nint)a.Source[r + MapAhead] * lanes, lanes);
+            Vector512<float> m = Vector512.Create(a.Mean[c]), inv = Vector512.Create(a.InvStd[c]), w = Vector512.Create(a.Weight[c]), b = Vector512.Create(a.Bias[c]);
+            Vector512<float> md = Vector512.Create(a.MeanDy[c]), nmx = Vector512.Create(-a.MeanDyXhat[c]), sc = Vector512.Create(a.Scale[c]);
+            Vector512<float> lane = TSums.On ? Vector512.Load(a.Sums + c * FloatLanes) : default;
+            int l = 0;
+            for (; l < whole; l += FloatLanes)
+            {
+                Vector512<float> value = InputGradient<TMask>(Vector512.Load(row + l), Vector512.Load(g + l), m, inv, w, b, md, nmx, sc);
+                value.Store(target + l);
+                if (TSums.On) lane += value;
+            }
+            if (l < n)
+            {
+                Vector512<float> value = InputGradient<TMask>(Vector512.Load(row + l), Vector512.Load(g + l), m, inv, w, b, md, nmx, sc) & partial;
+                value.Store(target + l);
+                if (TSums.On) lane += value;
+                l += FloatLanes;
+            }
+            for (; l < lanes; l += FloatLanes)
+            {
+                Vector512<float>.Zero.Store(target + l);
+                if (TSums.On) lane += Vector512<float>.Zero;  // as SumChannels adds the padding's zeros
+            }
+            if (TSums.On) lane.Store(a.Sums + c * FloatLanes);
+        }
+    }
+
+    // fma(−xhat, meanDyXhat, g − meanDy)·scale for 16 lanes, g = dy masked by the ReLU when TMask.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> InputGradient<TMask>(Vector512<float> x, Vector512<float> d, Vector512<float> m, Vector512<float> inv, Vector512<float> w, Vector512<float> b,
+        Vector512<float> md, Vector512<float> nmx, Vector512<float> sc) where TMask : struct, IFlag
+    {
+        Vector512<float> h = (x - m) * inv;
+        if (TMask.On) d = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.FusedMultiplyAdd(h, w, b), Vector512<float>.Zero), d, Vector512<float>.Zero);
+        return Vector512.FusedMultiplyAdd(h, nmx, d - md) * sc;
     }
 
     /// <summary>Naive twin of <see cref="NormalizeBackward"/>.</summary>

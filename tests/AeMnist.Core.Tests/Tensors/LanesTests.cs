@@ -205,6 +205,9 @@ public class LanesTests
             LanesBatchNorm.NormalizeBackward(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dx, lanes, n, sums);
             LanesBatchNorm.NormalizeBackwardNaive(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dxNaive, lanes, n, sumsNaive);
             Approx.Identical(dxNaive, dx, $"normalize backward, map {map.Length}");
+            float[] dxUnsummed = Approx.Random(rng, length);  // the loop without the sums: the same dx
+            LanesBatchNorm.NormalizeBackward(dy, map, x, mean, invStd, weight, bias, relu, meanDy, meanDyXhat, scale, dxUnsummed, lanes, n);
+            Approx.Identical(dxNaive, dxUnsummed, $"normalize backward without sums, map {map.Length}");
             // The input-gradient sums are LanesConv.SumChannels of dx, bit for bit.
             LanesConv.SumChannels(dx, sumsAfter, positions, lanes);
             Approx.Identical(sumsAfter, sums, "dx sums vs SumChannels");
