@@ -206,6 +206,7 @@ public static unsafe class LanesConv
     }
 
     // Grid position q's taps inside the image, in (ki, kj) order: (offset of its image position's rows, ki·K + kj).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // called in the kernels' loops, too large to inline: optimised from the first call
     private static int GridTaps(in ConvGeometry g, int q, nint* taps, nint positionLength)
     {
         int k = g.KernelSize, oy = q / g.OutWidth, ox = q % g.OutWidth, count = 0;
@@ -226,6 +227,7 @@ public static unsafe class LanesConv
     }
 
     // Image position p's taps: the grid positions whose window puts tap (ki, kj) on p, in (ki, kj) order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // called in the kernels' loops, too large to inline: optimised from the first call
     private static int ImageTaps(in ConvGeometry g, int p, nint* taps, nint positionLength)
     {
         int k = g.KernelSize, s = g.Stride, iy = p / g.Width, ix = p % g.Width, count = 0;
@@ -574,6 +576,7 @@ public static unsafe class LanesConv
     // A tile's `size` row pointers for columns j..j+count-1 at the window whose top-left is (top, left): the image row of
     // each column's tap and channel, or the zero row for a tap outside the image or a row past `count`. False when every
     // row is the zero row (the tile would add nothing).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // called in the kernels' loops, too large to inline: optimised from the first call
     private static bool GradientTileRows(float** rows, int size, int count, int j, int* kernel, long* columnOffset, float* image, float* zero, in ConvGeometry g,
         int top, int left, nint imagePosition)
     {
