@@ -203,7 +203,6 @@ public static unsafe partial class Gemm
     // The bias of the columns from j on (null: no bias).
     private static float* Offset(float* bias, int j) => bias == null ? null : bias + j;
 
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowBlock<TRows>(float* a, nint rowStride, nint colStride, float* b, float* c, int k, int n, int start, int end, bool accumulate, float* bias)
         where TRows : struct, IRowCount

@@ -199,9 +199,9 @@ public static unsafe class LanesBatchNorm
         public readonly int Rows = rows, Channels = channels, Lanes = lanes, N = n;
     }
 
-    // Whether the ReLU's mask applies (TMask) and dx's channel sums are kept (TSums): type arguments, so that each of the
-    // four loops is compiled without the others' branches. −h·mx is computed as h·(−mx), the same product exactly.
-    private interface IFlag { static abstract bool On { get; } }
+    // Whether the ReLU's mask applies (TMask) and dx's channel sums are kept (TSums): type arguments (IFlag, below), so
+    // that each of the four loops is compiled without the others' branches. −h·mx is computed as h·(−mx), the same product
+    // exactly.
     private readonly struct Masked : IFlag { public static bool On => true; }
     private readonly struct Unmasked : IFlag { public static bool On => false; }
     private readonly struct Summed : IFlag { public static bool On => true; }
@@ -291,11 +291,13 @@ public static unsafe class LanesBatchNorm
 
     [ThreadStatic] private static Vector512<double>[]? t_accumulators;
 
-    // Which sums Sums takes: Σa and Σa² over a (moments), or Σg and Σg·xhat with g = a masked by the ReLU of xhat(b)
-    // (gradient sums). A type argument, so that the JIT compiles each walk without the other's branches.
-    private interface ISumPass { static abstract bool Squares { get; } }
-    private readonly struct MomentPass : ISumPass { public static bool Squares => true; }
-    private readonly struct GradientPass : ISumPass { public static bool Squares => false; }
+    // A choice made by a type argument, so that the JIT compiles each case of a kernel without the others' branches.
+    private interface IFlag { static abstract bool On { get; } }
+
+    // Which sums Sums takes (On: the squares): Σa and Σa² over a (moments), or Σg and Σg·xhat with g = a masked by the
+    // ReLU of xhat(b) (gradient sums).
+    private readonly struct MomentPass : IFlag { public static bool On => true; }
+    private readonly struct GradientPass : IFlag { public static bool On => false; }
 
     // Each channel's rows in order, as a blocked walk: a block of BlockPositions positions (its rows contiguous in memory)
     // channel by channel, the eight accumulators in registers within a block and in L1 between blocks, while the next
@@ -307,9 +309,9 @@ public static unsafe class LanesBatchNorm
     // to accumulator a), the last, partial 32 masked.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Sums<TPass>(float* a, float* b, int rows, int channels, int lanes, int n, double* sum, double* second, Affine affine, int* source = null)
-        where TPass : struct, ISumPass
+        where TPass : struct, IFlag
     {
-        bool squares = TPass.Squares;
+        bool squares = TPass.On;
         Vector512<double> restMask = Vector512.LessThan(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(n % DoubleLanes)));
         int positions = rows / channels, whole = n / (2 * FloatLanes) * (2 * FloatLanes);
         // Blocks after the first start from the accumulators the block before left; the last block's are summed at once.
