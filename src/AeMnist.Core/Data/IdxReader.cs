@@ -44,7 +44,7 @@ public static class IdxReader
         return ParseImages(bytes, length, Path.GetFileName(path));
     }
 
-    /// <summary>Reads an IDX1 label file; every label must be a digit 0-9.</summary>
+    /// <summary>Reads an IDX1 label file: one class number 0-255 per image.</summary>
     public static byte[] ReadLabels(string path)
     {
         var (bytes, length) = ReadFileBytes(path);
@@ -100,11 +100,8 @@ public static class IdxReader
             throw new DataFormatException(
                 $"{name}: header says {count} labels ({8 + count} bytes), but the file has {length} bytes; the file is truncated or corrupt");
         if (bytes.Length < length) throw new DataFormatException($"{name}: the file changed while it was read");
-        byte[] labels = bytes.AsSpan(8, (int)count).ToArray();
-        for (int i = 0; i < labels.Length; i++)
-            if (labels[i] > 9)
-                throw new DataFormatException($"{name}: label {i} is {labels[i]}, expected a digit 0-9");
-        return labels;
+        // Any byte is a class: MNIST's labels are 0-9, EMNIST's letters 1-26, another set's up to 255.
+        return bytes.AsSpan(8, (int)count).ToArray();
     }
 
     private static void CheckMagic(byte[] bytes, long length, string name, int magic, int dims, string kind)

@@ -1,5 +1,6 @@
 // Data in MNIST's four-file IDX layout that is not MNIST is named as what it is: a classes.txt beside the files names its
-// classes, and Fashion-MNIST is known by its labels; MNIST itself (and any other such files) keeps its digits.
+// classes, Fashion-MNIST is known by its labels, and labels past 9 are numbered classes; MNIST itself (and any other such
+// files with labels 0-9) keeps its digits.
 using AeMnist.Data;
 
 namespace AeMnist.Core.Tests.Data;
@@ -40,6 +41,36 @@ public class MnistLayoutNamesTests
         Assert.Equal(2, data.ResolveClass("2"));
         // Another checksum than the same bytes read as MNIST: the names are part of what the data is.
         Assert.NotEqual(MnistFiles.Create(data.Bytes.ToArray(), data.Labels.ToArray(), data.TrainCount, path).Sha256, data.Sha256);
+    }
+
+    [Fact]
+    public void LabelsPastNineAreNumberedClassesNotDigits()
+    {
+        // EMNIST's letters in MNIST's layout: labels 1-26, no classes.txt.
+        using var dir = new TempDirectory();
+        Dataset data = MnistFiles.Load(Layout(dir, [1, 26, 15, 9], [3, 12]));
+        Assert.False(data.Source.IsMnist);
+        Assert.Equal(MnistFiles.IdxKind, data.Source.Kind);
+        Assert.Equal([.. Enumerable.Range(0, 27).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))], data.ClassNames);
+        Assert.Equal("class", data.ClassNoun);
+        Assert.Equal(15, data.ResolveClass("15"));
+        Assert.Equal("image 2", data.Describe(2));
+        // The same labels with at most 9 stay MNIST's digits (the documented rule for data in MNIST's layout).
+        using var digits = new TempDirectory();
+        Assert.True(MnistFiles.Load(Layout(digits, [1, 9, 5, 9], [3, 2])).Source.IsMnist);
+    }
+
+    [Fact]
+    public void AClassNamesFileNamesMoreThanTenClasses()
+    {
+        using var dir = new TempDirectory();
+        string path = Layout(dir, [0, 25, 7], [12]);
+        File.WriteAllLines(dir.File(MnistFiles.ClassNamesFile), Enumerable.Range(0, 26).Select(c => ((char)('A' + c)).ToString()));
+        Dataset data = MnistFiles.Load(path);
+        Assert.Equal(MnistFiles.IdxKind, data.Source.Kind);
+        Assert.Equal(26, data.ClassNames.Count);
+        Assert.Equal(25, data.ResolveClass("Z"));
+        Assert.Equal("M", data.ClassNames[data.Labels[3]]);
     }
 
     [Theory]
