@@ -25,6 +25,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     private readonly List<float[]> _shardGrads = [];
     private readonly Network[] _replicas;   // one per pool thread, built on first use; inference and unsharded-statistics training
     private readonly List<Network> _shardNetworks = [];  // one per shard of a batch, for models with batch norm (see ForwardBackward)
+    private readonly List<float[]> _shardImages = [];    // each such shard's gathered images, which are also its targets
     private readonly int[] _batchNorms;     // layer indices of the batch-norm layers
     private readonly Action<int, int> _segmentShard;
     private int _segmentStart;              // the layer the current segment starts from (0 or a batch-norm layer; Layers.Count: backward from the loss)
@@ -121,6 +122,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
                 for (int j = 0; j < linears.Length; j++) linears[j].UseTransposedWeight(_weightsT[j]);
             }
             _shardNetworks.Add(network);
+            _shardImages.Add([]);
         }
         return _shardNetworks[shard];
     }
@@ -281,8 +283,8 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         float[] grad = shard == 0 ? Parameters.Grad : _shardGrads[shard - 1];
         if (shard > 0) Array.Clear(grad);
         replica.Parameters.UseGradients(grad);
-        ReadOnlySpan<float> images = Gather(_images, _gathered, worker, start, count);
-        ReadOnlySpan<float> targets = _targets is null ? images : Gather(_targets, _gatheredTargets, worker, start, count);
+        ReadOnlySpan<float> images = Gather(_images, ref _gathered[worker], start, count);
+        ReadOnlySpan<float> targets = _targets is null ? images : Gather(_targets, ref _gatheredTargets[worker], start, count);
         ReadOnlySpan<float> output = replica.Forward(images, count, replica.Layers.Count, imagesKept: true);  // gathered anew only for the worker's next shard
         MseLoss loss = _losses[worker];
         var shape = new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W);
@@ -371,11 +373,14 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         int stop;
         if (_segmentForward)
         {
-            ReadOnlySpan<float> images = _segmentStart == 0 ? Gather(_images, _gathered, worker, start, count) : default;
+            // The shard's own copy (not the worker's): an autoencoder's targets are its images, still there at the loss
+            // however many segments of other shards this worker ran in between, so they are gathered once.
+            ref float[] shardImages = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_shardImages)[shard];
+            ReadOnlySpan<float> images = _segmentStart == 0 ? Gather(_images, ref shardImages, start, count) : default;
             stop = network.ForwardSegment(images, count, _segmentStart, out ReadOnlySpan<float> output);
             if (stop == network.Layers.Count)
             {
-                ReadOnlySpan<float> targets = Gather(_targets is null ? _images : _targets, _gatheredTargets, worker, start, count);
+                ReadOnlySpan<float> targets = _targets is null ? ScratchBuffers.View(shardImages, count * _inputSize) : Gather(_targets, ref _gatheredTargets[worker], start, count);
                 MseLoss loss = _losses[worker];
                 loss.Forward(output, targets, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
                 loss.RowSums.CopyTo(ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
@@ -390,9 +395,9 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         if (shard == 0) _segmentStop = stop;  // every shard stops at the same layer
     }
 
-    private unsafe ReadOnlySpan<float> Gather(float* source, float[][] buffers, int worker, int start, int count)
+    private unsafe ReadOnlySpan<float> Gather(float* source, ref float[] buffer, int start, int count)
     {
-        Span<float> gathered = ScratchBuffers.Rent(ref buffers[worker], count * _inputSize);
+        Span<float> gathered = ScratchBuffers.Rent(ref buffer, count * _inputSize);
         for (int i = 0; i < count; i++)
             new ReadOnlySpan<float>(source + (nint)_rows[start + i] * _inputSize, _inputSize).CopyTo(gathered.Slice(i * _inputSize, _inputSize));
         return gathered;
