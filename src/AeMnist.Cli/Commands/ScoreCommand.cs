@@ -192,13 +192,14 @@ internal static class ScoreCommand
         foreach (string earlier in Directory.EnumerateFiles(directory).Where(f => IsMapFile(Path.GetFileName(f))).ToList())
             File.Delete(earlier);
         int digits = Math.Max(5, (n - 1).ToString(CultureInfo.InvariantCulture).Length);
-        for (int i = 0; i < n; i++)
+        // File 2i is image i's map as a picture, 2i + 1 its values.
+        AtomicFile.WriteFiles(directory, 2 * n, f =>
         {
-            string name = Path.Combine(directory, "map-" + i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0'));
+            int i = f / 2;
+            string name = "map-" + i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0');
             ReadOnlySpan<float> map = all.AsSpan(i * plane, plane);
-            AtomicFile.WriteAllBytes(name + ".png", AnomalyMaps.Png(map, shape.Height, shape.Width, max));
-            AtomicFile.WriteAllBytes(name + ".npy", AnomalyMaps.Npy(map, shape.Height, shape.Width));
-        }
+            return f % 2 == 0 ? (name + ".png", AnomalyMaps.Png(map, shape.Height, shape.Width, max)) : (name + ".npy", AnomalyMaps.Npy(map, shape.Height, shape.Width));
+        });
         string scale = AnomalyMaps.Scale(kind, max);
         AtomicFile.WriteAllText(Path.Combine(directory, ScaleFile),
             $"{scale}\nmap-INDEX.png and map-INDEX.npy ({shape.Height}x{shape.Width} float32, NaN where undefined) belong to the row INDEX of score's CSV; {(Scores.MapKind(kind) == kind ? "each map's mean over its defined pixels is the image's score" : $"each map's mean is the image's {Scores.Name(Scores.MapKind(kind))} score")}\n");

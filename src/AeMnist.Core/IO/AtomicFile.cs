@@ -37,6 +37,26 @@ public static partial class AtomicFile
     }
 
     /// <summary>
+    /// Writes <paramref name="count"/> files into <paramref name="directory"/>, file i named and filled by
+    /// <paramref name="file"/>(i), each exactly as <see cref="WriteAllBytes"/> writes one (a temporary file, flushed to
+    /// disk, renamed into place: never seen in part), except that the directory's stranded temporaries are looked for
+    /// once and the directory is synced once, after the last rename, instead of for every file. (Anomaly maps are two
+    /// files an image: scanning a directory that grows to 20,000 entries for every file made 10,000 maps take 83 s.)
+    /// </summary>
+    public static void WriteFiles(string directory, int count, Func<int, (string Name, byte[] Bytes)> file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (!Directory.Exists(directory)) throw new IOException($"{directory}: cannot write: the directory does not exist");
+        RemoveStaleTemporaries(directory);
+        for (int i = 0; i < count; i++)
+        {
+            (string name, byte[] bytes) = file(i);
+            WriteCore(System.IO.Path.Combine(directory, name), bytes, static (stream, b) => stream.Write(b), alone: false);
+        }
+        SyncDirectory(directory, directory);
+    }
+
+    /// <summary>
     /// A test seam: when set (for the current async flow only), it is asked before each write's commit and may return
     /// an exception to throw there, as a full disk would (see docs/reliability.md, "Full disk").
     /// </summary>
@@ -81,7 +101,9 @@ public static partial class AtomicFile
         }
     }
 
-    private static void WriteCore<TState>(string path, TState state, Action<Stream, TState> write)
+    // alone: a single write, which removes its own stranded temporaries and syncs the directory after its rename; else
+    // one of WriteFiles', which does both once for the whole directory.
+    private static void WriteCore<TState>(string path, TState state, Action<Stream, TState> write, bool alone = true)
         where TState : allows ref struct
     {
         (string destination, bool inPlace) = Destination(path);
@@ -94,7 +116,7 @@ public static partial class AtomicFile
         if (!Directory.Exists(directory))
             throw new IOException($"{path}: cannot write: directory {System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))} does not exist");
         string name = System.IO.Path.GetFileName(destination);
-        RemoveStaleTemporaries(directory, name);
+        if (alone) RemoveStaleTemporaries(directory, name);
         string temp = System.IO.Path.Combine(directory, $"{TempPrefix(name)}{Environment.ProcessId}-{System.IO.Path.GetRandomFileName()}.tmp");
         try
         {
@@ -106,7 +128,7 @@ public static partial class AtomicFile
             if (Fault.Value?.Invoke(destination) is { } fault) throw fault;
             KeepMode(destination, temp);
             File.Move(temp, destination, overwrite: true);
-            SyncDirectory(directory, path);
+            if (alone) SyncDirectory(directory, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

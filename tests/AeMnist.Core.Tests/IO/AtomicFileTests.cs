@@ -19,6 +19,30 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void WriteFiles_WritesEveryFileWholeAndRemovesStrandedTemporariesOnce()
+    {
+        // A temporary of a writer that no longer runs (pid past Linux's limit), of a name the batch does not write.
+        string stranded = _dir.File($".other.png.aemnist-{(1 << 22) + 1}-abcd.tmp");
+        File.WriteAllBytes(stranded, [9]);
+        File.WriteAllBytes(_dir.File("f1.bin"), new byte[100]);  // replaced
+        AtomicFile.WriteFiles(_dir.Path, 3, i => ($"f{i}.bin", Enumerable.Repeat((byte)(i + 1), i + 1).ToArray()));
+        Assert.Equal([1], File.ReadAllBytes(_dir.File("f0.bin")));
+        Assert.Equal([2, 2], File.ReadAllBytes(_dir.File("f1.bin")));
+        Assert.Equal([3, 3, 3], File.ReadAllBytes(_dir.File("f2.bin")));
+        Assert.Equal(OperatingSystem.IsLinux() ? 3 : 4, Directory.GetFiles(_dir.Path).Length);
+    }
+
+    [Fact]
+    public void WriteFiles_StopsAtAFailureWithTheFilesBeforeItWholeAndNoTemporary()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            AtomicFile.WriteFiles(_dir.Path, 3, i => i < 2 ? ($"f{i}.bin", [(byte)i]) : throw new InvalidOperationException("no third")));
+        Assert.Equal("no third", e.Message);
+        Assert.Equal(["f0.bin", "f1.bin"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName).Order());
+        Assert.Throws<IOException>(() => AtomicFile.WriteFiles(_dir.File("missing"), 1, i => ("x", [])));
+    }
+
+    [Fact]
     public void WriteAllBytes_ReplacesExistingFile()
     {
         string path = _dir.File("a.bin");
