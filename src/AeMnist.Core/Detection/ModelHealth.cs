@@ -64,5 +64,5 @@ public static class ModelHealth
 
     /// <summary>The warning every command prints for a collapsed model.</summary>
     public static string CollapseWarning(string modelFile) =>
-        $"{modelFile} is a collapsed model: it reconstructs every image as the same image, so its errors only measure how much ink an image has; retrain it (aemnist train --retry-collapsed, or another --seed)";
+        $"{modelFile} is a collapsed model: it reconstructs every image as the same image, so its errors only measure how far each image is from that one; retrain it (aemnist train --retry-collapsed, or another --seed)";
 }
