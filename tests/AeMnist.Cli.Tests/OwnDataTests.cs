@@ -70,6 +70,11 @@ public sealed class OwnDataTests : IDisposable
         Assert.Contains("no test split", noTest.Stderr);
         JsonObject metrics = JsonNode.Parse(Ok("evaluate", "--run", run, "--input", labelled, "--json").Stdout)!.AsObject();
         Assert.Equal("good", (string?)metrics["normal_class"]);
+        // A folder without a class called good or normal: the error lists its classes to choose from.
+        string other = Folder("other-names", new Dictionary<string, int> { ["ok"] = 3, ["bad"] = 3 });
+        CliResult unnamed = CliRunner.Run("evaluate", "--run", run, "--input", other);
+        Assert.Equal(2, unnamed.ExitCode);
+        Assert.Contains("has no class called good or normal; name its normal class, one of 'bad', 'ok'", unnamed.Stderr);
         Assert.Equal(new[] { "chunk", "good", "scratch" }, metrics["class_flag_rates"]!.AsObject().Select(p => p.Key).ToArray());
         Assert.Equal(12, (int)metrics["test_normal"]!);
         Assert.Equal(20, (int)metrics["test_anomalies"]!);

@@ -129,7 +129,7 @@ internal sealed partial class InputOptions
             {
                 normalClass = normal is not null ? data.ResolveClass(normal)
                     : metadata.NormalClass is { } own && data.ClassNames.Contains(own) ? data.ClassNames.ToList().IndexOf(own)
-                    : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {paths[0]} has no class called {metadata.NormalClass ?? "good or normal"}; name its normal class");
+                    : data.ConventionalNormal() ?? throw new ArgumentException($"--normal is needed: {paths[0]} has no class called {(metadata.NormalClass is { } mine && mine is not ("good" or "normal") ? IO.MessageText.Quote(mine, 40) + " (the model's normal class), " : "")}good or normal; name its normal class, one of {string.Join(", ", data.ClassNames.Take(8).Select(c => IO.MessageText.Quote(c, 40)))}{(data.ClassNames.Count > 8 ? ", ..." : "")}");
             }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             if (normal is not null && metadata.NormalClass is { } recorded && data.ClassNames.Contains(recorded) && data.ClassNames[normalClass] != recorded)
