@@ -294,7 +294,7 @@ public static class DataSources
         {
             if (rules.Size is { } size) image = ImageDecoder.Resize(image, size.Width, size.Height);
             else if (_size is { } first && (first.Height != image.Height || first.Width != image.Width))
-                throw new DataFormatException($"{name} is {image.Width}x{image.Height} but {first.First} is {first.Width}x{first.Height}: the images must agree in size; resize them all with --size HxW (e.g. --size {first.Height}x{first.Width})");
+                throw new DataFormatException($"{name} is {image.Height}x{image.Width} but {first.First} is {first.Height}x{first.Width} (height x width, as --size takes them): the images must agree in size; resize them all with --size HxW (e.g. --size {first.Height}x{first.Width})");
             _size ??= (image.Height, image.Width, name);
             _allGray &= image.IsGray;
             var planar = new byte[Channels * image.Width * image.Height];

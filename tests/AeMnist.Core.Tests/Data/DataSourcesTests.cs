@@ -67,7 +67,8 @@ public sealed class DataSourcesTests : IDisposable
         Png("s/a.png", 8, 8, 100, 100, 100);
         Png("s/b.png", 6, 4, 100, 100, 100);
         DataFormatException e = Assert.Throws<DataFormatException>(() => DataSources.OpenImages([_dir.File("s")], new ImageRules()));
-        Assert.Contains("b.png is 6x4 but s/a.png is 8x8", e.Message.Replace(_dir.Path + "/", ""));
+        // Height x width, as --size takes them (b.png is 6 wide and 4 high).
+        Assert.Contains("b.png is 4x6 but s/a.png is 8x8 (height x width, as --size takes them)", e.Message.Replace(_dir.Path + "/", ""));
         Dataset resized = DataSources.OpenImages([_dir.File("s")], new ImageRules { Size = (5, 7), Channels = 3 });
         Assert.Equal(new ImageShape(3, 5, 7), resized.Shape);
         Assert.All(resized.Bytes, v => Assert.InRange(v, 99, 101));  // a flat image stays flat when resized
