@@ -123,7 +123,8 @@ public sealed class OwnDataTests : IDisposable
         string labelled = Folder("labelled", new Dictionary<string, int> { ["good"] = 6, ["chunk"] = 6 }, size: 12);
         string runs = _scratch.File("runs"), run = Path.Combine(runs, "r");
         Ok("train", "--input", normals, "--model", "dense", "--hidden", "8", "--epochs", "3", "--runs-dir", runs, "--run-name", "r", "--quiet");
-        Ok("evaluate", "--run", run, "--input", labelled, "--fpr", "0.1", "--quiet");  // its validation images, read again from the folder
+        // Its validation images, read again from the folder, and called images (not "classs", as they once were).
+        Assert.Contains("--fpr 0.1: flags 10% of the normal images of the validation split", Ok("evaluate", "--run", run, "--input", labelled, "--fpr", "0.1").Stdout);
         // One training image replaced: the split the run recorded no longer exists, and evaluate says so instead of guessing.
         Product(Path.Combine(normals, "good", "000.png"), 3, "chunk", size: 12);
         CliResult changed = CliRunner.Run("evaluate", "--run", run, "--input", labelled, "--fpr", "0.1");

@@ -22,6 +22,6 @@ internal sealed record Calibration(float[] Scores, string Text, bool Validation)
         DataSplit split = Splitter.Split(data, loaded.Metadata.Split ?? new SplitOptions(SplitProtocol.OneClass, digit));
         ThresholdReferences references = EvaluateJob.References(loaded.Detector, data, split, kind);
         float[] scores = references.TuningNormal();
-        return new Calibration(scores, PValueRule.Calibration(scores.Length, data.ClassNoun, references.HasValidation), references.HasValidation);
+        return new Calibration(scores, PValueRule.Calibration(scores.Length, data.ItemNoun, references.HasValidation), references.HasValidation);
     }
 }

@@ -89,7 +89,7 @@ internal static class ExportCommand
                 split = Splitter.Split(dataset, splitOptions);
                 ThresholdReferences references = EvaluateJob.References(detector, dataset, split, kind);
                 calibration = references.TuningNormal();
-                calibrationText = PValueRule.Calibration(calibration.Length, dataset.ClassNoun, references.HasValidation);
+                calibrationText = PValueRule.Calibration(calibration.Length, dataset.ItemNoun, references.HasValidation);
             }
 
             ThresholdChoice choice;
@@ -99,7 +99,7 @@ internal static class ExportCommand
                 choice = new PValueRule(alphaValue).Apply(new ThresholdReferences
                 {
                     Score = kind,
-                    Noun = dataset!.ClassNoun,
+                    Noun = dataset!.ItemNoun,
                     HasValidation = split!.Validation.Length > 0,
                     TuningNormal = () => normals,
                 });

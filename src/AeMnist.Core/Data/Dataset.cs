@@ -71,6 +71,9 @@ public sealed class Dataset
     /// <summary>What one class is called in messages: "digit" for MNIST, else "class".</summary>
     public string ClassNoun => Source.IsMnist ? "digit" : "class";
 
+    /// <summary>What one image is called in messages: "digit" for MNIST, else "image" ("the 20 normal images").</summary>
+    public string ItemNoun => Source.IsMnist ? "digit" : "image";
+
     /// <summary>
     /// SHA-256 of the contents (counts, shape, pixel bytes, labels, class names): equal for the same images however they
     /// were stored (raw or gzip), different for any other data. Runs record it, and evaluate and resume check it. MNIST's

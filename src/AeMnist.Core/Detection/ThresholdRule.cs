@@ -20,7 +20,7 @@ public sealed class ThresholdReferences
     /// <summary>The score the references are computed with.</summary>
     public required ScoreKind Score { get; init; }
 
-    /// <summary>What a normal image is called in rule texts: "digit" for MNIST, else "class".</summary>
+    /// <summary>What a normal image is called in rule texts: "digit" for MNIST, else "image".</summary>
     public string Noun { get; init; } = "digit";
 
     /// <summary>Every train-split image's score (contamination).</summary>

@@ -132,7 +132,7 @@ public static class EvaluateJob
         return new ThresholdReferences
         {
             Score = kind,
-            Noun = data.ClassNoun,
+            Noun = data.ItemNoun,
             Train = () => Score(detector, data, split.Train, normal, kind).Errors,
             TrainNormal = () => Score(detector, data, [.. split.Train.Where(i => data.Labels[i] == normal)], normal, kind).Errors,
             HasValidation = validation,
@@ -140,7 +140,7 @@ public static class EvaluateJob
             {
                 int[] normals = [.. (validation ? split.Validation : split.Train).Where(i => data.Labels[i] == normal)];
                 if (normals.Length == 0)
-                    throw new ArgumentException($"--fpr needs normal {data.ClassNoun}s ({normal}) in the {(validation ? "validation" : "train")} split, and it has none");
+                    throw new ArgumentException($"--fpr needs normal {data.ItemNoun}s ({data.ClassNoun} {data.ClassNames[normal]}) in the {(validation ? "validation" : "train")} split, and it has none");
                 return Score(detector, data, normals, normal, kind).Errors;
             },
         };
@@ -157,7 +157,7 @@ public static class EvaluateJob
         int[] normals = [.. (validation ? split.Validation : split.Train).Where(i => data.Labels[i] == normal)];
         string source = validation ? "validation split" : "train split";
         if (normals.Length < 2)
-            throw new ArgumentException($"the combined score learns its scale from the normal {data.ClassNoun}s of the {source}, and it has {normals.Length}; give a larger --validation");
+            throw new ArgumentException($"the combined score learns its scale from the normal {data.ItemNoun}s of the {source}, and it has {normals.Length}; give a larger --validation");
         return (normals, source);
     }
 
