@@ -432,14 +432,18 @@ public static class Charts
     public static (string Row, string Bar) MapLabels(ScoreKind kind, int channels)
     {
         string mean = channels > 1 ? ", mean of channels" : "";
+        // Short: the label runs along the colour bar, which is as high as three rows of images (the caption under the
+        // chart says the rest: the window, the blur, which part of the combined score).
         return kind switch
         {
             ScoreKind.Mse => ("squared error", $"(x − x̂)² per pixel{mean}"),
-            ScoreKind.Ssim => ("1 − SSIM", $"1 − SSIM of the 11x11 window per pixel{mean}"),
-            ScoreKind.Combined => ("smoothed sq. error", $"(blurred x − x̂)² per pixel{mean}, part of the combined score"),
+            ScoreKind.Ssim => ("1 − SSIM", $"1 − SSIM per pixel{mean}"),
             _ => ("smoothed sq. error", $"(blurred x − x̂)² per pixel{mean}"),
         };
     }
+
+    /// <summary>The least chart height, in pixels, whose colour bar shows <paramref name="label"/> whole.</summary>
+    public static int BarLabelHeight(string label) => (int)Math.Ceiling(6.5 * label.Length) + 90;
 
     /// <summary>The colour of the pixels a map leaves undefined (ssim's border): a mid gray that no Inferno colour is.</summary>
     public static readonly Color Uncovered = Color.FromHex("#A8A8A8");
@@ -514,6 +518,8 @@ public static class Charts
         plot.Axes.SquareUnits();
         // Two pixels per data unit, plus the colour bar and the title.
         int width = (int)Math.Ceiling(2 * (92 + samples.Count * stepX)) + 120, height = (int)Math.Ceiling(2 * (cellH + captionRoom + 2 * stepY + 2)) + 50;
+        // At least as high as the colour bar's label is long (about 6.5 px a character at 11 px, plus the title's room).
+        height = Math.Max(height, BarLabelHeight(barLabel));
         return new Chart(name, title, plot, width, height);
     }
 

@@ -82,6 +82,9 @@ public class ImageReportTests
         Assert.Contains(Charts.MapLabels(score, 3).Row, samples);
         Assert.Contains(Charts.MapLabels(score, 3).Bar, samples);
         Assert.EndsWith(", mean of channels", Charts.MapLabels(score, 3).Bar);
+        // The colour bar's label runs along the bar: the chart is high enough to show it whole (it was cut at both ends).
+        Assert.True(Chart(run, "samples-most-anomalous").Height >= Charts.BarLabelHeight(Charts.MapLabels(score, 3).Bar),
+            $"{Chart(run, "samples-most-anomalous").Height} px for '{Charts.MapLabels(score, 3).Bar}'");
         string note = XDocument.Parse(HtmlReport.Render(run)).Descendants("section").Single(s => (string?)s.Attribute("id") == "samples").Element("p")!.Value;
         Assert.Contains(score == ScoreKind.Mse ? "reconstruction error (MSE)" : $"score ({label})", note);
         Assert.Contains("averaged over the channels", note);
