@@ -41,9 +41,9 @@ public sealed class MnistLayoutNamesTests : IDisposable
     }
 
     [Fact]
-    public void Labels_past_nine_without_a_classes_file_are_numbered_classes_in_every_command()
+    public void Labels_past_nine_need_a_classes_file_and_with_one_are_classes_in_every_command()
     {
-        // EMNIST's letters in MNIST's layout (labels 1-26): refused as "not a digit" before; now classes 0-26 by number.
+        // EMNIST's letters in MNIST's layout (labels 1-26): refused as "not a digit" even with a classes.txt naming them.
         string data = SmallMnist.Write(_scratch, train: 300, test: 100);
         foreach (string file in new[] { "train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte" })
         {
@@ -51,22 +51,26 @@ public sealed class MnistLayoutNamesTests : IDisposable
             for (int i = 8; i < bytes.Length; i++) bytes[i] = (byte)(1 + (i % 26));
             File.WriteAllBytes(Path.Combine(data, file), bytes);
         }
+        CliResult unnamed = CliRunner.Run("data", "--data", data);
+        Assert.Equal(1, unnamed.ExitCode);
+        Assert.Contains("expected a digit 0-9 (MNIST's); if these files hold other classes, name them in a classes.txt", unnamed.Stderr);
 
+        File.WriteAllLines(Path.Combine(data, "classes.txt"), ["none", .. Enumerable.Range(0, 26).Select(c => ((char)('A' + c)).ToString())]);
         CliResult shown = CliRunner.Run("data", "--data", data);
         Assert.True(shown.ExitCode == 0, shown.Stderr);
         Assert.StartsWith("IDX files of 28x28 images", shown.Stdout);
-        Assert.Contains("   26 ", shown.Stdout);
+        Assert.Contains("    Z ", shown.Stdout);
 
-        CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", "15", "--runs-dir", _scratch.File("runs"), "--run-name", "r");
+        CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", "O", "--runs-dir", _scratch.File("runs"), "--run-name", "r");
         Assert.True(train.ExitCode == 0, train.Stderr);
-        Assert.Contains("class '15'", train.Stdout);
+        Assert.Contains("class 'O'", train.Stdout);
         Assert.DoesNotContain("digit", train.Stdout);
 
         CliResult evaluate = CliRunner.Run("evaluate", "--run", _scratch.File("runs/r"), "--json");
         Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
         JsonNode metrics = JsonNode.Parse(File.ReadAllText(_scratch.File("runs/r/metrics.json")))!;
-        Assert.Equal("15", metrics["normal_class"]!.GetValue<string>());
-        Assert.NotNull(metrics["class_flag_rates"]!["26"]);
+        Assert.Equal("O", metrics["normal_class"]!.GetValue<string>());
+        Assert.NotNull(metrics["class_flag_rates"]!["Z"]);
         Assert.Null(metrics["digit_flag_rates"]);
     }
 }

@@ -1,7 +1,7 @@
 // MNIST as a data source: the four IDX files (raw or .gz, MNIST's names or Kaggle's) of a directory, pooled into one
 // Dataset (the 60,000 training images, then the 10,000 test images, as torch's ConcatDataset orders them), and where
-// the shipped copy lies. Other data in the same layout is named as what it is: by a classes.txt beside the files,
-// Fashion-MNIST by its labels, and labels past 9 (not digits) by their numbers.
+// the shipped copy lies. Other data in the same layout is named as what it is: Fashion-MNIST by its labels, any other
+// by a classes.txt beside the files (which any labels past 9 need).
 using System.Runtime.ExceptionServices;
 using AeMnist.Tensors;
 
@@ -92,11 +92,14 @@ public static class MnistFiles
         }
         if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels)) == FashionLabelsSha256)
             return new Dataset(bytes, labels, FashionClassNames, ImageShape.Mnist, train.Count, new DataSource(FashionKind, directory));
-        // Labels past 9 are not MNIST's digits (EMNIST's letters are 1-26): classes named by their numbers, as IDX files.
-        int classes = labels.Length == 0 ? 0 : labels.Max() + 1;
-        if (classes > ClassNames.Count)
-            return new Dataset(bytes, labels, [.. Enumerable.Range(0, classes).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))],
-                ImageShape.Mnist, train.Count, new DataSource(IdxKind, directory));
+        // Without a classes.txt the files are MNIST, whose labels are digits: a label past 9 is a corrupt file, or data
+        // with other classes (EMNIST's letters are 1-26), which a classes.txt names.
+        int past = Array.FindIndex(labels, l => l > 9);
+        if (past >= 0)
+        {
+            (string file, int index) = past < train.Count ? (names[1], past) : (names[3], past - train.Count);
+            throw new DataFormatException($"{file}: label {index} is {labels[past]}, expected a digit 0-9 (MNIST's); if these files hold other classes, name them in a {ClassNamesFile} beside them (one name a line, class 0 first)");
+        }
         return Create(bytes, labels, train.Count, directory);
     }
 

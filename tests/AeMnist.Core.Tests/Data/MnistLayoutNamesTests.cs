@@ -1,6 +1,6 @@
 // Data in MNIST's four-file IDX layout that is not MNIST is named as what it is: a classes.txt beside the files names its
-// classes, Fashion-MNIST is known by its labels, and labels past 9 are numbered classes; MNIST itself (and any other such
-// files with labels 0-9) keeps its digits.
+// classes (any labels past 9 need one), and Fashion-MNIST is known by its labels; MNIST itself (and any other such files)
+// keeps its digits.
 using AeMnist.Data;
 
 namespace AeMnist.Core.Tests.Data;
@@ -44,20 +44,12 @@ public class MnistLayoutNamesTests
     }
 
     [Fact]
-    public void LabelsPastNineAreNumberedClassesNotDigits()
+    public void LabelsPastNineWithoutAClassNamesFileAreAnErrorThatSaysHowToNameThem()
     {
-        // EMNIST's letters in MNIST's layout: labels 1-26, no classes.txt.
+        // EMNIST's letters in MNIST's layout (labels 1-26), or a corrupt MNIST label file: the test file's label 1.
         using var dir = new TempDirectory();
-        Dataset data = MnistFiles.Load(Layout(dir, [1, 26, 15, 9], [3, 12]));
-        Assert.False(data.Source.IsMnist);
-        Assert.Equal(MnistFiles.IdxKind, data.Source.Kind);
-        Assert.Equal([.. Enumerable.Range(0, 27).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture))], data.ClassNames);
-        Assert.Equal("class", data.ClassNoun);
-        Assert.Equal(15, data.ResolveClass("15"));
-        Assert.Equal("image 2", data.Describe(2));
-        // The same labels with at most 9 stay MNIST's digits (the documented rule for data in MNIST's layout).
-        using var digits = new TempDirectory();
-        Assert.True(MnistFiles.Load(Layout(digits, [1, 9, 5, 9], [3, 2])).Source.IsMnist);
+        var e = Assert.Throws<DataFormatException>(() => MnistFiles.Load(Layout(dir, [1, 9, 5, 9], [3, 26])));
+        Assert.Equal($"t10k-labels-idx1-ubyte: label 1 is 26, expected a digit 0-9 (MNIST's); if these files hold other classes, name them in a {MnistFiles.ClassNamesFile} beside them (one name a line, class 0 first)", e.Message);
     }
 
     [Fact]
