@@ -20,8 +20,9 @@ public sealed class CombinedScoreTests : IDisposable
         string data = SmallMnist.Write(_scratch, train: 1200, test: 300);
         string runs = _scratch.File("runs");
         CliResult train = CliRunner.Run("train", "--model", "bottleneck", "--latent", "4", "--channels", "4,8", "--epochs", "2", "--normal", "2",
-            "--protocol", "one-class", "--validation", "0.2", "--score", "combined", "--seed", "5", "--data", data, "--runs-dir", runs, "--run-name", "c", "--quiet");
+            "--protocol", "one-class", "--validation", "0.2", "--score", "combined", "--seed", "5", "--data", data, "--runs-dir", runs, "--run-name", "c");
         Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Contains("the train split's combined scores at percentile 90", train.Stdout);  // not "combined score scores"
         string run = Path.Combine(runs, "c");
         JsonObject record = Read(Path.Combine(run, "run.json"));
         JsonObject calibration = record["result"]!["score_calibration"]!.AsObject();
