@@ -55,7 +55,7 @@ internal static class EncodeCommand
                 });
             if (!parse.GetValue(quiet))
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Encoded {batch.Count} images into {latent.Length}-value codes {latent}{(path is null || OutputFiles.IsStdout(path) ? "" : "; wrote " + path)}"));
+                    $"Encoded {batch.Count} image{(batch.Count == 1 ? "" : "s")} into {latent.Length}-value codes {latent}{(path is null || OutputFiles.IsStdout(path) ? "" : "; wrote " + path)}"));
             inputs.AddWarnings(parse, new Warnings(parse.InvocationConfiguration.Error));  // printed even with --quiet
             return ExitCodes.Success;
         });

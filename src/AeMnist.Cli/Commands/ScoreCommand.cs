@@ -116,7 +116,7 @@ internal static class ScoreCommand
                 bool toFile = path is not null && !OutputFiles.IsStdout(path);
                 // On stderr, so that stdout stays pure CSV when no --output is given.
                 parse.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Scored {batch.Count} images{(timed > 0 ? $"; the {timed} after the first {head.Length} in {seconds:F3}s ({timed / Math.Max(seconds, 1e-9):F0} images/s)" : "")}; {flagged} flagged as anomalies at threshold {limit.Value:G6} ({limit.Rule}){(toFile ? "; wrote " + path : "")}"));
+                    $"Scored {batch.Count} image{(batch.Count == 1 ? "" : "s")}{(timed > 0 ? $"; the {timed} after the first {head.Length} in {seconds:F3}s ({timed / Math.Max(seconds, 1e-9):F0} images/s)" : "")}; {flagged} flagged as anomalous at threshold {limit.Value:G6} ({limit.Rule}){(toFile ? "; wrote " + path : "")}"));
                 if (mapsWritten is not null) parse.InvocationConfiguration.Error.WriteLine(mapsWritten);
             }
             return ExitCodes.Success;
