@@ -116,6 +116,12 @@ public static unsafe class LanesConv
             int count = toGrid ? GridTaps(g, q, taps, (nint)ci * lanes) : ImageTaps(g, q, taps, (nint)co * lanes);
             float* yq = y + (nint)q * outChannels * lanes;
             int o = 0;
+            if (toGrid && ci == 1 && lanes % block == 0)
+            {
+                // One image channel: a chain of only K·K taps a tile, so the tiles of the position run in one call.
+                o = outChannels / TileRows * TileRows;
+                OneChannelTiles<TOps, TVector>(x, taps, count, w, wRow, bias, yq, o, lanes, post);
+            }
             for (; o + TileRows <= outChannels; o += TileRows)
             {
                 float* wo = w + o * wRow, bo = bias is null ? null : bias + o, yo = yq + (nint)o * lanes;
@@ -133,6 +139,66 @@ public static unsafe class LanesConv
                     Tile<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
                 for (; v < lanes; v += width)
                     Tile1<TOps, TVector, OneRow>(x + v, taps, count, inChannels, lanes, wo, wRow, wStep, bo, yo + v, lanes, toGrid, post.At(o));
+            }
+        }
+    }
+
+    // image -> grid with one image channel (the bottleneck's first Conv2d, its last ConvTranspose2d's input gradient): the
+    // 4 x 4 tiles of rows [0, rows) and every lane of one grid position, each exactly as Tile computes it chained (one
+    // chain from zero over the taps, then + bias, then the post), in one call: a tile is only K·K steps, and a call for
+    // each cost about a third of the kernel's time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OneChannelTiles<TOps, TVector>(float* x, nint* taps, int count, float* w, nint wRow, float* bias, float* yq, int rows, int lanes, Post post)
+        where TOps : struct, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int n = TOps.Count, block = TileVectors * n;
+        for (int o = 0; o < rows; o += TileRows)
+        {
+            float* wo = w + o * wRow;
+            Post at = post.At(o);
+            for (int v = 0; v < lanes; v += block)
+            {
+                float* y0 = yq + (nint)o * lanes + v, y1 = y0 + lanes, y2 = y1 + lanes, y3 = y2 + lanes;
+                TVector c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
+                TVector c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+                TVector c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
+                TVector c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
+                for (int t = 0; t < count; t++)
+                {
+                    float* xp = x + taps[2 * t] + v, wp = wo + taps[2 * t + 1];
+                    TVector x0 = TOps.Load(xp), x1 = TOps.Load(xp + n), x2 = TOps.Load(xp + 2 * n), x3 = TOps.Load(xp + 3 * n);
+                    TVector a = TOps.Broadcast(wp[0]);
+                    c00 = TOps.MultiplyAdd(a, x0, c00); c01 = TOps.MultiplyAdd(a, x1, c01); c02 = TOps.MultiplyAdd(a, x2, c02); c03 = TOps.MultiplyAdd(a, x3, c03);
+                    a = TOps.Broadcast(wp[wRow]);
+                    c10 = TOps.MultiplyAdd(a, x0, c10); c11 = TOps.MultiplyAdd(a, x1, c11); c12 = TOps.MultiplyAdd(a, x2, c12); c13 = TOps.MultiplyAdd(a, x3, c13);
+                    a = TOps.Broadcast(wp[2 * wRow]);
+                    c20 = TOps.MultiplyAdd(a, x0, c20); c21 = TOps.MultiplyAdd(a, x1, c21); c22 = TOps.MultiplyAdd(a, x2, c22); c23 = TOps.MultiplyAdd(a, x3, c23);
+                    a = TOps.Broadcast(wp[3 * wRow]);
+                    c30 = TOps.MultiplyAdd(a, x0, c30); c31 = TOps.MultiplyAdd(a, x1, c31); c32 = TOps.MultiplyAdd(a, x2, c32); c33 = TOps.MultiplyAdd(a, x3, c33);
+                }
+                if (bias is not null)
+                {
+                    TVector b = TOps.Broadcast(bias[o]);
+                    c00 = TOps.Add(c00, b); c01 = TOps.Add(c01, b); c02 = TOps.Add(c02, b); c03 = TOps.Add(c03, b);
+                    b = TOps.Broadcast(bias[o + 1]);
+                    c10 = TOps.Add(c10, b); c11 = TOps.Add(c11, b); c12 = TOps.Add(c12, b); c13 = TOps.Add(c13, b);
+                    b = TOps.Broadcast(bias[o + 2]);
+                    c20 = TOps.Add(c20, b); c21 = TOps.Add(c21, b); c22 = TOps.Add(c22, b); c23 = TOps.Add(c23, b);
+                    b = TOps.Broadcast(bias[o + 3]);
+                    c30 = TOps.Add(c30, b); c31 = TOps.Add(c31, b); c32 = TOps.Add(c32, b); c33 = TOps.Add(c33, b);
+                }
+                if (at.Any)
+                {
+                    c00 = at.Apply<TOps, TVector>(c00, 0); c01 = at.Apply<TOps, TVector>(c01, 0); c02 = at.Apply<TOps, TVector>(c02, 0); c03 = at.Apply<TOps, TVector>(c03, 0);
+                    c10 = at.Apply<TOps, TVector>(c10, 1); c11 = at.Apply<TOps, TVector>(c11, 1); c12 = at.Apply<TOps, TVector>(c12, 1); c13 = at.Apply<TOps, TVector>(c13, 1);
+                    c20 = at.Apply<TOps, TVector>(c20, 2); c21 = at.Apply<TOps, TVector>(c21, 2); c22 = at.Apply<TOps, TVector>(c22, 2); c23 = at.Apply<TOps, TVector>(c23, 2);
+                    c30 = at.Apply<TOps, TVector>(c30, 3); c31 = at.Apply<TOps, TVector>(c31, 3); c32 = at.Apply<TOps, TVector>(c32, 3); c33 = at.Apply<TOps, TVector>(c33, 3);
+                }
+                TOps.Store(c00, y0); TOps.Store(c01, y0 + n); TOps.Store(c02, y0 + 2 * n); TOps.Store(c03, y0 + 3 * n);
+                TOps.Store(c10, y1); TOps.Store(c11, y1 + n); TOps.Store(c12, y1 + 2 * n); TOps.Store(c13, y1 + 3 * n);
+                TOps.Store(c20, y2); TOps.Store(c21, y2 + n); TOps.Store(c22, y2 + 2 * n); TOps.Store(c23, y2 + 3 * n);
+                TOps.Store(c30, y3); TOps.Store(c31, y3 + n); TOps.Store(c32, y3 + 2 * n); TOps.Store(c33, y3 + 3 * n);
             }
         }
     }

@@ -16,6 +16,7 @@ public class LanesTests
         { 7, 4, 4, 4, 2, 1, 17, 32 }, { 1, 3, 3, 3, 1, 2, 2, 16 }, { 6, 10, 5, 3, 1, 1, 33, 16 },
         { 3, 6, 6, 2, 2, 0, 32, 16 },  // two vectors of grid channels: a 9-row weight-gradient tile, then 3 rows of a 6-row one
         { 1, 9, 8, 3, 1, 0, 6, 32 }, { 1, 7, 9, 3, 3, 2, 5, 96 },  // one image channel, 3x3: grid -> image as a scatter
+        { 1, 6, 7, 3, 2, 1, 6, 128 },  // one image channel, image -> grid a position at a call: two 64-lane blocks, 4 + 2 rows
     };
 
     private static ConvGeometry Geometry(int ci, int h, int w, int k, int s, int p) => ConvGeometry.ForConv(ci, h, w, k, s, p);
