@@ -354,6 +354,13 @@ public static class BenchmarkReport
         return md.ToString();
     }
 
+    /// <summary>
+    /// The AUROC axis' step from <paramref name="lo"/> to 100: 1, 2, 5, 10 or 20, the smallest that draws at most ten
+    /// lines (MNIST's 85-100: every 2; a run on the user's data with an AUROC near 0: every 10, where a step of 2 drew
+    /// fifty labels on top of each other).
+    /// </summary>
+    public static double AxisStep(double lo) => new[] { 1.0, 2, 5, 10 }.FirstOrDefault(s => (100 - lo) / s <= 10, 20);
+
     /// <summary>One self-contained page: what ran, the table and, per class, a bar per row (ours, and where they apply earlier and published).</summary>
     public static string Html(BenchmarkGrid grid, IReadOnlyList<BenchmarkRow> rows, string markdownNote, IReadOnlyList<CellResult>? results = null)
     {
@@ -371,7 +378,8 @@ public static class BenchmarkReport
         string noun = grid.Data.ClassNoun;
         var svg = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
             $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">"));
-        for (double t = Math.Ceiling(lo); t <= 100; t += (100 - lo) > 8 ? 2 : 1)
+        double step = AxisStep(lo);
+        for (double t = Math.Ceiling(lo / step) * step; t <= 100; t += step)
             svg.Append(string.Create(CultureInfo.InvariantCulture,
                 $"<line x1=\"{left}\" x2=\"{width - 10}\" y1=\"{Y(t):F1}\" y2=\"{Y(t):F1}\" stroke=\"#ddd\"/><text x=\"{left - 6}\" y=\"{Y(t) + 4:F1}\" text-anchor=\"end\">{t:F0}</text>"));
         for (int d = 0; d < classes; d++)

@@ -216,6 +216,17 @@ public class BenchmarkGridTests
         Assert.EndsWith(",collapsed\n", csv);
     }
 
+    [Theory]
+    [InlineData(85, 2)]   // MNIST's usual range: 86, 88, ..., 100
+    [InlineData(95, 1)]
+    [InlineData(70, 5)]
+    [InlineData(0, 10)]   // an AUROC near 0 on a user's data: not fifty labels on top of each other
+    public void TheHtmlChartsAurocAxisDrawsAtMostTenLines(double lo, double step)
+    {
+        Assert.Equal(step, BenchmarkReport.AxisStep(lo));
+        Assert.True((100 - lo) / step <= 10);
+    }
+
     [Fact]
     public void NpyFilesHaveNumPysHeader()
     {
