@@ -363,10 +363,19 @@ public static class HtmlReport
             if (at < 0) { firsts.Add(input.Data!); groups.Add([name]); }
             else groups[at].Add(name);
         }
-        if (groups.Count == 1) return null;
+        if (groups.Count == 1)
+        {
+            // The same data, but other images of it (another protocol or seed of the split): as different for the figures.
+            if (runs.Any(r => r.Input.TestImages is null) || runs.Select(r => r.Input.TestImages).Distinct().Count() == 1) return null;
+            return "These runs were evaluated on different test images of the same data, so their figures are not measured on the same images: "
+                   + string.Join("; ", runs.Select(r => $"{r.RunName} on {Evaluated(r.Input)}")) + ".";
+        }
         return "These runs were evaluated on different data, so their figures are not measured on the same images: "
                + string.Join("; ", groups.Select((g, i) => $"{string.Join(", ", g)} on {firsts[i].Describe()}" + (firsts[i].Sha256 is { } sha ? $" (sha256 {sha[..Math.Min(12, sha.Length)]}…)" : ""))) + ".";
     }
+
+    // "the test split (10,000 images)".
+    private static string Evaluated(ReportInput r) => $"{r.TestSetName} ({r.TestErrors.Length.ToString("N0", Inv)} images)";
 
     /// <summary>The comparison's data rows: what each run was evaluated on, its checksum, its classes and its score; rows that differ in bold.</summary>
     private static string DataTable(IReadOnlyList<(string RunName, ReportInput Input)> runs)
@@ -380,7 +389,7 @@ public static class HtmlReport
         {
             ("data", r => r.Data?.Describe() ?? "unknown"),
             ("sha256", r => r.Data?.Sha256 ?? "unknown"),
-            ("evaluated on", r => r.TestSetName),
+            ("evaluated on", Evaluated),
             ("images", r => r.Shape.Channels == 3 ? $"{r.Shape.Height}x{r.Shape.Width} RGB" : r.Shape.ToString()),
             ("classes", Classes),
             ("score", r => r.ScoreLabel),

@@ -114,6 +114,8 @@ public static class ReportBuilder
             Threshold = outcome.Threshold,
             ThresholdRule = outcome.ThresholdRuleText,
             TestSetName = outcome.TestName,
+            TestImages = outcome.FromInput ? "all" : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(outcome.Split.Test.AsSpan()))),
             TestUsedForEarlyStopping = outcome.TestUsedForEarlyStopping,
             ConstantOutput = outcome.ConstantOutput,
             TrainedElsewhere = elsewhere,

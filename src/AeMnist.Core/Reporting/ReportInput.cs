@@ -109,6 +109,13 @@ public sealed record ReportInput
     /// <summary>What the test images are: "the test split", "mnist_test.csv".</summary>
     public string TestSetName { get; init; } = "the test split";
 
+    /// <summary>
+    /// Which images of the evaluated data were tested, as a fingerprint (SHA-256 of the split's test indices; "all" for
+    /// --input images); null when unknown. Two runs on the same data are measured on the same images only if it agrees:
+    /// the seed protocol tests 2,000 images of MNIST's test part, one-class all 10,000.
+    /// </summary>
+    public string? TestImages { get; init; }
+
     /// <summary>True when early stopping watched these test images; null when unknown (a model trained elsewhere).</summary>
     public bool? TestUsedForEarlyStopping { get; init; }
 

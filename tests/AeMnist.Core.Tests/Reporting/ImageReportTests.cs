@@ -233,6 +233,16 @@ public class ImageReportTests
         // Unknown data beside known: said so.
         Assert.Contains("is not known", HtmlReport.RenderComparison([("a", Discs), ("hand", SyntheticRun.Create())]));
         Assert.Matches(new Regex("Best AUROC: .*images"), XDocument.Parse(HtmlReport.RenderComparison([("a", Discs), ("b", moved)])).Root!.Value);
+
+        // The same data, other test images (the seed protocol's 2,000 of MNIST's test part against one-class's 10,000): warned.
+        var oneClass = Discs with { TestImages = "1111" };
+        var fewer = Discs with { TestImages = "2222", TestErrors = Discs.TestErrors[..10], TestLabels = Discs.TestLabels[..10], TestIsAnomaly = Discs.TestIsAnomaly[..10] };
+        var other = XDocument.Parse(HtmlReport.RenderComparison([("all", oneClass), ("some", fewer)]));
+        string otherImages = other.Descendants("div").Single(d => (string?)d.Attribute("class") == "warnings").Value;
+        Assert.Contains($"evaluated on different test images of the same data, so their figures are not measured on the same images: all on the test split ({Discs.TestErrors.Length} images); some on the test split (10 images)", otherImages);
+        Assert.All(other.Descendants("tr").Single(tr => tr.Element("th")!.Value == "evaluated on").Elements("td"), td => Assert.Equal("differs", (string?)td.Attribute("class")));
+        Assert.DoesNotContain("different test images", HtmlReport.RenderComparison([("a", oneClass), ("b", oneClass)]));
+        Assert.DoesNotContain("different test images", HtmlReport.RenderComparison([("a", oneClass), ("b", Discs)]));  // one unknown: not claimed
     }
 
     [Fact]
