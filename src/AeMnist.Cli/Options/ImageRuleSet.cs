@@ -10,7 +10,7 @@ internal static partial class SharedOptions
     {
         public readonly Option<string?> Size = new("--size")
         {
-            Description = "Resize every image to HEIGHTxWIDTH (SkiaSharp's linear filter with mipmaps; the aspect ratio is not kept), e.g. 64x64 [default: the images' own size, which must agree]",
+            Description = "Resize every image to HEIGHTxWIDTH (SkiaSharp's linear filter with mipmaps; the aspect ratio is not kept), e.g. 64x48, or N for NxN [default: the images' own size, which must agree]",
             HelpName = "HxW",
         };
         public readonly Option<string?> Color = new("--color")

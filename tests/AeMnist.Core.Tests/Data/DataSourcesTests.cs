@@ -24,6 +24,22 @@ public sealed class DataSourcesTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData("48x64", 48, 64)]
+    [InlineData("32", 32, 32)]  // N: a square, as --help says
+    [InlineData(" 7x4096 ", 7, 4096)]
+    public void Size_is_height_by_width_or_one_number_for_a_square(string text, int height, int width) =>
+        Assert.Equal((height, width), ImageRules.ParseSize(text));
+
+    [Theory]
+    [InlineData("0x10")]
+    [InlineData("32x")]
+    [InlineData("4097")]
+    [InlineData("3x4x5")]
+    [InlineData("-3")]
+    public void A_size_that_is_not_one_is_an_error_naming_the_option(string text) =>
+        Assert.StartsWith("--size ", Assert.Throws<ArgumentException>(() => ImageRules.ParseSize(text)).Message);
+
     [Fact]
     public void Class_folders_are_classes_in_ordinal_order_with_their_images_bytes()
     {
