@@ -185,6 +185,10 @@ public sealed class OwnDataTests : IDisposable
         { "loose images beside class folders", ["train", "--data", "{loose}"], 1, ["belong to no class"] },
         { "a bad --size", ["train", "--input", "{classes}", "--size", "40 by 40"], 2, ["--size", "HEIGHTxWIDTH"] },
         { "--input with --normal", ["train", "--input", "{classes}", "--normal", "good"], 2, ["--normal cannot apply"] },
+        // One class folder: no test part, nothing else to test against, and --data's --validation is 0. Trained anyway,
+        // the monitored loss was the mean of no images, NaN, and the run was called diverged ("try a lower --lr").
+        { "one class and no validation", ["train", "--data", "{oneclass}", "--model", "dense", "--epochs", "1"], 2,
+            ["early stopping has nothing to watch", "no class other than 'good'", "--validation 0.1"] },
     };
 
     [Theory]
@@ -198,6 +202,7 @@ public sealed class OwnDataTests : IDisposable
             ["{emptyclass}"] = () => { string d = Folder("emptyclass", new Dictionary<string, int> { ["good"] = 3 }); Directory.CreateDirectory(Path.Combine(d, "scratch")); return d; },
             ["{classes}"] = () => Folder("classes", new Dictionary<string, int> { ["good"] = 4, ["scratch"] = 2 }),
             ["{odd}"] = () => { string d = _scratch.CreateDirectory("odd"); Product(Path.Combine(d, "a.png"), 0, "good", size: 37); return d; },
+            ["{oneclass}"] = () => Folder("oneclass", new Dictionary<string, int> { ["good"] = 12 }),
             ["{loose}"] = () => { string d = Folder("loose", new Dictionary<string, int> { ["good"] = 2 }); Product(Path.Combine(d, "stray.png"), 0, "good"); return d; },
         };
         string runs = _scratch.File("runs");

@@ -55,6 +55,10 @@ public static class TrainJob
         // The data's checksum, and how to read it again (the caller's --input paths and rules, kept when it gave them).
         request = request with { Data = (request.Data ?? new DataRecord(Path.GetFullPath(data.Directory), "")) with { Sha256 = data.Sha256 } };
         DataSplit split = Splitter.Split(data, request.Split);
+        // Early stopping watches the validation split, else the test split: a model that trains needs images in one of
+        // them (else every monitored loss is the mean of nothing, NaN, and the run would be called diverged).
+        if (!request.Train.Architecture.FitsExactly && split.Monitor.Length == 0)
+            throw new ArgumentException($"early stopping has nothing to watch: the split has no validation images and no test images (the data has no test part, and no {data.ClassNoun} other than {IO.MessageText.Quote(data.ClassNames[request.Split.Normal], 40)} to test against); pass --validation 0.1");
         TrainingMemory.Check(request.Train.Spec(), request.Train, split, request.Compute.Threads);
         if (Scoring.Scores.NeedsCalibration(request.Train.Score)) EvaluateJob.CalibrationImages(data, split);  // enough normal images to learn from, before training
         using IEngine engine = engines.Create(request.Compute);
