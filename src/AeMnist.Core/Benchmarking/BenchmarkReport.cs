@@ -210,7 +210,7 @@ public static class BenchmarkReport
         string classList = string.Join(", ", Enumerable.Range(0, Math.Min(count, 20)).Select(data.ClassLabel)) + (count > 20 ? ", ..." : "");
         var lines = new List<string>
         {
-            $"Data: {data.Kind} {data.Path}, sha256 {data.Sha256}; {count} {plural} ({classList}); images {data.Shape}" +
+            $"Data: {data.Kind} {data.Path}, sha256 {data.Sha256}; {count} {(count == 1 ? noun : plural)} ({classList}); images {data.Shape}" +
                 (data.Rules.IsDefault ? "" : $" (read with{(data.Rules.Size is { } s ? $" --size {s.Height}x{s.Width}" : "")}{(data.Rules.Channels is { } c ? $" --color {(c == 1 ? "gray" : "rgb")}" : "")}{(data.Rules.Invert ? " --invert" : "")})") + ".",
             $"Engine: {grid.Compute.Engine} on {grid.Compute.Device}. Scores: {string.Join("; ", grid.Scores.Select(k => $"{Scores.Name(k)} = {Scores.Describe(k)}"))}.",
             $"{Plural(grid)[..1].ToUpperInvariant()}{Plural(grid)[1..]} that ran: {string.Join(", ", grid.Classes.Select(data.ClassLabel))} ({grid.Classes.Count} of {count}); seeds {string.Join(", ", grid.Seeds)}.",
