@@ -85,6 +85,11 @@ public sealed class OwnDataTests : IDisposable
         Assert.Equal("index,source,error,anomaly", rows[0]);
         Assert.Equal(11, rows.Length);
         Assert.StartsWith("0,scratch/000.png,", rows[1]);
+        // --normal with the stored threshold: refused in the data's words (it spoke of MNIST digits on any data).
+        CliResult normal = CliRunner.Run("score", "--run", run, "--input", Path.Combine(labelled, "scratch"), "--normal", "good");
+        Assert.Equal(2, normal.ExitCode);
+        Assert.Contains("--normal cannot apply: the threshold is given or stored, so no images of the normal class are read", normal.Stderr);
+        Assert.DoesNotContain("MNIST", normal.Stderr);
 
         // report --input: beside the run's own, naming the classes, never digits.
         Ok("report", "--run", run, "--input", labelled, "--quiet");

@@ -71,7 +71,7 @@ internal static class ScoreCommand
             if (given is null && parse.GetValue(fpr) is null && alphaGiven is null && kind != stored && loaded.Metadata.Threshold is not null)
                 throw new UsageException($"{Path.GetFileName(loaded.ModelPath)} stores a threshold for the {Scores.Name(stored)} score, not {Scores.Name(kind)}; pass --threshold X, --fpr F or --alpha A");
             if (!withP && (given is not null || (parse.GetValue(fpr) is null && alphaGiven is null && loaded.Metadata.Threshold is not null)))
-                SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no MNIST digits are read");
+                SharedOptions.RejectGiven(parse, [normal, data], "the threshold is given or stored, so no images of the normal class are read to choose one");
             if (loaded.Metadata.Split is { } own)
                 SharedOptions.RejectGiven(parse, [normal], $"{loaded.ModelPath} records its split ({EvaluateCommand.Describe(own)}), so its normal digit is known");
             ImageBatch batch = inputs.Read(parse, loaded.Metadata);
