@@ -355,6 +355,18 @@ public static class BenchmarkReport
     }
 
     /// <summary>
+    /// A class's label under its group of bars: "digit 3", "class scratch"; in a group too narrow for that (about 7 px a
+    /// character at 12 px; 26 classes leave 40 px each) the class alone, cut to fit, so that labels never run into each
+    /// other. The table below the chart has the full names.
+    /// </summary>
+    public static string GroupLabel(string noun, string head, double groupWidth)
+    {
+        int fits = Math.Max(1, (int)((groupWidth - 4) / 7));
+        string full = $"{noun} {head}";
+        return full.Length <= fits ? full : Reporting.Charts.Shorten(head, Math.Max(2, fits));
+    }
+
+    /// <summary>
     /// The AUROC axis' step from <paramref name="lo"/> to 100: 1, 2, 5, 10 or 20, the smallest that draws at most ten
     /// lines (MNIST's 85-100: every 2; a run on the user's data with an AUROC near 0: every 10, where a step of 2 drew
     /// fifty labels on top of each other).
@@ -393,7 +405,7 @@ public static class BenchmarkReport
                 svg.Append(string.Create(CultureInfo.InvariantCulture,
                     $"<rect x=\"{x0 + i * barWidth:F1}\" y=\"{y:F1}\" width=\"{barWidth - 1:F1}\" height=\"{height - bottom - y:F1}\" fill=\"{colours[i % colours.Length]}\"><title>{WebUtility.HtmlEncode(Label(shown[i]))} ({shown[i].Score}), {noun} {WebUtility.HtmlEncode(heads[d])}: {v:F2}</title></rect>"));
             }
-            svg.Append(string.Create(CultureInfo.InvariantCulture, $"<text x=\"{x0 + groupWidth / 2 - 4:F1}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{noun} {WebUtility.HtmlEncode(heads[d])}</text>"));
+            svg.Append(string.Create(CultureInfo.InvariantCulture, $"<text x=\"{x0 + groupWidth / 2 - 4:F1}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{WebUtility.HtmlEncode(GroupLabel(noun, heads[d], groupWidth))}</text>"));
         }
         svg.Append("</svg>");
         var legend = new StringBuilder("<ul class=\"legend\">");

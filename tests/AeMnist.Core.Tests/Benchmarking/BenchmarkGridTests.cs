@@ -227,6 +227,17 @@ public class BenchmarkGridTests
         Assert.True((100 - lo) / step <= 10);
     }
 
+    [Theory]
+    [InlineData("digit", "3", 104, "digit 3")]       // MNIST's ten groups of the 1,100 px chart
+    [InlineData("class", "scratch", 520, "class scratch")]
+    [InlineData("class", "A", 40, "A")]              // 26 classes: 'class A' would run into 'class B'
+    [InlineData("class", "Ankle boot", 40, "Ankl…")]
+    public void TheHtmlChartsGroupLabelsFitTheirGroups(string noun, string head, double width, string label)
+    {
+        Assert.Equal(label, BenchmarkReport.GroupLabel(noun, head, width));
+        Assert.True(label.Length * 7 <= width - 4 || label.Length <= 2);
+    }
+
     [Fact]
     public void NpyFilesHaveNumPysHeader()
     {
