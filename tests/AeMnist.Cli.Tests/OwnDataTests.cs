@@ -122,6 +122,23 @@ public sealed class OwnDataTests : IDisposable
     }
 
     [Fact]
+    public void Test_images_of_one_kind_only_say_that_AUROC_cannot_be_measured()
+    {
+        // MVTec AD's layout with a test/ of defects only (no test/good/): no normal test image to rank against.
+        string root = _scratch.CreateDirectory("defects-only");
+        for (int i = 0; i < 20; i++) Product(Path.Combine(root, "train", "good", $"{i:000}.png"), i, "good", size: 12);
+        for (int i = 0; i < 4; i++) Product(Path.Combine(root, "test", "scratch", $"{i:000}.png"), i, "scratch", size: 12);
+        string runs = _scratch.File("runs");
+        Ok("train", "--data", root, "--model", "dense", "--hidden", "8", "--epochs", "2", "--validation", "0.2", "--runs-dir", runs, "--run-name", "d", "--quiet");
+        CliResult evaluated = Ok("evaluate", "--run", Path.Combine(runs, "d"), "--json");
+        JsonObject metrics = JsonNode.Parse(evaluated.Stdout)!.AsObject();
+        Assert.Null(metrics["auroc"]);
+        Assert.Contains("the 4 test images are all anomalies, so AUROC cannot be measured (n/a) and average precision says nothing",
+            Assert.Single(metrics["warnings"]!.AsArray(), w => ((string?)w)!.Contains("AUROC", StringComparison.Ordinal))!.GetValue<string>());
+        Assert.Contains("warning: the 4 test images are all anomalies", evaluated.Stderr);
+    }
+
+    [Fact]
     public void A_run_finds_its_own_images_again_and_notices_when_they_changed()
     {
         string normals = Folder("normals", new Dictionary<string, int> { ["good"] = 40 }, size: 12);

@@ -28,8 +28,13 @@ internal sealed class Warnings(TextWriter error)
         if (outcome.ConstantOutput || loaded.RecordedCollapsed) Add(ModelHealth.CollapseWarning(loaded.ModelPath));
         var m = outcome.Result.Metrics;
         float[] errors = outcome.Test.Errors;
+        string what = outcome.FromInput ? "input images" : "test images";
+        // One kind only (an MVTec-style test/ without good/, a folder of defects): no ranking to measure.
+        long normals = m.TrueNegatives + m.FalsePositives, anomalies = m.TruePositives + m.FalseNegatives;
+        if (errors.Length > 0 && (normals == 0 || anomalies == 0))
+            Add($"the {errors.Length} {what} are all {(normals == 0 ? "anomalies" : "normal")}, so AUROC cannot be measured (n/a) and average precision says nothing; evaluate on {what} of both kinds");
         if (Threshold(m.TruePositives + m.FalsePositives, errors.Length, outcome.Threshold, errors.Min(), errors.Max(),
-                outcome.FromInput ? "input images" : "test images", remedy) is { } useless)
+                what, remedy) is { } useless)
             Add(useless);
     }
 

@@ -42,6 +42,8 @@ public static class Readings
             warnings.Add(input.IsMnist
                 ? "Collapsed model: it reconstructs every image as the same image, so its errors only measure how much ink a digit has. Retrain with another --seed."
                 : $"Collapsed model: it reconstructs every image as the same image, so its {score}s only measure how far each image is from that one. Retrain with another --seed.");
+        if ((anomalies == 0) != (normals == 0))
+            warnings.Add($"The test {items} are all {(normals == 0 ? "anomalies" : "normal")}: AUROC cannot be measured and average precision says nothing. Evaluate on {items} of both kinds.");
         if (input.TestUsedForEarlyStopping == true)
             warnings.Add($"Early stopping watched {input.TestSetName} (the run had no --validation split): the kept weights were chosen on these very {items}, so the figures are optimistic. Train with --validation 0.1 for honest ones.");
         long total = m.TruePositives + m.FalsePositives + m.TrueNegatives + m.FalseNegatives;
