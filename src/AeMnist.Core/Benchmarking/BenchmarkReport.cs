@@ -363,7 +363,9 @@ public static class BenchmarkReport
     {
         int fits = Math.Max(1, (int)((groupWidth - 4) / 7));
         string full = $"{noun} {head}";
-        return full.Length <= fits ? full : Reporting.Charts.Shorten(head, Math.Max(2, fits));
+        if (full.Length <= fits) return full;
+        int keep = Math.Max(2, fits);
+        return head.Length <= keep ? head : head[..(keep - 1)] + "…";
     }
 
     /// <summary>
