@@ -17,22 +17,7 @@ public sealed class MnistLayoutNamesTests : IDisposable
         string[] names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
         File.WriteAllLines(Path.Combine(data, "classes.txt"), names);
 
-        CliResult shown = CliRunner.Run("data", "--data", data);
-        Assert.True(shown.ExitCode == 0, shown.Stderr);
-        Assert.StartsWith("IDX files of 28x28 images", shown.Stdout);
-        Assert.Contains("seven", shown.Stdout);
-
-        CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", "seven", "--runs-dir", _scratch.File("runs"), "--run-name", "r");
-        Assert.True(train.ExitCode == 0, train.Stderr);
-        Assert.Contains("class 'seven'", train.Stdout);
-        Assert.DoesNotContain("digit", train.Stdout);
-
-        CliResult evaluate = CliRunner.Run("evaluate", "--run", _scratch.File("runs/r"), "--json");
-        Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
-        JsonNode metrics = JsonNode.Parse(File.ReadAllText(_scratch.File("runs/r/metrics.json")))!;
-        Assert.Equal("seven", metrics["normal_class"]!.GetValue<string>());
-        Assert.NotNull(metrics["class_flag_rates"]!["nine"]);
-        Assert.Null(metrics["digit_flag_rates"]);
+        NamedInEveryCommand(data, shown: "seven", normal: "seven", other: "nine");
 
         File.WriteAllLines(Path.Combine(data, "classes.txt"), names[..5]);
         CliResult bad = CliRunner.Run("data", "--data", data);
@@ -56,21 +41,28 @@ public sealed class MnistLayoutNamesTests : IDisposable
         Assert.Contains("expected a digit 0-9 (MNIST's); if these files hold other classes, name them in a classes.txt", unnamed.Stderr);
 
         File.WriteAllLines(Path.Combine(data, "classes.txt"), ["none", .. Enumerable.Range(0, 26).Select(c => ((char)('A' + c)).ToString())]);
-        CliResult shown = CliRunner.Run("data", "--data", data);
-        Assert.True(shown.ExitCode == 0, shown.Stderr);
-        Assert.StartsWith("IDX files of 28x28 images", shown.Stdout);
-        Assert.Contains("    Z ", shown.Stdout);
+        NamedInEveryCommand(data, shown: "    Z ", normal: "O", other: "Z");
+    }
 
-        CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", "O", "--runs-dir", _scratch.File("runs"), "--run-name", "r");
+    // data shows the names (its table holds `shown`), train --normal NAME says "class 'NAME'" and never "digit", and
+    // evaluate's metrics.json names the normal class and has flag rates per class name (`other` among them), not per digit.
+    private void NamedInEveryCommand(string data, string shown, string normal, string other)
+    {
+        CliResult listed = CliRunner.Run("data", "--data", data);
+        Assert.True(listed.ExitCode == 0, listed.Stderr);
+        Assert.StartsWith("IDX files of 28x28 images", listed.Stdout);
+        Assert.Contains(shown, listed.Stdout);
+
+        CliResult train = CliRunner.Run("train", "--model", "pca", "--data", data, "--normal", normal, "--runs-dir", _scratch.File("runs"), "--run-name", "r");
         Assert.True(train.ExitCode == 0, train.Stderr);
-        Assert.Contains("class 'O'", train.Stdout);
+        Assert.Contains($"class '{normal}'", train.Stdout);
         Assert.DoesNotContain("digit", train.Stdout);
 
         CliResult evaluate = CliRunner.Run("evaluate", "--run", _scratch.File("runs/r"), "--json");
         Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
         JsonNode metrics = JsonNode.Parse(File.ReadAllText(_scratch.File("runs/r/metrics.json")))!;
-        Assert.Equal("O", metrics["normal_class"]!.GetValue<string>());
-        Assert.NotNull(metrics["class_flag_rates"]!["Z"]);
+        Assert.Equal(normal, metrics["normal_class"]!.GetValue<string>());
+        Assert.NotNull(metrics["class_flag_rates"]![other]);
         Assert.Null(metrics["digit_flag_rates"]);
     }
 }
