@@ -20,10 +20,17 @@ public static class TrainingMemory
         long parameters = spec.ParameterCount;
         long batch = Math.Max(1, Math.Min(options.BatchSize, split.Train.Length));
         long shards = (batch + ShardImages - 1) / ShardImages;
-        long activations = spec.Shapes.Sum(s => (long)s.Length) * 3 * ShardImages * Math.Max(1, threads);
+        long activations = spec.Shapes.Sum(s => (long)s.Length) * 3 * ShardImages * Networks(spec, shards, threads);
         long images = ((long)split.Train.Length + split.Monitor.Length) * spec.Input.Length;
         return (6 * parameters * 4, (shards - 1) * parameters * 4, activations * 4, images * 4);
     }
+
+    // Networks whose activations are held at once: one per thread; and with batch norm, whose statistics need the whole
+    // batch, one per shard of a batch as well (NativeModel's shard networks keep theirs until the batch's backward pass).
+    private static long Networks(ModelSpec spec, long shards, int threads) =>
+        Math.Max(1, threads) + (HasBatchNorm(spec) ? shards : 0);
+
+    private static bool HasBatchNorm(ModelSpec spec) => spec.Layers.Any(l => l is BatchNormSpec);
 
     public static long Estimate(ModelSpec spec, TrainOptions options, DataSplit split, int threads)
     {
@@ -76,7 +83,9 @@ public static class TrainingMemory
         if (largest == model)
             return $"{spec.Describe()} has {parameters} parameters ({Gb(model)} for its weights, gradients and optimiser state); use smaller --hidden sizes";
         if (largest == activations)
-            return $"{threads} threads each hold a shard's activations ({Gb(activations)}); use fewer --threads";
+            return HasBatchNorm(spec)
+                ? $"with batch norm each of a batch's {(batch + ShardImages - 1) / ShardImages} shards of {ShardImages} images keeps its activations until the batch's backward pass ({Gb(activations)}); use a smaller --batch-size"
+                : $"{threads} threads each hold a shard's activations ({Gb(activations)}); use fewer --threads";
         return $"the split's {split.Train.Length + split.Monitor.Length} images take {Gb(images)}; use smaller --train-normal/--train-anomalies counts";
     }
 

@@ -30,6 +30,24 @@ public sealed class TrainingMemoryTests
     }
 
     [Fact]
+    public void With_batch_norm_every_shard_of_a_batch_holds_its_activations()
+    {
+        // The bottleneck model trains each 64-image shard of a batch on its own network (batch norm needs the whole batch):
+        // a batch of 2048 holds 32 shards' activations, which the estimate once counted for the two threads only.
+        ModelSpec spec = Architectures.Get("bottleneck").Spec();
+        long small = TrainingMemory.Parts(spec, new TrainOptions(BatchSize: 128), Split(60000, 10000), 2).Activations;
+        long large = TrainingMemory.Parts(spec, new TrainOptions(BatchSize: 2048), Split(60000, 10000), 2).Activations;
+        Assert.Equal((2 + 32) / (double)(2 + 2), large / (double)small, 9);
+        string message = TrainingMemory.Explain(Architectures.Get("bottleneck").Spec(image: new AeMnist.Tensors.ImageShape(3, 256, 256)),
+            new TrainOptions(BatchSize: 4096), Split(6000, 100), 2);
+        Assert.Contains("each of a batch's 64 shards of 64 images keeps its activations", message);
+        Assert.Contains("use a smaller --batch-size", message);
+        // Without batch norm the shards take turns on each thread's network: the batch does not change the activations.
+        Assert.Equal(TrainingMemory.Parts(Dense(64, 32), new TrainOptions(BatchSize: 128), Split(60000, 10000), 2).Activations,
+            TrainingMemory.Parts(Dense(64, 32), new TrainOptions(BatchSize: 2048), Split(60000, 10000), 2).Activations);
+    }
+
+    [Fact]
     public void A_large_split_blames_the_counts()
     {
         string message = TrainingMemory.Explain(Dense(8), new TrainOptions(BatchSize: 64), Split(60000, 10000), 1);
