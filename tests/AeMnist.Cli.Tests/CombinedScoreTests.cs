@@ -38,8 +38,9 @@ public sealed class CombinedScoreTests : IDisposable
         Assert.Equal((double)calibration["bases"]!["ssim"]!["log_mean"]!, metadata.Calibration!.Bases[0].LogMean);
         Assert.True(metadata.Threshold > 0);
 
-        CliResult evaluate = CliRunner.Run("evaluate", "--run", run, "--data", data, "--quiet");
+        CliResult evaluate = CliRunner.Run("evaluate", "--run", run, "--data", data);
         Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
+        Assert.EndsWith("; score combined", evaluate.Stdout.Split('\n')[0]);  // the option's value, not "combined score"
         JsonObject metrics = Read(Path.Combine(run, "metrics.json"));
         Assert.Equal("combined", (string?)metrics["score"]);
         Assert.Equal(calibration["bases"]!.ToJsonString(), metrics["score_calibration"]!["bases"]!.ToJsonString());

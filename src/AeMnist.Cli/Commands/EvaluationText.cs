@@ -19,7 +19,7 @@ internal static class EvaluationText
         var s = outcome.Split.Options;
         string guessed = metadata.ArchitectureGuessed ? ", architecture recognised from its tensor names and shapes" : "";
         string prefix = metadata.DroppedPrefix is { } p ? $", '{p}' prefix of DataParallel dropped" : "";
-        output.WriteLine($"Model {modelPath} ({metadata.Model}{guessed}{prefix}), normal {outcome.NormalName}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}; score {(outcome.Score == ScoreKind.Combined ? "combined" : Scores.Label(outcome.Score))}");
+        output.WriteLine($"Model {modelPath} ({metadata.Model}{guessed}{prefix}), normal {outcome.NormalName}, {Data.SplitOptions.ProtocolName(s.Protocol)} protocol, seed {s.Seed}; score {Scores.Name(outcome.Score)}");
         if (outcome.Calibration is { } calibration) output.WriteLine($"Combined score: {calibration.Describe()}");
         if (outcome.Data is { } data) output.WriteLine($"Data: {data.Path} ({(data.IsMnist ? "MNIST" : data.Kind)}, sha256 {outcome.DataSha256?[..12]}...)");
         string evaluated = outcome.FromInput ? $"Evaluated on {outcome.TestName}" : "Test split";

@@ -69,7 +69,7 @@ internal sealed class TrainProgress(TextWriter output, bool quiet, int maxEpochs
             ? $"Fitted in {outcome.Result.Seconds:F1}s; monitored loss {s.BestMonitorLoss:F6}."
             : $"Training {why} in {outcome.Result.Seconds:F1}s; {kept}.");
         Scoring.ScoreKind score = outcome.Request.Train.Score;
-        string scores = score == Scoring.ScoreKind.Combined ? "combined scores" : $"{Scoring.Scores.Label(score)} scores";
+        string scores = Scoring.Scores.ScoresNoun(score);
         if (outcome.Calibration is { } calibration) output.WriteLine($"Combined score: {calibration.Describe()}.");
         output.WriteLine($"Default threshold {outcome.Threshold:G6}: the train split's {scores} at percentile {100 * (1 - outcome.Request.Train.Contamination):G4} (contamination {outcome.Request.Train.Contamination}).");
         output.WriteLine($"Saved {outcome.Run.ModelPath}");

@@ -36,7 +36,7 @@ public sealed class ThresholdReferences
     public Func<float[]> TuningNormal { get; init; } = () => throw new ArgumentException("--fpr needs normal images to tune on, and there are none");
 
     /// <summary>"errors" for mse, "ssim scores" otherwise.</summary>
-    internal string ScoresNoun => Score == ScoreKind.Mse ? "errors" : $"{Scores.Name(Score)} scores";
+    internal string ScoresNoun => Scores.ScoresNoun(Score);
 }
 
 /// <summary>How the threshold is chosen; exactly one rule applies.</summary>

@@ -60,6 +60,9 @@ public static class Scores
         _ => "combined score",
     };
 
+    /// <summary>What a split's values of the score are called in rule texts: "errors" for mse, else "ssim scores" and the like.</summary>
+    public static string ScoresNoun(ScoreKind kind) => kind == ScoreKind.Mse ? "errors" : $"{Name(kind)} scores";
+
     /// <summary>One line per score for --help and the docs.</summary>
     public static string Describe(ScoreKind kind) => kind switch
     {
