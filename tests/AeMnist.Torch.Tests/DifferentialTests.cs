@@ -97,7 +97,9 @@ public sealed class DifferentialTests(ITestOutputHelper log)
             else  // the few sign flips of step 1 change the next gradients: the engines stay close, not element for element
                 Tolerance.CheckNear(weights, native.StateDict(), torch.StateDict(), $"weights after step {step}", log, except: cancelled);
         }
-        if (batchNorm) Tolerance.CheckNear(null, adamA.StateDict(), adamB.StateDict(), "Adam moments after 3 steps", log, except: cancelledMoments);
+        // The moments of a batch norm's few biases carry the steps' flips (above) more than any weight: 0.119 of their value
+        // once in sixteen initialisations, 0.05 at most otherwise; wrong moments (not updated, another beta) differ by most of it.
+        if (batchNorm) Tolerance.CheckNear(null, adamA.StateDict(), adamB.StateDict(), "Adam moments after 3 steps", log, except: cancelledMoments, limit: 0.2);
         else Tolerance.Check(adamA.StateDict(), adamB.StateDict(), "Adam moments after 3 steps", log, relative: Tolerance.RelativeFor(c.Spec), except: cancelledMoments);
     }
 
