@@ -327,12 +327,26 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     private int _segmentStop;
     private bool _segmentReachedLoss;
 
+    // The batch's sums and statistics of one batch-norm layer, reused by every layer and step (a step allocates nothing).
+    private double[] _channelSums = [], _channelSquares = [], _channelMeans = [], _channelVariances = [];
+
+    private void EnsureChannelScratch(int channels)
+    {
+        if (_channelSums.Length < channels)
+            (_channelSums, _channelSquares, _channelMeans, _channelVariances) = (new double[channels], new double[channels], new double[channels], new double[channels]);
+    }
+
+    // Each batch-norm layer's running statistics in Buffers, found once.
+    private readonly Dictionary<int, (ParameterInfo Mean, ParameterInfo Variance, ParameterInfo Batches)> _runningStatistics = [];
+
     private void ReduceStatistics(int layer, int shards)
     {
         var first = (BatchNorm)_shardNetworks[0].Layers[layer];
         int c = first.NumFeatures;
-        var sum = new double[c];
-        var squares = new double[c];
+        EnsureChannelScratch(c);
+        Span<double> sum = _channelSums.AsSpan(0, c), squares = _channelSquares.AsSpan(0, c), mean = _channelMeans.AsSpan(0, c), variance = _channelVariances.AsSpan(0, c);
+        sum.Clear();
+        squares.Clear();
         long count = 0;
         for (int s = 0; s < shards; s++)
         {
@@ -341,18 +355,23 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
             System.Numerics.Tensors.TensorPrimitives.Add(squares, bn.PartialSumSquares, squares);
             count += bn.Count;
         }
-        (double[] mean, double[] variance) = BatchNorm.Statistics(sum, squares, count);
+        ChannelMath.Statistics(sum, squares, count, mean, variance);
         for (int s = 0; s < shards; s++) ((BatchNorm)_shardNetworks[s].Layers[layer]).SetBatchStatistics(mean, variance);
-        string prefix = Spec.LayerName(layer) + ".";
-        BatchNorm.UpdateRunningStatistics(Buffers.Values(Buffers.Find(prefix + "running_mean")!), Buffers.Values(Buffers.Find(prefix + "running_var")!),
-            Buffers.Values(Buffers.Find(prefix + "num_batches_tracked")!), mean, variance, count, first.Momentum);
+        if (!_runningStatistics.TryGetValue(layer, out var running))
+        {
+            string prefix = Spec.LayerName(layer) + ".";
+            _runningStatistics[layer] = running = (Buffers.Find(prefix + "running_mean")!, Buffers.Find(prefix + "running_var")!, Buffers.Find(prefix + "num_batches_tracked")!);
+        }
+        BatchNorm.UpdateRunningStatistics(Buffers.Values(running.Mean), Buffers.Values(running.Variance), Buffers.Values(running.Batches), mean, variance, count, first.Momentum);
     }
 
     private void ReduceGradientSums(int layer, int shards)
     {
         int c = ((BatchNorm)_shardNetworks[0].Layers[layer]).NumFeatures;
-        var sumDy = new double[c];
-        var sumDyXhat = new double[c];
+        EnsureChannelScratch(c);
+        Span<double> sumDy = _channelSums.AsSpan(0, c), sumDyXhat = _channelSquares.AsSpan(0, c);
+        sumDy.Clear();
+        sumDyXhat.Clear();
         long count = 0;
         for (int s = 0; s < shards; s++)
         {
