@@ -638,10 +638,10 @@ public static unsafe class LanesConv
                 if (!any) continue;
                 float* sums = partial + (nint)j * co;
                 int o = 0;
-                for (; o + 4 * w <= co; o += 4 * w) GradientTile<TOps, TVector, FourVectors>(block + o, co, rows, count, sums + o, co, lanes);
-                for (; o + 2 * w <= co; o += 2 * w) GradientTile<TOps, TVector, TwoVectors>(block + o, co, rows, count, sums + o, co, lanes);
-                for (; o + w <= co; o += w) GradientTile<TOps, TVector, OneVector>(block + o, co, rows, count, sums + o, co, lanes);
-                for (; o < co; o++) GradientTile<SimdScalar, float, OneVector>(block + o, co, rows, count, sums + o, co, lanes);
+                for (; o + 4 * w <= co; o += 4 * w) GradientTile<TOps, TVector, FourVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                for (; o + 2 * w <= co; o += 2 * w) GradientTile<TOps, TVector, TwoVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                for (; o + w <= co; o += w) GradientTile<TOps, TVector, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                for (; o < co; o++) GradientTile<SimdScalar, float, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
             }
         }
         }
@@ -654,8 +654,9 @@ public static unsafe class LanesConv
     private const int GradientChunk = 8;
 
     // Gradient with four vectors of grid channels (Co = 64 with Vector512): GradientChunk positions at a time, their blocks
-    // transposed first, then each tile's chains over all of them, so that its 24 partial sums are loaded and stored once a
-    // chunk rather than once a position. The same chains in the same order (positions, then lanes).
+    // transposed first, then each tile's chains over all of them (GradientTile over the chunk), so that its 24 partial
+    // sums are loaded and stored once a chunk rather than once a position. The same chains in the same order (positions,
+    // then lanes).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChunkedGradient<TOps, TVector>(float* grid, float* blocks, float* image, float* partial, float* zero, in ConvGeometry g, int co, int lanes,
         SimdPath path, int* kernel, long* columnOffset)
@@ -683,60 +684,9 @@ public static unsafe class LanesConv
                 bool some = false;
                 for (int i = 0; i < chunk; i++)
                     some |= any[i] = GradientTileRows(rows + i * GradientRows, GradientRows, count, j, kernel, columnOffset, image, zero, g, tops[i], lefts[i], imagePosition);
-                if (some) ChunkedGradientTile<TOps, TVector>(blocks, blockLength, co, rows, any, chunk, count, partial + (nint)j * co, co, lanes);
+                if (some) GradientTile<TOps, TVector, FourVectors>(blocks, blockLength, co, rows, any, chunk, count, partial + (nint)j * co, co, lanes);
             }
         }
-    }
-
-    // GradientTile with four vectors, over `chunk` positions: position i's rows at rows[6i..], its block at blocks + i·blockLength;
-    // a position whose rows are all the zero row is skipped (it would add exact zeros).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ChunkedGradientTile<TOps, TVector>(float* blocks, nint blockLength, nint gridRow, float** rows, bool* any, int chunk, int count,
-        float* sums, nint sumRow, int lanes)
-        where TOps : struct, ISimd<TVector>
-        where TVector : unmanaged
-    {
-        int w = TOps.Count;
-        float* s0 = sums, s1 = sums + sumRow, s2 = sums + 2 * sumRow, s3 = sums + 3 * sumRow, s4 = sums + 4 * sumRow, s5 = sums + 5 * sumRow;
-        TVector c00 = TOps.Load(s0), c01 = TOps.Load(s0 + w), c02 = TOps.Load(s0 + 2 * w), c03 = TOps.Load(s0 + 3 * w);
-        TVector c10 = default, c11 = default, c12 = default, c13 = default, c20 = default, c21 = default, c22 = default, c23 = default;
-        TVector c30 = default, c31 = default, c32 = default, c33 = default, c40 = default, c41 = default, c42 = default, c43 = default;
-        TVector c50 = default, c51 = default, c52 = default, c53 = default;
-        if (count > 1) { c10 = TOps.Load(s1); c11 = TOps.Load(s1 + w); c12 = TOps.Load(s1 + 2 * w); c13 = TOps.Load(s1 + 3 * w); }
-        if (count > 2) { c20 = TOps.Load(s2); c21 = TOps.Load(s2 + w); c22 = TOps.Load(s2 + 2 * w); c23 = TOps.Load(s2 + 3 * w); }
-        if (count > 3) { c30 = TOps.Load(s3); c31 = TOps.Load(s3 + w); c32 = TOps.Load(s3 + 2 * w); c33 = TOps.Load(s3 + 3 * w); }
-        if (count > 4) { c40 = TOps.Load(s4); c41 = TOps.Load(s4 + w); c42 = TOps.Load(s4 + 2 * w); c43 = TOps.Load(s4 + 3 * w); }
-        if (count > 5) { c50 = TOps.Load(s5); c51 = TOps.Load(s5 + w); c52 = TOps.Load(s5 + 2 * w); c53 = TOps.Load(s5 + 3 * w); }
-        for (int i = 0; i < chunk; i++)
-        {
-            if (!any[i]) continue;
-            float** r = rows + i * GradientRows;
-            float* x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3], x4 = r[4], x5 = r[5];
-            float* gridT = blocks + i * blockLength;
-            for (int l = 0; l < lanes; l++)
-            {
-                float* gl = gridT + l * gridRow;
-                TVector g0 = TOps.Load(gl), g1 = TOps.Load(gl + w), g2 = TOps.Load(gl + 2 * w), g3 = TOps.Load(gl + 3 * w);
-                TVector b = TOps.Broadcast(x0[l]);
-                c00 = TOps.MultiplyAdd(b, g0, c00); c01 = TOps.MultiplyAdd(b, g1, c01); c02 = TOps.MultiplyAdd(b, g2, c02); c03 = TOps.MultiplyAdd(b, g3, c03);
-                b = TOps.Broadcast(x1[l]);
-                c10 = TOps.MultiplyAdd(b, g0, c10); c11 = TOps.MultiplyAdd(b, g1, c11); c12 = TOps.MultiplyAdd(b, g2, c12); c13 = TOps.MultiplyAdd(b, g3, c13);
-                b = TOps.Broadcast(x2[l]);
-                c20 = TOps.MultiplyAdd(b, g0, c20); c21 = TOps.MultiplyAdd(b, g1, c21); c22 = TOps.MultiplyAdd(b, g2, c22); c23 = TOps.MultiplyAdd(b, g3, c23);
-                b = TOps.Broadcast(x3[l]);
-                c30 = TOps.MultiplyAdd(b, g0, c30); c31 = TOps.MultiplyAdd(b, g1, c31); c32 = TOps.MultiplyAdd(b, g2, c32); c33 = TOps.MultiplyAdd(b, g3, c33);
-                b = TOps.Broadcast(x4[l]);
-                c40 = TOps.MultiplyAdd(b, g0, c40); c41 = TOps.MultiplyAdd(b, g1, c41); c42 = TOps.MultiplyAdd(b, g2, c42); c43 = TOps.MultiplyAdd(b, g3, c43);
-                b = TOps.Broadcast(x5[l]);
-                c50 = TOps.MultiplyAdd(b, g0, c50); c51 = TOps.MultiplyAdd(b, g1, c51); c52 = TOps.MultiplyAdd(b, g2, c52); c53 = TOps.MultiplyAdd(b, g3, c53);
-            }
-        }
-        TOps.Store(c00, s0); TOps.Store(c01, s0 + w); TOps.Store(c02, s0 + 2 * w); TOps.Store(c03, s0 + 3 * w);
-        if (count > 1) { TOps.Store(c10, s1); TOps.Store(c11, s1 + w); TOps.Store(c12, s1 + 2 * w); TOps.Store(c13, s1 + 3 * w); }
-        if (count > 2) { TOps.Store(c20, s2); TOps.Store(c21, s2 + w); TOps.Store(c22, s2 + 2 * w); TOps.Store(c23, s2 + 3 * w); }
-        if (count > 3) { TOps.Store(c30, s3); TOps.Store(c31, s3 + w); TOps.Store(c32, s3 + 2 * w); TOps.Store(c33, s3 + 3 * w); }
-        if (count > 4) { TOps.Store(c40, s4); TOps.Store(c41, s4 + w); TOps.Store(c42, s4 + 2 * w); TOps.Store(c43, s4 + 3 * w); }
-        if (count > 5) { TOps.Store(c50, s5); TOps.Store(c51, s5 + w); TOps.Store(c52, s5 + 2 * w); TOps.Store(c53, s5 + 3 * w); }
     }
 
     private const int GradientRows = 6;
@@ -804,15 +754,17 @@ public static unsafe class LanesConv
         TOps.Store(c60, s6); TOps.Store(c61, s6 + w); TOps.Store(c70, s7); TOps.Store(c71, s7 + w); TOps.Store(c80, s8); TOps.Store(c81, s8 + w);
     }
 
-    // sums[r·sumRow + v·W ..] += Σ_l rows[r][l] · gridT[l·gridRow + v·W ..] for 6 rows (those past `count` are not stored) and V vectors.
+    // sums[r·sumRow + v·W ..] += Σ_i Σ_l rows[6i + r][l] · blocks[i·blockLength + l·gridRow + v·W ..] for 6 rows (those past
+    // `count` are not stored), V vectors and `chunk` grid positions i in order (one for the per-position walk), skipping a
+    // position whose rows are all the zero row (!any[i]: it would add exact zeros).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GradientTile<TOps, TVector, TVectors>(float* gridT, nint gridRow, float** rows, int count, float* sums, nint sumRow, int lanes)
+    private static void GradientTile<TOps, TVector, TVectors>(float* blocks, nint blockLength, nint gridRow, float** rows, bool* any, int chunk, int count,
+        float* sums, nint sumRow, int lanes)
         where TOps : struct, ISimd<TVector>
         where TVector : unmanaged
         where TVectors : struct, ITileRows
     {
         int w = TOps.Count, v = TVectors.Count;
-        float* x0 = rows[0], x1 = rows[1], x2 = rows[2], x3 = rows[3], x4 = rows[4], x5 = rows[5];
         float* s0 = sums, s1 = sums + sumRow, s2 = sums + 2 * sumRow, s3 = sums + 3 * sumRow, s4 = sums + 4 * sumRow, s5 = sums + 5 * sumRow;
         TVector c00 = TOps.Load(s0), c10 = count > 1 ? TOps.Load(s1) : default, c20 = count > 2 ? TOps.Load(s2) : default;
         TVector c30 = count > 3 ? TOps.Load(s3) : default, c40 = count > 4 ? TOps.Load(s4) : default, c50 = count > 5 ? TOps.Load(s5) : default;
@@ -831,22 +783,29 @@ public static unsafe class LanesConv
             c03 = TOps.Load(s0 + 3 * w); c13 = count > 1 ? TOps.Load(s1 + 3 * w) : default; c23 = count > 2 ? TOps.Load(s2 + 3 * w) : default;
             c33 = count > 3 ? TOps.Load(s3 + 3 * w) : default; c43 = count > 4 ? TOps.Load(s4 + 3 * w) : default; c53 = count > 5 ? TOps.Load(s5 + 3 * w) : default;
         }
-        for (int l = 0; l < lanes; l++)
+        for (int i = 0; i < chunk; i++)
         {
-            float* gl = gridT + l * gridRow;
-            TVector g0 = TOps.Load(gl), g1 = v > 1 ? TOps.Load(gl + w) : default, g2 = v > 2 ? TOps.Load(gl + 2 * w) : default, g3 = v > 2 ? TOps.Load(gl + 3 * w) : default;
-            TVector b = TOps.Broadcast(x0[l]);
-            c00 = TOps.MultiplyAdd(b, g0, c00); if (v > 1) c01 = TOps.MultiplyAdd(b, g1, c01); if (v > 2) { c02 = TOps.MultiplyAdd(b, g2, c02); c03 = TOps.MultiplyAdd(b, g3, c03); }
-            b = TOps.Broadcast(x1[l]);
-            c10 = TOps.MultiplyAdd(b, g0, c10); if (v > 1) c11 = TOps.MultiplyAdd(b, g1, c11); if (v > 2) { c12 = TOps.MultiplyAdd(b, g2, c12); c13 = TOps.MultiplyAdd(b, g3, c13); }
-            b = TOps.Broadcast(x2[l]);
-            c20 = TOps.MultiplyAdd(b, g0, c20); if (v > 1) c21 = TOps.MultiplyAdd(b, g1, c21); if (v > 2) { c22 = TOps.MultiplyAdd(b, g2, c22); c23 = TOps.MultiplyAdd(b, g3, c23); }
-            b = TOps.Broadcast(x3[l]);
-            c30 = TOps.MultiplyAdd(b, g0, c30); if (v > 1) c31 = TOps.MultiplyAdd(b, g1, c31); if (v > 2) { c32 = TOps.MultiplyAdd(b, g2, c32); c33 = TOps.MultiplyAdd(b, g3, c33); }
-            b = TOps.Broadcast(x4[l]);
-            c40 = TOps.MultiplyAdd(b, g0, c40); if (v > 1) c41 = TOps.MultiplyAdd(b, g1, c41); if (v > 2) { c42 = TOps.MultiplyAdd(b, g2, c42); c43 = TOps.MultiplyAdd(b, g3, c43); }
-            b = TOps.Broadcast(x5[l]);
-            c50 = TOps.MultiplyAdd(b, g0, c50); if (v > 1) c51 = TOps.MultiplyAdd(b, g1, c51); if (v > 2) { c52 = TOps.MultiplyAdd(b, g2, c52); c53 = TOps.MultiplyAdd(b, g3, c53); }
+            if (!any[i]) continue;
+            float** r = rows + i * GradientRows;
+            float* x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3], x4 = r[4], x5 = r[5];
+            float* gridT = blocks + i * blockLength;
+            for (int l = 0; l < lanes; l++)
+            {
+                float* gl = gridT + l * gridRow;
+                TVector g0 = TOps.Load(gl), g1 = v > 1 ? TOps.Load(gl + w) : default, g2 = v > 2 ? TOps.Load(gl + 2 * w) : default, g3 = v > 2 ? TOps.Load(gl + 3 * w) : default;
+                TVector b = TOps.Broadcast(x0[l]);
+                c00 = TOps.MultiplyAdd(b, g0, c00); if (v > 1) c01 = TOps.MultiplyAdd(b, g1, c01); if (v > 2) { c02 = TOps.MultiplyAdd(b, g2, c02); c03 = TOps.MultiplyAdd(b, g3, c03); }
+                b = TOps.Broadcast(x1[l]);
+                c10 = TOps.MultiplyAdd(b, g0, c10); if (v > 1) c11 = TOps.MultiplyAdd(b, g1, c11); if (v > 2) { c12 = TOps.MultiplyAdd(b, g2, c12); c13 = TOps.MultiplyAdd(b, g3, c13); }
+                b = TOps.Broadcast(x2[l]);
+                c20 = TOps.MultiplyAdd(b, g0, c20); if (v > 1) c21 = TOps.MultiplyAdd(b, g1, c21); if (v > 2) { c22 = TOps.MultiplyAdd(b, g2, c22); c23 = TOps.MultiplyAdd(b, g3, c23); }
+                b = TOps.Broadcast(x3[l]);
+                c30 = TOps.MultiplyAdd(b, g0, c30); if (v > 1) c31 = TOps.MultiplyAdd(b, g1, c31); if (v > 2) { c32 = TOps.MultiplyAdd(b, g2, c32); c33 = TOps.MultiplyAdd(b, g3, c33); }
+                b = TOps.Broadcast(x4[l]);
+                c40 = TOps.MultiplyAdd(b, g0, c40); if (v > 1) c41 = TOps.MultiplyAdd(b, g1, c41); if (v > 2) { c42 = TOps.MultiplyAdd(b, g2, c42); c43 = TOps.MultiplyAdd(b, g3, c43); }
+                b = TOps.Broadcast(x5[l]);
+                c50 = TOps.MultiplyAdd(b, g0, c50); if (v > 1) c51 = TOps.MultiplyAdd(b, g1, c51); if (v > 2) { c52 = TOps.MultiplyAdd(b, g2, c52); c53 = TOps.MultiplyAdd(b, g3, c53); }
+            }
         }
         TOps.Store(c00, s0); if (v > 1) TOps.Store(c01, s0 + w); if (v > 2) { TOps.Store(c02, s0 + 2 * w); TOps.Store(c03, s0 + 3 * w); }
         if (count > 1) { TOps.Store(c10, s1); if (v > 1) TOps.Store(c11, s1 + w); if (v > 2) { TOps.Store(c12, s1 + 2 * w); TOps.Store(c13, s1 + 3 * w); } }
