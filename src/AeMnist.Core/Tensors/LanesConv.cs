@@ -615,35 +615,35 @@ public static unsafe class LanesConv
         fixed (int* kernel = kernelRows)
         fixed (long* columnOffset = offsets)
         {
-        if (co == TileVectors * w && w > 1)
-        {
-            ChunkedGradient<TOps, TVector>(grid, block, image, partial, zero, g, co, lanes, path, kernel, columnOffset);
-            return;
-        }
-        for (int q = 0, oy = 0, ox = 0; q < positions; q++, ox = ox + 1 == g.OutWidth ? 0 : ox + 1, oy += ox == 0 ? 1 : 0)
-        {
-            int top = oy * g.Stride - g.Padding, left = ox * g.Stride - g.Padding;
-            Lanes.TransposePositionsOn(new ReadOnlySpan<float>(grid + (nint)q * co * lanes, co * lanes), new Span<float>(block, co * lanes), 1, co, lanes, path);
-            int j = 0;
-            // Two vectors of channels (Co = 32 with Vector512: the 1-channel layers' weight gradients, 9 columns) take 9
-            // columns a tile: 18 accumulators, and no tile of zero rows for the 3 columns past 6.
-            if (co == 2 * w)
-                for (; j + WideGradientRows <= columns; j += WideGradientRows)
-                    if (GradientTileRows(rows, WideGradientRows, WideGradientRows, j, kernel, columnOffset, image, zero, g, top, left, imagePosition))
-                        WideGradientTile<TOps, TVector>(block, co, rows, partial + (nint)j * co, co, lanes);
-            for (; j < columns; j += GradientRows)
+            if (co == TileVectors * w && w > 1)
             {
-                int count = Math.Min(GradientRows, columns - j);
-                bool any = GradientTileRows(rows, GradientRows, count, j, kernel, columnOffset, image, zero, g, top, left, imagePosition);
-                if (!any) continue;
-                float* sums = partial + (nint)j * co;
-                int o = 0;
-                for (; o + 4 * w <= co; o += 4 * w) GradientTile<TOps, TVector, FourVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
-                for (; o + 2 * w <= co; o += 2 * w) GradientTile<TOps, TVector, TwoVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
-                for (; o + w <= co; o += w) GradientTile<TOps, TVector, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
-                for (; o < co; o++) GradientTile<SimdScalar, float, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                ChunkedGradient<TOps, TVector>(grid, block, image, partial, zero, g, co, lanes, path, kernel, columnOffset);
+                return;
             }
-        }
+            for (int q = 0, oy = 0, ox = 0; q < positions; q++, ox = ox + 1 == g.OutWidth ? 0 : ox + 1, oy += ox == 0 ? 1 : 0)
+            {
+                int top = oy * g.Stride - g.Padding, left = ox * g.Stride - g.Padding;
+                Lanes.TransposePositionsOn(new ReadOnlySpan<float>(grid + (nint)q * co * lanes, co * lanes), new Span<float>(block, co * lanes), 1, co, lanes, path);
+                int j = 0;
+                // Two vectors of channels (Co = 32 with Vector512: the 1-channel layers' weight gradients, 9 columns) take 9
+                // columns a tile: 18 accumulators, and no tile of zero rows for the 3 columns past 6.
+                if (co == 2 * w)
+                    for (; j + WideGradientRows <= columns; j += WideGradientRows)
+                        if (GradientTileRows(rows, WideGradientRows, WideGradientRows, j, kernel, columnOffset, image, zero, g, top, left, imagePosition))
+                            WideGradientTile<TOps, TVector>(block, co, rows, partial + (nint)j * co, co, lanes);
+                for (; j < columns; j += GradientRows)
+                {
+                    int count = Math.Min(GradientRows, columns - j);
+                    bool any = GradientTileRows(rows, GradientRows, count, j, kernel, columnOffset, image, zero, g, top, left, imagePosition);
+                    if (!any) continue;
+                    float* sums = partial + (nint)j * co;
+                    int o = 0;
+                    for (; o + 4 * w <= co; o += 4 * w) GradientTile<TOps, TVector, FourVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                    for (; o + 2 * w <= co; o += 2 * w) GradientTile<TOps, TVector, TwoVectors>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                    for (; o + w <= co; o += w) GradientTile<TOps, TVector, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                    for (; o < co; o++) GradientTile<SimdScalar, float, OneVector>(block + o, 0, co, rows, &any, 1, count, sums + o, co, lanes);
+                }
+            }
         }
     }
 
