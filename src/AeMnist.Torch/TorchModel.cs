@@ -1,6 +1,7 @@
 // A model on the torch engine: the spec's autoencoder as TorchSharp modules (TorchLayers), trained with LibTorch's
 // autograd and torch.optim.Adam, its weights read and written by state-dict name. Images enter as float32 rows and
-// are copied straight into LibTorch's memory; inference runs in fixed chunks under no_grad, in eval mode.
+// are copied straight into LibTorch's memory; inference runs in fixed chunks under no_grad, in eval mode. The tests also
+// build it in float64, as the reference both engines' float32 results are measured against.
 using System.Runtime.InteropServices;
 using AeMnist.Engines;
 using AeMnist.Models;
@@ -23,16 +24,19 @@ internal sealed class TorchModel : IEngineModel
     private readonly long[] _sampleDims;
     private readonly int _inputSize;
     private readonly Dictionary<string, Tensor> _state;   // every state-dict tensor of the module, by name
+    private readonly ScalarType _dtype;                   // of the parameters and the computation: Float32, or Float64 for a reference
 
-    public TorchModel(ModelSpec spec, StateDict weights, Device device)
+    public TorchModel(ModelSpec spec, StateDict weights, Device device, ScalarType dtype = ScalarType.Float32)
     {
         spec.CheckWeights(weights);
         Spec = spec;
         _device = device;
         _inputSize = spec.Input.Length;
         _sampleDims = spec.Input.IsVector ? [spec.Input.C] : [spec.Input.C, spec.Input.H, spec.Input.W];
+        _dtype = dtype;
         _module = new AutoEncoderModule(spec);
         _module.to(device);
+        if (dtype != ScalarType.Float32) _module.to(dtype);
         var parameters = _module.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         _state = _module.state_dict();
         foreach (StateEntry entry in spec.StateEntries)
@@ -70,7 +74,7 @@ internal sealed class TorchModel : IEngineModel
         Tensor y = sameTargets ? x : Upload(targets, rows);
         Tensor value = nn.functional.mse_loss(_module.forward(x), y);
         value.backward();
-        return value.item<float>();
+        return _dtype == ScalarType.Float32 ? value.item<float>() : (float)value.item<double>();
     }
 
     public IOptimizer CreateOptimizer(Optim.OptimizerOptions options) => options is AdamOptions adam ? new TorchAdam(this, adam)
@@ -163,13 +167,20 @@ internal sealed class TorchModel : IEngineModel
         Span<float> destination = MemoryMarshal.Cast<byte, float>(batch.bytes);
         for (int i = 0; i < rows.Length; i++)
             images.Slice(rows[i] * _inputSize, _inputSize).CopyTo(destination.Slice(i * _inputSize, _inputSize));
-        return _device.type == DeviceType.CPU ? batch : batch.to(_device);
+        return Placed(batch);
     }
 
     private Tensor Upload(ReadOnlySpan<float> images, int start, int count)
     {
         Tensor batch = torch.empty([count, .. _sampleDims], ScalarType.Float32);
         images.Slice(start * _inputSize, count * _inputSize).CopyTo(MemoryMarshal.Cast<byte, float>(batch.bytes));
+        return Placed(batch);
+    }
+
+    // A float32 batch on the model's device, in its dtype.
+    private Tensor Placed(Tensor batch)
+    {
+        if (_dtype != ScalarType.Float32) batch = batch.to(_dtype);
         return _device.type == DeviceType.CPU ? batch : batch.to(_device);
     }
 

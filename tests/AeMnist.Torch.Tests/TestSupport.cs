@@ -4,6 +4,7 @@ using AeMnist.Data;
 using AeMnist.Engines;
 using AeMnist.Engines.Native;
 using AeMnist.Models;
+using AeMnist.Optim;
 using Xunit.Abstractions;
 
 // LibTorch's thread count is one per process (torch.set_num_threads), so the torch tests run one at a time.
@@ -21,6 +22,9 @@ internal static class Engines
     public static IEngine Native() => new NativeEngine(Threads);
 
     public static IEngine Torch() => new TorchEngine(new ComputeOptions(TorchEngineProvider.EngineName, ComputeOptions.Cpu, Threads));
+
+    /// <summary>The torch engine's model computed in float64: the reference that both engines' float32 results are measured against.</summary>
+    public static IEngineModel Reference(ModelSpec spec, StateDict weights) => new TorchModel(spec, weights, TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.Float64);
 }
 
 internal static class Mnist
@@ -42,19 +46,12 @@ internal static class Mnist
 /// <summary>
 /// The differential tolerance: element i of a tensor passes when |torch - native| &lt;= Relative * |native| +
 /// Absolute * max|native| (the tensor's largest magnitude, so that elements that cancel to nearly zero are judged
-/// against the tensor's scale, not their own) + floor. The worst ratio of error to allowance is logged.
+/// against the tensor's scale, not their own). The worst ratio of error to allowance is logged.
 /// </summary>
 internal static class Tolerance
 {
     public const double Relative = 1e-4;
     public const double Absolute = 1e-5;
-
-    /// <summary>
-    /// Weights after Adam steps also get <see cref="AdamStepShare"/> x lr per step: Adam divides the gradient by its own
-    /// magnitude, so where a gradient is near eps (1e-8), e.g. a first-layer weight of a border pixel that is almost always
-    /// 0, a rounding difference of 1e-11 in it changes that weight's step by a visible share of lr. (Observed: 9e-4 x lr.)
-    /// </summary>
-    public const double AdamStepShare = 5e-3;
 
     /// <summary>
     /// <see cref="Relative"/> for a model whose images have more values than MNIST's 784: a gradient sums over an image's
@@ -63,80 +60,192 @@ internal static class Tolerance
     /// </summary>
     public static double RelativeFor(ModelSpec spec) => Relative * Math.Max(1, Math.Sqrt(spec.Input.Length / 784.0));
 
+    /// <summary>
+    /// Gradients against the float64 reference (the torch engine's module in float64):
+    /// the native engine's element for element, its error within <see cref="Relative"/> of the element, plus
+    /// <see cref="Absolute"/> of the tensor's scale, plus <see cref="AsAccurateFactor"/> times LibTorch's largest error in
+    /// the same tensor, which measures how much rounding the tensor's sums carry; LibTorch's in norm, as
+    /// <see cref="CheckAgainstReference"/> does (its own error is not ours to bound: over 16 initialisations its
+    /// 3x37x45 convolution's weight gradient was 4e-4 of an element's value from float64 twice, the native engine's 1e-5).
+    /// A wrong element is off by far more. Where a ReLU's input lies within rounding of zero, the native engine may mask
+    /// it where float64 does not (over those 16 initialisations of the twelve cases it checks: once, on
+    /// dense-3x37x45), so this bound holds for the test's initialisation, not for every one.
+    /// </summary>
+    public static void CheckAsAccurate(StateDict reference, StateDict native, StateDict torch, string what, ITestOutputHelper? log = null,
+        IReadOnlySet<string>? except = null)
+    {
+        Assert.Equal(reference.Tensors.Select(t => t.Name), native.Tensors.Select(t => t.Name));
+        Assert.Equal(reference.Tensors.Select(t => t.Name), torch.Tensors.Select(t => t.Name));
+        foreach (NamedTensor t in reference.Tensors)
+        {
+            if (except?.Contains(t.Name) == true) continue;
+            float[] r = t.Data, a = native[t.Name].Data, b = torch[t.Name].Data;
+            double scale = r.Max(v => Math.Abs(v)), torchError = Enumerable.Range(0, r.Length).Max(i => Math.Abs((double)b[i] - r[i]));
+            double worstRatio = 0;
+            int worst = -1;
+            for (int i = 0; i < r.Length; i++)
+            {
+                double allowed = Relative * Math.Abs(r[i]) + Absolute * scale + AsAccurateFactor * torchError;
+                double ratio = allowed > 0 ? Math.Abs((double)a[i] - r[i]) / allowed : (a[i] == r[i] ? 0 : double.PositiveInfinity);
+                if (!(ratio <= worstRatio)) { worstRatio = ratio; worst = i; }
+            }
+            log?.WriteLine($"{what} {t.Name}: native against float64, {100 * worstRatio:F1}% of the allowance");
+            if (worst >= 0 && !(worstRatio <= 1))
+                Assert.Fail($"{what} {t.Name}: element {worst} is {a[worst]:R} on native, {r[worst]:R} in float64 (LibTorch's largest error in the tensor: {torchError:G3}).");
+        }
+        CheckAgainstReference(reference, null, torch, what, log, except);
+    }
+
+    /// <summary>How many times LibTorch's largest error in a tensor the native engine's error may be (see <see cref="CheckAsAccurate"/>).</summary>
+    public const double AsAccurateFactor = 4;
+
+    /// <summary>
+    /// Gradients of a model with many batch-normalised values, against the float64 reference (the torch engine's module
+    /// in float64), per tensor in L2 norm as a share of the reference's: the native engine's error at most
+    /// <see cref="ReferenceFloor"/> or twice LibTorch's, whichever is larger; LibTorch's (when <paramref name="native"/> is
+    /// null, or as well) at most <see cref="ReferenceLimit"/>. Not element for element: where a ReLU's input after a batch
+    /// norm lies within rounding of zero, a float32 engine may mask it otherwise than float64, and the batch norm spreads
+    /// that one element's change over its channel and everything before it. Measured over 16 initialisations of the
+    /// batch-norm cases: up to 1.2% with both engines alike (float64 masked otherwise); where one engine alone was off,
+    /// native up to 0.50%, LibTorch up to 0.12%. So an error of the native engine's own below about 1% of a tensor's
+    /// gradient passes here (the batch norm's backward pass with its xhat term 2% off fails); the kernels' naive twins
+    /// (AeMnist.Core.Tests) hold the arithmetic itself.
+    /// </summary>
+    public static void CheckAgainstReference(StateDict reference, StateDict? native, StateDict torch, string what, ITestOutputHelper? log = null,
+        IReadOnlySet<string>? except = null)
+    {
+        Assert.Equal(reference.Tensors.Select(t => t.Name), torch.Tensors.Select(t => t.Name));
+        if (native is not null) Assert.Equal(reference.Tensors.Select(t => t.Name), native.Tensors.Select(t => t.Name));
+        foreach (NamedTensor t in reference.Tensors)
+        {
+            if (except?.Contains(t.Name) == true) continue;
+            double torchError = RelativeL2(t.Data, torch[t.Name].Data);
+            log?.WriteLine($"{what} {t.Name}: |torch - float64| is {torchError:G3} of |float64|");
+            Assert.True(torchError <= ReferenceLimit, $"{what} {t.Name}: the torch engine's gradient is {torchError:G3} of the float64 gradient's norm away from it (at most {ReferenceLimit})");
+            if (native is null) continue;
+            double nativeError = RelativeL2(t.Data, native[t.Name].Data), limit = Math.Max(ReferenceFloor, 2 * torchError);
+            log?.WriteLine($"{what} {t.Name}: |native - float64| is {nativeError:G3} of |float64|");
+            Assert.True(nativeError <= limit, $"{what} {t.Name}: the native engine's gradient is {nativeError:G3} of the float64 gradient's norm away from it " +
+                $"(at most {limit:G3}: {ReferenceFloor}, or twice LibTorch's {torchError:G3})");
+        }
+    }
+
+    // |x - reference| / |reference| in L2 norm (0 when both are zero).
+    private static double RelativeL2(float[] reference, float[] x)
+    {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < reference.Length; i++)
+        {
+            diff += ((double)x[i] - reference[i]) * ((double)x[i] - reference[i]);
+            norm += (double)reference[i] * reference[i];
+        }
+        return norm > 0 ? Math.Sqrt(diff / norm) : (diff == 0 ? 0 : double.PositiveInfinity);
+    }
+
+    /// <summary>The native engine's gradient may be this share of the float64 gradient's norm from it, or twice LibTorch's error (see <see cref="CheckAgainstReference"/>).</summary>
+    public const double ReferenceFloor = 0.01;
+
+    /// <summary>The values a sample gives the model's batch norms (each of which a ReLU may follow).</summary>
+    public static long ValuesAfterBatchNorm(ModelSpec spec) => spec.Layers.Select((l, i) => l is BatchNormSpec ? (long)spec.Shapes[i + 1].Length : 0).Sum();
+
+    /// <summary>
+    /// Up to this many batch-normalised values in a batch, gradients are checked element for element: the chance that
+    /// one lies within rounding of zero grows with their number (the batch-norm case's 8,000 passed all 16
+    /// initialisations tried; the bottleneck's 2.8 million failed 15 of 16 as element for element).
+    /// </summary>
+    public const long ElementWiseBatchNormValues = 10_000;
+
+    /// <summary>How far LibTorch's gradient may be from the float64 reference's, as a share of its norm: a gross-error check of the torch engine.</summary>
+    public const double ReferenceLimit = 0.05;
+
     public static double Check(ReadOnlySpan<float> native, ReadOnlySpan<float> torch, string what, ITestOutputHelper? log = null,
-        double relative = Relative, double absolute = Absolute, double floor = 0, Outliers? outliers = null)
+        double relative = Relative, double absolute = Absolute)
     {
         Assert.True(native.Length == torch.Length, $"{what}: torch has {torch.Length} values, native {native.Length}.");
         double scale = 0;
         foreach (float v in native) scale = Math.Max(scale, Math.Abs(v));
         double worstRatio = 0, worstDiff = 0;
-        int worst = -1, over = 0;
+        int worst = -1;
         for (int i = 0; i < native.Length; i++)
         {
             double diff = Math.Abs((double)torch[i] - native[i]);
-            double allowed = relative * Math.Abs(native[i]) + absolute * scale + floor;
-            if (outliers is { } o && diff > allowed && diff <= o.Limit && ++over <= Math.Max(1, o.Share * native.Length)) continue;
+            double allowed = relative * Math.Abs(native[i]) + absolute * scale;
             double ratio = allowed > 0 ? diff / allowed : (diff == 0 ? 0 : double.PositiveInfinity);
             if (!(ratio <= worstRatio)) { worstRatio = ratio; worst = i; worstDiff = diff; }
         }
-        log?.WriteLine($"{what}: max |diff| {worstDiff:G3} (scale {scale:G3}), {100 * worstRatio:F1}% of the allowance" + (over > 0 ? $"; {over} outliers" : ""));
+        log?.WriteLine($"{what}: max |diff| {worstDiff:G3} (scale {scale:G3}), {100 * worstRatio:F1}% of the allowance");
         if (worst >= 0 && !(worstRatio <= 1))
             Assert.Fail($"{what}: element {worst} is {torch[worst]:R} on torch, {native[worst]:R} on native (|diff| {worstDiff:G3} > {relative:G2}*|native| + {absolute:G2}*{scale:G3}).");
         return worstRatio;
     }
 
     public static void Check(StateDict native, StateDict torch, string what, ITestOutputHelper? log = null, double relative = Relative, double absolute = Absolute,
-        double floor = 0, IReadOnlySet<string>? except = null, Outliers? outliers = null)
+        IReadOnlySet<string>? except = null)
     {
         Assert.Equal(native.Tensors.Select(t => t.Name), torch.Tensors.Select(t => t.Name));
         foreach (NamedTensor t in native.Tensors)
         {
             Assert.Equal(t.Shape, torch[t.Name].Shape);
             if (except?.Contains(t.Name) == true) continue;
-            Check(t.Data, torch[t.Name].Data, $"{what} {t.Name}", log, relative, absolute, floor, outliers);
+            Check(t.Data, torch[t.Name].Data, $"{what} {t.Name}", log, relative, absolute);
         }
     }
 
     /// <summary>
-    /// Weights after Adam steps of a model with batch norm: a few elements may step the other way. Where a weight's
-    /// gradient plus its weight decay is nearly zero, Adam's first step is ±lr by the sign of that sum, and the float32
-    /// gradients of a batch-norm model differ from a float64 reference by up to 5e-3 of the tensor's scale on both
-    /// engines (measured with the torch engine's own module in float64: native 8e-4, LibTorch 5e-3 for one batch), so
-    /// the sign of a near-zero sum is rounding. At most 1% of a tensor's elements (and always one) may differ, each by at
-    /// most 2 x lr per step; a wrong implementation moves most elements. Which elements flip is chaotic, and these bounds
-    /// hold for the tests' initialisations, not for every one: over sixteen others (seeds 13-28 and 14-29) of the two
-    /// bottleneck cases, the earlier bound (0.5%, so none in a tensor under 200 elements) failed ThreeAdamStepsMatch or
-    /// AdamStateMovesBetweenEngines for 2-4 of them with the sigmoid of issue 24's seventh stop and likewise with the
-    /// TensorPrimitives sigmoid before it, on different seeds (a flip in a batch norm's 64 weights; 309 of decoder.0.weight's
-    /// 50,176 elements once, each under 3% of lr); these bounds fail 3 of 17 (16, 25, 27: a step-1 flip in the 3x37x45 case
-    /// that the next steps spread). Comparing both engines with a float64 reference would not depend on the seed.
+    /// One Adam step, taken by both engines from the same weights, moments and step count. Its moments must agree per
+    /// tensor in L2 norm, within <paramref name="momentLimit"/> of the native moments' norm: not element for element,
+    /// because the gradients can differ by more than rounding (a ReLU's input within rounding of zero, masked by one
+    /// engine and not the other, which a batch norm spreads over its channel: see <see cref="CheckAgainstReference"/>;
+    /// over 16 initialisations of the fourteen cases the largest difference was 0.71%, in the bottleneck model; a moment
+    /// not updated, or updated with a beta 5% off, differs by more). The weights must then agree element for
+    /// element up to what the moments explain: Adam divides the first moment by the square root of the second, so a
+    /// weight may differ by the difference of the two engines' steps computed (in double) from their own moments (up to
+    /// 2 lr where a moment's sign differs), plus the usual allowance; any other difference fails. Both bounds follow from
+    /// the step's arithmetic, not from a share of elements. Weights without moments (running statistics) get the usual check.
     /// </summary>
-    public static Outliers? AdamSignFlips(ModelSpec spec, double learningRate, int steps) =>
-        spec.Layers.Any(l => l is BatchNormSpec) ? new Outliers(0.01, 2 * learningRate * steps * 1.01) : null;
-
-    /// <summary>
-    /// For a batch-norm model after the first Adam step (see <see cref="AdamSignFlips"/>): per tensor, the engines'
-    /// difference is at most a tenth of how far the native weights moved from <paramref name="start"/> (or, without a
-    /// start, a tenth of the native values), in L2 norm (or <paramref name="limit"/>). Steps in the wrong direction, or none, fail it.
-    /// </summary>
-    public static void CheckNear(StateDict? start, StateDict native, StateDict torch, string what, ITestOutputHelper? log = null, IReadOnlySet<string>? except = null,
-        double limit = 0.1)
+    public static void CheckAdamStep(StateDict native, StateDict torch, StateDict nativeMoments, StateDict torchMoments, AdamOptions options, long step,
+        string what, ITestOutputHelper? log = null, IReadOnlySet<string>? except = null, double relative = Relative, double momentLimit = 0.02)
     {
-        Assert.Equal(native.Tensors.Select(t => t.Name), torch.Tensors.Select(t => t.Name));
-        foreach (NamedTensor t in native.Tensors)
+        Assert.Equal(nativeMoments.Tensors.Select(t => t.Name), torchMoments.Tensors.Select(t => t.Name));
+        foreach (NamedTensor m in nativeMoments.Tensors)
         {
-            if (except?.Contains(t.Name) == true) continue;
-            float[] a = t.Data, b = torch[t.Name].Data, origin = start?[t.Name].Data ?? new float[a.Length];
-            double diff = 0, moved = 0;
+            if (except?.Contains(m.Name[(m.Name.IndexOf('.') + 1)..]) == true) continue;
+            float[] a = m.Data, b = torchMoments[m.Name].Data;
+            double diff = 0, norm = 0;
             for (int i = 0; i < a.Length; i++)
             {
                 diff += ((double)b[i] - a[i]) * ((double)b[i] - a[i]);
-                moved += ((double)a[i] - origin[i]) * ((double)a[i] - origin[i]);
+                norm += (double)a[i] * a[i];
             }
-            if (moved == 0 && diff == 0) continue;  // buffers no step touches (num_batches_tracked moves alike on both)
-            double ratio = Math.Sqrt(diff / moved);
-            log?.WriteLine($"{what} {t.Name}: |torch - native| is {ratio:G3} of |native - start|");
-            Assert.True(ratio <= limit, $"{what} {t.Name}: the engines differ by {ratio:G3} of how far the weights moved (at most {limit})");
+            double ratio = norm > 0 ? Math.Sqrt(diff / norm) : (diff == 0 ? 0 : double.PositiveInfinity);
+            log?.WriteLine($"{what} {m.Name}: |torch - native| is {ratio:G3} of |native|");
+            Assert.True(ratio <= momentLimit, $"{what} {m.Name}: the engines' moments differ by {ratio:G3} of the native moments' norm (at most {momentLimit})");
+        }
+        Assert.Equal(native.Tensors.Select(t => t.Name), torch.Tensors.Select(t => t.Name));
+        double firstCorrection = 1 - Math.Pow(options.Beta1, step), secondCorrection = Math.Sqrt(1 - Math.Pow(options.Beta2, step));
+        foreach (NamedTensor t in native.Tensors)
+        {
+            if (except?.Contains(t.Name) == true) continue;
+            float[] a = t.Data, b = torch[t.Name].Data;
+            if (!nativeMoments.TryGet("exp_avg." + t.Name, out NamedTensor ma))
+            {
+                Check(a, b, $"{what} {t.Name}", log, relative);
+                continue;
+            }
+            float[] va = nativeMoments["exp_avg_sq." + t.Name].Data, mb = torchMoments["exp_avg." + t.Name].Data, vb = torchMoments["exp_avg_sq." + t.Name].Data;
+            double Update(float m, float v) => options.LearningRate * (m / firstCorrection) / (Math.Sqrt(v) / secondCorrection + options.Eps);
+            double scale = a.Max(v => Math.Abs(v)), worstRatio = 0;
+            int worst = -1;
+            for (int i = 0; i < a.Length; i++)
+            {
+                double allowed = relative * Math.Abs(a[i]) + Absolute * scale + 1.01 * Math.Abs(Update(ma.Data[i], va[i]) - Update(mb[i], vb[i]));
+                double ratio = allowed > 0 ? Math.Abs((double)b[i] - a[i]) / allowed : (a[i] == b[i] ? 0 : double.PositiveInfinity);
+                if (!(ratio <= worstRatio)) { worstRatio = ratio; worst = i; }
+            }
+            log?.WriteLine($"{what} {t.Name}: {100 * worstRatio:F1}% of the allowance");
+            if (worst >= 0 && !(worstRatio <= 1))
+                Assert.Fail($"{what} {t.Name}: element {worst} is {b[worst]:R} on torch, {a[worst]:R} on native, more than their moments' steps " +
+                    $"({Update(ma.Data[worst], va[worst]):G3} and {Update(mb[worst], vb[worst]):G3}) explain.");
         }
     }
 
@@ -163,7 +272,11 @@ internal static class Tolerance
         return cancelled;
     }
 
-    /// <summary>On each engine, the gradient of every cancelled bias is rounding noise: at most 1e-5 of its layer's weight gradient.</summary>
+    /// <summary>
+    /// On each engine, the gradient of every cancelled bias is rounding noise: at most 1e-4 of its layer's weight gradient
+    /// (the bottleneck's first bias sums 150x196 values a channel: up to 2.7e-5 over 16 initialisations; an uncancelled
+    /// bias gradient is of the weight gradient's order).
+    /// </summary>
     public static void CheckCancelled(IReadOnlySet<string> cancelled, string what, params StateDict[] gradients)
     {
         foreach (StateDict g in gradients)
@@ -171,10 +284,7 @@ internal static class Tolerance
             {
                 string weight = bias[..^".bias".Length] + ".weight";
                 double noise = g[bias].Data.Max(v => Math.Abs(v)), scale = g[weight].Data.Max(v => Math.Abs(v));
-                Assert.True(noise <= 1e-5 * scale, $"{what} {bias}: gradient {noise:G3}, but batch norm cancels it: it should be rounding noise next to {weight}'s {scale:G3}");
+                Assert.True(noise <= 1e-4 * scale, $"{what} {bias}: gradient {noise:G3}, but batch norm cancels it: it should be rounding noise next to {weight}'s {scale:G3}");
             }
     }
 }
-
-/// <summary>Up to <paramref name="Share"/> of a tensor's elements may exceed the allowance, each by at most <paramref name="Limit"/>.</summary>
-internal sealed record Outliers(double Share, double Limit);
