@@ -16,11 +16,11 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     private const int Batch = 150;
 
     [Theory]
-    [MemberData(nameof(LayerCases.Names), MemberType = typeof(LayerCases))]
-    public void ForwardOutputsMatch(string name)
+    [MemberData(nameof(LayerCases.NamesAndInitialisations), MemberType = typeof(LayerCases))]
+    public void ForwardOutputsMatch(string name, int initialisation)
     {
         DifferentialCase c = LayerCases.Get(name);
-        StateDict weights = c.Spec.InitialWeights(new Rng(11));
+        StateDict weights = c.Spec.InitialWeights(new Rng(11 + (ulong)initialisation));
         float[] images = Mnist.Images(c, Batch);
         using IEngine nativeEngine = Engines.Native(), torchEngine = Engines.Torch();
         using IEngineModel native = nativeEngine.Load(c.Spec, weights), torch = torchEngine.Load(c.Spec, weights);
@@ -42,11 +42,11 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [MemberData(nameof(LayerCases.Names), MemberType = typeof(LayerCases))]
-    public void LossAndEveryGradientMatch(string name)
+    [MemberData(nameof(LayerCases.NamesAndInitialisations), MemberType = typeof(LayerCases))]
+    public void LossAndEveryGradientMatch(string name, int initialisation)
     {
         DifferentialCase c = LayerCases.Get(name);
-        StateDict weights = c.Spec.InitialWeights(new Rng(12));
+        StateDict weights = c.Spec.InitialWeights(new Rng(12 + (ulong)initialisation));
         float[] images = Mnist.Images(c, Batch);
         float[] targets = Mnist.Images(c, Batch, seed: 99);  // a denoising-style target different from the input
         int[] rows = [.. Enumerable.Range(0, Batch).Reverse()];
@@ -78,14 +78,14 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [MemberData(nameof(LayerCases.Names), MemberType = typeof(LayerCases))]
-    public void ThreeAdamStepsMatch(string name)
+    [MemberData(nameof(LayerCases.NamesAndInitialisations), MemberType = typeof(LayerCases))]
+    public void ThreeAdamStepsMatch(string name, int initialisation)
     {
         // Each step from the native engine's weights and moments: a step's few rounding-sized differences
         // (Tolerance.CheckAdamStep) change the next gradients, so after them the engines stay close, not element for
         // element, and how close depends on the initialisation.
         DifferentialCase c = LayerCases.Get(name);
-        StateDict weights = c.Spec.InitialWeights(new Rng(13));
+        StateDict weights = c.Spec.InitialWeights(new Rng(13 + (ulong)initialisation));
         float[] images = Mnist.Images(c, Batch);
         var options = new AdamOptions(LearningRate: 0.01, WeightDecay: 1e-4);
         IReadOnlySet<string> cancelled = Tolerance.CancelledBiases(c.Spec);
@@ -111,12 +111,12 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [MemberData(nameof(LayerCases.Names), MemberType = typeof(LayerCases))]
-    public void AdamStateMovesBetweenEngines(string name)
+    [MemberData(nameof(LayerCases.NamesAndInitialisations), MemberType = typeof(LayerCases))]
+    public void AdamStateMovesBetweenEngines(string name, int initialisation)
     {
         // The native Adam's moments, loaded into torch.optim.Adam, give the same next step: the named tensors are one format.
         DifferentialCase c = LayerCases.Get(name);
-        StateDict weights = c.Spec.InitialWeights(new Rng(14));
+        StateDict weights = c.Spec.InitialWeights(new Rng(14 + (ulong)initialisation));
         float[] images = Mnist.Images(c, Batch);
         int[] rows = [.. Enumerable.Range(0, Batch)];
         var options = new AdamOptions(LearningRate: 0.01);

@@ -62,6 +62,28 @@ public static class LayerCases
 
     public static TheoryData<string> Names => [.. All.Select(c => c.Name)];
 
+    /// <summary>
+    /// Every case with each initialisation the differential tests run: one (offset 0: each test's own seed) unless the
+    /// environment sets <see cref="InitialisationsVariable"/> to a larger count, which runs that many (offsets 0, 1, ...),
+    /// to measure how the tolerances hold beyond the tests' own seeds (the Tolerance comments quote such sweeps).
+    /// </summary>
+    public static TheoryData<string, int> NamesAndInitialisations
+    {
+        get
+        {
+            string? text = Environment.GetEnvironmentVariable(InitialisationsVariable);
+            int count = text is null ? 1 : int.TryParse(text, out int n) && n is >= 1 and <= 1000 ? n
+                : throw new ArgumentException($"{InitialisationsVariable}={text}: give a count of initialisations from 1 to 1000");
+            var data = new TheoryData<string, int>();
+            foreach (DifferentialCase c in All)
+                for (int i = 0; i < count; i++) data.Add(c.Name, i);
+            return data;
+        }
+    }
+
+    /// <summary>The environment variable that sets how many initialisations the differential tests run (default 1).</summary>
+    public const string InitialisationsVariable = "AEMNIST_TEST_INITIALISATIONS";
+
     public static TheoryData<string> ArchitectureNames => [.. Architectures.All.Select(a => a.Name)];
 
     /// <summary>The architectures that train (pca's weights are fitted in closed form, on any engine, and never trained).</summary>

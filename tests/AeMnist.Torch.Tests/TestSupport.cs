@@ -68,8 +68,9 @@ internal static class Tolerance
     /// <see cref="CheckAgainstReference"/> does (its own error is not ours to bound: over 16 initialisations its
     /// 3x37x45 convolution's weight gradient was 4e-4 of an element's value from float64 twice, the native engine's 1e-5).
     /// A wrong element is off by far more. Where a ReLU's input lies within rounding of zero, the native engine may mask
-    /// it where float64 does not (over those 16 initialisations of the twelve cases it checks: once, on
-    /// dense-3x37x45), so this bound holds for the test's initialisation, not for every one.
+    /// it where float64 does not (over 16 initialisations of the twelve cases it checks, with
+    /// LayerCases.InitialisationsVariable=16: once, dense-3x37x45's fifth), so this bound holds for the test's own
+    /// initialisation, not for every one.
     /// </summary>
     public static void CheckAsAccurate(StateDict reference, StateDict native, StateDict torch, string what, ITestOutputHelper? log = null,
         IReadOnlySet<string>? except = null)
