@@ -2,7 +2,7 @@
 // per-image errors, latent codes), the loss, every gradient (both engines against the torch engine's module in float64),
 // and three Adam steps (weights and moments), for every layer-kind case and every registered architecture. Tolerances:
 // see Tolerance (1e-4 relative + 1e-5 of the tensor's largest magnitude, and where rounding may flip a ReLU's mask the
-// bounds that Tolerance.CheckAgainstReference and CheckAdamStep derive); each test logs the worst share of it it used.
+// bounds that Tolerance.CheckAgainstReference and AdamStepCheck derive); each test logs the worst share of it it used.
 using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Optim;
@@ -82,7 +82,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     public void ThreeAdamStepsMatch(string name, int initialisation)
     {
         // Each step from the native engine's weights and moments: a step's few rounding-sized differences
-        // (Tolerance.CheckAdamStep) change the next gradients, so after them the engines stay close, not element for
+        // (AdamStepCheck) change the next gradients, so after them the engines stay close, not element for
         // element, and how close depends on the initialisation.
         DifferentialCase c = LayerCases.Get(name);
         StateDict weights = c.Spec.InitialWeights(new Rng(13 + (ulong)initialisation));
@@ -105,8 +105,8 @@ public sealed class DifferentialTests(ITestOutputHelper log)
             adamA.Step();
             adamB.Step();
             Assert.Equal(step, adamB.StepCount);
-            Tolerance.CheckAdamStep(native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
-                Tolerance.RelativeFor(c.Spec));
+            AdamStepCheck.Check("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
+                Tolerance.RelativeFor(c.Spec), Tolerance.Absolute);
         }
     }
 
@@ -141,8 +141,8 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         adamA.Step();
         adamB.Step();
         Assert.Equal(3, adamB.StepCount);
-        Tolerance.CheckAdamStep(native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
-            Tolerance.RelativeFor(c.Spec));
+        AdamStepCheck.Check("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
+            Tolerance.RelativeFor(c.Spec), Tolerance.Absolute);
     }
 
     [Fact]
