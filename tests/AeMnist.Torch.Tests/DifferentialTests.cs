@@ -39,6 +39,12 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         native.Encode(images, Batch, ca);
         torch.Encode(images, Batch, cb);
         Tolerance.Check(ca, cb, "latent codes", log);
+        // How far each engine's codes are from float64's, logged for docs/reliability.md (a ReLU input within rounding of
+        // zero can move them, so no bound here beyond the check above).
+        using IEngineModel reference = Engines.Reference(c.Spec, weights);
+        float[] cr = new float[Batch * latent];
+        reference.Encode(images, Batch, cr);
+        log.WriteLine($"latent codes against float64: native {Tolerance.RelativeL2(cr, ca):G3}, torch {Tolerance.RelativeL2(cr, cb):G3} of |float64|");
     }
 
     [Theory]
@@ -143,6 +149,34 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         Assert.Equal(3, adamB.StepCount);
         AdamStepCheck.Check("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
             Tolerance.RelativeFor(c.Spec), Tolerance.Absolute);
+    }
+
+    [Theory]
+    [InlineData(784)]
+    [InlineData(3136)]
+    public void ALongDotProductStaysWithinAFewTimesLibTorchsRounding(int k)
+    {
+        // Each output of a native matrix product chains its k products in one fixed order (bit-identical for any thread
+        // count and vector width), so its rounding grows like the square root of k; LibTorch's blocked sums grow less.
+        // Measured here on Linear(k, 16) against float64, in L2 norm: k = 784 native 4.6-4.9e-7, LibTorch 2.1-2.7e-7; k = 3136
+        // native 0.88-1.03e-6, LibTorch 2.4-2.8e-7 (3.5-3.9x). This holds the gap under 8x (docs/reliability.md): a sum in
+        // lower precision, or a wrong one, is off by far more.
+        var architecture = new LayerTestArchitecture($"linear-{k}", SampleShape.Vector(k), [Layers.Linear(k, 16)], [Layers.Linear(16, k)]);
+        ModelSpec spec = architecture.Spec();
+        float[] images = AeMnist.Core.Tests.TestSupport.Approx.Random(new Rng(7), Batch * k, 0f, 1f);
+        using IEngine nativeEngine = Engines.Native(), torchEngine = Engines.Torch();
+        for (ulong seed = 21; seed < 25; seed++)
+        {
+            StateDict weights = spec.InitialWeights(new Rng(seed));
+            using IEngineModel native = nativeEngine.Load(spec, weights), torch = torchEngine.Load(spec, weights), reference = Engines.Reference(spec, weights);
+            float[] r = new float[Batch * 16], a = new float[Batch * 16], b = new float[Batch * 16];
+            reference.Encode(images, Batch, r);
+            native.Encode(images, Batch, a);
+            torch.Encode(images, Batch, b);
+            double nativeError = Tolerance.RelativeL2(r, a), torchError = Tolerance.RelativeL2(r, b);
+            log.WriteLine($"Linear({k}, 16), initialisation {seed}: |native - float64| {nativeError:G3}, |torch - float64| {torchError:G3} of |float64|");
+            Assert.True(nativeError <= 8 * Math.Max(torchError, 1e-7), $"Linear({k}, 16): the native outputs are {nativeError:G3} of the float64 outputs' norm from them, LibTorch's {torchError:G3}");
+        }
     }
 
     [Fact]

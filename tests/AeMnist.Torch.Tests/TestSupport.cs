@@ -131,8 +131,8 @@ internal static class Tolerance
         }
     }
 
-    // |x - reference| / |reference| in L2 norm (0 when both are zero).
-    private static double RelativeL2(float[] reference, float[] x)
+    /// <summary>|x - reference| / |reference| in L2 norm (0 when both are zero).</summary>
+    public static double RelativeL2(float[] reference, float[] x)
     {
         double diff = 0, norm = 0;
         for (int i = 0; i < reference.Length; i++)
