@@ -72,7 +72,7 @@ public sealed class BitPinTests(ITestOutputHelper output) : IDisposable
         // Pinned before the re-cut of the middle layer (issue 18), at 3399123; re-pinned when issue 24's kernels moved their bits:
         // the bottleneck model trains on the lanes layout (its convolutions, batch norm and bias gradients sum in new orders;
         // its evaluation-mode outputs keep the old bits), pca's top components come from subspace iteration (AUROC unchanged).
-        // The bottleneck re-pinned again when its Sigmoid got our own exp (issue 24, sixth stop; TensorPrimitives' exp before).
+        // The bottleneck re-pinned again when its Sigmoid got our own exp (issue 24, seventh stop; TensorPrimitives' exp before).
         ["bottleneck-2-one-class"] = (
             "7c23fe94809e649a60487d22029d46efc5f5a2c0cecf8d5da3bc91fd418fa2b5",
             "9d0ecab13d221bf47b3e73b395a36959b3d0dbefc34091a6bdbcdca2821ba9d1",
