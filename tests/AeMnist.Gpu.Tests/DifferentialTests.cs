@@ -77,7 +77,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     [MemberData(nameof(LayerCases.NamesAndInitialisations), MemberType = typeof(LayerCases))]
     public void ThreeAdamStepsMatch(string name, int initialisation)
     {
-        // Each step from the native engine's weights and moments (AdamStepCheck, as the torch engine's tests): a step's
+        // Each step from the native engine's weights and moments (EngineComparison.AdamStep, as the torch engine's tests): a step's
         // rounding-sized differences change the next gradients, so after them the engines stay close, not element for element.
         DifferentialCase c = LayerCases.Get(name);
         int batch = Batch(c);
@@ -101,7 +101,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
             adamA.Step();
             adamB.Step();
             Assert.Equal(step, adamB.StepCount);
-            AdamStepCheck.Check("ilgpu", native.StateDict(), gpu.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
+            EngineComparison.AdamStep("ilgpu", native.StateDict(), gpu.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
                 Tolerance.Relative, Tolerance.Absolute);
         }
     }
@@ -139,7 +139,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         adamA.Step();
         adamB.Step();
         Assert.Equal(3, adamB.StepCount);
-        AdamStepCheck.Check("ilgpu", native.StateDict(), gpu.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
+        EngineComparison.AdamStep("ilgpu", native.StateDict(), gpu.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
             Tolerance.Relative, Tolerance.Absolute);
     }
 

@@ -2,7 +2,7 @@
 // per-image errors, latent codes), the loss, every gradient (both engines against the torch engine's module in float64),
 // and three Adam steps (weights and moments), for every layer-kind case and every registered architecture. Tolerances:
 // see Tolerance (1e-4 relative + 1e-5 of the tensor's largest magnitude, and where rounding may flip a ReLU's mask the
-// bounds that Tolerance.CheckAgainstReference and AdamStepCheck derive); each test logs the worst share of it it used.
+// bounds that Tolerance.CheckAgainstReference and EngineComparison.AdamStep derive); each test logs the worst share of it it used.
 using AeMnist.Engines;
 using AeMnist.Models;
 using AeMnist.Optim;
@@ -44,7 +44,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         using IEngineModel reference = Engines.Reference(c.Spec, weights);
         float[] cr = new float[Batch * latent];
         reference.Encode(images, Batch, cr);
-        log.WriteLine($"latent codes against float64: native {Tolerance.RelativeL2(cr, ca):G3}, torch {Tolerance.RelativeL2(cr, cb):G3} of |float64|");
+        log.WriteLine($"latent codes against float64: native {EngineComparison.RelativeL2(cr, ca):G3}, torch {EngineComparison.RelativeL2(cr, cb):G3} of |float64|");
     }
 
     [Theory]
@@ -65,9 +65,10 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         bool inNorm = Tolerance.ValuesAfterBatchNorm(c.Spec) * Batch > Tolerance.ElementWiseBatchNormValues;
         void CheckGradients(string what)
         {
-            if (inNorm) Tolerance.CheckAgainstReference(reference.Gradients(), native.Gradients(), torch.Gradients(), what, log, except: cancelled);
-            else Tolerance.CheckAsAccurate(reference.Gradients(), native.Gradients(), torch.Gradients(), what, log, except: cancelled);
-            Tolerance.CheckCancelled(cancelled, what, native.Gradients(), torch.Gradients());
+            StateDict r = reference.Gradients(), a = native.Gradients(), b = torch.Gradients();
+            if (inNorm) Tolerance.CheckAgainstReference(r, a, b, what, log, except: cancelled);
+            else Tolerance.CheckAsAccurate(r, a, b, what, log, except: cancelled);
+            Tolerance.CheckCancelled(cancelled, what, a, b);
         }
         IEngineModel[] models = [native, torch, reference];
         foreach ((string what, float[] target) in new[] { ("autoencoder", images), ("other targets", targets) })
@@ -88,7 +89,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
     public void ThreeAdamStepsMatch(string name, int initialisation)
     {
         // Each step from the native engine's weights and moments: a step's few rounding-sized differences
-        // (AdamStepCheck) change the next gradients, so after them the engines stay close, not element for
+        // (EngineComparison.AdamStep) change the next gradients, so after them the engines stay close, not element for
         // element, and how close depends on the initialisation.
         DifferentialCase c = LayerCases.Get(name);
         StateDict weights = c.Spec.InitialWeights(new Rng(13 + (ulong)initialisation));
@@ -111,7 +112,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
             adamA.Step();
             adamB.Step();
             Assert.Equal(step, adamB.StepCount);
-            AdamStepCheck.Check("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
+            EngineComparison.AdamStep("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, step, $"step {step}", log, cancelled,
                 Tolerance.RelativeFor(c.Spec), Tolerance.Absolute);
         }
     }
@@ -147,7 +148,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
         adamA.Step();
         adamB.Step();
         Assert.Equal(3, adamB.StepCount);
-        AdamStepCheck.Check("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
+        EngineComparison.AdamStep("torch", native.StateDict(), torch.StateDict(), adamA.StateDict(), adamB.StateDict(), options, 3, "the third step", log, cancelled,
             Tolerance.RelativeFor(c.Spec), Tolerance.Absolute);
     }
 
@@ -173,7 +174,7 @@ public sealed class DifferentialTests(ITestOutputHelper log)
             reference.Encode(images, Batch, r);
             native.Encode(images, Batch, a);
             torch.Encode(images, Batch, b);
-            double nativeError = Tolerance.RelativeL2(r, a), torchError = Tolerance.RelativeL2(r, b);
+            double nativeError = EngineComparison.RelativeL2(r, a), torchError = EngineComparison.RelativeL2(r, b);
             log.WriteLine($"Linear({k}, 16), initialisation {seed}: |native - float64| {nativeError:G3}, |torch - float64| {torchError:G3} of |float64|");
             Assert.True(nativeError <= 8 * Math.Max(torchError, 1e-7), $"Linear({k}, 16): the native outputs are {nativeError:G3} of the float64 outputs' norm from them, LibTorch's {torchError:G3}");
         }

@@ -60,8 +60,6 @@ public static class LayerCases
 
     public static IReadOnlyList<DifferentialCase> All => [.. Layers, .. ArchitectureCases, .. OddSizeCases];
 
-    public static TheoryData<string> Names => [.. All.Select(c => c.Name)];
-
     /// <summary>
     /// Every case with each initialisation the differential tests run: one (offset 0: each test's own seed) unless the
     /// environment sets <see cref="InitialisationsVariable"/> to a larger count, which runs that many (offsets 0, 1, ...),

@@ -120,27 +120,15 @@ internal static class Tolerance
         foreach (NamedTensor t in reference.Tensors)
         {
             if (except?.Contains(t.Name) == true) continue;
-            double torchError = RelativeL2(t.Data, torch[t.Name].Data);
+            double torchError = EngineComparison.RelativeL2(t.Data, torch[t.Name].Data);
             log?.WriteLine($"{what} {t.Name}: |torch - float64| is {torchError:G3} of |float64|");
             Assert.True(torchError <= ReferenceLimit, $"{what} {t.Name}: the torch engine's gradient is {torchError:G3} of the float64 gradient's norm away from it (at most {ReferenceLimit})");
             if (native is null) continue;
-            double nativeError = RelativeL2(t.Data, native[t.Name].Data), limit = Math.Max(ReferenceFloor, 2 * torchError);
+            double nativeError = EngineComparison.RelativeL2(t.Data, native[t.Name].Data), limit = Math.Max(ReferenceFloor, 2 * torchError);
             log?.WriteLine($"{what} {t.Name}: |native - float64| is {nativeError:G3} of |float64|");
             Assert.True(nativeError <= limit, $"{what} {t.Name}: the native engine's gradient is {nativeError:G3} of the float64 gradient's norm away from it " +
                 $"(at most {limit:G3}: {ReferenceFloor}, or twice LibTorch's {torchError:G3})");
         }
-    }
-
-    /// <summary>|x - reference| / |reference| in L2 norm (0 when both are zero).</summary>
-    public static double RelativeL2(float[] reference, float[] x)
-    {
-        double diff = 0, norm = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            diff += ((double)x[i] - reference[i]) * ((double)x[i] - reference[i]);
-            norm += (double)reference[i] * reference[i];
-        }
-        return norm > 0 ? Math.Sqrt(diff / norm) : (diff == 0 ? 0 : double.PositiveInfinity);
     }
 
     /// <summary>The native engine's gradient may be this share of the float64 gradient's norm from it, or twice LibTorch's error (see <see cref="CheckAgainstReference"/>).</summary>

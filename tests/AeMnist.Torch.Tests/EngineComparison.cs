@@ -1,5 +1,6 @@
-// One Adam step compared between the native engine and another (the torch engine, the ilgpu engine) from the same
-// weights, moments and step count: shared by AeMnist.Torch.Tests and AeMnist.Gpu.Tests.
+// Comparisons of the native engine with another (the torch engine, the ilgpu engine) that both engines' differential tests
+// use: a tensor's distance in L2 norm, and one Adam step from the same weights, moments and step count. Shared by
+// AeMnist.Torch.Tests, AeMnist.Gpu.Tests and the GPU check package.
 using AeMnist.Models;
 using AeMnist.Optim;
 using Xunit;
@@ -7,8 +8,20 @@ using Xunit.Abstractions;
 
 namespace AeMnist.Torch.Tests;
 
-internal static class AdamStepCheck
+internal static class EngineComparison
 {
+    /// <summary>|x - reference| / |reference| in L2 norm (0 when both are zero).</summary>
+    public static double RelativeL2(float[] reference, float[] x)
+    {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < reference.Length; i++)
+        {
+            diff += ((double)x[i] - reference[i]) * ((double)x[i] - reference[i]);
+            norm += (double)reference[i] * reference[i];
+        }
+        return norm > 0 ? Math.Sqrt(diff / norm) : (diff == 0 ? 0 : double.PositiveInfinity);
+    }
+
     /// <summary>
     /// One Adam step, taken by both engines from the same weights, moments and step count. Its moments must agree per
     /// tensor in L2 norm, within <paramref name="momentLimit"/> of the native moments' norm: not element for element,
@@ -22,21 +35,14 @@ internal static class AdamStepCheck
     /// the step's arithmetic, not from a share of elements. Weights without moments (running statistics) get the
     /// element allowance alone.
     /// </summary>
-    public static void Check(string engine, StateDict native, StateDict other, StateDict nativeMoments, StateDict otherMoments, AdamOptions options, long step,
+    public static void AdamStep(string engine, StateDict native, StateDict other, StateDict nativeMoments, StateDict otherMoments, AdamOptions options, long step,
         string what, ITestOutputHelper? log, IReadOnlySet<string>? except, double relative, double absolute, double momentLimit = 0.02)
     {
         Assert.Equal(nativeMoments.Tensors.Select(t => t.Name), otherMoments.Tensors.Select(t => t.Name));
         foreach (NamedTensor m in nativeMoments.Tensors)
         {
             if (except?.Contains(m.Name[(m.Name.IndexOf('.') + 1)..]) == true) continue;
-            float[] a = m.Data, b = otherMoments[m.Name].Data;
-            double diff = 0, norm = 0;
-            for (int i = 0; i < a.Length; i++)
-            {
-                diff += ((double)b[i] - a[i]) * ((double)b[i] - a[i]);
-                norm += (double)a[i] * a[i];
-            }
-            double ratio = norm > 0 ? Math.Sqrt(diff / norm) : (diff == 0 ? 0 : double.PositiveInfinity);
+            double ratio = RelativeL2(m.Data, otherMoments[m.Name].Data);
             log?.WriteLine($"{what} {m.Name}: |{engine} - native| is {ratio:G3} of |native|");
             Assert.True(ratio <= momentLimit, $"{what} {m.Name}: the engines' moments differ by {ratio:G3} of the native moments' norm (at most {momentLimit})");
         }
