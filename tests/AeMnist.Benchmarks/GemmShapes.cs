@@ -1,7 +1,9 @@
 // The GEMMs of the bottleneck model's 32→64 stride-2 convolutions on a 64-image shard (the im2col engine), and the lanes
 // kernels that replaced them, each timed alone on one thread
 // (best of 30 calls) and put as a share of the FMA peak measured the same way (best of short bursts):
-//   dotnet tests/AeMnist.Benchmarks/bin/Release/net10.0/AeMnist.Benchmarks.dll gemm
+//   dotnet tests/AeMnist.Benchmarks/bin/Release/net10.0/AeMnist.Benchmarks.dll gemm [cold]
+// With `cold`, the lanes kernels run with their operands in memory, not in cache (64 MB written before every call), as a
+// training step often finds one side of a convolution: its input was written long before its backward pass.
 using System.Diagnostics;
 using AeMnist.Tensors;
 
@@ -9,7 +11,7 @@ namespace AeMnist.Benchmarks;
 
 internal static class GemmShapes
 {
-    public static int Run()
+    public static int Run(bool cold = false)
     {
         double peak = Peak.BestShort();
         Console.WriteLine($"FMA peak, one core (best of 200 bursts of ~1 ms): {peak:F1} GFLOPS");
@@ -47,13 +49,14 @@ internal static class GemmShapes
             double gflops = 2.0 * m * k * n / best / 1e9;
             Console.WriteLine($"  {name,-48} m={m,4} k={k,5} n={n,6}  {best * 1e3,7:F3} ms  {gflops,6:F0} GFLOPS  {100 * gflops / peak,4:F0} % of peak");
         }
-        LanesKernels(peak);
+        LanesKernels(peak, cold);
         return 0;
     }
 
     // The lanes kernels of the bottleneck model's layers on a 64-image shard (LanesConv: every direction of each convolution).
-    private static void LanesKernels(double peak)
+    private static void LanesKernels(double peak, bool cold)
     {
+        float[] flush = cold ? new float[16 << 20] : [];
         const int lanes = 64;
         (string Name, ConvGeometry G, int GridChannels)[] layers =
         [
@@ -62,7 +65,7 @@ internal static class GemmShapes
             ("ConvT2d(64,32) 7x7 -> 14x14", new ConvGeometry(32, 14, 14, 3, 2, 1, 7, 7), 64),
             ("ConvT2d(32,1) 14x14 -> 28x28", new ConvGeometry(1, 28, 28, 3, 2, 1, 14, 14), 32),
         ];
-        Console.WriteLine($"Lanes kernels, {lanes} images, one thread, best of 30 calls:");
+        Console.WriteLine($"Lanes kernels, {lanes} images, one thread, best of 30 calls{(cold ? ", operands cold (64 MB written before each call)" : "")}:");
         foreach (var (name, g, co) in layers)
         {
             // On 64-byte aligned buffers, as the engine's (Engines/Native/Layers/Buffers.cs).
@@ -87,6 +90,7 @@ internal static class GemmShapes
                 double best = double.MaxValue;
                 for (int rep = 0; rep < 30; rep++)
                 {
+                    for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;  // one write per cache line
                     long start = Stopwatch.GetTimestamp();
                     action();
                     best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
@@ -114,6 +118,49 @@ internal static class GemmShapes
             Time("transpose grid", () => AeMnist.Tensors.Lanes.TransposePositions(Grid(), transposed, g.ColumnCols, co, lanes), counts: false);
             Time("image -> grid", () => LanesConv.Conv2d(Image(), weight, bias.AsSpan(0, co), Grid(), g, co, lanes));
             Time("grid -> image", () => LanesConv.ConvTranspose2d(Grid(), weight, bias.AsSpan(0, g.Channels), Image(), g, co, lanes));
+        }
+        BatchNorms(lanes, flush);
+    }
+
+    // The batch norms + ReLU before the bottleneck's Flatten (BatchNorm2d(64) on 7x7, its rows written in Flatten's order)
+    // and before its Unflatten (BatchNorm1d(3136), one row per channel, rows written in Unflatten's order): 200,704 floats each.
+    private static void BatchNorms(int lanes, float[] flush)
+    {
+        (string Name, int Channels, int[] Rows)[] cases =
+        [
+            ("BatchNorm2d(64) 7x7, Flatten's rows", 64, Lanes.ChannelsFirstOrder(64, 49)),
+            ("BatchNorm1d(3136), Unflatten's rows", 3136, Lanes.Inverse(Lanes.ChannelsFirstOrder(64, 49))),
+            ("BatchNorm1d(3136), same rows", 3136, []),
+        ];
+        foreach (var (name, channels, rows) in cases)
+        {
+            int length = 3136 * lanes;
+            float[] xBuffer = [], yBuffer = [], dxBuffer = [];
+            Span<float> x = AeMnist.Engines.Native.Layers.Buffers.Rent(ref xBuffer, length);
+            Inputs.Random(length, 13).CopyTo(x);
+            AeMnist.Engines.Native.Layers.Buffers.Rent(ref yBuffer, length);
+            AeMnist.Engines.Native.Layers.Buffers.Rent(ref dxBuffer, length);
+            double[] sum = new double[channels], squares = new double[channels];
+            float[] mean = Inputs.Random(channels, 9), inv = Inputs.Random(channels, 10), w = Inputs.Random(channels, 11), b = Inputs.Random(channels, 12), dxSums = new float[channels];
+            Span<float> X() => AeMnist.Engines.Native.Layers.Buffers.View(xBuffer, length);
+            Span<float> Y() => AeMnist.Engines.Native.Layers.Buffers.View(yBuffer, length);
+            Span<float> Dx() => AeMnist.Engines.Native.Layers.Buffers.View(dxBuffer, length);
+            void Time(string what, Action action)
+            {
+                double best = double.MaxValue;
+                for (int rep = 0; rep < 30; rep++)
+                {
+                    for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;
+                    long start = Stopwatch.GetTimestamp();
+                    action();
+                    best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
+                }
+                Console.WriteLine($"  {name,-38} {what,-16} {best * 1e3,7:F3} ms");
+            }
+            Time("bn moments", () => LanesBatchNorm.Moments(X(), channels, lanes, lanes, sum, squares));
+            Time("bn normalize", () => LanesBatchNorm.Normalize(X(), mean, inv, w, b, true, rows, Y(), lanes));
+            Time("bn grad sums", () => LanesBatchNorm.GradientSums(Y(), rows, X(), mean, inv, w, b, true, lanes, lanes, sum, squares));
+            Time("bn backward", () => LanesBatchNorm.NormalizeBackward(Y(), rows, X(), mean, inv, w, b, true, mean, inv, w, Dx(), lanes, lanes, dxSums));
         }
     }
 }

@@ -15,6 +15,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace AeMnist.Tensors;
 
@@ -623,6 +624,12 @@ public static unsafe class LanesConv
             for (int q = 0, oy = 0, ox = 0; q < positions; q++, ox = ox + 1 == g.OutWidth ? 0 : ox + 1, oy += ox == 0 ? 1 : 0)
             {
                 int top = oy * g.Stride - g.Padding, left = ox * g.Stride - g.Padding;
+                if (Sse.IsSupported && q + 1 < positions)
+                {
+                    // The next position's grid block into L2 (the grid is the cold side in a training step: a layer's input).
+                    byte* ahead = (byte*)(grid + (nint)(q + 1) * co * lanes);
+                    for (nint b = 0, bytes = (nint)co * lanes * sizeof(float); b < bytes; b += 64) Sse.Prefetch1(ahead + b);
+                }
                 Lanes.TransposePositionsOn(new ReadOnlySpan<float>(grid + (nint)q * co * lanes, co * lanes), new Span<float>(block, co * lanes), 1, co, lanes, path);
                 int j = 0;
                 // Two vectors of channels (Co = 32 with Vector512: the 1-channel layers' weight gradients, 9 columns) take 9
@@ -668,9 +675,21 @@ public static unsafe class LanesConv
         float** rows = stackalloc float*[GradientChunk * GradientRows];
         bool* any = stackalloc bool[GradientChunk];
         int* tops = stackalloc int[GradientChunk], lefts = stackalloc int[GradientChunk];
+        // Prefetch (into L2) of the next chunk's grid blocks and image windows, a few lines per tile, so that a cold operand
+        // (in a training step one side was written long before: Conv2d's input, ConvTranspose2d's) arrives while this chunk computes.
+        byte* gridEnd = (byte*)(grid + (nint)positions * blockLength), imageEnd = (byte*)(image + (nint)g.Height * g.Width * imagePosition);
+        byte* gridAhead = (byte*)(grid + Math.Min(positions, GradientChunk) * blockLength), imageAhead = (byte*)image;
+        bool prefetch = Sse.IsSupported;
+        int tiles = (columns + GradientRows - 1) / GradientRows;
         for (int q0 = 0; q0 < positions; q0 += GradientChunk)
         {
             int chunk = Math.Min(GradientChunk, positions - q0);
+            byte* gridTarget = (byte*)(grid + (nint)Math.Min(positions, q0 + 2 * GradientChunk) * blockLength);
+            // The image rows under the next chunk's windows: up to the last row its bottom taps reach (all of them at the end).
+            int nextLast = Math.Min(positions, q0 + 2 * GradientChunk) - 1;
+            int bottom = Math.Min(g.Height, nextLast / g.OutWidth * g.Stride - g.Padding + g.KernelSize);
+            byte* imageTarget = q0 + GradientChunk >= positions ? imageAhead : (byte*)(image + Math.Max(0, bottom) * (nint)g.Width * imagePosition);
+            nint gridStep = (nint)Math.Max(0, (gridTarget - gridAhead + tiles - 1) / tiles), imageStep = (nint)Math.Max(0, (imageTarget - imageAhead + tiles - 1) / tiles);
             Lanes.TransposePositionsOn(new ReadOnlySpan<float>(grid + (nint)q0 * blockLength, chunk * (int)blockLength), new Span<float>(blocks, chunk * (int)blockLength), chunk, co, lanes, path);
             for (int i = 0; i < chunk; i++)
             {
@@ -685,9 +704,16 @@ public static unsafe class LanesConv
                 for (int i = 0; i < chunk; i++)
                     some |= any[i] = GradientTileRows(rows + i * GradientRows, GradientRows, count, j, kernel, columnOffset, image, zero, g, tops[i], lefts[i], imagePosition);
                 if (some) GradientTile<TOps, TVector, FourVectors>(blocks, blockLength, co, rows, any, chunk, count, partial + (nint)j * co, co, lanes);
+                if (prefetch)
+                {
+                    for (byte* end = Min(gridAhead + gridStep, gridEnd); gridAhead < end; gridAhead += 64) Sse.Prefetch1(gridAhead);
+                    for (byte* end = Min(imageAhead + imageStep, imageEnd); imageAhead < end; imageAhead += 64) Sse.Prefetch1(imageAhead);
+                }
             }
         }
     }
+
+    private static byte* Min(byte* a, byte* b) => a < b ? a : b;
 
     private const int GradientRows = 6;
     private const int WideGradientRows = 9;
