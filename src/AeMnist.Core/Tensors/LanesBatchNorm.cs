@@ -70,9 +70,8 @@ public static unsafe class LanesBatchNorm
         CheckRows(destination, rows, y.Length / Math.Max(lanes, 1), y.Length, x.Length);
         fixed (float* px = x, pm = mean, pi = invStd, pw = weight, pb = bias, py = y)
         fixed (int* pd = destination)
-            for (int r = 0; r < rows; r++)
+            for (int r = 0, c = 0; r < rows; r++, c = c + 1 == channels ? 0 : c + 1)
             {
-                int c = r % channels;
                 float* row = px + (nint)r * lanes, target = py + (nint)(pd is null ? r : pd[r]) * lanes;
                 if (pd is not null && r + MapAhead < rows) PrefetchRow(py + (nint)pd[r + MapAhead] * lanes, lanes);
                 Vector512<float> m = Vector512.Create(pm[c]), inv = Vector512.Create(pi[c]), w = Vector512.Create(pw[c]), b = Vector512.Create(pb[c]);
@@ -213,9 +212,8 @@ public static unsafe class LanesBatchNorm
         int rows = a.Rows, channels = a.Channels, lanes = a.Lanes, n = a.N;
         int whole = n / FloatLanes * FloatLanes;
         Vector512<float> partial = LaneMask(n - whole);
-        for (int r = 0; r < rows; r++)
+        for (int r = 0, c = 0; r < rows; r++, c = c + 1 == channels ? 0 : c + 1)
         {
-            int c = r % channels;
             float* g = a.Dy + (nint)(a.Source is null ? r : a.Source[r]) * lanes, row = a.X + (nint)r * lanes, target = a.Dx + (nint)r * lanes;
             if (a.Source is not null && r + MapAhead < rows) PrefetchRow(a.Dy + (nint)a.Source[r + MapAhead] * lanes, lanes);
             Vector512<float> m = Vector512.Create(a.Mean[c]), inv = Vector512.Create(a.InvStd[c]), w = Vector512.Create(a.Weight[c]), b = Vector512.Create(a.Bias[c]);
