@@ -120,6 +120,38 @@ internal static class GemmShapes
             Time("grid -> image", () => LanesConv.ConvTranspose2d(Grid(), weight, bias.AsSpan(0, g.Channels), Image(), g, co, lanes));
         }
         BatchNorms(lanes, flush);
+        Loss(lanes, flush);
+    }
+
+    // The loss of a 64-image shard of 28x28 reconstructions: on rows (the output moved to rows, the squared error against
+    // the images, which are rows already, the gradient scaled and moved back to lanes), and on the lanes layout in one
+    // pass against the lanes input (Reductions.SquaredErrorLanes).
+    private static void Loss(int lanes, float[] flush)
+    {
+        const int length = 784;
+        float[] prediction = Inputs.Random(lanes * length, 14), target = Inputs.Random(lanes * length, 15), gradient = new float[lanes * length];
+        float[] rows = new float[lanes * length], rowTargets = new float[lanes * length], difference = new float[lanes * length], sums = new float[lanes];
+        Lanes.ToRows(target, lanes, length, rowTargets);
+        void Time(string what, Action action)
+        {
+            double best = double.MaxValue;
+            for (int rep = 0; rep < 30; rep++)
+            {
+                for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;
+                long start = Stopwatch.GetTimestamp();
+                action();
+                best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
+            }
+            Console.WriteLine($"  {"MSE loss, 64 x 784",-38} {what,-16} {best * 1e3,7:F3} ms");
+        }
+        Time("on rows", () =>
+        {
+            Lanes.ToRows(prediction, lanes, length, rows);
+            Reductions.SquaredErrorRows(rows, rowTargets, difference, sums);
+            Elementwise.Scale(difference, 0.5f, difference);
+            Lanes.FromRows(difference, lanes, length, gradient);
+        });
+        Time("on lanes", () => Reductions.SquaredErrorLanes(prediction, target, lanes, [], 0.5f, gradient, sums));
     }
 
     // The batch norms + ReLU before the bottleneck's Flatten (BatchNorm2d(64) on 7x7, its rows written in Flatten's order)

@@ -32,7 +32,7 @@ internal static class LayerProfile
             // the gathered shard kept).
             float[] batch = GC.AllocateArray<float>(n * 784, pinned: true);
             Inputs.Images(n).CopyTo(batch, 0);
-            float[] lanesInput = GC.AllocateArray<float>(batch.Length / n * Lanes.Padded(n), pinned: true), lanesOutput = new float[batch.Length], lanesGradient = new float[lanesInput.Length];
+            float[] lanesInput = GC.AllocateArray<float>(batch.Length / n * Lanes.Padded(n), pinned: true), lanesGradient = new float[lanesInput.Length], lossSums = new float[n];
             Module[] layers = [.. replica.Layers];
             foreach (Module layer in layers) layer.BorrowsInput = true;
             AeMnist.Models.SampleShape input = shardModel.Spec.Input;
@@ -78,24 +78,27 @@ internal static class LayerProfile
                 shardModel.ZeroGrad();
                 ReadOnlySpan<float> x = ForwardPass(times, out TensorShape shape);
                 long t = Stopwatch.GetTimestamp();
+                ReadOnlySpan<float> d;
                 if (lanes)
                 {
-                    Lanes.ToRows(x, n, shape.SampleLength, lanesOutput);
-                    x = lanesOutput;
-                }
-                loss.Forward(x, batch, shape);
-                long mid = Stopwatch.GetTimestamp();
-                Add("   MseLoss forward", mid - t);
-                t = mid;
-                ReadOnlySpan<float> d = loss.Backward();
-                if (lanes)
-                {
-                    Lanes.FromRows(d, n, shape.SampleLength, lanesGradient);
+                    // As the engine's step: the loss and its gradient on the lanes layout, against the lanes input.
+                    Reductions.SquaredErrorLanes(x, lanesInput, n, replica.OutputLanesOrder, (float)(2.0 / ((long)n * shape.SampleLength)), lanesGradient, lossSums);
                     d = lanesGradient;
+                    long after = Stopwatch.GetTimestamp();
+                    Add("   MSE loss (lanes)", after - t);
+                    t = after;
                 }
-                long after = Stopwatch.GetTimestamp();
-                Add("   MseLoss backward", after - t);
-                t = after;
+                else
+                {
+                    loss.Forward(x, batch, shape);
+                    long mid = Stopwatch.GetTimestamp();
+                    Add("   MseLoss forward", mid - t);
+                    t = mid;
+                    d = loss.Backward();
+                    long after = Stopwatch.GetTimestamp();
+                    Add("   MseLoss backward", after - t);
+                    t = after;
+                }
                 for (int i = layers.Length - 1; i >= 0; i--)
                 {
                     d = layers[i].Backward(d, computeInputGradient: i > 0);

@@ -214,6 +214,44 @@ public class DataParallelTests
         Approx.Equal(parameters.Grad, fewGrad, "gradients vs NCHW", relative: 1e-4, absolute: 1e-6);
     }
 
+    // A lanes autoencoder takes its loss on the lanes layout when the targets are its inputs (Reductions.SquaredErrorLanes,
+    // no relayout of the output and its gradient); targets in another array (the same values) take the rows' loss. The
+    // two steps must agree to the bit: loss, every gradient, the running statistics. The bottleneck in three shards (the
+    // last, 22 images, a partial group of lanes) on 1 and 2 threads, and a model whose 2-channel output is stored in
+    // another row order than PyTorch's.
+    private sealed class ChannelsNormArchitecture : Architecture
+    {
+        public override string Name => "channels-norm";
+
+        public override string Summary => "a strided, padded convolution pair with batch norm on 2-channel images";
+
+        protected override ModelSpec Build(ArchitectureSettings settings, AeMnist.Tensors.ImageShape image) => new(this, settings, new SampleShape(2, 9, 9),
+            [AeMnist.Models.Layers.Conv2d(2, 4, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.BatchNorm2d(4), AeMnist.Models.Layers.ReLU()],
+            [AeMnist.Models.Layers.ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1), AeMnist.Models.Layers.Sigmoid()]);
+    }
+
+    [Theory]
+    [InlineData("bottleneck", 1)]
+    [InlineData("bottleneck", 2)]
+    [InlineData("channels-norm", 1)]
+    public void TheLanesLossGivesTheRowsLossStepBitForBit(string kind, int threads)
+    {
+        const int n = 150;
+        ModelSpec spec = kind == "bottleneck" ? TestModels.Spec("bottleneck") : new ChannelsNormArchitecture().Spec();
+        float[] images = kind == "bottleneck" ? MnistSample.TrainImages(n) : Approx.Random(new Rng(11), n * spec.Input.Length, 0f, 1f);
+        float[] copy = (float[])images.Clone();
+        int[] rows = [.. Enumerable.Range(0, n).Reverse()];
+        NativeModel lanesLoss = TestModels.Native(spec, 5, threads), rowsLoss = TestModels.Native(spec, 5, threads);
+        Assert.True(lanesLoss.Replica(0).LossInLanes);
+        lanesLoss.ZeroGrad();
+        rowsLoss.ZeroGrad();
+        float a = lanesLoss.ForwardBackward(images, images, rows), b = rowsLoss.ForwardBackward(images, copy, rows);
+        Assert.Equal(BitConverter.SingleToInt32Bits(b), BitConverter.SingleToInt32Bits(a));
+        Assert.True(rowsLoss.Gradients().BitEquals(lanesLoss.Gradients()), "gradients differ");
+        Assert.True(rowsLoss.StateDict().BitEquals(lanesLoss.StateDict()), "running statistics differ");
+        Assert.Contains(lanesLoss.Gradients().Tensors, t => t.Data.Any(v => v != 0));
+    }
+
     // A model in the lanes layout whose input, output and latent codes have several channels: the network moves their
     // rows between PyTorch's (C, H, W) order and the layout's (H*W, C) where it converts.
     private sealed class ChannelsArchitecture : Architecture

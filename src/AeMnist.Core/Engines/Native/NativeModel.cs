@@ -33,6 +33,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
     private readonly MseLoss[] _losses;
     private readonly float[][] _gathered;   // a replica's copy of its shard's images
     private readonly float[][] _gatheredTargets; // a worker's copy of its shard's targets (in inference: scratch for the per-image loss)
+    private readonly float[][] _lossGradients;   // a worker's loss gradient in the lanes layout (Network.LossInLanes)
     private readonly Linear[] _linears;    // replica 0's Linear layers, whose (shared) weights are transposed
     private float[][]? _weightsT;           // the Linear weights transposed, shared by the replicas
     private float[] _rowSums = [];
@@ -55,6 +56,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         _losses = [.. Enumerable.Range(0, pool.Threads).Select(_ => new MseLoss())];
         _gathered = [.. Enumerable.Range(0, pool.Threads).Select(_ => Array.Empty<float>())];
         _gatheredTargets = [.. Enumerable.Range(0, pool.Threads).Select(_ => Array.Empty<float>())];
+        _lossGradients = [.. Enumerable.Range(0, pool.Threads).Select(_ => Array.Empty<float>())];
         Network first = Replica(0);
         Parameters = ParameterSet.Unbound(first.Parameters.Entries);
         first.Parameters.ShareValuesWith(Parameters);
@@ -396,8 +398,19 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
             // however many segments of other shards this worker ran in between, so they are gathered once.
             ref float[] shardImages = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_shardImages)[shard];
             ReadOnlySpan<float> images = _segmentStart == 0 ? Gather(_images, ref shardImages, start, count) : default;
-            stop = network.ForwardSegment(images, count, _segmentStart, out ReadOnlySpan<float> output);
-            if (stop == network.Layers.Count)
+            // An autoencoder on the lanes layout takes its loss there, its targets the lanes input: the same bits as the rows
+            // (Reductions.SquaredErrorLanes) without moving the output to rows and the gradient back.
+            bool lanesLoss = _targets is null && network.LossInLanes;
+            stop = network.ForwardSegment(images, count, _segmentStart, out ReadOnlySpan<float> output, lanesOutput: lanesLoss);
+            if (stop == network.Layers.Count && lanesLoss)
+            {
+                Span<float> gradient = ScratchBuffers.Rent(ref _lossGradients[worker], output.Length);
+                Reductions.SquaredErrorLanes(output, network.LanesInput, count, network.OutputLanesOrder, (float)(2.0 / ((long)_imageCount * _inputSize)), gradient,
+                    ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
+                stop = network.BackwardSegment(gradient, network.Layers.Count, lanesGradient: true);
+                if (shard == 0) _segmentReachedLoss = true;
+            }
+            else if (stop == network.Layers.Count)
             {
                 ReadOnlySpan<float> targets = _targets is null ? ScratchBuffers.View(shardImages, count * _inputSize) : Gather(_targets, ref _gatheredTargets[worker], start, count);
                 MseLoss loss = _losses[worker];

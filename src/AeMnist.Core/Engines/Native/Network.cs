@@ -172,8 +172,13 @@ internal sealed class Network
     /// resumes there. Returns the index of the next batch-norm layer, whose partial sums it has just computed
     /// (BatchNorm.BeginForward), or Layers.Count with the network's output in <paramref name="output"/>.
     /// </summary>
-    public int ForwardSegment(ReadOnlySpan<float> images, int n, int start, out ReadOnlySpan<float> output)
+    /// <remarks>
+    /// With <paramref name="lanesOutput"/> (only where <see cref="LossInLanes"/>) the output stays in the lanes layout, (R, L)
+    /// rows in <see cref="OutputLanesOrder"/>, for a loss computed there (Reductions.SquaredErrorLanes).
+    /// </remarks>
+    public int ForwardSegment(ReadOnlySpan<float> images, int n, int start, out ReadOnlySpan<float> output, bool lanesOutput = false)
     {
+        if (lanesOutput && !LossInLanes) throw new InvalidOperationException("This network's output is not in the lanes layout.");
         UseSharedOutputs(false);
         int count = _layers.Length, padded = Lanes.Padded(n);
         ReadOnlySpan<float> x;
@@ -195,7 +200,7 @@ internal sealed class Network
         }
         for (; i <= count; i++)
         {
-            x = ForwardLayout(i, i < count ? _layout[i] : Layout.Rows, ref current, x, n, padded);
+            x = ForwardLayout(i, i < count ? _layout[i] : lanesOutput ? Layout.Lanes : Layout.Rows, ref current, x, n, padded);
             if (i == count) break;
             if (_layers[i] is BatchNorm bn)
             {
@@ -220,7 +225,8 @@ internal sealed class Network
     /// batch-norm layer below, whose partial gradient sums it has just computed (BatchNorm.BeginBackward), or -1 when
     /// the pass is complete. The input gradient is not computed.
     /// </summary>
-    public int BackwardSegment(ReadOnlySpan<float> dOutput, int start)
+    /// <remarks>With <paramref name="lanesGradient"/>, dOutput (from the loss only) is in the lanes layout, as a lanes output.</remarks>
+    public int BackwardSegment(ReadOnlySpan<float> dOutput, int start, bool lanesGradient = false)
     {
         int n = _lastBatch, count = _layers.Length, padded = Lanes.Padded(n);
         ReadOnlySpan<float> d;
@@ -228,10 +234,14 @@ internal sealed class Network
         if (start == count)
         {
             if (_lastCount != count) throw new InvalidOperationException("BackwardSegment needs a complete ForwardSegment first.");
-            if (dOutput.Length != n * _spec.Shapes[count].Length)
-                throw new ArgumentException($"dOutput has {dOutput.Length} floats, expected {n} x {_spec.Shapes[count].Length}.", nameof(dOutput));
+            if (lanesGradient && !LossInLanes) throw new InvalidOperationException("This network's output is not in the lanes layout.");
+            int rows = lanesGradient ? padded : n;
+            if (dOutput.Length != rows * _spec.Shapes[count].Length)
+                throw new ArgumentException($"dOutput has {dOutput.Length} floats, expected {rows} x {_spec.Shapes[count].Length}.", nameof(dOutput));
             d = dOutput;
+            if (lanesGradient) current = Layout.Lanes;
         }
+        else if (lanesGradient) throw new ArgumentException("Only the loss's gradient can be in the lanes layout.", nameof(lanesGradient));
         else
         {
             if (_layers[start] is not BatchNorm resumed) throw new ArgumentException($"Layer {start} is not a batch-norm layer.", nameof(start));
@@ -251,6 +261,26 @@ internal sealed class Network
             d = _layers[layer].Backward(d, computeInputGradient: layer > 0);
         }
         return -1;
+    }
+
+    /// <summary>
+    /// Whether a training loss can be computed on the lanes layout (ForwardSegment's lanesOutput): the first and last layers
+    /// are lanes layers and the output has the input's shape, so that <see cref="LanesInput"/> holds the targets of an
+    /// autoencoder in the same rows.
+    /// </summary>
+    public bool LossInLanes => _layers.Length > 0 && _layout[0] == Layout.Lanes && _layout[^1] == Layout.Lanes && _spec.Shapes[^1] == _spec.Input;
+
+    /// <summary>The rows order of a lanes output (Lanes.ToRows's map); empty for the rows' own order.</summary>
+    public ReadOnlySpan<int> OutputLanesOrder => LanesOrder(_spec.Shapes[^1]);
+
+    /// <summary>The last ForwardSegment's images in the lanes layout (where <see cref="LossInLanes"/>), as the first layer read them.</summary>
+    public ReadOnlySpan<float> LanesInput
+    {
+        get
+        {
+            if (!LossInLanes || _lastBatch < 1) throw new InvalidOperationException("No lanes input: run ForwardSegment on a lanes network first.");
+            return ScratchBuffers.View(_forwardRelayout[0], Lanes.Padded(_lastBatch) * _spec.Input.Length);
+        }
     }
 
     // Layer i may keep a pointer to its input x when x is one of this network's activations or relayout buffers (pinned,
