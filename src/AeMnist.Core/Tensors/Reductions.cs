@@ -178,11 +178,8 @@ public static class Reductions
         Span<float> gradient, Span<float> rowSums)
     {
         int length = CheckSquaredErrorLanes(prediction, target, n, order, gradient, rowSums, out int lanes);
-        if (!Vector512.IsHardwareAccelerated)
-        {
-            SquaredErrorLanesNaive(prediction, target, n, order, scale, gradient, rowSums);
-            return;
-        }
+        // Vector512 on every machine (emulated without AVX-512: each lane's operations and fused multiply-adds are the same),
+        // so the bits never depend on the vector width.
         int body = length - length % Lanes;
         Vector512<float> factor = Vector512.Create(scale);
         fixed (float* p = prediction, t = target, g = gradient, sums = rowSums)
