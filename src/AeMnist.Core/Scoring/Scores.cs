@@ -157,6 +157,7 @@ public static class Scores
     }
 
     // Scores of images [start, end) into scores[start, end), one image at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScoreBlock(ScoreKind kind, ReadOnlySpan<float> images, ReadOnlySpan<float> reconstructions, int start, int end, ImageShape shape, Span<float> scores, Scratch scratch)
     {
         int length = shape.Length;
@@ -237,6 +238,7 @@ public static class Scores
     public static double SmoothedError(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => SmoothedError(x, y, ImageShape.Mnist, new Scratch(ImageShape.Mnist));
 
     // Mean over channels of each channel's mean SSIM over the window positions inside the image.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Ssim(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ImageShape shape, Scratch s)
     {
         int h = shape.Height, w = shape.Width, plane = h * w, valid = (h - SsimWindow + 1) * (w - SsimWindow + 1);
@@ -252,6 +254,7 @@ public static class Scores
     }
 
     // One channel (h, w) -> s.Map (h - 10, w - 10): the SSIM of the 11x11 window at each position inside the image.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SsimValid(ReadOnlySpan<float> xc, ReadOnlySpan<float> yc, int h, int w, Scratch s)
     {
         int plane = h * w, vh = h - SsimWindow + 1, vw = w - SsimWindow + 1;
@@ -286,6 +289,7 @@ public static class Scores
     }
 
     // Mean over every value of the squared residual, blurred per channel with zero padding (same size).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SmoothedError(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ImageShape shape, Scratch s)
     {
         int plane = shape.Height * shape.Width;
@@ -299,6 +303,7 @@ public static class Scores
     }
 
     // One channel (h, w) -> s.Blurred (h, w): the residual x - y blurred by the 5x5 Gaussian with zero padding.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BlurredResidual(ReadOnlySpan<float> xc, ReadOnlySpan<float> yc, int h, int w, Scratch s)
     {
         const int pad = SmoothWindow / 2;
@@ -313,6 +318,7 @@ public static class Scores
     // image (h, w) -> output (h - K + 1, w - K + 1): separable correlation with kernel g ⊗ g; rows is scratch. Each output
     // is the sum over the taps in tap order, one multiply and one add per tap (no fused multiply-add), so the vector lanes
     // give the same bits as the scalar path (FilterValidNaive, its twin).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FilterValid(ReadOnlySpan<double> image, Span<double> output, double[] g, Span<double> rows, int h, int w)
     {
         int k = g.Length, vh = h - k + 1, vw = w - k + 1;
@@ -328,6 +334,7 @@ public static class Scores
     // into[c] = Σ_j g[j] · source[c + j·step] for c < count, from zero in tap order. A row shorter than a vector is done
     // value by value; a longer one in whole vectors, the last one moved back to end at count (it computes some values
     // again, to the same bits).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Taps(double* source, double* into, double* g, int k, int count, nint step)
     {
         int lanes = Vector<double>.Count;
