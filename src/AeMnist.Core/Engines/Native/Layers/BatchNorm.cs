@@ -19,6 +19,7 @@ public abstract unsafe class BatchNorm : Module
     private float[] _dInput = [];
     private readonly float[] _mean, _invStd, _scale, _meanDy, _meanDyXhat;
     private readonly float[] _zeros;
+    private readonly double[] _batchMean, _batchVariance;  // Forward's batch statistics (a step allocates nothing)
     private TensorShape? _inputShape;
     private bool _trainingForward;   // the last forward normalised by batch statistics
     private float* _x;               // lanes: the input (borrowed, or a copy in _input); xhat is recomputed from it
@@ -42,6 +43,8 @@ public abstract unsafe class BatchNorm : Module
         _meanDy = new float[numFeatures];
         _meanDyXhat = new float[numFeatures];
         _zeros = new float[numFeatures];
+        _batchMean = new double[numFeatures];
+        _batchVariance = new double[numFeatures];
         PartialSum = new double[numFeatures];
         PartialSumSquares = new double[numFeatures];
         PartialSumDy = new double[numFeatures];
@@ -153,9 +156,9 @@ public abstract unsafe class BatchNorm : Module
             return Normalize(trainingForward: false);
         }
         BeginForward(input, shape);
-        (double[] mean, double[] variance) = Statistics(PartialSum, PartialSumSquares, Count);
-        SetBatchStatistics(mean, variance);
-        UpdateRunningStatistics(RunningMean.Data, RunningVar.Data, NumBatchesTracked.Data, mean, variance, Count, Momentum);
+        ChannelMath.Statistics(PartialSum, PartialSumSquares, Count, _batchMean, _batchVariance);
+        SetBatchStatistics(_batchMean, _batchVariance);
+        UpdateRunningStatistics(RunningMean.Data, RunningVar.Data, NumBatchesTracked.Data, _batchMean, _batchVariance, Count, Momentum);
         return FinishForward();
     }
 
