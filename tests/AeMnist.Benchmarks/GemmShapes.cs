@@ -37,15 +37,12 @@ internal static class GemmShapes
         foreach (var (name, kind, m, k, n) in shapes)
         {
             float[] a = Inputs.Random(m * k, 3), b = Inputs.Random(k * n, 4), c = new float[m * n];
-            double best = double.MaxValue;
-            for (int rep = 0; rep < 30; rep++)
+            double best = Best(() =>
             {
-                long start = Stopwatch.GetTimestamp();
                 if (kind == 0) Gemm.MatMul(a, b, c, m, k, n);
                 else if (kind == 1) Gemm.MatMulTransposeA(a, b, c, m, k, n);
                 else Gemm.RowDots(a, b, c, m, k, n);
-                best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
-            }
+            }, []);
             double gflops = 2.0 * m * k * n / best / 1e9;
             Console.WriteLine($"  {name,-48} m={m,4} k={k,5} n={n,6}  {best * 1e3,7:F3} ms  {gflops,6:F0} GFLOPS  {100 * gflops / peak,4:F0} % of peak");
         }
@@ -87,14 +84,7 @@ internal static class GemmShapes
             double flops = 2.0 * lanes * taps * co * g.Channels;
             void Time(string what, Action action, bool counts = true)
             {
-                double best = double.MaxValue;
-                for (int rep = 0; rep < 30; rep++)
-                {
-                    for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;  // one write per cache line
-                    long start = Stopwatch.GetTimestamp();
-                    action();
-                    best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
-                }
+                double best = Best(action, flush);
                 double gflops = flops / best / 1e9;
                 Console.WriteLine(counts
                     ? $"  {name,-30} {what,-16} {best * 1e3,7:F3} ms  {gflops,6:F0} GFLOPS  {100 * gflops / peak,4:F0} % of peak"
@@ -132,18 +122,7 @@ internal static class GemmShapes
         float[] prediction = Inputs.Random(lanes * length, 14), target = Inputs.Random(lanes * length, 15), gradient = new float[lanes * length];
         float[] rows = new float[lanes * length], rowTargets = new float[lanes * length], difference = new float[lanes * length], sums = new float[lanes];
         Lanes.ToRows(target, lanes, length, rowTargets);
-        void Time(string what, Action action)
-        {
-            double best = double.MaxValue;
-            for (int rep = 0; rep < 30; rep++)
-            {
-                for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;
-                long start = Stopwatch.GetTimestamp();
-                action();
-                best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
-            }
-            Console.WriteLine($"  {"MSE loss, 64 x 784",-38} {what,-16} {best * 1e3,7:F3} ms");
-        }
+        void Time(string what, Action action) => Console.WriteLine($"  {"MSE loss, 64 x 784",-38} {what,-16} {Best(action, flush) * 1e3,7:F3} ms");
         Time("on rows", () =>
         {
             Lanes.ToRows(prediction, lanes, length, rows);
@@ -177,22 +156,26 @@ internal static class GemmShapes
             Span<float> X() => AeMnist.Engines.Native.Layers.Buffers.View(xBuffer, length);
             Span<float> Y() => AeMnist.Engines.Native.Layers.Buffers.View(yBuffer, length);
             Span<float> Dx() => AeMnist.Engines.Native.Layers.Buffers.View(dxBuffer, length);
-            void Time(string what, Action action)
-            {
-                double best = double.MaxValue;
-                for (int rep = 0; rep < 30; rep++)
-                {
-                    for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;
-                    long start = Stopwatch.GetTimestamp();
-                    action();
-                    best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
-                }
-                Console.WriteLine($"  {name,-38} {what,-16} {best * 1e3,7:F3} ms");
-            }
+            void Time(string what, Action action) => Console.WriteLine($"  {name,-38} {what,-16} {Best(action, flush) * 1e3,7:F3} ms");
             Time("bn moments", () => LanesBatchNorm.Moments(X(), channels, lanes, lanes, sum, squares));
             Time("bn normalize", () => LanesBatchNorm.Normalize(X(), mean, inv, w, b, true, rows, Y(), lanes));
             Time("bn grad sums", () => LanesBatchNorm.GradientSums(Y(), rows, X(), mean, inv, w, b, true, lanes, lanes, sum, squares));
             Time("bn backward", () => LanesBatchNorm.NormalizeBackward(Y(), rows, X(), mean, inv, w, b, true, mean, inv, w, Dx(), lanes, lanes, dxSums));
         }
+    }
+
+    // The fastest of 30 calls, in seconds; before each, `flush` (empty: none) is written a float per cache line, so that
+    // the call finds its operands in memory rather than in cache.
+    private static double Best(Action action, float[] flush)
+    {
+        double best = double.MaxValue;
+        for (int rep = 0; rep < 30; rep++)
+        {
+            for (int i = 0; i < flush.Length; i += 16) flush[i] += 1;
+            long start = Stopwatch.GetTimestamp();
+            action();
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
+        }
+        return best;
     }
 }
