@@ -95,7 +95,8 @@ public static unsafe class Lanes
             for (int r = 0; r < length; r++) rows[j * length + r] = lanes[(order.IsEmpty ? r : order[r]) * l + j];
     }
 
-    private static void CheckOrder(ReadOnlySpan<int> order, int length)
+    /// <summary>Throws unless <paramref name="order"/> is empty or a map of <paramref name="length"/> rows into [0, length).</summary>
+    internal static void CheckOrder(ReadOnlySpan<int> order, int length)
     {
         if (order.IsEmpty) return;
         if (order.Length != length) throw new ArgumentException($"The row order has {order.Length} rows, expected {length}.", nameof(order));

@@ -243,12 +243,7 @@ public static class Reductions
         if (prediction.Length % lanes != 0)
             throw new ArgumentException($"prediction has {prediction.Length} elements, not whole rows of {lanes} lanes.", nameof(prediction));
         int length = prediction.Length / lanes;
-        if (!order.IsEmpty)
-        {
-            if (order.Length != length) throw new ArgumentException($"The row order has {order.Length} rows, expected {length}.", nameof(order));
-            foreach (int row in order)
-                if ((uint)row >= (uint)length) throw new ArgumentException($"The row order names row {row} of {length}.", nameof(order));
-        }
+        Tensors.Lanes.CheckOrder(order, length);
         return length;
     }
 

@@ -402,21 +402,26 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
             // (Reductions.SquaredErrorLanes) without moving the output to rows and the gradient back.
             bool lanesLoss = _targets is null && network.LossInLanes;
             stop = network.ForwardSegment(images, count, _segmentStart, out ReadOnlySpan<float> output, lanesOutput: lanesLoss);
-            if (stop == network.Layers.Count && lanesLoss)
+            if (stop == network.Layers.Count)
             {
-                Span<float> gradient = ScratchBuffers.Rent(ref _lossGradients[worker], output.Length);
-                Reductions.SquaredErrorLanes(output, network.LanesInput, count, network.OutputLanesOrder, (float)(2.0 / ((long)_imageCount * _inputSize)), gradient,
-                    ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
-                stop = network.BackwardSegment(gradient, network.Layers.Count, lanesGradient: true);
-                if (shard == 0) _segmentReachedLoss = true;
-            }
-            else if (stop == network.Layers.Count)
-            {
-                ReadOnlySpan<float> targets = _targets is null ? ScratchBuffers.View(shardImages, count * _inputSize) : Gather(_targets, ref _gatheredTargets[worker], start, count);
-                MseLoss loss = _losses[worker];
-                loss.Forward(output, targets, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
-                loss.RowSums.CopyTo(ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count));
-                stop = network.BackwardSegment(loss.Backward((long)_imageCount * _inputSize), network.Layers.Count);
+                Span<float> rowSums = ScratchBuffers.View(_rowSums, _imageCount).Slice(start, count);
+                long batchLength = (long)_imageCount * _inputSize;
+                ReadOnlySpan<float> dOutput;
+                if (lanesLoss)
+                {
+                    Span<float> gradient = ScratchBuffers.Rent(ref _lossGradients[worker], output.Length);
+                    Reductions.SquaredErrorLanes(output, network.LanesInput, count, network.OutputLanesOrder, (float)(2.0 / batchLength), gradient, rowSums);
+                    dOutput = gradient;
+                }
+                else
+                {
+                    ReadOnlySpan<float> targets = _targets is null ? ScratchBuffers.View(shardImages, count * _inputSize) : Gather(_targets, ref _gatheredTargets[worker], start, count);
+                    MseLoss loss = _losses[worker];
+                    loss.Forward(output, targets, new TensorShape(count, Spec.Input.C, Spec.Input.H, Spec.Input.W));
+                    loss.RowSums.CopyTo(rowSums);
+                    dOutput = loss.Backward(batchLength);
+                }
+                stop = network.BackwardSegment(dOutput, network.Layers.Count, lanesGradient: lanesLoss);
                 if (shard == 0) _segmentReachedLoss = true;
             }
         }
