@@ -33,6 +33,8 @@ public sealed class Adam : IOptimizer
         Options = options;
         M = new float[parameters.Length];
         V = new float[parameters.Length];
+        HugePages.Request(M);
+        HugePages.Request(V);
         _pool = pool;
         _updateChunk = UpdateChunk;
     }

@@ -74,6 +74,8 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         _transposeWeight = TransposeWeight;
         _segmentShard = SegmentShard;
         CopyIn(weights);  // checked above
+        HugePages.Request(Parameters.Data);
+        HugePages.Request(Parameters.Grad);
     }
 
     public ModelSpec Spec { get; }
@@ -151,7 +153,14 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
         bool sameTargets = inputs == targets;
         int shards = (n + ShardSize - 1) / ShardSize;
         PrepareReplicas();
-        while (_shardGrads.Count < shards - 1) _shardGrads.Add(new float[Parameters.Length]);
+        while (_shardGrads.Count < shards - 1)
+        {
+            _shardGrads.Add(new float[Parameters.Length]);
+            HugePages.Request(_shardGrads[^1]);
+        }
+        // The shards gather their images from anywhere in the training set: its pages too.
+        HugePages.Request(inputs);
+        if (!sameTargets) HugePages.Request(targets);
         Span<float> rowSums = ScratchBuffers.Rent(ref _rowSums, n);
         fixed (float* pInputs = inputs, pTargets = targets)
         fixed (int* pRows = rows)
@@ -173,6 +182,7 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
                 _rows = null;
             }
         }
+        HugePages.Collapse();  // what this step allocated or named (once: later steps find nothing new)
         double total = 0;
         foreach (float sum in rowSums) total += sum;
         return (float)(total / ((double)n * _inputSize));

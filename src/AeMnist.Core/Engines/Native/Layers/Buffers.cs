@@ -10,11 +10,16 @@ internal static class Buffers
 {
     private const int AlignmentBytes = 64;
     private const int Slack = AlignmentBytes / sizeof(float);
+    private const int HugePageMinimum = 64 * 1024;  // floats (256 KB): activations and gradients, not the small scratch
 
     /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/>'s aligned view, growing it only when too small.</summary>
     public static Span<float> Rent(ref float[] buffer, int length)
     {
-        if (buffer.Length < length + Slack) buffer = GC.AllocateArray<float>(length + Slack, pinned: true);
+        if (buffer.Length < length + Slack)
+        {
+            buffer = GC.AllocateArray<float>(length + Slack, pinned: true);
+            if (length >= HugePageMinimum) HugePages.Request(buffer);
+        }
         return View(buffer, length);
     }
 
