@@ -110,6 +110,7 @@ internal static class LayerProfile
                 long end = Stopwatch.GetTimestamp();
                 Add("   Adam", end - t);
                 whole.Add((end - start) * 1e6 / Stopwatch.Frequency);
+                if (step == 0) HugePages.Collapse();  // as the engine does after its first step (a no-op where unsupported)
             }
             // The fastest step is the steadier figure on a machine shared with other work; the median is what a run sees.
             Console.WriteLine($"{kind}, one shard of {n} images on one thread: {steps} steps, µs (median, fastest)");

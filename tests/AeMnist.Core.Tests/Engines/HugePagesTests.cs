@@ -22,7 +22,7 @@ public class HugePagesTests
         Assert.Equal((first, end), HugePages.Chunks(start, length));
 
     [HugePagesFact]
-    public unsafe void CollapsingBacksTheWholeChunksOfMemoryWithHugePagesAndKeepsItsContents()
+    public unsafe void CollapsingBacksTheWholeChunksOfMemoryWithHugePagesKeepsItsContentsAndDoesItAgainForFreshMemory()
     {
         // Memory of its own, so that /proc/self/smaps shows it alone: 8 MB read-write between inaccessible guards (a
         // mapping never merges with a neighbour of other protection), every page written before the request.
@@ -44,6 +44,19 @@ public class HugePagesTests
             Assert.Equal(length / 1024, HugePagesKb(start));
             for (int i = 0; i < memory.Length; i++)
                 if (memory[i] != i * 0.5f - 7f) Assert.Fail($"element {i} changed to {memory[i]}");
+
+            // Memory given back to the kernel and written again comes back in 4 KB pages (as when the GC frees a buffer
+            // and allocates another there): named again as known memory it is left so; named as fresh memory it is backed again.
+            Assert.Equal(0, Madvise((nint)start, (nint)length, MadviseDontNeed));
+            memory.Fill(1f);
+            Assert.Equal(0, HugePagesKb(start));
+            HugePages.Request(memory, fresh: false);
+            HugePages.Collapse();
+            Assert.Equal(0, HugePagesKb(start));
+            HugePages.Request(memory);
+            HugePages.Collapse();
+            Assert.Equal(length / 1024, HugePagesKb(start));
+            Assert.True(memory.IndexOfAnyExcept(1f) < 0, "the memory changed while collapsed again");
         }
         finally
         {
@@ -69,7 +82,8 @@ public class HugePagesTests
         throw new InvalidOperationException($"no mapping starts at {start:x}");
     }
 
-    private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
+    private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20, MadviseDontNeed = 4;
+    [DllImport("libc", EntryPoint = "madvise")] private static extern int Madvise(nint address, nint length, int advice);
     [DllImport("libc", EntryPoint = "mmap")] private static extern nint Mmap(nint address, nint length, int protection, int flags, int fd, nint offset);
     [DllImport("libc", EntryPoint = "mprotect")] private static extern int Mprotect(nint address, nint length, int protection);
     [DllImport("libc", EntryPoint = "munmap")] private static extern int Munmap(nint address, nint length);

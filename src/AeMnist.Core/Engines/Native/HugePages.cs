@@ -32,19 +32,24 @@ internal static unsafe partial class HugePages
     /// <summary>Whether requests are acted on: on Linux unless AEMNIST_HUGE_PAGES=0 (tests may switch it).</summary>
     internal static bool Enabled { get; set; } = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("AEMNIST_HUGE_PAGES") != "0";
 
-    /// <summary>Names memory to be backed by huge pages at the next <see cref="Collapse"/>: every 2 MB chunk it touches.</summary>
-    public static void Request(ReadOnlySpan<float> memory)
+    /// <summary>
+    /// Names memory to be backed by huge pages at the next <see cref="Collapse"/>: every 2 MB chunk it touches.
+    /// <paramref name="fresh"/>: the memory was just allocated, so a chunk tried before (for memory since freed, whose
+    /// pages the GC may have given back) is tried again; otherwise (the same training images every step) it is not.
+    /// </summary>
+    public static void Request(ReadOnlySpan<float> memory, bool fresh = true)
     {
         if (!Enabled || s_unavailable || memory.Length == 0) return;
         long start = (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory));
         (long first, long end) = Chunks(start, (long)memory.Length * sizeof(float));
         lock (s_chunks)
             for (long chunk = first; chunk < end; chunk += ChunkBytes)
-                if (s_chunks.TryAdd(chunk, 0))
-                {
-                    s_toTry.Add(chunk);
-                    s_pending++;
-                }
+            {
+                if (s_chunks.TryGetValue(chunk, out int state) && (state >= 0 || !fresh)) continue;  // waiting, or known
+                s_chunks[chunk] = 0;
+                s_toTry.Add(chunk);
+                s_pending++;
+            }
     }
 
     /// <summary>The 2 MB-aligned chunks [first, end) that the bytes [start, start + length) touch.</summary>

@@ -159,8 +159,8 @@ public sealed class NativeModel : IEngineModel, IChunkedReconstruction
             HugePages.Request(_shardGrads[^1]);
         }
         // The shards gather their images from anywhere in the training set: its pages too.
-        HugePages.Request(inputs);
-        if (!sameTargets) HugePages.Request(targets);
+        HugePages.Request(inputs, fresh: false);
+        if (!sameTargets) HugePages.Request(targets, fresh: false);
         Span<float> rowSums = ScratchBuffers.Rent(ref _rowSums, n);
         fixed (float* pInputs = inputs, pTargets = targets)
         fixed (int* pRows = rows)
