@@ -4,7 +4,7 @@
 // 3,072 entries); in 2 MB pages it is 15. The engine names the memory it streams through (Request) and, after a step,
 // asks the kernel to back every whole 2 MB chunk of it with one huge page (madvise MADV_COLLAPSE, Linux 6.1 and later).
 // Contents and addresses stay as they are, so no result can change: the bottleneck model's epochs on one thread are
-// about 3 % faster and its bits the same (docs/benchmarks.md, "Huge pages").
+// about 5 % faster and its bits the same (docs/benchmarks.md, "Issue 24, tenth stop").
 // A chunk fails while part of it is not yet committed (the GC commits its heap as it grows): it is tried again after
 // the next steps, three times in all. Anywhere else (Windows, macOS, an older kernel, a libc without madvise) every call
 // does nothing; AEMNIST_HUGE_PAGES=0 turns it off, to measure without it.
