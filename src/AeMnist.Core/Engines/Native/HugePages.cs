@@ -26,7 +26,6 @@ internal static unsafe partial class HugePages
     // overwrites states and shortens the list, so it allocates nothing (a warm training step allocates nothing).
     private static readonly Dictionary<long, int> s_chunks = [];
     private static readonly List<long> s_toTry = [];
-    private static int s_pending;
     private static bool s_unavailable;
 
     /// <summary>Whether requests are acted on: on Linux unless AEMNIST_HUGE_PAGES=0 (tests may switch it).</summary>
@@ -48,7 +47,6 @@ internal static unsafe partial class HugePages
                 if (s_chunks.TryGetValue(chunk, out int state) && (state >= 0 || !fresh)) continue;  // waiting, or known
                 s_chunks[chunk] = 0;
                 s_toTry.Add(chunk);
-                s_pending++;
             }
     }
 
@@ -59,7 +57,7 @@ internal static unsafe partial class HugePages
     /// <summary>Asks the kernel to back the chunks requested so far with huge pages; cheap when there are none.</summary>
     public static void Collapse()
     {
-        if (Volatile.Read(ref s_pending) == 0) return;
+        if (s_toTry.Count == 0) return;  // read without the lock: a chunk another thread is adding waits for the next call
         lock (s_chunks)
         {
             for (int i = s_toTry.Count - 1; i >= 0; i--)
@@ -74,20 +72,21 @@ internal static unsafe partial class HugePages
                 {
                     s_unavailable = true;
                     s_toTry.Clear();
-                    s_pending = 0;
                     return;
                 }
                 int failed = s_chunks[chunk], state = result == 0 ? Backed : failed + 1 == Tries ? GaveUp : failed + 1;
                 s_chunks[chunk] = state;
                 if (state >= 0) continue;
                 s_toTry.RemoveAt(i);
-                s_pending--;
             }
         }
     }
 
     /// <summary>Chunks requested and not yet backed or given up.</summary>
-    internal static int Pending => Volatile.Read(ref s_pending);
+    internal static int Pending
+    {
+        get { lock (s_chunks) return s_toTry.Count; }
+    }
 
     /// <summary>Whether the chunk at <paramref name="chunk"/> (2 MB-aligned) has been backed by a huge page.</summary>
     internal static bool IsBacked(long chunk)
